@@ -1,0 +1,5 @@
+//! Prints the IngressRoute CRD as YAML.
+use kube::CustomResourceExt;
+fn main() {
+    print!("{}", serde_yaml::to_string(&ingressroute_api::IngressRoute::crd()).unwrap_or_default());
+}
