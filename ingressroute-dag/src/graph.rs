@@ -1,0 +1,127 @@
+//! The delegation graph: one vertex per IngressRoute, one edge per delegation.
+
+use std::fmt::Write as _;
+
+use petgraph::Direction;
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+
+use crate::ObjectRef;
+use crate::quote::go_quote;
+
+/// What an edge of the [`DelegationGraph`] stands for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Delegation {
+    /// `routes[route].delegate`, for the path prefix `prefix`.
+    Route {
+        /// The index of the delegating route in `spec.routes`.
+        route: usize,
+        /// The delegating route's `match`.
+        prefix: String,
+    },
+    /// `tcpproxy.delegate`.
+    TcpProxy,
+}
+
+/// One IngressRoute of the graph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vertex {
+    /// The IngressRoute.
+    pub object: ObjectRef,
+    /// Whether it has a `virtualhost` (is a root).
+    pub root: bool,
+}
+
+/// The IngressRoutes of a build (those of the served ingress class) and their
+/// delegations. Delegations to objects that do not exist have no edge.
+///
+/// Vertices are added in namespace-then-name order and edges in route order, so indices
+/// are the same for the same objects however they were inserted.
+#[derive(Debug, Clone, Default)]
+pub struct DelegationGraph {
+    pub(crate) graph: DiGraph<Vertex, Delegation>,
+}
+
+impl DelegationGraph {
+    /// The underlying petgraph graph.
+    #[must_use]
+    pub fn inner(&self) -> &DiGraph<Vertex, Delegation> {
+        &self.graph
+    }
+
+    /// The vertex of an object, if it is part of the graph.
+    #[must_use]
+    pub fn find(&self, object: &ObjectRef) -> Option<NodeIndex> {
+        // Vertices are sorted by object, so a binary search finds them.
+        let count = self.graph.node_count();
+        let (mut lo, mut hi) = (0, count);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let vertex = self.graph.node_weight(NodeIndex::new(mid))?;
+            match vertex.object.cmp(object) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(NodeIndex::new(mid)),
+            }
+        }
+        None
+    }
+
+    /// The objects delegating to `object`, with the kind of each delegation.
+    pub fn delegators(&self, object: &ObjectRef) -> impl Iterator<Item = (&ObjectRef, &Delegation)> {
+        self.find(object)
+            .into_iter()
+            .flat_map(|n| self.graph.edges_directed(n, Direction::Incoming))
+            .filter_map(|e| Some((&self.graph.node_weight(e.source())?.object, e.weight())))
+    }
+
+    /// Every set of objects that delegate to each other in a cycle (strongly connected
+    /// components with more than one vertex, or a vertex delegating to itself), each
+    /// sorted, in a stable order.
+    #[must_use]
+    pub fn cycles(&self) -> Vec<Vec<ObjectRef>> {
+        let mut cycles: Vec<Vec<ObjectRef>> = tarjan_scc(&self.graph)
+            .into_iter()
+            .filter(|scc| match scc.as_slice() {
+                [single] => self.graph.contains_edge(*single, *single),
+                _ => true,
+            })
+            .map(|scc| {
+                let mut objects: Vec<ObjectRef> =
+                    scc.iter().filter_map(|n| self.graph.node_weight(*n)).map(|v| v.object.clone()).collect();
+                objects.sort();
+                objects
+            })
+            .collect();
+        cycles.sort();
+        cycles
+    }
+
+    /// The graph in Graphviz DOT, for debugging: roots are boxes, tcpproxy delegations
+    /// dashed.
+    #[must_use]
+    pub fn to_dot(&self) -> String {
+        let mut out = String::from("digraph delegation {\n");
+        for n in self.graph.node_indices() {
+            if let Some(v) = self.graph.node_weight(n) {
+                let shape = if v.root { "box" } else { "ellipse" };
+                let _ = writeln!(out, "  n{} [label={}, shape={shape}];", n.index(), go_quote(&v.object.to_string()));
+            }
+        }
+        for e in self.graph.edge_references() {
+            let (label, style) = match e.weight() {
+                Delegation::Route { prefix, .. } => (go_quote(prefix), "solid"),
+                Delegation::TcpProxy => ("\"tcpproxy\"".to_owned(), "dashed"),
+            };
+            let _ = writeln!(
+                out,
+                "  n{} -> n{} [label={label}, style={style}];",
+                e.source().index(),
+                e.target().index()
+            );
+        }
+        out.push_str("}\n");
+        out
+    }
+}

@@ -1,0 +1,222 @@
+//! What a build produces for Envoy: virtual hosts, routes and upstream clusters.
+//!
+//! These types hold resolved, validated values: every number is in range, every Service
+//! and Secret exists, and nothing of an invalid or orphaned IngressRoute is present.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::{ObjectRef, Secret, Service, ServicePort};
+
+/// A host name served by a valid root IngressRoute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VirtualHost {
+    /// The host name, exactly as the root wrote it.
+    pub fqdn: String,
+    /// The root IngressRoute that owns this host.
+    pub root: ObjectRef,
+    /// The HTTP routes, one per distinct prefix, in the order they were found (later
+    /// routes with the same prefix replace earlier ones). Envoy serves them on the plain
+    /// listener, as redirects where [`Route::https_redirect`] is set.
+    pub routes: Vec<Route>,
+    /// What is served on the TLS listener for this host, if anything.
+    pub secure: Option<SecureVirtualHost>,
+}
+
+impl VirtualHost {
+    /// The routes served on the TLS listener: all [`routes`](Self::routes) when TLS is
+    /// terminated and there is no TCP proxy, otherwise none.
+    #[must_use]
+    pub fn https_routes(&self) -> &[Route] {
+        match &self.secure {
+            Some(SecureVirtualHost { tls: TlsMode::Terminate { .. }, tcp_proxy: None }) => &self.routes,
+            _ => &[],
+        }
+    }
+}
+
+/// The TLS side of a virtual host. Present only when it serves something: HTTPS routes
+/// or a TCP proxy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecureVirtualHost {
+    /// Terminate TLS with a certificate, or pass it through.
+    pub tls: TlsMode,
+    /// Proxy TCP connections (after termination, or passed through) instead of HTTP.
+    pub tcp_proxy: Option<TcpProxy>,
+}
+
+/// How the TLS listener treats connections for a host.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TlsMode {
+    /// Terminate TLS with this Secret's key pair.
+    Terminate {
+        /// The `kubernetes.io/tls` Secret (it always has a key pair).
+        secret: Arc<Secret>,
+        /// The lowest TLS version clients may use.
+        minimum_protocol_version: TlsVersion,
+    },
+    /// Forward the TLS bytes untouched to the TCP proxy's upstreams (SNI routing).
+    Passthrough,
+}
+
+/// A TLS protocol version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TlsVersion {
+    /// TLS 1.1, the default.
+    V1_1,
+    /// TLS 1.2.
+    V1_2,
+    /// TLS 1.3.
+    V1_3,
+}
+
+impl TlsVersion {
+    /// Maps `minimumProtocolVersion`: `"1.3"` and `"1.2"` mean themselves, anything else
+    /// (empty, `"1.1"`, garbage) means TLS 1.1.
+    #[must_use]
+    pub fn from_minimum_protocol_version(value: Option<&str>) -> Self {
+        match value {
+            Some("1.3") => Self::V1_3,
+            Some("1.2") => Self::V1_2,
+            _ => Self::V1_1,
+        }
+    }
+}
+
+/// An HTTP route: a path prefix and where its requests go.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    /// The path prefix, byte for byte.
+    pub prefix: String,
+    /// The upstreams and their weights, in the order the IngressRoute lists them.
+    pub clusters: Vec<WeightedCluster>,
+    /// Allow websocket upgrades.
+    pub websocket: bool,
+    /// Replace the matched prefix with this before forwarding.
+    pub prefix_rewrite: Option<String>,
+    /// The request timeout.
+    pub timeout: Timeout,
+    /// Retries, if any.
+    pub retry: Option<RetryPolicy>,
+    /// On the plain listener, answer with a redirect to HTTPS instead of routing.
+    pub https_redirect: bool,
+    /// The IngressRoute that declared this route.
+    pub source: ObjectRef,
+}
+
+impl Route {
+    /// Whether any upstream asks for cookie session affinity (strategy `Cookie`).
+    #[must_use]
+    pub fn has_cookie_affinity(&self) -> bool {
+        self.clusters.iter().any(|c| c.cluster.load_balancer() == LoadBalancer::Cookie)
+    }
+}
+
+/// A request timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Timeout {
+    /// Leave Envoy's default (15 s).
+    #[default]
+    Default,
+    /// No timeout at all.
+    Infinite,
+    /// This timeout.
+    Duration(Duration),
+}
+
+/// Retries of a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Maximum number of retries (at least 1).
+    pub count: u32,
+    /// Timeout of each try, if any.
+    pub per_try_timeout: Option<Duration>,
+}
+
+/// An upstream cluster with its share of a route's (or TCP proxy's) traffic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeightedCluster {
+    /// The upstream.
+    pub cluster: Arc<Cluster>,
+    /// Relative weight; when every weight of a route is 0, traffic is split evenly.
+    pub weight: u32,
+}
+
+/// An upstream: one port of one Service, with how to balance, check and secure it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cluster {
+    /// The Service.
+    pub service: Arc<Service>,
+    /// The Service port.
+    pub port: ServicePort,
+    /// The strategy as written (it feeds Contour's cluster-name hash), after applying the
+    /// IngressRoute-level default.
+    pub strategy: Option<String>,
+    /// Active health checking, after applying the IngressRoute-level default.
+    pub health_check: Option<HealthCheck>,
+    /// Verification of the upstream's certificate, when the port speaks TLS.
+    pub validation: Option<UpstreamValidation>,
+}
+
+/// The load-balancing policy a strategy selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LoadBalancer {
+    /// Round robin (the default, and what unknown strategies mean).
+    RoundRobin,
+    /// Least request, weighted.
+    WeightedLeastRequest,
+    /// Random.
+    Random,
+    /// Ring hash on the session-affinity cookie.
+    Cookie,
+}
+
+impl Cluster {
+    /// The load-balancing policy of this cluster's strategy (case-sensitive; anything
+    /// unknown is round robin).
+    #[must_use]
+    pub fn load_balancer(&self) -> LoadBalancer {
+        match self.strategy.as_deref() {
+            Some("WeightedLeastRequest") => LoadBalancer::WeightedLeastRequest,
+            Some("Random") => LoadBalancer::Random,
+            Some("Cookie") => LoadBalancer::Cookie,
+            _ => LoadBalancer::RoundRobin,
+        }
+    }
+}
+
+/// Active HTTP health checking. Zero numbers mean "use the default".
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HealthCheck {
+    /// The path to probe (never empty).
+    pub path: String,
+    /// The `Host` header, if set.
+    pub host: Option<String>,
+    /// Seconds between probes; 0 means the default (5 s).
+    pub interval_seconds: u64,
+    /// Seconds to wait for an answer; 0 means the default (2 s).
+    pub timeout_seconds: u64,
+    /// Failures before unhealthy; 0 means the default (3).
+    pub unhealthy_threshold: u32,
+    /// Successes before healthy; 0 means the default (2).
+    pub healthy_threshold: u32,
+}
+
+/// Verification of an upstream's TLS certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamValidation {
+    /// The CA Secret (in the IngressRoute's namespace); it always has `ca.crt`.
+    pub ca_secret: Arc<Secret>,
+    /// The subject alternative name to require; also sent as SNI.
+    pub subject_name: String,
+}
+
+/// A TCP proxy: where the connections of a TLS virtual host go.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TcpProxy {
+    /// The upstreams and their weights.
+    pub clusters: Vec<WeightedCluster>,
+    /// The IngressRoute whose `tcpproxy.services` these are (the end of the delegation
+    /// chain).
+    pub source: ObjectRef,
+}
