@@ -152,14 +152,27 @@ impl<'a> Builder<'a> {
         // Pass 1: walk every root.
         let mut walks = Vec::new();
         for node in 0..self.routes.len() {
-            let Some((key, route)) = self.routes.get(node) else { continue };
+            let Some((key, route)) = self.routes.get(node) else {
+                continue;
+            };
             let Some(vhost) = &route.spec.virtualhost else { continue };
             if !self.config.allows_root_in(&key.namespace) {
-                self.record(node, Finding::new(Reason::RootNamespaceNotAllowed, messages::ROOT_NAMESPACE_NOT_ALLOWED.into()), None);
+                self.record(
+                    node,
+                    Finding::new(
+                        Reason::RootNamespaceNotAllowed,
+                        messages::ROOT_NAMESPACE_NOT_ALLOWED.into(),
+                    ),
+                    None,
+                );
                 continue;
             }
             if let Some(description) = duplicates.get(&node) {
-                self.record(node, Finding::new(Reason::DuplicateFqdn, description.clone()), Some(vhost.fqdn.clone()));
+                self.record(
+                    node,
+                    Finding::new(Reason::DuplicateFqdn, description.clone()),
+                    Some(vhost.fqdn.clone()),
+                );
                 continue;
             }
             if let Some(walk) = self.walk_root(node) {
@@ -208,7 +221,10 @@ impl<'a> Builder<'a> {
     fn graph(&self) -> DelegationGraph {
         let mut graph = DiGraph::with_capacity(self.routes.len(), self.routes.len());
         for (key, route) in &self.routes {
-            graph.add_node(Vertex { object: key.clone(), root: route.spec.virtualhost.is_some() });
+            graph.add_node(Vertex {
+                object: key.clone(),
+                root: route.spec.virtualhost.is_some(),
+            });
         }
         for (node, (key, route)) in self.routes.iter().enumerate() {
             for (i, r) in route.spec.routes.iter().enumerate() {
@@ -216,12 +232,19 @@ impl<'a> Builder<'a> {
                     graph.add_edge(
                         NodeIndex::new(node),
                         NodeIndex::new(target),
-                        Delegation::Route { route: i, prefix: r.match_.clone() },
+                        Delegation::Route {
+                            route: i,
+                            prefix: r.match_.clone(),
+                        },
                     );
                 }
             }
-            if let Some(target) =
-                route.spec.tcpproxy.as_ref().and_then(|t| t.delegate.as_ref()).and_then(|d| self.target(&key.namespace, d))
+            if let Some(target) = route
+                .spec
+                .tcpproxy
+                .as_ref()
+                .and_then(|t| t.delegate.as_ref())
+                .and_then(|d| self.target(&key.namespace, d))
             {
                 graph.add_edge(NodeIndex::new(node), NodeIndex::new(target), Delegation::TcpProxy);
             }
@@ -235,14 +258,18 @@ impl<'a> Builder<'a> {
         let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (node, (key, route)) in self.routes.iter().enumerate() {
             if let Some(vhost) = &route.spec.virtualhost
-                && self.config.allows_root_in(&key.namespace) {
-                    groups.entry(vhost.fqdn.to_ascii_lowercase()).or_default().push(node);
-                }
+                && self.config.allows_root_in(&key.namespace)
+            {
+                groups.entry(vhost.fqdn.to_ascii_lowercase()).or_default().push(node);
+            }
         }
         let mut duplicates = HashMap::new();
         for nodes in groups.values().filter(|nodes| nodes.len() > 1) {
-            let mut members: Vec<String> =
-                nodes.iter().filter_map(|n| self.routes.get(*n)).map(|(key, _)| key.to_string()).collect();
+            let mut members: Vec<String> = nodes
+                .iter()
+                .filter_map(|n| self.routes.get(*n))
+                .map(|(key, _)| key.to_string())
+                .collect();
             members.sort();
             for node in nodes {
                 if let Some(fqdn) = self.routes.get(*node).and_then(|(_, r)| r.spec.virtualhost.as_ref()) {
@@ -254,15 +281,20 @@ impl<'a> Builder<'a> {
     }
 
     fn target(&self, namespace: &str, delegate: &api::Delegate) -> Option<usize> {
-        let ns = delegate.namespace.as_deref().filter(|ns| !ns.is_empty()).unwrap_or(namespace);
+        let ns = delegate
+            .namespace
+            .as_deref()
+            .filter(|ns| !ns.is_empty())
+            .unwrap_or(namespace);
         self.index.get(ns, &delegate.name).copied()
     }
 
     fn record(&mut self, node: usize, finding: Finding, vhost: Option<String>) {
         if let Some(slot) = self.findings.get_mut(node)
-            && slot.is_none() {
-                *slot = Some((finding, vhost));
-            }
+            && slot.is_none()
+        {
+            *slot = Some((finding, vhost));
+        }
     }
 
     fn is_invalid(&self, node: usize) -> bool {
@@ -270,7 +302,11 @@ impl<'a> Builder<'a> {
     }
 
     fn new_visit(&mut self, node: usize) -> usize {
-        self.visits.push(Visit { node, children: Vec::new(), tcp_child: None });
+        self.visits.push(Visit {
+            node,
+            children: Vec::new(),
+            tcp_child: None,
+        });
         self.visits.len() - 1
     }
 
@@ -299,7 +335,11 @@ impl<'a> Builder<'a> {
         // The root as a whole: tcpproxy, then routes.
         let mut path = vec![node];
         let evaluated = (|| -> Check<(Option<TcpStep>, Vec<Step<'a>>)> {
-            let tcp = if tcp_effective { Some(self.tcp_steps(node, &path)?) } else { None };
+            let tcp = if tcp_effective {
+                Some(self.tcp_steps(node, &path)?)
+            } else {
+                None
+            };
             let steps = self.route_steps(node, "", &path, https_routes)?;
             Ok((tcp, steps))
         })();
@@ -317,7 +357,15 @@ impl<'a> Builder<'a> {
             None => Vec::new(),
         };
         let events = self.walk_http(visit, node, steps, &mut path, https_routes, &fqdn);
-        Some(RootWalk { node, fqdn, visit, tls, https_routes, events, tcp_chain })
+        Some(RootWalk {
+            node,
+            fqdn,
+            visit,
+            tls,
+            https_routes,
+            events,
+            tcp_chain,
+        })
     }
 
     /// Phase B: fqdn and TLS. Returns the TLS mode, if any.
@@ -329,7 +377,10 @@ impl<'a> Builder<'a> {
         if fqdn.contains('*') {
             return Err(Finding::new(Reason::FqdnWildcard, messages::fqdn_wildcard(fqdn)));
         }
-        if fqdn.chars().any(|c| c.is_control() || c.is_whitespace() || "/\\\"#?@:[]<>{}|^`".contains(c)) {
+        if fqdn
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || "/\\\"#?@:[]<>{}|^`".contains(c))
+        {
             return Err(Finding::new(Reason::FqdnInvalid, messages::fqdn_invalid(fqdn)));
         }
         let Some(tls) = &vhost.tls else { return Ok(None) };
@@ -342,9 +393,16 @@ impl<'a> Builder<'a> {
             None => (key.namespace.as_str(), tls.secret_name.as_str()),
         };
         self.referenced_secrets.insert(ObjectRef::new(secret_ns, secret_name));
-        let secret = self.objects.secrets.get(secret_ns, secret_name).filter(|s| s.tls.is_some());
+        let secret = self
+            .objects
+            .secrets
+            .get(secret_ns, secret_name)
+            .filter(|s| s.tls.is_some());
         let Some(secret) = secret else {
-            return Err(Finding::new(Reason::TlsSecretNotFound, messages::tls_secret_not_found(&tls.secret_name)));
+            return Err(Finding::new(
+                Reason::TlsSecretNotFound,
+                messages::tls_secret_not_found(&tls.secret_name),
+            ));
         };
         if !self.delegation_permitted(secret_ns, secret_name, &key.namespace) {
             return Err(Finding::new(
@@ -354,7 +412,9 @@ impl<'a> Builder<'a> {
         }
         Ok(Some(TlsMode::Terminate {
             secret: Arc::clone(secret),
-            minimum_protocol_version: TlsVersion::from_minimum_protocol_version(tls.minimum_protocol_version.as_deref()),
+            minimum_protocol_version: TlsVersion::from_minimum_protocol_version(
+                tls.minimum_protocol_version.as_deref(),
+            ),
         }))
     }
 
@@ -411,7 +471,10 @@ impl<'a> Builder<'a> {
         }
         let mut events = Vec::new();
         let mut memo: HashMap<(usize, &'a str), usize> = HashMap::new();
-        let mut stack = vec![Frame { visit: root_visit, steps: steps.into_iter() }];
+        let mut stack = vec![Frame {
+            visit: root_visit,
+            steps: steps.into_iter(),
+        }];
         debug_assert_eq!(path.as_slice(), [root]);
         while let Some(frame) = stack.last_mut() {
             let parent_visit = frame.visit;
@@ -430,7 +493,10 @@ impl<'a> Builder<'a> {
                             match self.route_steps(target, prefix, path, https_routes) {
                                 Ok(steps) => {
                                     path.push(target);
-                                    stack.push(Frame { visit, steps: steps.into_iter() });
+                                    stack.push(Frame {
+                                        visit,
+                                        steps: steps.into_iter(),
+                                    });
                                 }
                                 Err(finding) => self.record(target, finding, Some(fqdn.to_owned())),
                             }
@@ -449,17 +515,28 @@ impl<'a> Builder<'a> {
     /// Phase C for one object: its tcpproxy as a whole. `path` is the tcpproxy chain that
     /// led here (excluding `node`).
     fn tcp_steps(&mut self, node: usize, path: &[usize]) -> Check<TcpStep> {
-        let Some((key, route)) = self.routes.get(node).cloned() else { return Ok(TcpStep::Nothing) };
-        let Some(tcp) = &route.spec.tcpproxy else { return Ok(TcpStep::Nothing) };
+        let Some((key, route)) = self.routes.get(node).cloned() else {
+            return Ok(TcpStep::Nothing);
+        };
+        let Some(tcp) = &route.spec.tcpproxy else {
+            return Ok(TcpStep::Nothing);
+        };
         if !tcp.services.is_empty() && tcp.delegate.is_some() {
-            return Err(Finding::new(Reason::ServicesAndDelegate, messages::TCPPROXY_SERVICES_AND_DELEGATE.into()));
+            return Err(Finding::new(
+                Reason::ServicesAndDelegate,
+                messages::TCPPROXY_SERVICES_AND_DELEGATE.into(),
+            ));
         }
         if !tcp.services.is_empty() {
             let mut clusters = Vec::with_capacity(tcp.services.len());
             let mut total: i64 = 0;
             for s in &tcp.services {
                 self.referenced_services.insert(ObjectRef::new(&key.namespace, &s.name));
-                let found = self.objects.services.get(&key.namespace, &s.name).and_then(|svc| Some((svc, svc.port(s.port)?)));
+                let found = self
+                    .objects
+                    .services
+                    .get(&key.namespace, &s.name)
+                    .and_then(|svc| Some((svc, svc.port(s.port)?)));
                 let Some((service, port)) = found else {
                     return Err(Finding::new(
                         Reason::ServiceNotFound,
@@ -468,19 +545,26 @@ impl<'a> Builder<'a> {
                 };
                 let weight = s.weight.unwrap_or(0);
                 if weight < 0 {
-                    return Err(Finding::new(Reason::InvalidWeight, messages::tcpproxy_negative_weight(&s.name)));
+                    return Err(Finding::new(
+                        Reason::InvalidWeight,
+                        messages::tcpproxy_negative_weight(&s.name),
+                    ));
                 }
                 total = total.saturating_add(weight);
                 if total > MAX_U32 {
-                    return Err(Finding::new(Reason::InvalidWeight, messages::tcpproxy_total_weight_too_large()));
+                    return Err(Finding::new(
+                        Reason::InvalidWeight,
+                        messages::tcpproxy_total_weight_too_large(),
+                    ));
                 }
                 if let Some(host) = &service.external_name
-                    && is_refused_external_name(host, self.config.allow_loopback_external_names) {
-                        return Err(Finding::new(
-                            Reason::ExternalNameNotAllowed,
-                            messages::tcpproxy_external_name_not_allowed(&s.name, host),
-                        ));
-                    }
+                    && is_refused_external_name(host, self.config.allow_loopback_external_names)
+                {
+                    return Err(Finding::new(
+                        Reason::ExternalNameNotAllowed,
+                        messages::tcpproxy_external_name_not_allowed(&s.name, host),
+                    ));
+                }
                 let cluster = Cluster {
                     service: Arc::clone(service),
                     port: port.clone(),
@@ -488,13 +572,22 @@ impl<'a> Builder<'a> {
                     health_check: None,
                     validation: None,
                 };
-                clusters.push(WeightedCluster { cluster: Arc::new(cluster), weight: u32::try_from(weight).unwrap_or(0) });
+                clusters.push(WeightedCluster {
+                    cluster: Arc::new(cluster),
+                    weight: u32::try_from(weight).unwrap_or(0),
+                });
             }
             return Ok(TcpStep::Serve(clusters));
         }
-        let Some(delegate) = &tcp.delegate else { return Ok(TcpStep::Nothing) };
-        let Some(target) = self.target(&key.namespace, delegate) else { return Ok(TcpStep::Nothing) };
-        let Some((target_key, target_route)) = self.routes.get(target) else { return Ok(TcpStep::Nothing) };
+        let Some(delegate) = &tcp.delegate else {
+            return Ok(TcpStep::Nothing);
+        };
+        let Some(target) = self.target(&key.namespace, delegate) else {
+            return Ok(TcpStep::Nothing);
+        };
+        let Some((target_key, target_route)) = self.routes.get(target) else {
+            return Ok(TcpStep::Nothing);
+        };
         if target_route.spec.virtualhost.is_some() {
             return Err(Finding::new(Reason::DelegateToRoot, messages::DELEGATE_TO_ROOT.into()));
         }
@@ -523,31 +616,54 @@ impl<'a> Builder<'a> {
     /// Phase D for one object: every route, against `parent_prefix`. `path` is the chain
     /// of objects that led here (it may or may not already end with `node`).
     fn route_steps(&mut self, node: usize, parent_prefix: &str, path: &[usize], https: bool) -> Check<Vec<Step<'a>>> {
-        let Some((key, route)) = self.routes.get(node).cloned() else { return Ok(Vec::new()) };
+        let Some((key, route)) = self.routes.get(node).cloned() else {
+            return Ok(Vec::new());
+        };
         let mut steps = Vec::new();
         for r in &route.spec.routes {
             let m = r.match_.as_str();
             if m.chars().any(char::is_control) {
-                return Err(Finding::new(Reason::InvalidValue, messages::control_characters(m, "match")));
+                return Err(Finding::new(
+                    Reason::InvalidValue,
+                    messages::control_characters(m, "match"),
+                ));
             }
             if !r.services.is_empty() && r.delegate.is_some() {
-                return Err(Finding::new(Reason::ServicesAndDelegate, messages::services_and_delegate(m)));
+                return Err(Finding::new(
+                    Reason::ServicesAndDelegate,
+                    messages::services_and_delegate(m),
+                ));
             }
             if r.services.len() > 1 && r.enable_websockets {
-                return Err(Finding::new(Reason::WebsocketsWithMultipleServices, messages::websockets_with_multiple_services(m)));
+                return Err(Finding::new(
+                    Reason::WebsocketsWithMultipleServices,
+                    messages::websockets_with_multiple_services(m),
+                ));
             }
             if !r.services.is_empty() {
                 if !prefix_matches(m, parent_prefix) {
-                    return Err(Finding::new(Reason::PrefixMismatch, messages::prefix_mismatch(m, parent_prefix)));
+                    return Err(Finding::new(
+                        Reason::PrefixMismatch,
+                        messages::prefix_mismatch(m, parent_prefix),
+                    ));
                 }
                 steps.push(Step::Serve(self.route(&key, route, r, https)?));
             } else if let Some(delegate) = &r.delegate {
                 // Decision D4: delegating routes are held to the parent's prefix too.
                 if !prefix_matches(m, parent_prefix) {
-                    return Err(Finding::new(Reason::PrefixMismatch, messages::prefix_mismatch(m, parent_prefix)));
+                    return Err(Finding::new(
+                        Reason::PrefixMismatch,
+                        messages::prefix_mismatch(m, parent_prefix),
+                    ));
                 }
-                let Some(target) = self.target(&key.namespace, delegate) else { continue };
-                if self.routes.get(target).is_some_and(|(_, t)| t.spec.virtualhost.is_some()) {
+                let Some(target) = self.target(&key.namespace, delegate) else {
+                    continue;
+                };
+                if self
+                    .routes
+                    .get(target)
+                    .is_some_and(|(_, t)| t.spec.virtualhost.is_some())
+                {
                     return Err(Finding::new(Reason::DelegateToRoot, messages::DELEGATE_TO_ROOT.into()));
                 }
                 if target == node || path.contains(&target) {
@@ -567,24 +683,38 @@ impl<'a> Builder<'a> {
         let mut total: i64 = 0;
         for s in &r.services {
             if !(1..=65535).contains(&s.port) {
-                return Err(Finding::new(Reason::PortOutOfRange, messages::port_out_of_range(m, &s.name)));
+                return Err(Finding::new(
+                    Reason::PortOutOfRange,
+                    messages::port_out_of_range(m, &s.name),
+                ));
             }
             let weight = s.weight.unwrap_or(0);
             if weight < 0 {
-                return Err(Finding::new(Reason::InvalidWeight, messages::negative_weight(m, &s.name)));
+                return Err(Finding::new(
+                    Reason::InvalidWeight,
+                    messages::negative_weight(m, &s.name),
+                ));
             }
             self.referenced_services.insert(ObjectRef::new(&key.namespace, &s.name));
-            let found = self.objects.services.get(&key.namespace, &s.name).and_then(|svc| Some((svc, svc.port(s.port)?)));
+            let found = self
+                .objects
+                .services
+                .get(&key.namespace, &s.name)
+                .and_then(|svc| Some((svc, svc.port(s.port)?)));
             let Some((service, port)) = found else {
-                return Err(Finding::new(Reason::ServiceNotFound, messages::service_not_found(&s.name, s.port)));
+                return Err(Finding::new(
+                    Reason::ServiceNotFound,
+                    messages::service_not_found(&s.name, s.port),
+                ));
             };
             if let Some(host) = &service.external_name
-                && is_refused_external_name(host, self.config.allow_loopback_external_names) {
-                    return Err(Finding::new(
-                        Reason::ExternalNameNotAllowed,
-                        messages::external_name_not_allowed(m, &s.name, host),
-                    ));
-                }
+                && is_refused_external_name(host, self.config.allow_loopback_external_names)
+            {
+                return Err(Finding::new(
+                    Reason::ExternalNameNotAllowed,
+                    messages::external_name_not_allowed(m, &s.name, host),
+                ));
+            }
             let validation = match (&s.validation, port.protocol) {
                 (Some(v), Some(protocol)) if protocol.is_tls() => Some(self.validation(key, m, &s.name, v)?),
                 _ => None,
@@ -604,10 +734,16 @@ impl<'a> Builder<'a> {
                 health_check,
                 validation,
             };
-            clusters.push(WeightedCluster { cluster: Arc::new(cluster), weight: u32::try_from(weight).unwrap_or(0) });
+            clusters.push(WeightedCluster {
+                cluster: Arc::new(cluster),
+                weight: u32::try_from(weight).unwrap_or(0),
+            });
         }
         if r.prefix_rewrite.chars().any(char::is_control) {
-            return Err(Finding::new(Reason::InvalidValue, messages::control_characters(m, "prefixRewrite")));
+            return Err(Finding::new(
+                Reason::InvalidValue,
+                messages::control_characters(m, "prefixRewrite"),
+            ));
         }
         let timeout = timeout(m, r.timeout_policy.as_ref())?;
         let retry = retry(m, r.retry_policy.as_ref())?;
@@ -626,16 +762,37 @@ impl<'a> Builder<'a> {
 
     /// Upstream validation (decision D3): the CA Secret is looked up in the
     /// IngressRoute's own namespace (decision D16).
-    fn validation(&mut self, key: &ObjectRef, m: &str, service: &str, v: &api::UpstreamValidation) -> Check<UpstreamValidation> {
-        self.referenced_secrets.insert(ObjectRef::new(&key.namespace, &v.ca_secret));
-        let Some(ca) = self.objects.secrets.get(&key.namespace, &v.ca_secret).filter(|s| s.ca.is_some()) else {
-            return Err(Finding::new(Reason::UpstreamValidation, messages::validation_secret(m, service)));
+    fn validation(
+        &mut self,
+        key: &ObjectRef,
+        m: &str,
+        service: &str,
+        v: &api::UpstreamValidation,
+    ) -> Check<UpstreamValidation> {
+        self.referenced_secrets
+            .insert(ObjectRef::new(&key.namespace, &v.ca_secret));
+        let Some(ca) = self
+            .objects
+            .secrets
+            .get(&key.namespace, &v.ca_secret)
+            .filter(|s| s.ca.is_some())
+        else {
+            return Err(Finding::new(
+                Reason::UpstreamValidation,
+                messages::validation_secret(m, service),
+            ));
         };
         let subject = v.subject_name.as_str();
         if subject.trim().is_empty() || subject.chars().any(char::is_control) || subject.len() > 255 {
-            return Err(Finding::new(Reason::UpstreamValidation, messages::validation_subject_name(m, service)));
+            return Err(Finding::new(
+                Reason::UpstreamValidation,
+                messages::validation_subject_name(m, service),
+            ));
         }
-        Ok(UpstreamValidation { ca_secret: Arc::clone(ca), subject_name: subject.to_owned() })
+        Ok(UpstreamValidation {
+            ca_secret: Arc::clone(ca),
+            subject_name: subject.to_owned(),
+        })
     }
 
     // ----- pass 2 -------------------------------------------------------------------
@@ -672,7 +829,11 @@ impl<'a> Builder<'a> {
         let tcp_proxy = if walk.tcp_chain.iter().all(|(visit, _)| is_reached(*visit)) {
             match walk.tcp_chain.into_iter().next_back() {
                 Some((visit, TcpStep::Serve(clusters))) => {
-                    let source = self.visits.get(visit).and_then(|v| self.routes.get(v.node)).map(|(k, _)| k.clone());
+                    let source = self
+                        .visits
+                        .get(visit)
+                        .and_then(|v| self.routes.get(v.node))
+                        .map(|(k, _)| k.clone());
                     source.map(|source| TcpProxy { clusters, source })
                 }
                 _ => None,
@@ -682,24 +843,36 @@ impl<'a> Builder<'a> {
         };
 
         let secure = match walk.tls {
-            Some(tls @ TlsMode::Terminate { .. }) if tcp_proxy.is_some() || (walk.https_routes && !routes.is_empty()) => {
+            Some(tls @ TlsMode::Terminate { .. })
+                if tcp_proxy.is_some() || (walk.https_routes && !routes.is_empty()) =>
+            {
                 Some(SecureVirtualHost { tls, tcp_proxy })
             }
-            Some(TlsMode::Passthrough) => tcp_proxy.map(|t| SecureVirtualHost { tls: TlsMode::Passthrough, tcp_proxy: Some(t) }),
+            Some(TlsMode::Passthrough) => tcp_proxy.map(|t| SecureVirtualHost {
+                tls: TlsMode::Passthrough,
+                tcp_proxy: Some(t),
+            }),
             _ => None,
         };
         if routes.is_empty() && secure.is_none() {
             return None;
         }
         let root = self.routes.get(walk.node).map(|(k, _)| k.clone())?;
-        Some(VirtualHost { fqdn: walk.fqdn, root, routes, secure })
+        Some(VirtualHost {
+            fqdn: walk.fqdn,
+            root,
+            routes,
+            secure,
+        })
     }
 }
 
 /// Whether an IngressRoute belongs to the configured ingress class: the first class
 /// annotation present decides; absent or empty means every class.
 fn accepts_class(route: &IngressRoute, config: &Config) -> bool {
-    let Some(annotations) = &route.metadata.annotations else { return true };
+    let Some(annotations) = &route.metadata.annotations else {
+        return true;
+    };
     INGRESS_CLASS_ANNOTATIONS
         .iter()
         .find_map(|key| annotations.get(*key))
@@ -716,7 +889,13 @@ fn prefix_matches(child: &str, parent: &str) -> bool {
     if child.is_empty() {
         return false;
     }
-    let with_slash = |s: &str| if s.ends_with('/') { s.to_owned() } else { format!("{s}/") };
+    let with_slash = |s: &str| {
+        if s.ends_with('/') {
+            s.to_owned()
+        } else {
+            format!("{s}/")
+        }
+    };
     with_slash(child).starts_with(&with_slash(parent))
 }
 
@@ -741,10 +920,18 @@ fn retry(m: &str, policy: Option<&api::RetryPolicy>) -> Check<Option<RetryPolicy
     let Some(policy) = policy else { return Ok(None) };
     let count = policy.count.unwrap_or(0);
     if count < 0 {
-        return Err(Finding::new(Reason::InvalidValue, messages::route_field_negative(m, "retryPolicy.count")));
+        return Err(Finding::new(
+            Reason::InvalidValue,
+            messages::route_field_negative(m, "retryPolicy.count"),
+        ));
     }
     let count = u32::try_from(count)
-        .map_err(|_| Finding::new(Reason::InvalidValue, messages::route_field_too_large(m, "retryPolicy.count", u32::MAX.into())))?
+        .map_err(|_| {
+            Finding::new(
+                Reason::InvalidValue,
+                messages::route_field_too_large(m, "retryPolicy.count", u32::MAX.into()),
+            )
+        })?
         .max(1);
     let per_try_timeout = match policy.per_try_timeout.as_deref().filter(|v| !v.is_empty()) {
         None | Some("infinity" | "infinite") => None,
@@ -764,17 +951,29 @@ fn retry(m: &str, policy: Option<&api::RetryPolicy>) -> Check<Option<RetryPolicy
 
 fn health_check(m: &str, service: &str, hc: &api::HealthCheck) -> Check<HealthCheck> {
     if hc.path.is_empty() {
-        return Err(Finding::new(Reason::InvalidValue, messages::health_check_path_empty(m, service)));
+        return Err(Finding::new(
+            Reason::InvalidValue,
+            messages::health_check_path_empty(m, service),
+        ));
     }
-    for (field, value) in [("healthCheck.path", Some(&hc.path)), ("healthCheck.host", hc.host.as_ref())] {
+    for (field, value) in [
+        ("healthCheck.path", Some(&hc.path)),
+        ("healthCheck.host", hc.host.as_ref()),
+    ] {
         if value.is_some_and(|v| v.chars().any(char::is_control)) {
-            return Err(Finding::new(Reason::InvalidValue, messages::service_control_characters(m, service, field)));
+            return Err(Finding::new(
+                Reason::InvalidValue,
+                messages::service_control_characters(m, service, field),
+            ));
         }
     }
     let number = |field: &str, value: Option<i64>, max: i64| -> Check<u64> {
         let value = value.unwrap_or(0);
         if value < 0 {
-            return Err(Finding::new(Reason::InvalidValue, messages::service_field_negative(m, service, field)));
+            return Err(Finding::new(
+                Reason::InvalidValue,
+                messages::service_field_negative(m, service, field),
+            ));
         }
         if value > max {
             return Err(Finding::new(
@@ -786,7 +985,11 @@ fn health_check(m: &str, service: &str, hc: &api::HealthCheck) -> Check<HealthCh
     };
     let interval_seconds = number("healthCheck.intervalSeconds", hc.interval_seconds, MAX_SECONDS)?;
     let timeout_seconds = number("healthCheck.timeoutSeconds", hc.timeout_seconds, MAX_SECONDS)?;
-    let unhealthy = number("healthCheck.unhealthyThresholdCount", hc.unhealthy_threshold_count, MAX_U32)?;
+    let unhealthy = number(
+        "healthCheck.unhealthyThresholdCount",
+        hc.unhealthy_threshold_count,
+        MAX_U32,
+    )?;
     let healthy = number("healthCheck.healthyThresholdCount", hc.healthy_threshold_count, MAX_U32)?;
     Ok(HealthCheck {
         path: hc.path.clone(),

@@ -38,7 +38,11 @@ impl Config {
     /// "unrestricted".
     #[must_use]
     pub fn parse_root_namespaces(list: &str) -> Vec<String> {
-        list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+        list.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
     }
 
     /// Whether a root IngressRoute may live in `namespace`.

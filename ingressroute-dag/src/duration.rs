@@ -132,7 +132,11 @@ pub fn parse_go_duration(s: &str) -> Result<i64, DurationError> {
         value *= unit_ns;
         if fraction > 0 {
             // Go computes this in float64 and truncates.
-            #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            #[allow(
+                clippy::cast_precision_loss,
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss
+            )]
             let extra = (fraction as f64 * (unit_ns as f64 / scale)) as u64;
             value = value.checked_add(extra).ok_or(DurationError::Overflow)?;
             if value > OVERFLOW_LIMIT {

@@ -118,14 +118,28 @@ mod tests {
 
     #[test]
     fn public_names_and_addresses_are_allowed() {
-        for host in ["httpbin.org", "foo.bar.svc.cluster.local", "example.com.", "10.0.0.1", "8.8.8.8", "2001:db8::1", "my_host.example"] {
+        for host in [
+            "httpbin.org",
+            "foo.bar.svc.cluster.local",
+            "example.com.",
+            "10.0.0.1",
+            "8.8.8.8",
+            "2001:db8::1",
+            "my_host.example",
+        ] {
             assert!(!is_refused_external_name(host, false), "{host}");
         }
     }
 
     #[test]
     fn localhost_names_are_refused() {
-        for host in ["localhost", "LOCALHOST", "localhost.", "admin.localhost", "a.b.LocalHost."] {
+        for host in [
+            "localhost",
+            "LOCALHOST",
+            "localhost.",
+            "admin.localhost",
+            "a.b.LocalHost.",
+        ] {
             assert!(is_refused_external_name(host, false), "{host}");
             assert!(!is_refused_external_name(host, true), "{host}");
         }
@@ -134,9 +148,23 @@ mod tests {
     #[test]
     fn loopback_link_local_and_unspecified_literals_are_refused_in_every_spelling() {
         for host in [
-            "127.0.0.1", "127.1", "127.0.1", "0x7f.0.0.1", "0177.0.0.1", "2130706433", "0x7f000001",
-            "169.254.169.254", "0.0.0.0", "0", "::1", "[::1]", "::", "fe80::1", "fe80::1%eth0",
-            "::ffff:127.0.0.1", "[::ffff:169.254.1.1]",
+            "127.0.0.1",
+            "127.1",
+            "127.0.1",
+            "0x7f.0.0.1",
+            "0177.0.0.1",
+            "2130706433",
+            "0x7f000001",
+            "169.254.169.254",
+            "0.0.0.0",
+            "0",
+            "::1",
+            "[::1]",
+            "::",
+            "fe80::1",
+            "fe80::1%eth0",
+            "::ffff:127.0.0.1",
+            "[::ffff:169.254.1.1]",
         ] {
             assert!(is_refused_external_name(host, false), "{host}");
             assert!(!is_refused_external_name(host, true), "{host}");

@@ -88,8 +88,11 @@ impl DelegationGraph {
                 _ => true,
             })
             .map(|scc| {
-                let mut objects: Vec<ObjectRef> =
-                    scc.iter().filter_map(|n| self.graph.node_weight(*n)).map(|v| v.object.clone()).collect();
+                let mut objects: Vec<ObjectRef> = scc
+                    .iter()
+                    .filter_map(|n| self.graph.node_weight(*n))
+                    .map(|v| v.object.clone())
+                    .collect();
                 objects.sort();
                 objects
             })
@@ -106,7 +109,12 @@ impl DelegationGraph {
         for n in self.graph.node_indices() {
             if let Some(v) = self.graph.node_weight(n) {
                 let shape = if v.root { "box" } else { "ellipse" };
-                let _ = writeln!(out, "  n{} [label={}, shape={shape}];", n.index(), go_quote(&v.object.to_string()));
+                let _ = writeln!(
+                    out,
+                    "  n{} [label={}, shape={shape}];",
+                    n.index(),
+                    go_quote(&v.object.to_string())
+                );
             }
         }
         for e in self.graph.edge_references() {

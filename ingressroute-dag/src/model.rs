@@ -29,7 +29,10 @@ impl VirtualHost {
     #[must_use]
     pub fn https_routes(&self) -> &[Route] {
         match &self.secure {
-            Some(SecureVirtualHost { tls: TlsMode::Terminate { .. }, tcp_proxy: None }) => &self.routes,
+            Some(SecureVirtualHost {
+                tls: TlsMode::Terminate { .. },
+                tcp_proxy: None,
+            }) => &self.routes,
             _ => &[],
         }
     }
@@ -108,7 +111,9 @@ impl Route {
     /// Whether any upstream asks for cookie session affinity (strategy `Cookie`).
     #[must_use]
     pub fn has_cookie_affinity(&self) -> bool {
-        self.clusters.iter().any(|c| c.cluster.load_balancer() == LoadBalancer::Cookie)
+        self.clusters
+            .iter()
+            .any(|c| c.cluster.load_balancer() == LoadBalancer::Cookie)
     }
 }
 

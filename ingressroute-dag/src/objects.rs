@@ -28,7 +28,10 @@ impl ObjectRef {
 
     /// A reference to `namespace/name`.
     pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> Self {
-        Self { namespace: namespace.into(), name: name.into() }
+        Self {
+            namespace: namespace.into(),
+            name: name.into(),
+        }
     }
 
     /// The reference of an object's metadata; no namespace means `default`, no name
@@ -68,7 +71,10 @@ impl<T> Index<T> {
     }
 
     pub(crate) fn insert(&mut self, key: &ObjectRef, value: T) -> Option<T> {
-        self.0.entry(key.namespace.clone()).or_default().insert(key.name.clone(), value)
+        self.0
+            .entry(key.namespace.clone())
+            .or_default()
+            .insert(key.name.clone(), value)
     }
 
     fn remove(&mut self, key: &ObjectRef) -> Option<T> {
@@ -81,7 +87,9 @@ impl<T> Index<T> {
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str, &T)> {
-        self.0.iter().flat_map(|(ns, names)| names.iter().map(move |(name, v)| (ns.as_str(), name.as_str(), v)))
+        self.0
+            .iter()
+            .flat_map(|(ns, names)| names.iter().map(move |(name, v)| (ns.as_str(), name.as_str(), v)))
     }
 
     pub(crate) fn namespace(&self, namespace: &str) -> impl Iterator<Item = &T> {

@@ -30,7 +30,10 @@ pub struct TlsKeyPair {
 impl fmt::Debug for TlsKeyPair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TlsKeyPair")
-            .field("certificate_chain", &format_args!("{} bytes", self.certificate_chain.len()))
+            .field(
+                "certificate_chain",
+                &format_args!("{} bytes", self.certificate_chain.len()),
+            )
             .field("private_key", &format_args!("<redacted>"))
             .finish()
     }
@@ -122,7 +125,10 @@ impl Secret {
                 validate_key_pair(cert, key)?;
                 Ok(Some(Self {
                     meta,
-                    tls: Some(TlsKeyPair { certificate_chain: cert.to_vec(), private_key: key.to_vec() }),
+                    tls: Some(TlsKeyPair {
+                        certificate_chain: cert.to_vec(),
+                        private_key: key.to_vec(),
+                    }),
                     ca,
                 }))
             }
@@ -156,7 +162,10 @@ fn validate_key_pair(cert_pem: &[u8], key_pem: &[u8]) -> Result<(), SecretError>
         .filter_map(Result::ok)
         .filter(|b| b.label == "CERTIFICATE")
         .collect();
-    let leaf = certs.iter().find_map(|b| b.parse_x509().ok()).ok_or(SecretError::Certificate("tls.crt"))?;
+    let leaf = certs
+        .iter()
+        .find_map(|b| b.parse_x509().ok())
+        .ok_or(SecretError::Certificate("tls.crt"))?;
 
     let mut keys = Vec::new();
     for block in Pem::iter_from_buffer(key_pem) {
@@ -166,7 +175,9 @@ fn validate_key_pair(cert_pem: &[u8], key_pem: &[u8]) -> Result<(), SecretError>
             _ => {}
         }
     }
-    let [key] = keys.as_slice() else { return Err(SecretError::KeyCount(keys.len())) };
+    let [key] = keys.as_slice() else {
+        return Err(SecretError::KeyCount(keys.len()));
+    };
     let public = parse_private_key(&key.label, &key.contents).ok_or(SecretError::Key)?;
 
     let matches = match (public, leaf.public_key().parsed()) {

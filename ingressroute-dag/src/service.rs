@@ -89,8 +89,10 @@ pub struct Service {
     pub circuit_breakers: CircuitBreakers,
 }
 
-const PROTOCOL_ANNOTATION_PREFIXES: [&str; 2] =
-    ["contour.heptio.com/upstream-protocol.", "projectcontour.io/upstream-protocol."];
+const PROTOCOL_ANNOTATION_PREFIXES: [&str; 2] = [
+    "contour.heptio.com/upstream-protocol.",
+    "projectcontour.io/upstream-protocol.",
+];
 
 impl Service {
     /// Reads a Kubernetes Service. Objects without a namespace are in `default`.
@@ -127,7 +129,11 @@ impl Service {
                             .filter(|_| !name.is_empty())
                             .or_else(|| protocols.get(p.port.to_string().as_str()))
                             .copied();
-                        ServicePort { name, port: p.port, protocol }
+                        ServicePort {
+                            name,
+                            port: p.port,
+                            protocol,
+                        }
                     })
                     .collect()
             })
@@ -151,7 +157,12 @@ impl Service {
             max_retries: limit("max-retries"),
         };
 
-        Self { meta, ports, external_name, circuit_breakers }
+        Self {
+            meta,
+            ports,
+            external_name,
+            circuit_breakers,
+        }
     }
 
     /// Finds the port an IngressRoute service entry means by `port`: the first port whose
@@ -159,7 +170,9 @@ impl Service {
     #[must_use]
     pub fn port(&self, port: i64) -> Option<&ServicePort> {
         let decimal = port.to_string();
-        self.ports.iter().find(|p| i64::from(p.port) == port || p.name == decimal)
+        self.ports
+            .iter()
+            .find(|p| i64::from(p.port) == port || p.name == decimal)
     }
 }
 
@@ -181,7 +194,11 @@ mod tests {
                 ports: Some(
                     ports
                         .iter()
-                        .map(|(name, port)| K8sPort { name: name.map(Into::into), port: *port, ..Default::default() })
+                        .map(|(name, port)| K8sPort {
+                            name: name.map(Into::into),
+                            port: *port,
+                            ..Default::default()
+                        })
                         .collect(),
                 ),
                 ..Default::default()
@@ -208,7 +225,10 @@ mod tests {
             &[(Some("https"), 443), (None, 8443), (Some("plain"), 80)],
         ));
         let protocols: Vec<_> = svc.ports.iter().map(|p| p.protocol).collect();
-        assert_eq!(protocols, [Some(UpstreamProtocol::H2), Some(UpstreamProtocol::Tls), None]);
+        assert_eq!(
+            protocols,
+            [Some(UpstreamProtocol::H2), Some(UpstreamProtocol::Tls), None]
+        );
     }
 
     #[test]
@@ -225,7 +245,12 @@ mod tests {
         ));
         assert_eq!(
             svc.circuit_breakers,
-            CircuitBreakers { max_connections: 20, max_pending_requests: 7, max_requests: 0, max_retries: 0 }
+            CircuitBreakers {
+                max_connections: 20,
+                max_pending_requests: 7,
+                max_requests: 0,
+                max_retries: 0
+            }
         );
     }
 }

@@ -129,7 +129,12 @@ impl Status {
     /// An `invalid` status.
     #[must_use]
     pub fn invalid(reason: Reason, description: String, vhost: Option<String>) -> Self {
-        Self { current_status: CurrentStatus::Invalid, description, reason, vhost }
+        Self {
+            current_status: CurrentStatus::Invalid,
+            description,
+            reason,
+            vhost,
+        }
     }
 
     /// The status as written to the object's `status` field.
@@ -157,13 +162,18 @@ pub mod messages {
     /// A delegation to a root.
     pub const DELEGATE_TO_ROOT: &str = "root ingressroute cannot delegate to another root ingressroute";
     /// A tcpproxy with both services and a delegate.
-    pub const TCPPROXY_SERVICES_AND_DELEGATE: &str = "tcpproxy: cannot specify services and delegate in the same tcpproxy";
+    pub const TCPPROXY_SERVICES_AND_DELEGATE: &str =
+        "tcpproxy: cannot specify services and delegate in the same tcpproxy";
 
     /// Roots sharing an fqdn; `members` are `namespace/name`, sorted and joined by the
     /// caller's order.
     #[must_use]
     pub fn duplicate_fqdn(fqdn: &str, members: &[String]) -> String {
-        format!("fqdn {} is used in multiple IngressRoutes: {}", go_quote(fqdn), members.join(", "))
+        format!(
+            "fqdn {} is used in multiple IngressRoutes: {}",
+            go_quote(fqdn),
+            members.join(", ")
+        )
     }
 
     /// A wildcard fqdn.
@@ -194,13 +204,19 @@ pub mod messages {
     /// A route with both services and a delegate.
     #[must_use]
     pub fn services_and_delegate(route: &str) -> String {
-        format!("route {}: cannot specify services and delegate in the same route", go_quote(route))
+        format!(
+            "route {}: cannot specify services and delegate in the same route",
+            go_quote(route)
+        )
     }
 
     /// Websockets on a route with several services.
     #[must_use]
     pub fn websockets_with_multiple_services(route: &str) -> String {
-        format!("route {}: cannot specify multiple services and enable websockets", go_quote(route))
+        format!(
+            "route {}: cannot specify multiple services and enable websockets",
+            go_quote(route)
+        )
     }
 
     /// A prefix outside the delegating route's prefix.
@@ -216,7 +232,11 @@ pub mod messages {
     /// A port outside 1-65535.
     #[must_use]
     pub fn port_out_of_range(route: &str, service: &str) -> String {
-        format!("route {}: service {}: port must be in the range 1-65535", go_quote(route), go_quote(service))
+        format!(
+            "route {}: service {}: port must be in the range 1-65535",
+            go_quote(route),
+            go_quote(service)
+        )
     }
 
     /// A missing Service or port (no route prefix, as in Contour).
@@ -238,7 +258,10 @@ pub mod messages {
     /// Weights whose sum Envoy cannot represent.
     #[must_use]
     pub fn total_weight_too_large(route: &str) -> String {
-        format!("route {}: the sum of all service weights must not exceed 4294967295", go_quote(route))
+        format!(
+            "route {}: the sum of all service weights must not exceed 4294967295",
+            go_quote(route)
+        )
     }
 
     /// Upstream validation without a usable CA Secret (decision D3).
@@ -288,7 +311,10 @@ pub mod messages {
     /// A negative tcpproxy weight (decision D9 honours weights).
     #[must_use]
     pub fn tcpproxy_negative_weight(service: &str) -> String {
-        format!("tcpproxy: service {}: weight must be greater than or equal to zero", go_quote(service))
+        format!(
+            "tcpproxy: service {}: weight must be greater than or equal to zero",
+            go_quote(service)
+        )
     }
 
     /// tcpproxy weights whose sum Envoy cannot represent.
@@ -301,7 +327,11 @@ pub mod messages {
     /// `timeoutPolicy.request` or `retryPolicy.perTryTimeout`.
     #[must_use]
     pub fn invalid_duration(route: &str, field: &str, value: &str) -> String {
-        format!("route {}: {field}: invalid duration {}", go_quote(route), go_quote(value))
+        format!(
+            "route {}: {field}: invalid duration {}",
+            go_quote(route),
+            go_quote(value)
+        )
     }
 
     /// An `ExternalName` refused by decision D18, on a route.
@@ -318,7 +348,11 @@ pub mod messages {
     /// An `ExternalName` refused by decision D18, on a tcpproxy.
     #[must_use]
     pub fn tcpproxy_external_name_not_allowed(service: &str, host: &str) -> String {
-        format!("tcpproxy: service {}: externalName {} is not allowed", go_quote(service), go_quote(host))
+        format!(
+            "tcpproxy: service {}: externalName {} is not allowed",
+            go_quote(service),
+            go_quote(host)
+        )
     }
 
     /// A route field that must not contain control characters (Envoy rejects them in
@@ -341,7 +375,11 @@ pub mod messages {
     /// An empty health-check path, which Envoy rejects.
     #[must_use]
     pub fn health_check_path_empty(route: &str, service: &str) -> String {
-        format!("route {}: service {}: healthCheck.path must not be empty", go_quote(route), go_quote(service))
+        format!(
+            "route {}: service {}: healthCheck.path must not be empty",
+            go_quote(route),
+            go_quote(service)
+        )
     }
 
     /// A negative number where Envoy needs zero or more.
@@ -367,7 +405,10 @@ pub mod messages {
     /// A negative route-level number.
     #[must_use]
     pub fn route_field_negative(route: &str, field: &str) -> String {
-        format!("route {}: {field} must be greater than or equal to zero", go_quote(route))
+        format!(
+            "route {}: {field} must be greater than or equal to zero",
+            go_quote(route)
+        )
     }
 
     /// A route-level number above what Envoy accepts.
