@@ -1,5 +1,8 @@
 //! Prints the IngressRoute CRD as YAML.
 use kube::CustomResourceExt;
 fn main() {
-    print!("{}", serde_yaml::to_string(&ingressroute_api::IngressRoute::crd()).unwrap_or_default());
+    print!(
+        "{}",
+        serde_yaml::to_string(&ingressroute_api::IngressRoute::crd()).unwrap_or_default()
+    );
 }

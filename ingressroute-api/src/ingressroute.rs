@@ -23,6 +23,9 @@ use crate::{DURATION_PATTERN, Delegate};
 /// An IngressRoute with a `virtualhost` is a **root**: it owns a fully
 /// qualified domain name and may terminate TLS. Every other IngressRoute is only served
 /// when a root (directly or through other IngressRoutes) delegates a path prefix to it.
+// Every `printcolumn(...)` repeats `type_ = "string"`, which clippy takes for a duplicated
+// attribute; they are five different columns.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[kube(
     group = "contour.heptio.com",
@@ -35,11 +38,36 @@ use crate::{DURATION_PATTERN, Delegate};
     derive = "PartialEq",
     derive = "Default",
     doc = "IngressRoute is an Ingress CRD specification: a root owns a virtual host, any IngressRoute can serve routes or delegate them to others.",
-    printcolumn(name = "FQDN", type_ = "string", description = "Fully qualified domain name", json_path = ".spec.virtualhost.fqdn"),
-    printcolumn(name = "TLS Secret", type_ = "string", description = "Secret with TLS credentials", json_path = ".spec.virtualhost.tls.secretName"),
-    printcolumn(name = "First route", type_ = "string", description = "First routes defined", json_path = ".spec.routes[0].match"),
-    printcolumn(name = "Status", type_ = "string", description = "The current status of the IngressRoute", json_path = ".status.currentStatus"),
-    printcolumn(name = "Status Description", type_ = "string", description = "Description of the current status", json_path = ".status.description")
+    printcolumn(
+        name = "FQDN",
+        type_ = "string",
+        description = "Fully qualified domain name",
+        json_path = ".spec.virtualhost.fqdn"
+    ),
+    printcolumn(
+        name = "TLS Secret",
+        type_ = "string",
+        description = "Secret with TLS credentials",
+        json_path = ".spec.virtualhost.tls.secretName"
+    ),
+    printcolumn(
+        name = "First route",
+        type_ = "string",
+        description = "First routes defined",
+        json_path = ".spec.routes[0].match"
+    ),
+    printcolumn(
+        name = "Status",
+        type_ = "string",
+        description = "The current status of the IngressRoute",
+        json_path = ".status.currentStatus"
+    ),
+    printcolumn(
+        name = "Status Description",
+        type_ = "string",
+        description = "Description of the current status",
+        json_path = ".status.description"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct IngressRouteSpec {

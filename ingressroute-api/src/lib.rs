@@ -21,8 +21,8 @@ use serde::{Deserialize, Serialize};
 
 pub use delegation::{CertificateDelegation, TLSCertificateDelegation, TLSCertificateDelegationSpec};
 pub use ingressroute::{
-    HealthCheck, IngressRoute, IngressRouteSpec, IngressRouteStatus, RetryPolicy, Route, Service,
-    TcpProxy, TimeoutPolicy, Tls, UpstreamValidation, VirtualHost,
+    HealthCheck, IngressRoute, IngressRouteSpec, IngressRouteStatus, RetryPolicy, Route, Service, TcpProxy,
+    TimeoutPolicy, Tls, UpstreamValidation, VirtualHost,
 };
 
 /// The API group of both custom resources.
@@ -52,8 +52,7 @@ pub const STATUS_ORPHANED: &str = "orphaned";
 
 /// The regular expression the CRD schema uses for durations: a Go duration (`1s`,
 /// `1m30s`, `250ms`), `0`, or `infinity`/`infinite`.
-pub const DURATION_PATTERN: &str =
-    r"^(infinity|infinite|0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$";
+pub const DURATION_PATTERN: &str = r"^(infinity|infinite|0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$";
 
 /// A reference from a route or tcpproxy to another IngressRoute.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
