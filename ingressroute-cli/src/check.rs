@@ -1,0 +1,421 @@
+//! `ingressroute check`: load manifests, compute every IngressRoute's status, and say
+//! what the API server would reject.
+//!
+//! ```text
+//!  Loaded manifests ──▶ schema validation (IngressRoute, TLSCertificateDelegation)
+//!         │                              │
+//!         ▼                              ▼
+//!      Objects ──build(Config)──▶ Dag::statuses() ──▶ Items ──▶ table | json | yaml
+//!         │                              │                          (stdout)
+//!         └──── Secret not usable, ingress class ignored, ... ──▶ diagnostics (stderr)
+//! ```
+//!
+//! [`check`] is pure (loaded manifests in, a [`Report`] out); [`run`] does the I/O.
+//!
+//! Exit codes: 0 when every IngressRoute is valid, 1 when one is invalid or orphaned or
+//! the API server would reject an IngressRoute or TLSCertificateDelegation, 2 when some
+//! input cannot be read or parsed (2 wins over 1).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use ingressroute_api::validate::{self, Finding, FindingKind};
+use ingressroute_api::{DEFAULT_INGRESS_CLASS, INGRESS_CLASS_ANNOTATIONS, IngressRoute};
+use ingressroute_dag::{Config, CurrentStatus, ObjectRef, Objects, SecretError};
+
+use crate::load::{self, Kind, Loaded, Object};
+use crate::output::{self, Format, Item};
+
+/// The arguments of `ingressroute check`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckArgs {
+    /// Namespaces in which root IngressRoutes may be defined, comma-separated (default:
+    /// any namespace).
+    #[arg(long, value_name = "NS1,NS2")]
+    pub root_namespaces: Option<String>,
+
+    /// The ingress class served: IngressRoutes annotated with another class are ignored.
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_INGRESS_CLASS)]
+    pub ingress_class: String,
+
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+
+    /// Files or directories to check (directories are walked recursively for *.yaml,
+    /// *.yml and *.json); `-` reads standard input.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+impl CheckArgs {
+    /// The DAG configuration these arguments ask for.
+    #[must_use]
+    pub fn config(&self) -> Config {
+        let mut config = Config::default();
+        if let Some(list) = &self.root_namespaces {
+            config.root_namespaces = Config::parse_root_namespaces(list);
+        }
+        config.ingress_class.clone_from(&self.ingress_class);
+        config
+    }
+}
+
+/// How a check ended; converts into the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Exit code 0: every IngressRoute is valid and the API server would accept every
+    /// object.
+    Valid,
+    /// Exit code 1: an IngressRoute is invalid or orphaned, or the API server would
+    /// reject an IngressRoute or TLSCertificateDelegation.
+    Invalid,
+    /// Exit code 2: some input could not be read or parsed.
+    InputError,
+}
+
+impl Outcome {
+    /// The process exit code.
+    #[must_use]
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Valid => 0,
+            Self::Invalid => 1,
+            Self::InputError => 2,
+        }
+    }
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(outcome: Outcome) -> Self {
+        Self::from(outcome.code())
+    }
+}
+
+/// Something `check` reports about an object on standard error.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Diagnostic {
+    /// The CRD schema rejects the object: the API server would refuse to create it.
+    Rejected {
+        /// The object.
+        object: ObjectRef,
+        /// What the schema says.
+        finding: Finding,
+    },
+    /// A field the CRD schema does not know (the API server would drop it); most likely
+    /// a typo.
+    UnknownField {
+        /// The object.
+        object: ObjectRef,
+        /// What the schema says, with a suggestion where there is one.
+        finding: Finding,
+    },
+    /// A Secret meant for IngressRoutes (TLS or CA) that cannot be used; it is treated as
+    /// missing.
+    SecretNotUsable {
+        /// The Secret.
+        object: ObjectRef,
+        /// Why.
+        error: SecretError,
+    },
+    /// An IngressRoute of another ingress class; it gets no status.
+    IgnoredIngressClass {
+        /// The IngressRoute.
+        object: ObjectRef,
+        /// Its class.
+        class: String,
+        /// The class served.
+        served: String,
+    },
+    /// No IngressRoute of the served class was found.
+    NoIngressRoutes,
+}
+
+impl Diagnostic {
+    /// Whether this diagnostic alone makes the check fail (exit code 1).
+    #[must_use]
+    pub fn fails(&self) -> bool {
+        matches!(self, Self::Rejected { .. })
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Rejected { object, finding } => {
+                write!(f, "{object}: {finding} (the API server would reject this object)")
+            }
+            Self::UnknownField { object, finding } => write!(f, "{object}: {finding}"),
+            Self::SecretNotUsable { object, error } => write!(f, "{object}: Secret not usable: {error}"),
+            Self::IgnoredIngressClass { object, class, served } => write!(
+                f,
+                "{object}: IngressRoute ignored: its ingress class {class:?} is not the one served ({served:?})"
+            ),
+            Self::NoIngressRoutes => f.write_str("no IngressRoutes found"),
+        }
+    }
+}
+
+/// What a check found.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// One item per IngressRoute of the served class, by namespace then name.
+    pub items: Vec<Item>,
+    /// What to say on standard error, in the order the objects were loaded (ingress
+    /// class notes last).
+    pub diagnostics: Vec<Diagnostic>,
+    /// How the check ended, not counting load errors (see [`run`]).
+    pub outcome: Outcome,
+}
+
+/// Checks loaded manifests: validates IngressRoutes and TLSCertificateDelegations
+/// against the CRD schema, builds the DAG with `config` and collects every
+/// IngressRoute's status.
+///
+/// The outcome is [`Outcome::Invalid`] if any IngressRoute is not valid or any object is
+/// rejected by the schema, else [`Outcome::Valid`]; load errors are the caller's to add.
+#[must_use]
+pub fn check(loaded: &Loaded, config: &Config) -> Report {
+    let mut diagnostics = Vec::new();
+    let mut objects = Objects::new();
+    let mut fqdns: BTreeMap<ObjectRef, String> = BTreeMap::new();
+    let mut classes: BTreeMap<ObjectRef, String> = BTreeMap::new();
+
+    for manifest in loaded.manifests() {
+        let object = manifest.object.object_ref();
+        let findings = match manifest.object.kind() {
+            Kind::IngressRoute => validate::validate_ingress_route(&manifest.raw),
+            Kind::TlsCertificateDelegation => validate::validate_tls_certificate_delegation(&manifest.raw),
+            _ => Vec::new(),
+        };
+        diagnostics.extend(findings.into_iter().map(|finding| match finding.kind {
+            FindingKind::UnknownField => Diagnostic::UnknownField {
+                object: object.clone(),
+                finding,
+            },
+            _ => Diagnostic::Rejected {
+                object: object.clone(),
+                finding,
+            },
+        }));
+
+        match &manifest.object {
+            Object::IngressRoute(route) => {
+                let fqdn = route
+                    .spec
+                    .virtualhost
+                    .as_ref()
+                    .map(|v| v.fqdn.clone())
+                    .unwrap_or_default();
+                fqdns.insert(object.clone(), fqdn);
+                if let Some(class) = ingress_class(route) {
+                    classes.insert(object.clone(), class.to_owned());
+                }
+                objects.insert_ingress_route(Arc::new(route.as_ref().clone()));
+            }
+            Object::TlsCertificateDelegation(delegation) => {
+                objects.insert_delegation(Arc::new(delegation.as_ref().clone()));
+            }
+            Object::Service(service) => {
+                objects.insert_service(service);
+            }
+            Object::Secret(secret) => {
+                if let Err(error) = objects.insert_secret(secret) {
+                    diagnostics.push(Diagnostic::SecretNotUsable { object, error });
+                }
+            }
+            // Endpoints do not change statuses; they are loaded for `render` and `serve`.
+            _ => {}
+        }
+    }
+
+    let dag = ingressroute_dag::build(&objects, config);
+    let statuses = dag.statuses();
+    for (object, class) in classes {
+        if !statuses.contains_key(&object) {
+            diagnostics.push(Diagnostic::IgnoredIngressClass {
+                object,
+                class,
+                served: config.ingress_class.clone(),
+            });
+        }
+    }
+    if statuses.is_empty() {
+        diagnostics.push(Diagnostic::NoIngressRoutes);
+    }
+
+    let items: Vec<Item> = statuses
+        .iter()
+        .map(|(object, status)| {
+            let fqdn = fqdns.get(object).map(String::as_str).unwrap_or_default();
+            Item::ingress_route(
+                &object.namespace,
+                &object.name,
+                fqdn,
+                status.current_status.as_str(),
+                &status.description,
+            )
+        })
+        .collect();
+    let failed = statuses.values().any(|s| s.current_status != CurrentStatus::Valid)
+        || diagnostics.iter().any(Diagnostic::fails);
+    Report {
+        items,
+        diagnostics,
+        outcome: if failed { Outcome::Invalid } else { Outcome::Valid },
+    }
+}
+
+/// The ingress class an IngressRoute is annotated with: the first class annotation
+/// present decides, as in the DAG; `None` when it has none or an empty one.
+fn ingress_class(route: &IngressRoute) -> Option<&str> {
+    let annotations = route.metadata.annotations.as_ref()?;
+    INGRESS_CLASS_ANNOTATIONS
+        .iter()
+        .find_map(|key| annotations.get(*key))
+        .map(String::as_str)
+        .filter(|class| !class.is_empty())
+}
+
+/// Why `check` could not finish.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The result could not be rendered.
+    #[error("cannot render the result")]
+    Render(#[source] output::Error),
+    /// Standard output or standard error could not be written.
+    #[error("cannot write the result")]
+    Write(#[source] io::Error),
+}
+
+/// Runs `ingressroute check`: loads `args.paths` (reading `stdin` for `-`), checks them,
+/// prints the result on `stdout` and every error and warning, one per line, on `stderr`.
+///
+/// # Errors
+///
+/// [`Error::Write`] when `stdout` or `stderr` cannot be written, [`Error::Render`] when
+/// the result cannot be serialised. Problems with the input are not errors: they are
+/// reported on `stderr` and give [`Outcome::InputError`].
+pub fn run(
+    args: &CheckArgs,
+    stdin: impl Read,
+    stdout: &mut impl Write,
+    stderr: &mut impl Write,
+) -> Result<Outcome, Error> {
+    let loaded = load::load(&args.paths, stdin);
+    for diagnostic in loaded.diagnostics() {
+        writeln!(stderr, "{diagnostic}").map_err(Error::Write)?;
+    }
+    let report = check(&loaded, &args.config());
+    for diagnostic in &report.diagnostics {
+        writeln!(stderr, "{diagnostic}").map_err(Error::Write)?;
+    }
+    let text = output::render(args.output, &report.items).map_err(Error::Render)?;
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(Error::Write)?;
+    Ok(if loaded.has_errors() {
+        Outcome::InputError
+    } else {
+        report.outcome
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn loaded(text: &str) -> Loaded {
+        let mut loaded = Loaded::new();
+        loaded.add_str(Path::new("test.yaml"), text);
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics());
+        loaded
+    }
+
+    const ROOT: &str = "\
+apiVersion: contour.heptio.com/v1beta1
+kind: IngressRoute
+metadata: {name: root, annotations: {kubernetes.io/ingress.class: \"\"}}
+spec:
+  virtualhost: {fqdn: root.example.com}
+  routes: [{match: /, services: [{name: web, port: 80}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {ports: [{port: 80}]}
+";
+
+    #[test]
+    fn a_valid_root_gives_one_valid_item_and_outcome_0() {
+        let report = check(&loaded(ROOT), &Config::default());
+        assert_eq!(
+            report.items,
+            [Item::ingress_route(
+                "default",
+                "root",
+                "root.example.com",
+                "valid",
+                "valid IngressRoute"
+            )]
+        );
+        assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
+        assert_eq!(report.outcome, Outcome::Valid);
+        assert_eq!(report.outcome.code(), 0);
+    }
+
+    #[test]
+    fn a_schema_rejection_fails_a_valid_object() {
+        // `strategy` is an enum in the schema; the DAG ignores unknown strategies.
+        let text = ROOT.replace("port: 80}]}]", "port: 80, strategy: Fastest}]}]");
+        let report = check(&loaded(&text), &Config::default());
+        assert_eq!(report.items[0].status.current_status, "valid");
+        assert!(
+            matches!(report.diagnostics.as_slice(), [Diagnostic::Rejected { .. }]),
+            "{:?}",
+            report.diagnostics
+        );
+        assert!(
+            report.diagnostics[0]
+                .to_string()
+                .starts_with("default/root: spec.routes[0].services[0].strategy: ")
+        );
+        assert_eq!(report.outcome, Outcome::Invalid);
+    }
+
+    #[test]
+    fn an_empty_class_annotation_is_served_by_every_class() {
+        let mut config = Config::default();
+        config.ingress_class = "other".into();
+        let report = check(&loaded(ROOT), &config);
+        assert_eq!(report.items.len(), 1);
+        assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
+    }
+
+    #[test]
+    fn nothing_to_check_is_not_a_failure() {
+        let report = check(&Loaded::new(), &Config::default());
+        assert!(report.items.is_empty());
+        assert!(matches!(report.diagnostics.as_slice(), [Diagnostic::NoIngressRoutes]));
+        assert_eq!(report.outcome, Outcome::Valid);
+    }
+
+    #[test]
+    fn exit_codes_are_0_1_and_2() {
+        assert_eq!(
+            [Outcome::Valid, Outcome::Invalid, Outcome::InputError].map(Outcome::code),
+            [0, 1, 2]
+        );
+        assert!(Outcome::InputError > Outcome::Invalid, "2 wins over 1");
+    }
+}

@@ -1,0 +1,1150 @@
+//! Loading manifests from files, directories and standard input.
+//!
+//! Every subcommand that reads local manifests (`check` today, `render`, `serve` and a
+//! file watcher later) goes through this module, so that they all accept the same
+//! inputs and report the same problems the same way.
+//!
+//! ```text
+//!  PATH... ──▶ files (directories walked recursively, sorted; `-` is stdin)
+//!                │
+//!                ▼
+//!  documents (YAML split on `---`/`...`, or a JSON stream), each with its Location
+//!                │
+//!                ▼
+//!  serde_json::Value ──▶ `kind: List` expanded ──▶ apiVersion/kind dispatch
+//!                │                                        │
+//!                ▼                                        ▼
+//!  Manifest { location, raw, object }        Diagnostic (errors and warnings)
+//! ```
+//!
+//! What this module does **not** do: it does not validate objects against the CRD
+//! schema or compute statuses (see [`crate::check`]), and it never stops at the first
+//! problem: a bad file or document becomes an [`Error`] and loading goes on with the
+//! next one.
+//!
+//! # Documents and lines
+//!
+//! A YAML file is split on document markers: a line that is `---` (optionally followed by
+//! white space, a comment or the document's first content) starts a document and a line
+//! that is `...` ends one. Documents that hold nothing but blank lines, comments and YAML
+//! directives are skipped and **not counted**: document numbers are 1-based and count
+//! only documents with content, so `document 3` is the third object-bearing document of
+//! the file. A document's line is the 1-based line of its first content in the file, and
+//! YAML syntax errors are reported with their real line in the file.
+//!
+//! A `.json` file (and standard input or any other file that starts with `{` or `[`) is
+//! read as a stream of JSON values, one document each.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use ingressroute_api::{API_VERSION, IngressRoute, TLSCertificateDelegation};
+use ingressroute_dag::ObjectRef;
+use k8s_openapi::api::core::v1 as core_v1;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// The path that stands for standard input on the command line.
+pub const STDIN: &str = "-";
+
+/// File name extensions picked up when walking a directory.
+pub const EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
+
+/// Where a manifest (or a problem) is: a file, a document in it and the line the
+/// document starts on.
+///
+/// Displayed as `path: document 3 (line 25)`; standard input is shown as `<stdin>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Location {
+    /// The file, as given on the command line or found by walking a directory; [`STDIN`]
+    /// for standard input.
+    pub path: PathBuf,
+    /// The 1-based index of the document in the file, counting only documents with
+    /// content.
+    pub document: usize,
+    /// The 1-based line of the document's first content in the file.
+    pub line: usize,
+    /// The 0-based index in `items` when the manifest comes from a `kind: List`.
+    pub item: Option<usize>,
+}
+
+impl Location {
+    /// A field path inside this document, prefixed with `items[i]` for an item of a
+    /// `kind: List`; `field` is empty for the object itself.
+    #[must_use]
+    pub fn field(&self, field: &str) -> String {
+        match (self.item, field.is_empty()) {
+            (None, _) => field.to_owned(),
+            (Some(i), true) => format!("items[{i}]"),
+            (Some(i), false) => format!("items[{i}].{field}"),
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: document {} (line {})",
+            display_path(&self.path),
+            self.document,
+            self.line
+        )
+    }
+}
+
+/// How a path is shown in messages: as given, or `<stdin>` for [`STDIN`].
+#[must_use]
+pub fn display_path(path: &Path) -> Cow<'_, str> {
+    if path == Path::new(STDIN) {
+        Cow::Borrowed("<stdin>")
+    } else {
+        path.to_string_lossy()
+    }
+}
+
+/// The kinds of object the loader decodes; everything else is skipped with a warning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Kind {
+    /// `contour.heptio.com/v1beta1` `IngressRoute`.
+    IngressRoute,
+    /// `contour.heptio.com/v1beta1` `TLSCertificateDelegation`.
+    TlsCertificateDelegation,
+    /// `v1` `Service`.
+    Service,
+    /// `v1` `Secret`.
+    Secret,
+    /// `v1` `Endpoints`.
+    Endpoints,
+}
+
+impl Kind {
+    /// The kind for an `apiVersion` and `kind`, if it is one the loader decodes.
+    #[must_use]
+    pub fn from_type(api_version: &str, kind: &str) -> Option<Self> {
+        match (api_version, kind) {
+            (API_VERSION, "IngressRoute") => Some(Self::IngressRoute),
+            (API_VERSION, "TLSCertificateDelegation") => Some(Self::TlsCertificateDelegation),
+            ("v1", "Service") => Some(Self::Service),
+            ("v1", "Secret") => Some(Self::Secret),
+            ("v1", "Endpoints") => Some(Self::Endpoints),
+            _ => None,
+        }
+    }
+
+    /// The `kind` as written in manifests.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::IngressRoute => "IngressRoute",
+            Self::TlsCertificateDelegation => "TLSCertificateDelegation",
+            Self::Service => "Service",
+            Self::Secret => "Secret",
+            Self::Endpoints => "Endpoints",
+        }
+    }
+
+    /// The `apiVersion` as written in manifests.
+    #[must_use]
+    pub fn api_version(self) -> &'static str {
+        match self {
+            Self::IngressRoute | Self::TlsCertificateDelegation => API_VERSION,
+            Self::Service | Self::Secret | Self::Endpoints => "v1",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A decoded object of one of the supported [`Kind`]s.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Object {
+    /// An IngressRoute.
+    IngressRoute(Box<IngressRoute>),
+    /// A TLSCertificateDelegation.
+    TlsCertificateDelegation(Box<TLSCertificateDelegation>),
+    /// A Service.
+    Service(Box<core_v1::Service>),
+    /// A Secret.
+    Secret(Box<core_v1::Secret>),
+    /// An Endpoints object.
+    Endpoints(Box<core_v1::Endpoints>),
+}
+
+impl Object {
+    /// The object's kind.
+    #[must_use]
+    pub fn kind(&self) -> Kind {
+        match self {
+            Self::IngressRoute(_) => Kind::IngressRoute,
+            Self::TlsCertificateDelegation(_) => Kind::TlsCertificateDelegation,
+            Self::Service(_) => Kind::Service,
+            Self::Secret(_) => Kind::Secret,
+            Self::Endpoints(_) => Kind::Endpoints,
+        }
+    }
+
+    /// The object's namespace (`default` when it has none) and name.
+    #[must_use]
+    pub fn object_ref(&self) -> ObjectRef {
+        let meta = match self {
+            Self::IngressRoute(o) => &o.metadata,
+            Self::TlsCertificateDelegation(o) => &o.metadata,
+            Self::Service(o) => &o.metadata,
+            Self::Secret(o) => &o.metadata,
+            Self::Endpoints(o) => &o.metadata,
+        };
+        ObjectRef::from_meta(meta)
+    }
+}
+
+/// One loaded object: where it came from, the document as written and the decoded
+/// object.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// Where the object is.
+    pub location: Location,
+    /// The object as written (an item of a `kind: List` on its own), for schema
+    /// validation.
+    pub raw: Value,
+    /// The decoded object.
+    pub object: Object,
+}
+
+/// A problem that keeps a file or a document from being loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file or directory cannot be read (or is not UTF-8).
+    #[error("{}: cannot read: {source}", display_path(.path))]
+    Read {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// A document is not valid YAML or JSON. `message` carries the parser's line and
+    /// column, counted from the start of the file.
+    #[error("{location}: {message}")]
+    Syntax {
+        /// The document.
+        location: Location,
+        /// The parser's message.
+        message: String,
+    },
+    /// A document does not decode: it is not an object, misses `apiVersion`, `kind` or
+    /// `metadata.name`, or a field has the wrong type.
+    #[error("{location}: {}", with_field(.field, .message))]
+    Document {
+        /// The document.
+        location: Location,
+        /// The path of the offending field, e.g. `spec.routes[2].services[0].port`
+        /// (including an `items[i]` prefix for an item of a `kind: List`); empty for
+        /// the document itself.
+        field: String,
+        /// What is wrong, e.g. `invalid type: string "80", expected i64`.
+        message: String,
+    },
+}
+
+fn with_field(field: &str, message: &str) -> String {
+    if field.is_empty() {
+        message.to_owned()
+    } else {
+        format!("{field}: {message}")
+    }
+}
+
+/// Something worth knowing that does not keep anything from loading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Warning {
+    /// An object of a kind the loader does not decode; it is skipped.
+    UnsupportedKind {
+        /// Where it is.
+        location: Location,
+        /// Its `apiVersion`.
+        api_version: String,
+        /// Its `kind`.
+        kind: String,
+    },
+    /// An object with the kind, namespace and name of an earlier one; the later one
+    /// replaces the earlier.
+    Duplicate {
+        /// Where the later object is.
+        location: Location,
+        /// The kind.
+        kind: Kind,
+        /// The namespace and name.
+        object: ObjectRef,
+        /// Where the replaced object is.
+        previous: Location,
+    },
+    /// A `kind: List` without items.
+    EmptyList {
+        /// Where it is.
+        location: Location,
+    },
+    /// A directory without any `*.yaml`, `*.yml` or `*.json` file.
+    EmptyDirectory {
+        /// The directory.
+        path: PathBuf,
+    },
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnsupportedKind {
+                location,
+                api_version,
+                kind,
+            } => write!(
+                f,
+                "{location}: {}skipping unsupported kind {kind:?} (apiVersion {api_version:?})",
+                item_prefix(location)
+            ),
+            Self::Duplicate {
+                location,
+                kind,
+                object,
+                previous,
+            } => write!(
+                f,
+                "{location}: {}{kind} {object} is defined again; it replaces the one at {previous}",
+                item_prefix(location)
+            ),
+            Self::EmptyList { location } => write!(f, "{location}: List has no items"),
+            Self::EmptyDirectory { path } => {
+                write!(f, "{}: no *.yaml, *.yml or *.json file found", display_path(path))
+            }
+        }
+    }
+}
+
+fn item_prefix(location: &Location) -> String {
+    location.item.map(|i| format!("items[{i}]: ")).unwrap_or_default()
+}
+
+/// An [`Error`] or a [`Warning`], in the order they were found.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Diagnostic {
+    /// Something could not be loaded.
+    Error(Error),
+    /// Something worth knowing.
+    Warning(Warning),
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Error(e) => fmt::Display::fmt(e, f),
+            Self::Warning(w) => fmt::Display::fmt(w, f),
+        }
+    }
+}
+
+/// Everything loaded from a set of inputs: the manifests, and what went wrong.
+///
+/// Build one with [`load`], or add inputs one by one with [`Loaded::add_path`],
+/// [`Loaded::add_reader`] and [`Loaded::add_str`]. Manifests are kept in the order they
+/// were found; when an object with the same kind, namespace and name is added again, the
+/// later one takes the earlier one's place and a [`Warning::Duplicate`] is recorded.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    manifests: Vec<Manifest>,
+    diagnostics: Vec<Diagnostic>,
+    index: HashMap<(Kind, ObjectRef), usize>,
+}
+
+/// Loads every path in order: files, directories (walked recursively in sorted order,
+/// picking up `*.yaml`, `*.yml` and `*.json`) and [`STDIN`], which reads `stdin` (only
+/// the first time it is given).
+#[must_use]
+pub fn load(paths: &[PathBuf], stdin: impl Read) -> Loaded {
+    let mut loaded = Loaded::default();
+    let mut stdin = Some(stdin);
+    for path in paths {
+        if path.as_os_str() == STDIN {
+            if let Some(reader) = stdin.take() {
+                loaded.add_reader(path, reader);
+            }
+        } else {
+            loaded.add_path(path);
+        }
+    }
+    loaded
+}
+
+impl Loaded {
+    /// Nothing loaded yet.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The manifests, in the order they were found (a duplicate takes the place of the
+    /// object it replaces).
+    #[must_use]
+    pub fn manifests(&self) -> &[Manifest] {
+        &self.manifests
+    }
+
+    /// The manifests, by value.
+    #[must_use]
+    pub fn into_manifests(self) -> Vec<Manifest> {
+        self.manifests
+    }
+
+    /// Errors and warnings, in the order they were found.
+    #[must_use]
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+
+    /// Whether some input could not be read or parsed.
+    #[must_use]
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| matches!(d, Diagnostic::Error(_)))
+    }
+
+    /// The errors, in the order they were found.
+    pub fn errors(&self) -> impl Iterator<Item = &Error> {
+        self.diagnostics.iter().filter_map(|d| match d {
+            Diagnostic::Error(e) => Some(e),
+            Diagnostic::Warning(_) => None,
+        })
+    }
+
+    /// The warnings, in the order they were found.
+    pub fn warnings(&self) -> impl Iterator<Item = &Warning> {
+        self.diagnostics.iter().filter_map(|d| match d {
+            Diagnostic::Warning(w) => Some(w),
+            Diagnostic::Error(_) => None,
+        })
+    }
+
+    /// Loads a file, or every `*.yaml`, `*.yml` and `*.json` file under a directory
+    /// (recursively, in sorted order; a file given directly is read whatever its name).
+    pub fn add_path(&mut self, path: &Path) {
+        match fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => {
+                let mut visited = HashSet::new();
+                if self.walk(path, &mut visited) == 0 {
+                    self.warn(Warning::EmptyDirectory { path: path.to_owned() });
+                }
+            }
+            Ok(_) => self.add_file(path),
+            Err(source) => self.error(Error::Read {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// Walks a directory; returns how many manifest files it found.
+    fn walk(&mut self, dir: &Path, visited: &mut HashSet<PathBuf>) -> usize {
+        // Symbolic links may loop back to a directory being walked.
+        match fs::canonicalize(dir) {
+            Ok(canonical) => {
+                if !visited.insert(canonical) {
+                    return 0;
+                }
+            }
+            Err(source) => {
+                self.error(Error::Read {
+                    path: dir.to_owned(),
+                    source,
+                });
+                return 0;
+            }
+        }
+        let entries =
+            match fs::read_dir(dir).and_then(|rd| rd.map(|e| e.map(|e| e.path())).collect::<io::Result<Vec<_>>>()) {
+                Ok(entries) => entries,
+                Err(source) => {
+                    self.error(Error::Read {
+                        path: dir.to_owned(),
+                        source,
+                    });
+                    return 0;
+                }
+            };
+        let mut entries = entries;
+        entries.sort();
+        let mut found = 0;
+        for entry in entries {
+            if fs::metadata(&entry).is_ok_and(|m| m.is_dir()) {
+                found += self.walk(&entry, visited);
+            } else if has_manifest_extension(&entry) {
+                found += 1;
+                self.add_file(&entry);
+            }
+        }
+        found
+    }
+
+    fn add_file(&mut self, path: &Path) {
+        match fs::read_to_string(path) {
+            Ok(text) => self.add_str(path, &text),
+            Err(source) => self.error(Error::Read {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// Reads everything from `reader` and loads it as the file `path` (use [`STDIN`] for
+    /// standard input).
+    pub fn add_reader(&mut self, path: &Path, mut reader: impl Read) {
+        let mut text = String::new();
+        match reader.read_to_string(&mut text) {
+            Ok(_) => self.add_str(path, &text),
+            Err(source) => self.error(Error::Read {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// Loads `text` as the content of the file `path`: a JSON stream if the file is
+    /// `*.json` (or, for any other name that is not `*.yaml`/`*.yml`, if it starts with
+    /// `{` or `[`), YAML otherwise.
+    pub fn add_str(&mut self, path: &Path, text: &str) {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        if is_json(path, text) {
+            self.add_json(path, text);
+        } else {
+            self.add_yaml(path, text);
+        }
+    }
+
+    fn add_json(&mut self, path: &Path, text: &str) {
+        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+        let mut document = 0;
+        // Lines are counted incrementally: (byte offset, line at that offset).
+        let (mut counted, mut line) = (0, 1);
+        loop {
+            let offset = stream.byte_offset();
+            let rest = text.get(offset..).unwrap_or_default();
+            let start = offset + (rest.len() - rest.trim_start_matches([' ', '\t', '\n', '\r']).len());
+            line += newlines(text.get(counted..start).unwrap_or_default());
+            counted = start;
+            let Some(next) = stream.next() else { break };
+            document += 1;
+            let location = Location {
+                path: path.to_owned(),
+                document,
+                line,
+                item: None,
+            };
+            match next {
+                Ok(value) => self.add_value(location, value),
+                Err(e) => {
+                    // A JSON stream cannot be resynchronised after a syntax error.
+                    self.error(Error::Syntax {
+                        location,
+                        message: e.to_string(),
+                    });
+                    break;
+                }
+            }
+        }
+    }
+
+    fn add_yaml(&mut self, path: &Path, text: &str) {
+        for (index, chunk) in split_yaml(text).into_iter().enumerate() {
+            let location = Location {
+                path: path.to_owned(),
+                document: index + 1,
+                line: chunk.content_line,
+                item: None,
+            };
+            let parsed = serde_yaml::from_str::<serde_yaml::Value>(chunk.text).and_then(|mut value| {
+                value.apply_merge()?;
+                serde_yaml::from_value::<Value>(value)
+            });
+            match parsed {
+                Ok(value) => self.add_value(location, value),
+                Err(e) => {
+                    let message = shift_lines(&e.to_string(), chunk.first_line.saturating_sub(1));
+                    self.error(Error::Syntax { location, message });
+                }
+            }
+        }
+    }
+
+    /// Dispatches one decoded document (or `List` item) on its `apiVersion` and `kind`.
+    fn add_value(&mut self, location: Location, value: Value) {
+        let mut map = match value {
+            Value::Object(map) => map,
+            other => {
+                let message = format!("expected a Kubernetes object, found {}", type_name(&other));
+                return self.document_error(&location, "", message);
+            }
+        };
+        let Some(api_version) = self.string_field(&location, &map, "apiVersion") else {
+            return;
+        };
+        let Some(kind) = self.string_field(&location, &map, "kind") else {
+            return;
+        };
+
+        if kind == "List" {
+            if location.item.is_some() {
+                return self.document_error(&location, "", "a List inside a List is not supported".into());
+            }
+            return match map.remove("items") {
+                None | Some(Value::Null) => self.warn(Warning::EmptyList { location }),
+                Some(Value::Array(items)) if items.is_empty() => self.warn(Warning::EmptyList { location }),
+                Some(Value::Array(items)) => {
+                    for (i, item) in items.into_iter().enumerate() {
+                        self.add_value(
+                            Location {
+                                item: Some(i),
+                                ..location.clone()
+                            },
+                            item,
+                        );
+                    }
+                }
+                Some(other) => {
+                    let message = format!("expected an array, found {}", type_name(&other));
+                    self.document_error(&location, "items", message);
+                }
+            };
+        }
+
+        let Some(kind) = Kind::from_type(&api_version, &kind) else {
+            return self.warn(Warning::UnsupportedKind {
+                location,
+                api_version,
+                kind,
+            });
+        };
+        match map.get("metadata") {
+            Some(Value::Object(meta)) => match meta.get("name") {
+                Some(Value::String(name)) if !name.is_empty() => {}
+                Some(Value::String(_)) => {
+                    return self.document_error(&location, "metadata.name", "must not be empty".into());
+                }
+                None | Some(Value::Null) => {
+                    return self.document_error(&location, "metadata.name", "is required".into());
+                }
+                Some(other) => {
+                    let message = format!("expected a string, found {}", type_name(other));
+                    return self.document_error(&location, "metadata.name", message);
+                }
+            },
+            None | Some(Value::Null) => return self.document_error(&location, "metadata", "is required".into()),
+            Some(other) => {
+                let message = format!("expected an object, found {}", type_name(other));
+                return self.document_error(&location, "metadata", message);
+            }
+        }
+
+        let raw = Value::Object(map);
+        let decoded = match kind {
+            Kind::IngressRoute => decode(&raw).map(Object::IngressRoute),
+            Kind::TlsCertificateDelegation => decode(&raw).map(Object::TlsCertificateDelegation),
+            Kind::Service => decode(&raw).map(Object::Service),
+            Kind::Secret => decode(&raw).map(Object::Secret),
+            Kind::Endpoints => decode(&raw).map(Object::Endpoints),
+        };
+        match decoded {
+            Ok(object) => self.push(Manifest { location, raw, object }),
+            Err((field, message)) => self.document_error(&location, &field, message),
+        }
+    }
+
+    /// Reads a required string field; records an error and returns `None` if it is
+    /// missing or not a string.
+    fn string_field(&mut self, location: &Location, map: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
+        match map.get(key) {
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(Value::String(_)) => {
+                self.document_error(location, key, "must not be empty".into());
+                None
+            }
+            None | Some(Value::Null) => {
+                self.document_error(location, key, "is required".into());
+                None
+            }
+            Some(other) => {
+                let message = format!("expected a string, found {}", type_name(other));
+                self.document_error(location, key, message);
+                None
+            }
+        }
+    }
+
+    fn push(&mut self, manifest: Manifest) {
+        let key = (manifest.object.kind(), manifest.object.object_ref());
+        match self.index.get(&key).and_then(|&i| self.manifests.get_mut(i)) {
+            Some(slot) => {
+                let previous = std::mem::replace(slot, manifest);
+                let (kind, object) = key;
+                let location = slot.location.clone();
+                self.warn(Warning::Duplicate {
+                    location,
+                    kind,
+                    object,
+                    previous: previous.location,
+                });
+            }
+            None => {
+                self.index.insert(key, self.manifests.len());
+                self.manifests.push(manifest);
+            }
+        }
+    }
+
+    fn document_error(&mut self, location: &Location, field: &str, message: String) {
+        self.error(Error::Document {
+            location: location.clone(),
+            field: location.field(field),
+            message,
+        });
+    }
+
+    fn error(&mut self, error: Error) {
+        self.diagnostics.push(Diagnostic::Error(error));
+    }
+
+    fn warn(&mut self, warning: Warning) {
+        self.diagnostics.push(Diagnostic::Warning(warning));
+    }
+}
+
+/// Decodes a typed object; on failure returns the field path and the message.
+fn decode<T: DeserializeOwned>(raw: &Value) -> Result<Box<T>, (String, String)> {
+    serde_path_to_error::deserialize(raw).map(Box::new).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { String::new() } else { path };
+        (field, e.into_inner().to_string())
+    })
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn has_manifest_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)))
+}
+
+fn is_json(path: &Path, text: &str) -> bool {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("json") => true,
+        Some("yaml" | "yml") => false,
+        _ => text.trim_start().starts_with(['{', '[']),
+    }
+}
+
+fn newlines(text: &str) -> usize {
+    text.bytes().filter(|&b| b == b'\n').count()
+}
+
+/// One YAML document of a file.
+#[derive(Debug, PartialEq, Eq)]
+struct Chunk<'a> {
+    /// The document's text, including its `---` marker and any leading comments.
+    text: &'a str,
+    /// The 1-based line of the chunk's first line in the file.
+    first_line: usize,
+    /// The 1-based line of the document's first content in the file.
+    content_line: usize,
+}
+
+/// What a line means to the splitter.
+enum LineKind {
+    /// `---`, with content after it on the same line or not.
+    Start { content: bool },
+    /// `...`.
+    End,
+    /// Blank, a comment, or a directive before any content.
+    Nothing,
+    /// Anything else.
+    Content,
+}
+
+fn classify(line: &str, in_content: bool) -> LineKind {
+    let line = line.trim_end_matches(['\n', '\r']);
+    let marker_rest = |marker: &str| {
+        line.strip_prefix(marker)
+            .filter(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
+            .map(str::trim)
+    };
+    if let Some(rest) = marker_rest("---") {
+        return LineKind::Start {
+            content: !(rest.is_empty() || rest.starts_with('#')),
+        };
+    }
+    if marker_rest("...").is_some_and(|rest| rest.is_empty() || rest.starts_with('#')) {
+        return LineKind::End;
+    }
+    let trimmed = line.trim();
+    if trimmed.is_empty() || trimmed.starts_with('#') || (!in_content && line.starts_with('%')) {
+        LineKind::Nothing
+    } else {
+        LineKind::Content
+    }
+}
+
+/// Splits a YAML stream into its documents, dropping those without content.
+///
+/// A `---` line starts a new document unless the current one has neither content nor a
+/// marker yet (leading comments and directives belong to the document they precede). A
+/// `...` line ends the current document.
+fn split_yaml(text: &str) -> Vec<Chunk<'_>> {
+    struct Open {
+        start: usize,
+        first_line: usize,
+        content_line: Option<usize>,
+        marker: bool,
+    }
+    fn close<'a>(text: &'a str, open: &Open, end: usize, chunks: &mut Vec<Chunk<'a>>) {
+        if let (Some(content_line), Some(chunk)) = (open.content_line, text.get(open.start..end)) {
+            chunks.push(Chunk {
+                text: chunk,
+                first_line: open.first_line,
+                content_line,
+            });
+        }
+    }
+
+    let mut chunks = Vec::new();
+    let mut open = Open {
+        start: 0,
+        first_line: 1,
+        content_line: None,
+        marker: false,
+    };
+    let mut offset = 0;
+    for (index, line) in text.split_inclusive('\n').enumerate() {
+        let number = index + 1;
+        match classify(line, open.content_line.is_some()) {
+            LineKind::Start { content } => {
+                if open.content_line.is_some() || open.marker {
+                    close(text, &open, offset, &mut chunks);
+                    open = Open {
+                        start: offset,
+                        first_line: number,
+                        content_line: None,
+                        marker: false,
+                    };
+                }
+                open.marker = true;
+                if content {
+                    open.content_line = Some(number);
+                }
+            }
+            LineKind::End => {
+                close(text, &open, offset + line.len(), &mut chunks);
+                open = Open {
+                    start: offset + line.len(),
+                    first_line: number + 1,
+                    content_line: None,
+                    marker: false,
+                };
+            }
+            LineKind::Nothing => {}
+            LineKind::Content => {
+                open.content_line.get_or_insert(number);
+            }
+        }
+        offset += line.len();
+    }
+    close(text, &open, text.len(), &mut chunks);
+    chunks
+}
+
+/// Adds `by` to every `line N` of a YAML parser message (`... at line 3 column 5`), so
+/// that lines counted from a document's first line are counted from the file's.
+fn shift_lines(message: &str, by: usize) -> String {
+    const NEEDLE: &str = "at line ";
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(pos) = rest.find(NEEDLE) {
+        let (before, after) = rest.split_at(pos + NEEDLE.len());
+        out.push_str(before);
+        let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let (number, tail) = after.split_at(digits);
+        match number.parse::<usize>() {
+            Ok(n) => out.push_str(&(n.saturating_add(by)).to_string()),
+            Err(_) => out.push_str(number),
+        }
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(path: &str, text: &str) -> Loaded {
+        let mut loaded = Loaded::new();
+        loaded.add_str(Path::new(path), text);
+        loaded
+    }
+
+    fn messages(loaded: &Loaded) -> Vec<String> {
+        loaded.diagnostics().iter().map(ToString::to_string).collect()
+    }
+
+    const SERVICE: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: s1\nspec:\n  ports:\n  - port: 80\n";
+
+    #[test]
+    fn documents_are_split_on_markers_and_empty_ones_are_not_counted() {
+        let text = "# leading comment\n---\n---\na: 1\n--- # c\n\nb: 2\n...\n# trailing\n---\n";
+        let chunks = split_yaml(text);
+        assert_eq!(
+            chunks,
+            [
+                Chunk {
+                    text: "---\na: 1\n",
+                    first_line: 3,
+                    content_line: 4
+                },
+                Chunk {
+                    text: "--- # c\n\nb: 2\n...\n",
+                    first_line: 5,
+                    content_line: 7
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn leading_comments_and_directives_stay_with_their_document() {
+        let chunks = split_yaml("%YAML 1.1\n# hello\n---\na: 1\n");
+        assert_eq!(
+            chunks,
+            [Chunk {
+                text: "%YAML 1.1\n# hello\n---\na: 1\n",
+                first_line: 1,
+                content_line: 4
+            }]
+        );
+        let value: serde_yaml::Value = serde_yaml::from_str(chunks[0].text).unwrap();
+        assert_eq!(value["a"], 1);
+    }
+
+    #[test]
+    fn content_on_the_marker_line_starts_the_document_there() {
+        let chunks = split_yaml("a: 1\n--- {b: 2}\n---x: 3\n");
+        assert_eq!(chunks.len(), 2);
+        assert_eq!(chunks[1].content_line, 2);
+        assert_eq!(chunks[1].text, "--- {b: 2}\n---x: 3\n");
+    }
+
+    #[test]
+    fn windows_line_endings_are_markers_too() {
+        let chunks = split_yaml("a: 1\r\n---\r\nb: 2\r\n");
+        assert_eq!(chunks.len(), 2);
+        assert_eq!(chunks[1].content_line, 3);
+    }
+
+    #[test]
+    fn parser_lines_are_shifted_to_the_file() {
+        assert_eq!(
+            shift_lines(
+                "did not find expected key at line 3 column 5, while parsing a block mapping at line 1 column 1",
+                10
+            ),
+            "did not find expected key at line 13 column 5, while parsing a block mapping at line 11 column 1"
+        );
+        assert_eq!(shift_lines("no lines here", 4), "no lines here");
+        assert_eq!(shift_lines("at line x", 4), "at line x");
+    }
+
+    #[test]
+    fn a_yaml_syntax_error_reports_the_line_in_the_file() {
+        let loaded = load_str("x.yaml", &format!("{SERVICE}---\n{SERVICE}---\nkind: [\n  oops: {{\n"));
+        assert_eq!(loaded.manifests().len(), 1, "the two Services are one object");
+        let errors: Vec<String> = loaded.errors().map(ToString::to_string).collect();
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].starts_with("x.yaml: document 3 (line 17): "), "{}", errors[0]);
+        assert!(errors[0].contains(" at line 19 column 1"), "{}", errors[0]);
+    }
+
+    #[test]
+    fn a_type_error_names_the_field() {
+        let text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: s1\nspec:\n  ports:\n  - port: eighty\n";
+        let loaded = load_str("s.yaml", text);
+        assert_eq!(
+            messages(&loaded),
+            ["s.yaml: document 1 (line 1): spec.ports[0].port: invalid type: string \"eighty\", expected i32"]
+        );
+    }
+
+    #[test]
+    fn documents_that_are_not_objects_are_errors() {
+        let loaded = load_str("x.yaml", "null\n---\n- a\n---\n42\n---\n{}\n---\nkind: Service\n");
+        assert_eq!(
+            messages(&loaded),
+            [
+                "x.yaml: document 1 (line 1): expected a Kubernetes object, found null",
+                "x.yaml: document 2 (line 3): expected a Kubernetes object, found an array",
+                "x.yaml: document 3 (line 5): expected a Kubernetes object, found a number",
+                "x.yaml: document 4 (line 7): apiVersion: is required",
+                "x.yaml: document 5 (line 9): apiVersion: is required",
+            ]
+        );
+    }
+
+    #[test]
+    fn metadata_and_name_are_required() {
+        let loaded = load_str(
+            "x.yaml",
+            "apiVersion: v1\nkind: Service\n---\napiVersion: v1\nkind: Service\nmetadata: {}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: \"\"}\n",
+        );
+        assert_eq!(
+            messages(&loaded),
+            [
+                "x.yaml: document 1 (line 1): metadata: is required",
+                "x.yaml: document 2 (line 4): metadata.name: is required",
+                "x.yaml: document 3 (line 8): metadata.name: must not be empty",
+            ]
+        );
+    }
+
+    #[test]
+    fn list_items_are_expanded_and_errors_name_the_item() {
+        let text = r#"{"apiVersion": "v1", "kind": "List", "items": [
+            {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "a"}},
+            {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "b"}, "spec": {"ports": [{"port": "x"}]}},
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}
+        ]}"#;
+        let loaded = load_str("l.json", text);
+        assert_eq!(loaded.manifests().len(), 1);
+        assert_eq!(loaded.manifests()[0].location.item, Some(0));
+        assert_eq!(
+            messages(&loaded),
+            [
+                "l.json: document 1 (line 1): items[1].spec.ports[0].port: invalid type: string \"x\", expected i32",
+                "l.json: document 1 (line 1): items[2]: skipping unsupported kind \"ConfigMap\" (apiVersion \"v1\")",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_list_without_items_is_a_warning() {
+        let loaded = load_str(
+            "l.yaml",
+            "apiVersion: v1\nkind: List\n---\napiVersion: v1\nkind: List\nitems: []\n",
+        );
+        assert!(!loaded.has_errors());
+        assert_eq!(
+            messages(&loaded),
+            [
+                "l.yaml: document 1 (line 1): List has no items",
+                "l.yaml: document 2 (line 4): List has no items"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_json_stream_counts_values_as_documents() {
+        let text = "{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {\"name\": \"a\"}}\n\n  {\"apiVersion\": \"v1\",\n \"kind\": 3}\n{";
+        let loaded = load_str("-", text);
+        assert_eq!(loaded.manifests().len(), 1);
+        assert_eq!(
+            messages(&loaded),
+            [
+                "<stdin>: document 2 (line 3): kind: expected a string, found a number",
+                "<stdin>: document 3 (line 5): EOF while parsing an object at line 5 column 1",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_later_duplicate_wins() {
+        let later = SERVICE.replace("80", "81");
+        let loaded = load_str("d.yaml", &format!("{SERVICE}---\n{later}"));
+        assert_eq!(loaded.manifests().len(), 1);
+        assert_eq!(loaded.manifests()[0].location.document, 2);
+        assert_eq!(
+            messages(&loaded),
+            [
+                "d.yaml: document 2 (line 9): Service default/s1 is defined again; it replaces the one at d.yaml: document 1 (line 1)"
+            ]
+        );
+    }
+
+    #[test]
+    fn yaml_merge_keys_and_anchors_are_resolved() {
+        let text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: s1\nspec:\n  ports:\n  - &p {port: 80}\n  - <<: *p\n    name: b\n";
+        let loaded = load_str("m.yaml", text);
+        assert!(messages(&loaded).is_empty(), "{:?}", messages(&loaded));
+        assert_eq!(loaded.manifests()[0].raw["spec"]["ports"][1]["port"], 80);
+    }
+
+    #[test]
+    fn odd_input_never_panics() {
+        for text in [
+            "",
+            "\n\n",
+            "---",
+            "...",
+            "\u{feff}",
+            "\0\u{1}\u{2}",
+            "- [",
+            "{",
+            "[1, 2]",
+            "!!binary AAAA",
+            "? [a]\n: b\n",
+            "a: !tag x",
+        ] {
+            let _ = load_str("odd.yaml", text);
+            let _ = load_str("odd.json", text);
+            let _ = load_str("-", text);
+        }
+    }
+
+    #[test]
+    fn location_display_names_the_file_document_and_line() {
+        let location = Location {
+            path: PathBuf::from("examples/x.yaml"),
+            document: 3,
+            line: 25,
+            item: None,
+        };
+        assert_eq!(location.to_string(), "examples/x.yaml: document 3 (line 25)");
+        assert_eq!(location.field("spec"), "spec");
+        let item = Location {
+            item: Some(2),
+            ..location
+        };
+        assert_eq!(item.field("spec"), "items[2].spec");
+        assert_eq!(item.field(""), "items[2]");
+    }
+}
