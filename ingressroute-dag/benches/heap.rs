@@ -1,0 +1,62 @@
+//! Peak heap of loading and building dataset L (and S, M for comparison).
+//!
+//! `cargo bench -p ingressroute-dag --bench heap` prints, per size, the heap held by the
+//! loaded [`Objects`] and the peak heap reached while building the DAG from them, counted
+//! by a global allocator that tracks live bytes (`peak_alloc`). The generated input manifests themselves
+//! are excluded: they are what a controller's watch would deliver, not what we keep.
+
+#![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
+
+use ingressroute_dag::{Config, Objects, build};
+use ingressroute_fixtures::{Dataset, Size};
+use peak_alloc::PeakAlloc;
+
+#[global_allocator]
+static ALLOCATOR: PeakAlloc = PeakAlloc;
+
+fn live() -> usize {
+    ALLOCATOR.current_usage()
+}
+
+fn mib(bytes: usize) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; any other argument filters sizes by name.
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    for size in Size::ALL {
+        if !filter.is_empty() && !filter.iter().any(|f| f == size.name()) {
+            continue;
+        }
+        let before = live();
+        let data = Dataset::generate(size);
+        let mut objects = Objects::new();
+        for route in &data.ingress_routes {
+            objects.insert_ingress_route(route.clone());
+        }
+        for service in &data.services {
+            objects.insert_service(service);
+        }
+        for secret in &data.secrets {
+            let _ = objects.insert_secret(secret);
+        }
+        drop(data);
+        let objects_heap = live().saturating_sub(before);
+        let base = live();
+        ALLOCATOR.reset_peak_usage();
+        let dag = build(&objects, &Config::default());
+        let peak = ALLOCATOR.peak_usage().saturating_sub(base);
+        let kept = live().saturating_sub(base);
+        println!(
+            "{}: objects {:.1} MiB, build peak {:.1} MiB (dag kept {:.1} MiB), total peak {:.1} MiB, {} vhosts",
+            size.name(),
+            mib(objects_heap),
+            mib(peak),
+            mib(kept),
+            mib(objects_heap + peak),
+            dag.virtual_hosts().len()
+        );
+        drop(dag);
+    }
+}
