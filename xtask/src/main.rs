@@ -9,6 +9,8 @@
 //! write and fails if they differ; `check-generated` runs every check, for CI. Nothing
 //! here is a library: the generated files are the product.
 
+mod ci;
+
 use std::{
     fs,
     path::{Path, PathBuf},
@@ -57,8 +59,11 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
-    /// Check every generated file (what CI runs).
+    /// Check every generated file.
     CheckGenerated,
+    /// Run every check CI runs: format, clippy, docs, generated files, all tests,
+    /// per-crate builds and packaging.
+    Ci,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -67,12 +72,15 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Crds { check } => apply(&root, &crd_files()?, check, "cargo xtask crds"),
         Command::Schema { check } => apply(&root, &schema_files()?, check, "cargo xtask schema"),
-        Command::CheckGenerated => {
-            let crds = apply(&root, &crd_files()?, true, "cargo xtask crds");
-            let schemas = apply(&root, &schema_files()?, true, "cargo xtask schema");
-            crds.and(schemas)
-        }
+        Command::CheckGenerated => check_generated(&root),
+        Command::Ci => ci::run(&root, || check_generated(&root)),
     }
+}
+
+fn check_generated(root: &Path) -> anyhow::Result<()> {
+    let crds = apply(root, &crd_files()?, true, "cargo xtask crds");
+    let schemas = apply(root, &schema_files()?, true, "cargo xtask schema");
+    crds.and(schemas)
 }
 
 /// The workspace root: this crate's parent directory, whatever the current directory.

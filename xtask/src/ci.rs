@@ -1,0 +1,71 @@
+//! `cargo xtask ci`: every check CI runs, in one command (what `.ci/run` calls).
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+/// The crates published to crates.io; each must build on its own and package cleanly.
+const PUBLISHED: [&str; 3] = ["ingressroute-api", "ingressroute-dag", "ingressroute-cli"];
+
+/// Runs formatting, lints, docs, generated-file checks, every test, and the per-crate
+/// build and packaging checks. Stops at the first failure.
+pub(crate) fn run(root: &Path, generated: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    step(root, "format", &cargo, &["fmt", "--all", "--", "--check"], &[])?;
+    step(
+        root,
+        "clippy",
+        &cargo,
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    step(
+        root,
+        "docs",
+        &cargo,
+        &["doc", "--workspace", "--no-deps", "--all-features"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
+    println!("==> generated files");
+    generated()?;
+    step(root, "tests", &cargo, &["test", "--workspace", "--all-features"], &[])?;
+    for krate in PUBLISHED {
+        step(
+            root,
+            &format!("{krate} on its own"),
+            &cargo,
+            &["check", "--package", krate, "--all-targets"],
+            &[],
+        )?;
+    }
+    let mut package = vec!["package", "--allow-dirty"];
+    for krate in PUBLISHED {
+        package.extend(["--package", krate]);
+    }
+    step(root, "package", &cargo, &package, &[])?;
+    println!("==> all checks passed");
+    Ok(())
+}
+
+fn step(root: &Path, name: &str, program: &str, args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<()> {
+    println!("==> {name}: {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(root)
+        .status()
+        .with_context(|| format!("cannot run {program}"))?;
+    if !status.success() {
+        bail!("{name} failed ({status})");
+    }
+    Ok(())
+}
