@@ -10,6 +10,7 @@
 //! here is a library: the generated files are the product.
 
 mod ci;
+mod descriptors;
 
 use std::{
     fs,
@@ -59,6 +60,12 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Write the Envoy API protobuf descriptors ingressroute-envoy renders JSON with.
+    Descriptors {
+        /// Do not write; fail if the committed file differs from what would be written.
+        #[arg(long)]
+        check: bool,
+    },
     /// Check every generated file.
     CheckGenerated,
     /// Run every check CI runs: format, clippy, docs, generated files, all tests,
@@ -72,6 +79,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Crds { check } => apply(&root, &crd_files()?, check, "cargo xtask crds"),
         Command::Schema { check } => apply(&root, &schema_files()?, check, "cargo xtask schema"),
+        Command::Descriptors { check } => apply_bytes(&root, descriptors::PATH, &descriptors::generate()?, check),
         Command::CheckGenerated => check_generated(&root),
         Command::Ci => ci::run(&root, || check_generated(&root)),
     }
@@ -80,7 +88,26 @@ fn main() -> anyhow::Result<()> {
 fn check_generated(root: &Path) -> anyhow::Result<()> {
     let crds = apply(root, &crd_files()?, true, "cargo xtask crds");
     let schemas = apply(root, &schema_files()?, true, "cargo xtask schema");
-    crds.and(schemas)
+    let descriptors = apply_bytes(root, descriptors::PATH, &descriptors::generate()?, true);
+    crds.and(schemas).and(descriptors)
+}
+
+/// Like [`apply`] for one binary file.
+fn apply_bytes(root: &Path, path: &str, content: &[u8], check: bool) -> anyhow::Result<()> {
+    let full = root.join(path);
+    if !check {
+        fs::write(&full, content).with_context(|| format!("cannot write {path}"))?;
+        println!("wrote {path}");
+        return Ok(());
+    }
+    match fs::read(&full) {
+        Ok(committed) if committed == content => {
+            println!("{path} up to date");
+            Ok(())
+        }
+        Ok(_) => bail!("{path} is out of date; run `cargo xtask descriptors` and commit the result"),
+        Err(e) => Err(e).with_context(|| format!("cannot read {path}; run `cargo xtask descriptors`")),
+    }
 }
 
 /// The workspace root: this crate's parent directory, whatever the current directory.
