@@ -28,10 +28,15 @@ fn load(data: &Dataset) -> Objects {
 fn bench(c: &mut Criterion) {
     let config = Config::default();
     let mut group = c.benchmark_group("dag");
-    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(5));
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
     for size in Size::ALL {
         let data = Dataset::generate(size);
-        group.bench_with_input(BenchmarkId::new("load", size.name()), &data, |b, data| b.iter(|| load(data)));
+        group.bench_with_input(BenchmarkId::new("load", size.name()), &data, |b, data| {
+            b.iter(|| load(data));
+        });
         let objects = load(&data);
         group.bench_with_input(BenchmarkId::new("build", size.name()), &objects, |b, objects| {
             b.iter(|| build(objects, &config));

@@ -17,7 +17,10 @@
 //!    objects without findings. Routes and TCP proxies of the visits reached this way are
 //!    served; an IngressRoute none of whose visits is reached is orphaned (decision D1:
 //!    an invalid object contributes nothing, and what only it leads to is not part of a
-//!    valid chain).
+//!    valid chain). Where routes share a prefix, the one Contour would add last wins:
+//!    depth first in route order, a shared visit counting again each time it is reached
+//!    (§3.4, §3.6). Reading the visits backwards gives that answer while expanding each
+//!    visit once.
 //!
 //! ```text
 //!   Objects ──▶ DelegationGraph ──walk──▶ visits + findings ──serve──▶ VirtualHosts
@@ -76,10 +79,54 @@ type Check<T> = Result<T, Finding>;
 #[derive(Debug)]
 struct Visit {
     node: usize,
-    /// HTTP delegations followed from this visit, in route order.
-    children: Vec<usize>,
+    /// The routes served and the HTTP delegations followed (as visits), in route order.
+    items: Vec<Item>,
     /// The tcpproxy delegation followed from this visit.
     tcp_child: Option<usize>,
+}
+
+/// One route of a visit: served here, or delegated to another visit.
+#[derive(Debug)]
+enum Item {
+    Route(Route),
+    Child(usize),
+}
+
+/// The chain of objects that led to the one being evaluated (never with repeats: a
+/// cycle is refused before it is pushed), with constant-time membership so that cycle
+/// checks stay linear in the length of a chain.
+#[derive(Debug)]
+struct Path {
+    nodes: Vec<usize>,
+    members: HashSet<usize>,
+}
+
+impl Path {
+    fn new(first: usize) -> Self {
+        Self {
+            nodes: vec![first],
+            members: HashSet::from([first]),
+        }
+    }
+
+    fn push(&mut self, node: usize) {
+        self.nodes.push(node);
+        self.members.insert(node);
+    }
+
+    fn pop(&mut self) {
+        if let Some(node) = self.nodes.pop() {
+            self.members.remove(&node);
+        }
+    }
+
+    fn contains(&self, node: usize) -> bool {
+        self.members.contains(&node)
+    }
+
+    fn nodes(&self) -> &[usize] {
+        &self.nodes
+    }
 }
 
 /// What a valid object's routes do, in route order.
@@ -103,8 +150,6 @@ struct RootWalk {
     tls: Option<TlsMode>,
     /// Routes are also served over HTTPS (TLS terminated, no tcpproxy).
     https_routes: bool,
-    /// Served routes in walk order, with the visit each belongs to.
-    events: Vec<(usize, Route)>,
     /// The tcpproxy chain: visits in order and the step of each.
     tcp_chain: Vec<(usize, TcpStep)>,
 }
@@ -304,7 +349,7 @@ impl<'a> Builder<'a> {
     fn new_visit(&mut self, node: usize) -> usize {
         self.visits.push(Visit {
             node,
-            children: Vec::new(),
+            items: Vec::new(),
             tcp_child: None,
         });
         self.visits.len() - 1
@@ -333,7 +378,7 @@ impl<'a> Builder<'a> {
         let https_routes = terminates && route.spec.tcpproxy.is_none();
 
         // The root as a whole: tcpproxy, then routes.
-        let mut path = vec![node];
+        let mut path = Path::new(node);
         let evaluated = (|| -> Check<(Option<TcpStep>, Vec<Step<'a>>)> {
             let tcp = if tcp_effective {
                 Some(self.tcp_steps(node, &path)?)
@@ -353,17 +398,16 @@ impl<'a> Builder<'a> {
         let visit = self.new_visit(node);
 
         let tcp_chain = match tcp {
-            Some(step) => self.walk_tcp(visit, node, step),
+            Some(step) => self.walk_tcp(visit, node, step, &fqdn),
             None => Vec::new(),
         };
-        let events = self.walk_http(visit, node, steps, &mut path, https_routes, &fqdn);
+        self.walk_http(visit, node, steps, &mut path, https_routes, &fqdn);
         Some(RootWalk {
             node,
             fqdn,
             visit,
             tls,
             https_routes,
-            events,
             tcp_chain,
         })
     }
@@ -431,10 +475,11 @@ impl<'a> Builder<'a> {
             })
     }
 
-    /// Follows a valid root's tcpproxy delegations.
-    fn walk_tcp(&mut self, root_visit: usize, root: usize, first: TcpStep) -> Vec<(usize, TcpStep)> {
+    /// Follows a valid root's tcpproxy delegations. A child's finding records the root's
+    /// fqdn as its vhost, as HTTP children's do (§2.4: the child inherits the vhost).
+    fn walk_tcp(&mut self, root_visit: usize, root: usize, first: TcpStep, fqdn: &str) -> Vec<(usize, TcpStep)> {
         let mut chain = vec![(root_visit, first)];
-        let mut path = vec![root];
+        let mut path = Path::new(root);
         while let Some((parent_visit, TcpStep::Delegate(target))) = chain.last() {
             let (parent_visit, target) = (*parent_visit, *target);
             let visit = self.new_visit(target);
@@ -447,7 +492,7 @@ impl<'a> Builder<'a> {
                     chain.push((visit, step));
                 }
                 Err(finding) => {
-                    self.record(target, finding, None);
+                    self.record(target, finding, Some(fqdn.to_owned()));
                     break;
                 }
             }
@@ -461,21 +506,20 @@ impl<'a> Builder<'a> {
         root_visit: usize,
         root: usize,
         steps: Vec<Step<'a>>,
-        path: &mut Vec<usize>,
+        path: &mut Path,
         https_routes: bool,
         fqdn: &str,
-    ) -> Vec<(usize, Route)> {
+    ) {
         struct Frame<'s> {
             visit: usize,
             steps: std::vec::IntoIter<Step<'s>>,
         }
-        let mut events = Vec::new();
         let mut memo: HashMap<(usize, &'a str), usize> = HashMap::new();
         let mut stack = vec![Frame {
             visit: root_visit,
             steps: steps.into_iter(),
         }];
-        debug_assert_eq!(path.as_slice(), [root]);
+        debug_assert_eq!(path.nodes(), [root]);
         while let Some(frame) = stack.last_mut() {
             let parent_visit = frame.visit;
             match frame.steps.next() {
@@ -483,7 +527,11 @@ impl<'a> Builder<'a> {
                     stack.pop();
                     path.pop();
                 }
-                Some(Step::Serve(route)) => events.push((parent_visit, route)),
+                Some(Step::Serve(route)) => {
+                    if let Some(parent) = self.visits.get_mut(parent_visit) {
+                        parent.items.push(Item::Route(route));
+                    }
+                }
                 Some(Step::Delegate { target, prefix }) => {
                     let visit = match memo.get(&(target, prefix)) {
                         Some(visit) => *visit,
@@ -504,17 +552,16 @@ impl<'a> Builder<'a> {
                         }
                     };
                     if let Some(parent) = self.visits.get_mut(parent_visit) {
-                        parent.children.push(visit);
+                        parent.items.push(Item::Child(visit));
                     }
                 }
             }
         }
-        events
     }
 
     /// Phase C for one object: its tcpproxy as a whole. `path` is the tcpproxy chain that
     /// led here (excluding `node`).
-    fn tcp_steps(&mut self, node: usize, path: &[usize]) -> Check<TcpStep> {
+    fn tcp_steps(&mut self, node: usize, path: &Path) -> Check<TcpStep> {
         let Some((key, route)) = self.routes.get(node).cloned() else {
             return Ok(TcpStep::Nothing);
         };
@@ -597,16 +644,16 @@ impl<'a> Builder<'a> {
                 messages::tcpproxy_delegate_without_tcpproxy(&target_key.namespace, &target_key.name),
             ));
         }
-        if target == node || path.contains(&target) {
+        if target == node || path.contains(target) {
             let chain = self.cycle_path(path, node, target);
             return Err(Finding::new(Reason::DelegationCycle, messages::tcpproxy_cycle(&chain)));
         }
         Ok(TcpStep::Delegate(target))
     }
 
-    fn cycle_path(&self, path: &[usize], node: usize, target: usize) -> Vec<String> {
-        let mut chain: Vec<String> = path.iter().map(|n| self.key(*n)).collect();
-        if path.last() != Some(&node) {
+    fn cycle_path(&self, path: &Path, node: usize, target: usize) -> Vec<String> {
+        let mut chain: Vec<String> = path.nodes().iter().map(|n| self.key(*n)).collect();
+        if path.nodes().last() != Some(&node) {
             chain.push(self.key(node));
         }
         chain.push(self.key(target));
@@ -615,7 +662,7 @@ impl<'a> Builder<'a> {
 
     /// Phase D for one object: every route, against `parent_prefix`. `path` is the chain
     /// of objects that led here (it may or may not already end with `node`).
-    fn route_steps(&mut self, node: usize, parent_prefix: &str, path: &[usize], https: bool) -> Check<Vec<Step<'a>>> {
+    fn route_steps(&mut self, node: usize, parent_prefix: &str, path: &Path, https: bool) -> Check<Vec<Step<'a>>> {
         let Some((key, route)) = self.routes.get(node).cloned() else {
             return Ok(Vec::new());
         };
@@ -666,7 +713,7 @@ impl<'a> Builder<'a> {
                 {
                     return Err(Finding::new(Reason::DelegateToRoot, messages::DELEGATE_TO_ROOT.into()));
                 }
-                if target == node || path.contains(&target) {
+                if target == node || path.contains(target) {
                     let chain = self.cycle_path(path, node, target);
                     return Err(Finding::new(Reason::DelegationCycle, messages::route_cycle(&chain)));
                 }
@@ -811,20 +858,57 @@ impl<'a> Builder<'a> {
             if let Some(slot) = served_from.get_mut(visit.node) {
                 slot.get_or_insert_with(|| fqdn.to_owned());
             }
-            stack.extend(visit.children.iter().rev());
+            stack.extend(visit.items.iter().rev().filter_map(|item| match item {
+                Item::Child(child) => Some(*child),
+                Item::Route(_) => None,
+            }));
             stack.extend(visit.tcp_child);
         }
     }
 
-    fn virtual_host(&self, walk: RootWalk, reached: &[bool]) -> Option<VirtualHost> {
+    /// The routes served from a root's visit, one per prefix, sorted by prefix.
+    ///
+    /// Contour adds routes depth first in route order, walking a delegation again every
+    /// time it is reached, and the route added last for a prefix wins (§3.4, §3.6).
+    /// Going through the items backwards instead, the first route met for a prefix is
+    /// that last one, and a visit met a second time has nothing left to claim, so each
+    /// visit is expanded once. Visits not reached (invalid objects, and what only they
+    /// lead to) are skipped, delegations included (decision D1).
+    fn routes_of(&self, root_visit: usize, reached: &[bool]) -> Vec<Route> {
         let is_reached = |visit: usize| reached.get(visit).copied().unwrap_or(false);
-        let mut routes: BTreeMap<String, Route> = BTreeMap::new();
-        for (visit, route) in walk.events {
-            if is_reached(visit) {
-                routes.insert(route.prefix.clone(), route);
+        let mut routes: BTreeMap<&str, &Route> = BTreeMap::new();
+        let mut expanded: HashSet<usize> = HashSet::new();
+        let mut stack = Vec::new();
+        if is_reached(root_visit)
+            && let Some(visit) = self.visits.get(root_visit)
+        {
+            expanded.insert(root_visit);
+            stack.push(visit.items.iter().rev());
+        }
+        while let Some(items) = stack.last_mut() {
+            match items.next() {
+                None => {
+                    stack.pop();
+                }
+                Some(Item::Route(route)) => {
+                    routes.entry(route.prefix.as_str()).or_insert(route);
+                }
+                Some(Item::Child(child)) => {
+                    if is_reached(*child)
+                        && expanded.insert(*child)
+                        && let Some(visit) = self.visits.get(*child)
+                    {
+                        stack.push(visit.items.iter().rev());
+                    }
+                }
             }
         }
-        let routes: Vec<Route> = routes.into_values().collect();
+        routes.into_values().cloned().collect()
+    }
+
+    fn virtual_host(&self, walk: RootWalk, reached: &[bool]) -> Option<VirtualHost> {
+        let is_reached = |visit: usize| reached.get(visit).copied().unwrap_or(false);
+        let routes = self.routes_of(walk.visit, reached);
 
         let tcp_proxy = if walk.tcp_chain.iter().all(|(visit, _)| is_reached(*visit)) {
             match walk.tcp_chain.into_iter().next_back() {

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use petgraph::Direction;
-use petgraph::algo::tarjan_scc;
+use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
@@ -79,9 +79,12 @@ impl DelegationGraph {
     /// Every set of objects that delegate to each other in a cycle (strongly connected
     /// components with more than one vertex, or a vertex delegating to itself), each
     /// sorted, in a stable order.
+    ///
+    /// Iterative (Kosaraju over petgraph's explicit-stack DFS): petgraph's `tarjan_scc`
+    /// recurses once per vertex and overflows the stack on a 10,000-long chain.
     #[must_use]
     pub fn cycles(&self) -> Vec<Vec<ObjectRef>> {
-        let mut cycles: Vec<Vec<ObjectRef>> = tarjan_scc(&self.graph)
+        let mut cycles: Vec<Vec<ObjectRef>> = kosaraju_scc(&self.graph)
             .into_iter()
             .filter(|scc| match scc.as_slice() {
                 [single] => self.graph.contains_edge(*single, *single),

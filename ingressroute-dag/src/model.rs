@@ -15,9 +15,10 @@ pub struct VirtualHost {
     pub fqdn: String,
     /// The root IngressRoute that owns this host.
     pub root: ObjectRef,
-    /// The HTTP routes, one per distinct prefix, in the order they were found (later
-    /// routes with the same prefix replace earlier ones). Envoy serves them on the plain
-    /// listener, as redirects where [`Route::https_redirect`] is set.
+    /// The HTTP routes, one per distinct prefix, sorted by prefix (ascending bytes; of
+    /// routes with the same prefix, the one found last in walk order is kept). Envoy
+    /// serves them on the plain listener, as redirects where [`Route::https_redirect`] is
+    /// set.
     pub routes: Vec<Route>,
     /// What is served on the TLS listener for this host, if anything.
     pub secure: Option<SecureVirtualHost>,

@@ -377,7 +377,7 @@ fn under(child: &str, parent: &str) -> bool {
     slash(child).starts_with(&slash(parent))
 }
 
-fn status_of<'d>(dag: &'d Dag, object: &ObjectRef) -> CurrentStatus {
+fn status_of(dag: &Dag, object: &ObjectRef) -> CurrentStatus {
     dag.status(object)
         .map_or_else(|| panic!("{object} has no status"), |s| s.current_status)
 }
@@ -388,7 +388,13 @@ fn status_of<'d>(dag: &'d Dag, object: &ObjectRef) -> CurrentStatus {
 fn reached(dag: &Dag, http: bool, routes: &BTreeMap<ObjectRef, IngressRoute>) -> BTreeSet<ObjectRef> {
     let graph = dag.graph().inner();
     let valid = |n: petgraph::graph::NodeIndex| status_of(dag, &graph[n].object) == CurrentStatus::Valid;
-    let has_tls = |object: &ObjectRef| routes[object].spec.virtualhost.as_ref().is_some_and(|v| v.tls.is_some());
+    let has_tls = |object: &ObjectRef| {
+        routes[object]
+            .spec
+            .virtualhost
+            .as_ref()
+            .is_some_and(|v| v.tls.is_some())
+    };
     let mut seen = BTreeSet::new();
     let mut stack: Vec<_> = graph
         .node_indices()

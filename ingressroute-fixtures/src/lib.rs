@@ -46,9 +46,24 @@ impl Size {
 
     fn shape(self) -> Shape {
         match self {
-            Size::S => Shape { roots: 100, children: false, services: 100, other_secrets: 0 },
-            Size::M => Shape { roots: 1_000, children: true, services: 1_000, other_secrets: 0 },
-            Size::L => Shape { roots: 10_000, children: true, services: 10_000, other_secrets: 20_000 },
+            Size::S => Shape {
+                roots: 100,
+                children: false,
+                services: 100,
+                other_secrets: 0,
+            },
+            Size::M => Shape {
+                roots: 1_000,
+                children: true,
+                services: 1_000,
+                other_secrets: 0,
+            },
+            Size::L => Shape {
+                roots: 10_000,
+                children: true,
+                services: 10_000,
+                other_secrets: 20_000,
+            },
         }
     }
 
@@ -93,7 +108,11 @@ impl Dataset {
         let mut data = Dataset::default();
         // Services: half in the roots' namespaces, half in the children's (all in the
         // roots' namespaces when there are no children).
-        let per_side = if shape.children { shape.services / 2 } else { shape.services };
+        let per_side = if shape.children {
+            shape.services / 2
+        } else {
+            shape.services
+        };
         for s in 0..per_side {
             let ns = format!("apps-{}", s % NAMESPACES);
             data.push_service(&ns, &format!("svc-{s}"), s);
@@ -118,7 +137,11 @@ impl Dataset {
                     ..Route::default()
                 });
             } else {
-                routes.extend([route("/api", &svc(2)), route("/api/v2", &svc(3)), route("/login", &svc(4))]);
+                routes.extend([
+                    route("/api", &svc(2)),
+                    route("/api/v2", &svc(3)),
+                    route("/login", &svc(4)),
+                ]);
             }
             data.ingress_routes.push(ingress_route(
                 &ns,
@@ -126,7 +149,10 @@ impl Dataset {
                 IngressRouteSpec {
                     virtualhost: Some(VirtualHost {
                         fqdn: format!("host-{i}.example.com"),
-                        tls: tls.then(|| Tls { secret_name: format!("tls-{i}"), ..Tls::default() }),
+                        tls: tls.then(|| Tls {
+                            secret_name: format!("tls-{i}"),
+                            ..Tls::default()
+                        }),
                     }),
                     routes,
                     ..IngressRouteSpec::default()
@@ -148,7 +174,10 @@ impl Dataset {
             }
         }
         for s in 0..shape.other_secrets {
-            data.secrets.push(helm_secret(&format!("apps-{}", s % NAMESPACES), &format!("sh.helm.release.v1.app-{s}.v1")));
+            data.secrets.push(helm_secret(
+                &format!("apps-{}", s % NAMESPACES),
+                &format!("sh.helm.release.v1.app-{s}.v1"),
+            ));
         }
         data
     }
@@ -173,7 +202,12 @@ impl Dataset {
             metadata: meta(namespace, name),
             subsets: Some(vec![core_v1::EndpointSubset {
                 addresses: Some(
-                    (0..2).map(|k| core_v1::EndpointAddress { ip: ip(k), ..core_v1::EndpointAddress::default() }).collect(),
+                    (0..2)
+                        .map(|k| core_v1::EndpointAddress {
+                            ip: ip(k),
+                            ..core_v1::EndpointAddress::default()
+                        })
+                        .collect(),
                 ),
                 ports: Some(vec![core_v1::EndpointPort {
                     name: Some("http".into()),
@@ -194,7 +228,11 @@ impl Dataset {
 }
 
 fn meta(namespace: &str, name: &str) -> ObjectMeta {
-    ObjectMeta { namespace: Some(namespace.into()), name: Some(name.into()), ..ObjectMeta::default() }
+    ObjectMeta {
+        namespace: Some(namespace.into()),
+        name: Some(name.into()),
+        ..ObjectMeta::default()
+    }
 }
 
 fn ingress_route(namespace: &str, name: &str, spec: IngressRouteSpec) -> IngressRoute {
@@ -206,7 +244,11 @@ fn ingress_route(namespace: &str, name: &str, spec: IngressRouteSpec) -> Ingress
 fn route(prefix: &str, service: &str) -> Route {
     Route {
         match_: prefix.into(),
-        services: vec![Service { name: service.into(), port: 80, ..Service::default() }],
+        services: vec![Service {
+            name: service.into(),
+            port: 80,
+            ..Service::default()
+        }],
         ..Route::default()
     }
 }
@@ -226,7 +268,9 @@ fn tls_secret(namespace: &str, name: &str) -> core_v1::Secret {
 
 fn helm_secret(namespace: &str, name: &str) -> core_v1::Secret {
     // Helm stores a gzipped, base64-encoded release; a few KiB of opaque bytes.
-    let release: Vec<u8> = (0..4096_u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let release: Vec<u8> = (0..4096_u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     core_v1::Secret {
         metadata: meta(namespace, name),
         type_: Some("helm.sh/release.v1".into()),
@@ -242,12 +286,33 @@ mod tests {
     #[test]
     fn datasets_have_the_documented_shape() {
         let s = Dataset::generate(Size::S);
-        assert_eq!((s.ingress_routes.len(), s.route_count(), s.services.len(), s.secrets.len()), (100, 500, 100, 20));
+        assert_eq!(
+            (
+                s.ingress_routes.len(),
+                s.route_count(),
+                s.services.len(),
+                s.secrets.len()
+            ),
+            (100, 500, 100, 20)
+        );
         let m = Dataset::generate(Size::M);
-        assert_eq!((m.ingress_routes.len(), m.route_count(), m.services.len(), m.secrets.len()), (2_000, 5_000, 1_000, 200));
+        assert_eq!(
+            (
+                m.ingress_routes.len(),
+                m.route_count(),
+                m.services.len(),
+                m.secrets.len()
+            ),
+            (2_000, 5_000, 1_000, 200)
+        );
         let l = Dataset::generate(Size::L);
         assert_eq!(
-            (l.ingress_routes.len(), l.route_count(), l.services.len(), l.secrets.len()),
+            (
+                l.ingress_routes.len(),
+                l.route_count(),
+                l.services.len(),
+                l.secrets.len()
+            ),
             (20_000, 50_000, 10_000, 22_000)
         );
         assert_eq!(l.endpoints.len(), l.services.len());

@@ -57,7 +57,9 @@ pub(crate) fn generate() -> anyhow::Result<Vec<u8>> {
     let includes: Vec<PathBuf> = INCLUDES.iter().map(|i| proto.join(i)).collect();
     let mut compiler = protox::Compiler::new(&includes).context("cannot set up protox")?;
     compiler.include_imports(true).include_source_info(false);
-    compiler.open_files(FILES).map_err(|e| anyhow::anyhow!("cannot compile the Envoy protos: {e}"))?;
+    compiler
+        .open_files(FILES)
+        .map_err(|e| anyhow::anyhow!("cannot compile the Envoy protos: {e}"))?;
     Ok(compiler.file_descriptor_set().encode_to_vec())
 }
 
@@ -79,5 +81,8 @@ fn envoy_types_dir() -> anyhow::Result<PathBuf> {
         .find(|p| p["name"] == "envoy-types")
         .and_then(|p| p["manifest_path"].as_str())
         .context("envoy-types is not a dependency of the workspace")?;
-    PathBuf::from(manifest).parent().map(PathBuf::from).context("envoy-types manifest has no directory")
+    PathBuf::from(manifest)
+        .parent()
+        .map(PathBuf::from)
+        .context("envoy-types manifest has no directory")
 }
