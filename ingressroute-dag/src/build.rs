@@ -34,6 +34,7 @@ use std::time::Duration;
 use ingressroute_api::{self as api, INGRESS_CLASS_ANNOTATIONS, IngressRoute};
 use petgraph::graph::{DiGraph, NodeIndex};
 
+use crate::dag::References;
 use crate::duration::parse_go_duration;
 use crate::external_name::is_refused_external_name;
 use crate::graph::{Delegation, DelegationGraph, Vertex};
@@ -41,7 +42,6 @@ use crate::model::{
     Cluster, HealthCheck, RetryPolicy, Route, SecureVirtualHost, TcpProxy, Timeout, TlsMode, TlsVersion,
     UpstreamValidation, VirtualHost, WeightedCluster,
 };
-use crate::objects::Index;
 use crate::status::{Reason, Status, messages};
 use crate::{Config, Dag, ObjectRef, Objects};
 
@@ -57,7 +57,13 @@ const MAX_U32: i64 = u32::MAX as i64;
 /// whatever order the objects were inserted in. It never panics on any input.
 #[must_use]
 pub fn build(objects: &Objects, config: &Config) -> Dag {
-    Builder::new(objects, config).run()
+    let routes: Vec<(ObjectRef, &IngressRoute)> = objects
+        .ingress_routes
+        .iter()
+        .filter(|(_, _, r)| accepts_class(r, config))
+        .map(|(ns, name, r)| (ObjectRef::new(ns, name), r.as_ref()))
+        .collect();
+    Builder::new(objects, config, &routes).run()
 }
 
 /// An error found on an object during the walk.
@@ -158,26 +164,23 @@ struct Builder<'a> {
     objects: &'a Objects,
     config: &'a Config,
     /// IngressRoutes of the served class, sorted by (namespace, name); index = vertex.
-    routes: Vec<(ObjectRef, &'a IngressRoute)>,
-    index: Index<usize>,
+    /// A shared slice, so that reading an object never borrows the builder.
+    routes: &'a [(ObjectRef, &'a IngressRoute)],
+    /// Vertex of each (namespace, name).
+    index: HashMap<(&'a str, &'a str), usize>,
     findings: Vec<Option<(Finding, Option<String>)>>,
     visits: Vec<Visit>,
-    referenced_services: HashSet<ObjectRef>,
-    referenced_secrets: HashSet<ObjectRef>,
+    referenced_services: References,
+    referenced_secrets: References,
 }
 
 impl<'a> Builder<'a> {
-    fn new(objects: &'a Objects, config: &'a Config) -> Self {
-        let routes: Vec<(ObjectRef, &IngressRoute)> = objects
-            .ingress_routes
+    fn new(objects: &'a Objects, config: &'a Config, routes: &'a [(ObjectRef, &'a IngressRoute)]) -> Self {
+        let index = routes
             .iter()
-            .filter(|(_, _, r)| accepts_class(r, config))
-            .map(|(ns, name, r)| (ObjectRef::new(ns, name), r.as_ref()))
+            .enumerate()
+            .map(|(i, (key, _))| ((key.namespace.as_str(), key.name.as_str()), i))
             .collect();
-        let mut index = Index::default();
-        for (i, (key, _)) in routes.iter().enumerate() {
-            index.insert(key, i);
-        }
         Self {
             objects,
             config,
@@ -185,8 +188,8 @@ impl<'a> Builder<'a> {
             routes,
             index,
             visits: Vec::new(),
-            referenced_services: HashSet::new(),
-            referenced_secrets: HashSet::new(),
+            referenced_services: References::default(),
+            referenced_secrets: References::default(),
         }
     }
 
@@ -265,7 +268,7 @@ impl<'a> Builder<'a> {
 
     fn graph(&self) -> DelegationGraph {
         let mut graph = DiGraph::with_capacity(self.routes.len(), self.routes.len());
-        for (key, route) in &self.routes {
+        for (key, route) in self.routes {
             graph.add_node(Vertex {
                 object: key.clone(),
                 root: route.spec.virtualhost.is_some(),
@@ -300,7 +303,7 @@ impl<'a> Builder<'a> {
     /// Roots that share an fqdn (ignoring ASCII case, as Envoy matches hosts), among those
     /// allowed by the root-namespace restriction (decision D10).
     fn duplicate_fqdns(&self) -> HashMap<usize, String> {
-        let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut groups: HashMap<String, Vec<usize>> = HashMap::new();
         for (node, (key, route)) in self.routes.iter().enumerate() {
             if let Some(vhost) = &route.spec.virtualhost
                 && self.config.allows_root_in(&key.namespace)
@@ -331,7 +334,7 @@ impl<'a> Builder<'a> {
             .as_deref()
             .filter(|ns| !ns.is_empty())
             .unwrap_or(namespace);
-        self.index.get(ns, &delegate.name).copied()
+        self.index.get(&(ns, delegate.name.as_str())).copied()
     }
 
     fn record(&mut self, node: usize, finding: Finding, vhost: Option<String>) {
@@ -362,7 +365,8 @@ impl<'a> Builder<'a> {
     // ----- pass 1 -------------------------------------------------------------------
 
     fn walk_root(&mut self, node: usize) -> Option<RootWalk> {
-        let (key, route) = self.routes.get(node).cloned()?;
+        let routes = self.routes;
+        let (key, route) = routes.get(node)?;
         let vhost = route.spec.virtualhost.as_ref()?;
         let fqdn = vhost.fqdn.clone();
         let tls = match self.root_checks(&key, vhost) {
@@ -436,7 +440,7 @@ impl<'a> Builder<'a> {
             Some((ns, name)) => (ns, name),
             None => (key.namespace.as_str(), tls.secret_name.as_str()),
         };
-        self.referenced_secrets.insert(ObjectRef::new(secret_ns, secret_name));
+        self.referenced_secrets.note(secret_ns, secret_name);
         let secret = self
             .objects
             .secrets
@@ -562,7 +566,8 @@ impl<'a> Builder<'a> {
     /// Phase C for one object: its tcpproxy as a whole. `path` is the tcpproxy chain that
     /// led here (excluding `node`).
     fn tcp_steps(&mut self, node: usize, path: &Path) -> Check<TcpStep> {
-        let Some((key, route)) = self.routes.get(node).cloned() else {
+        let routes = self.routes;
+        let Some((key, route)) = routes.get(node) else {
             return Ok(TcpStep::Nothing);
         };
         let Some(tcp) = &route.spec.tcpproxy else {
@@ -578,7 +583,7 @@ impl<'a> Builder<'a> {
             let mut clusters = Vec::with_capacity(tcp.services.len());
             let mut total: i64 = 0;
             for s in &tcp.services {
-                self.referenced_services.insert(ObjectRef::new(&key.namespace, &s.name));
+                self.referenced_services.note(&key.namespace, &s.name);
                 let found = self
                     .objects
                     .services
@@ -663,7 +668,8 @@ impl<'a> Builder<'a> {
     /// Phase D for one object: every route, against `parent_prefix`. `path` is the chain
     /// of objects that led here (it may or may not already end with `node`).
     fn route_steps(&mut self, node: usize, parent_prefix: &str, path: &Path, https: bool) -> Check<Vec<Step<'a>>> {
-        let Some((key, route)) = self.routes.get(node).cloned() else {
+        let routes = self.routes;
+        let Some((key, route)) = routes.get(node) else {
             return Ok(Vec::new());
         };
         let mut steps = Vec::new();
@@ -742,7 +748,7 @@ impl<'a> Builder<'a> {
                     messages::negative_weight(m, &s.name),
                 ));
             }
-            self.referenced_services.insert(ObjectRef::new(&key.namespace, &s.name));
+            self.referenced_services.note(&key.namespace, &s.name);
             let found = self
                 .objects
                 .services
@@ -816,8 +822,7 @@ impl<'a> Builder<'a> {
         service: &str,
         v: &api::UpstreamValidation,
     ) -> Check<UpstreamValidation> {
-        self.referenced_secrets
-            .insert(ObjectRef::new(&key.namespace, &v.ca_secret));
+        self.referenced_secrets.note(&key.namespace, &v.ca_secret);
         let Some(ca) = self
             .objects
             .secrets

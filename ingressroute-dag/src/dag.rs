@@ -1,6 +1,6 @@
 //! The result of a build.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::{DelegationGraph, ObjectRef, Status, VirtualHost};
 
@@ -11,8 +11,34 @@ pub struct Dag {
     pub(crate) virtual_hosts: Vec<VirtualHost>,
     pub(crate) statuses: BTreeMap<ObjectRef, Status>,
     pub(crate) graph: DelegationGraph,
-    pub(crate) referenced_services: HashSet<ObjectRef>,
-    pub(crate) referenced_secrets: HashSet<ObjectRef>,
+    pub(crate) referenced_services: References,
+    pub(crate) referenced_secrets: References,
+}
+
+/// The namespaces and names a build looked up, found or not. Queried with borrowed
+/// strings, so noting a name already noted allocates nothing.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct References(BTreeMap<String, BTreeSet<String>>);
+
+impl References {
+    pub(crate) fn note(&mut self, namespace: &str, name: &str) {
+        match self.0.get_mut(namespace) {
+            Some(names) => {
+                if !names.contains(name) {
+                    names.insert(name.to_owned());
+                }
+            }
+            None => {
+                self.0.insert(namespace.to_owned(), BTreeSet::from([name.to_owned()]));
+            }
+        }
+    }
+
+    fn contains(&self, object: &ObjectRef) -> bool {
+        self.0
+            .get(&object.namespace)
+            .is_some_and(|names| names.contains(&object.name))
+    }
 }
 
 impl Dag {

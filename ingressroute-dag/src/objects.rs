@@ -1,6 +1,6 @@
 //! The input of a build: every object the DAG may look at, keyed by namespace and name.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
@@ -66,10 +66,6 @@ impl<T> Default for Index<T> {
 }
 
 impl<T> Index<T> {
-    pub(crate) fn get(&self, namespace: &str, name: &str) -> Option<&T> {
-        self.0.get(namespace)?.get(name)
-    }
-
     pub(crate) fn insert(&mut self, key: &ObjectRef, value: T) -> Option<T> {
         self.0
             .entry(key.namespace.clone())
@@ -101,6 +97,54 @@ impl<T> Index<T> {
     }
 }
 
+/// A namespace-then-name index for lookups only: hashed, so a lookup costs one hash per
+/// level whatever the size. Iterate with [`HashIndex::sorted`] where order matters.
+#[derive(Debug, Clone)]
+pub(crate) struct HashIndex<T>(HashMap<String, HashMap<String, T>>);
+
+impl<T> Default for HashIndex<T> {
+    fn default() -> Self {
+        Self(HashMap::new())
+    }
+}
+
+impl<T> HashIndex<T> {
+    pub(crate) fn get(&self, namespace: &str, name: &str) -> Option<&T> {
+        self.0.get(namespace)?.get(name)
+    }
+
+    fn insert(&mut self, key: &ObjectRef, value: T) -> Option<T> {
+        self.0
+            .entry(key.namespace.clone())
+            .or_default()
+            .insert(key.name.clone(), value)
+    }
+
+    fn remove(&mut self, key: &ObjectRef) -> Option<T> {
+        let names = self.0.get_mut(&key.namespace)?;
+        let removed = names.remove(&key.name);
+        if names.is_empty() {
+            self.0.remove(&key.namespace);
+        }
+        removed
+    }
+
+    /// Every entry, by namespace then name.
+    fn sorted(&self) -> Vec<&T> {
+        let mut entries: Vec<(&str, &str, &T)> = self
+            .0
+            .iter()
+            .flat_map(|(ns, names)| names.iter().map(move |(name, v)| (ns.as_str(), name.as_str(), v)))
+            .collect();
+        entries.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        entries.into_iter().map(|(_, _, v)| v).collect()
+    }
+
+    fn len(&self) -> usize {
+        self.0.values().map(HashMap::len).sum()
+    }
+}
+
 /// Every object a build may look at: IngressRoutes, TLSCertificateDelegations, Services
 /// and Secrets.
 ///
@@ -112,8 +156,8 @@ impl<T> Index<T> {
 pub struct Objects {
     pub(crate) ingress_routes: Index<Arc<IngressRoute>>,
     pub(crate) delegations: Index<Arc<TLSCertificateDelegation>>,
-    pub(crate) services: Index<Arc<Service>>,
-    pub(crate) secrets: Index<Arc<Secret>>,
+    pub(crate) services: HashIndex<Arc<Service>>,
+    pub(crate) secrets: HashIndex<Arc<Secret>>,
 }
 
 impl Objects {
@@ -201,12 +245,12 @@ impl Objects {
 
     /// The stored Services, by namespace then name.
     pub fn services(&self) -> impl Iterator<Item = &Arc<Service>> {
-        self.services.iter().map(|(_, _, s)| s)
+        self.services.sorted().into_iter()
     }
 
     /// The stored (usable) Secrets, by namespace then name.
     pub fn secrets(&self) -> impl Iterator<Item = &Arc<Secret>> {
-        self.secrets.iter().map(|(_, _, s)| s)
+        self.secrets.sorted().into_iter()
     }
 
     /// The TLSCertificateDelegations, by namespace then name.
