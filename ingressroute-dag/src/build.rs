@@ -369,7 +369,7 @@ impl<'a> Builder<'a> {
         let (key, route) = routes.get(node)?;
         let vhost = route.spec.virtualhost.as_ref()?;
         let fqdn = vhost.fqdn.clone();
-        let tls = match self.root_checks(&key, vhost) {
+        let tls = match self.root_checks(key, vhost) {
             Ok(tls) => tls,
             Err(finding) => {
                 let recorded_vhost = (finding.reason != Reason::FqdnMissing).then(|| fqdn.clone());
@@ -700,7 +700,7 @@ impl<'a> Builder<'a> {
                         messages::prefix_mismatch(m, parent_prefix),
                     ));
                 }
-                steps.push(Step::Serve(self.route(&key, route, r, https)?));
+                steps.push(Step::Serve(self.route(key, route, r, https)?));
             } else if let Some(delegate) = &r.delegate {
                 // Decision D4: delegating routes are held to the parent's prefix too.
                 if !prefix_matches(m, parent_prefix) {
