@@ -39,8 +39,8 @@ use petgraph::visit::EdgeRef;
 use proptest::prelude::*;
 
 const NAMESPACES: [&str; 2] = ["a", "b"];
-const FQDNS: [&str; 7] = ["x.com", "X.com", "y.com", "z.com", "", "*.w.com", "ü.com"];
-const MATCHES: [&str; 7] = ["/", "/a", "/a/b", "/b", "", "/ab", "/a/"];
+const FQDNS: [&str; 7] = ["x.com", "y.com", "z.com", "ü.com", "X.com", "", "*.w.com"];
+const MATCHES: [&str; 8] = ["/", "/a", "/a/b", "/a/b/c", "/a/", "/b", "/ab", ""];
 const SERVICES: [&str; 3] = ["s1", "s2", "missing"];
 
 #[derive(Debug, Clone)]
@@ -93,69 +93,92 @@ struct World {
 }
 
 fn service() -> impl Strategy<Value = GenService> {
+    // Mostly resolvable services, so that deep valid chains are common; sometimes a
+    // missing Service, a bad port or a negative weight.
     (
-        0..SERVICES.len(),
-        prop_oneof![Just(80_i64), Just(80), Just(0), Just(70_000)],
-        prop::option::of(-1_i64..3),
+        prop_oneof![16 => Just(0_usize), 3 => Just(1), 1 => Just(2)],
+        prop_oneof![38 => Just(80_i64), 1 => Just(0), 1 => Just(70_000)],
+        prop_oneof![12 => Just(None), 7 => (0_i64..3).prop_map(Some), 1 => Just(Some(-1))],
     )
         .prop_map(|(name, port, weight)| GenService { name, port, weight })
 }
 
-fn target(objects: usize) -> impl Strategy<Value = GenTarget> {
+/// A delegation target: mostly a non-root (objects `roots..objects`), sometimes any
+/// object (a root, or the delegator itself), sometimes nothing.
+fn target(objects: usize, roots: usize) -> impl Strategy<Value = GenTarget> {
+    let children = if roots < objects { roots..objects } else { 0..objects };
     prop_oneof![
-        8 => (0..objects, prop::bool::weighted(0.3)).prop_map(|(index, cross)| GenTarget::Object { index, cross }),
+        8 => (children, prop::bool::weighted(0.1)).prop_map(|(index, cross)| GenTarget::Object { index, cross }),
+        1 => (0..objects).prop_map(|index| GenTarget::Object { index, cross: false }),
         1 => Just(GenTarget::Missing),
     ]
 }
 
-fn route(objects: usize) -> impl Strategy<Value = GenRoute> {
+fn route(objects: usize, roots: usize) -> impl Strategy<Value = GenRoute> {
+    // What the route does: serve (mostly one service), delegate, both (an error), or
+    // nothing.
+    let services = || prop::collection::vec(service(), 1..3);
+    let action = prop_oneof![
+        10 => services().prop_map(|s| (s, None)),
+        12 => target(objects, roots).prop_map(|t| (Vec::new(), Some(t))),
+        1 => (services(), target(objects, roots)).prop_map(|(s, t)| (s, Some(t))),
+        1 => Just((Vec::new(), None)),
+    ];
+    // Prefixes mostly nest, so that chains are often valid.
+    let prefix = prop_oneof![3 => Just(0_usize), 3 => Just(1), 3 => Just(2), 3 => Just(3), 1 => Just(4), 1 => Just(5), 1 => Just(6), 1 => Just(7)];
     (
-        0..MATCHES.len(),
-        prop::collection::vec(service(), 0..3),
-        prop::option::weighted(0.5, target(objects)),
-        prop::bool::weighted(0.1),
+        prefix,
+        action,
+        prop::bool::weighted(0.05),
         prop::option::weighted(
-            0.1,
+            0.03,
             prop_oneof![Just("1s"), Just("infinity"), Just("peanut"), Just("0s")],
         ),
     )
-        .prop_map(|(prefix, services, delegate, websockets, timeout)| {
-            // Mostly one of services or delegate; sometimes both (an error).
-            let services = if delegate.is_some() && services.len() > 1 {
-                Vec::new()
-            } else {
-                services
-            };
-            GenRoute {
-                prefix,
-                services,
-                delegate,
-                websockets,
-                timeout,
-            }
+        .prop_map(|(prefix, (services, delegate), websockets, timeout)| GenRoute {
+            prefix,
+            services,
+            delegate,
+            websockets,
+            timeout,
         })
 }
 
 fn tls() -> impl Strategy<Value = Option<GenTls>> {
     prop_oneof![
-        4 => Just(None),
-        2 => Just(Some(GenTls::Secret)),
+        8 => Just(None),
+        4 => Just(Some(GenTls::Secret)),
         1 => Just(Some(GenTls::CrossNamespaceSecret)),
         1 => Just(Some(GenTls::Missing)),
-        1 => Just(Some(GenTls::Passthrough)),
+        2 => Just(Some(GenTls::Passthrough)),
     ]
 }
 
-fn object(objects: usize) -> impl Strategy<Value = GenObject> {
+/// Object `index` of `objects`; the first `roots` are roots with (mostly) distinct fqdns,
+/// and a few others are roots too.
+fn object(objects: usize, roots: usize, index: usize) -> impl Strategy<Value = GenObject> {
+    // Roots mostly live in namespace `a`, the one allowed when roots are restricted.
+    let namespace = if index < roots {
+        prop_oneof![4 => Just(0_usize), 1 => Just(1)].boxed()
+    } else {
+        (0..NAMESPACES.len()).boxed()
+    };
+    let root = if index < roots {
+        prop_oneof![8 => Just(index % 4), 2 => 0..FQDNS.len()]
+            .prop_flat_map(|fqdn| tls().prop_map(move |t| Some((fqdn, t))))
+            .boxed()
+    } else {
+        prop::option::weighted(0.1, (0..FQDNS.len(), tls())).boxed()
+    };
     (
-        0..NAMESPACES.len(),
-        prop::option::weighted(0.4, (0..FQDNS.len(), tls())),
-        prop::collection::vec(route(objects), 0..4),
+        namespace,
+        root,
+        prop::collection::vec(route(objects, roots), 0..5),
         prop::option::weighted(
             0.25,
             (
                 prop::collection::vec(service(), 0..2),
-                prop::option::weighted(0.5, target(objects)),
+                prop::option::weighted(0.5, target(objects, roots)),
             ),
         ),
     )
@@ -169,9 +192,10 @@ fn object(objects: usize) -> impl Strategy<Value = GenObject> {
 
 fn world() -> impl Strategy<Value = World> {
     (1_usize..9)
-        .prop_flat_map(|n| {
+        .prop_flat_map(|n| (Just(n), 1..=n.min(3)))
+        .prop_flat_map(|(n, roots)| {
             (
-                prop::collection::vec(object(n), n),
+                (0..n).map(|i| object(n, roots, i)).collect::<Vec<_>>(),
                 prop::bool::weighted(0.3),
                 any::<u64>(),
             )
@@ -477,8 +501,8 @@ fn check(world: &World) -> Result<(), TestCaseError> {
                 dot
             );
             // Under every delegating match on every valid chain from this root.
-            let mut chains = vec![(vhost.root.clone(), vec![vhost.root.clone()])];
-            while let Some((at, path)) = chains.pop() {
+            let mut chains = vec![(vhost.root.clone(), vec![vhost.root.clone()], Vec::<String>::new())];
+            while let Some((at, path, matches)) = chains.pop() {
                 for r in &routes_by_ref[&at].spec.routes {
                     let Some(d) = &r.delegate else { continue };
                     let target = ObjectRef::new(d.namespace.clone().unwrap_or_else(|| at.namespace.clone()), &d.name);
@@ -487,20 +511,24 @@ fn check(world: &World) -> Result<(), TestCaseError> {
                     {
                         continue;
                     }
+                    let mut matches = matches.clone();
+                    matches.push(r.match_.clone());
                     if target == route.source {
-                        prop_assert!(
-                            under(&route.prefix, &r.match_),
-                            "{} from {} is not under {} of {}\n{}",
-                            route.prefix,
-                            route.source,
-                            r.match_,
-                            at,
-                            dot
-                        );
+                        for m in &matches {
+                            prop_assert!(
+                                under(&route.prefix, m),
+                                "{} from {} is not under {} (chain {:?})\n{}",
+                                route.prefix,
+                                route.source,
+                                m,
+                                path,
+                                dot
+                            );
+                        }
                     }
                     let mut next = path.clone();
                     next.push(target.clone());
-                    chains.push((target, next));
+                    chains.push((target, next, matches));
                 }
             }
         }
