@@ -1,1 +1,38 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+//!
+//! # Where to start
+//!
+//! * [`translate`] turns a [`Dag`](ingressroute_dag::Dag), the [`Endpoints`] and an
+//!   [`EnvoyConfig`] into [`Resources`].
+//! * [`Endpoints`] indexes ready endpoints per Service and port name; feed it Kubernetes
+//!   `Endpoints` with [`Endpoints::insert`] or merged EndpointSlices with
+//!   [`Endpoints::insert_service`].
+//! * [`Resources::check_consistency`] is the check an xDS server runs before serving a set;
+//!   [`Resources::encoded`] gives the `Any`s of one [`ResourceKind`].
+//! * [`names`] has Contour's naming rules (`hashname`, cluster, secret and virtual host
+//!   names); [`json`] prints resources as proto3 JSON.
+
+mod cluster;
+mod config;
+mod endpoints;
+pub mod json;
+mod listener;
+pub mod names;
+mod resources;
+mod route;
+mod translate;
+mod proto;
+
+pub use cluster::{DEFAULT_HEALTH_CHECK_HOST, HTTP_PROTOCOL_OPTIONS};
+pub use config::{
+    AccessLogFormat, ConfigSource, DEFAULT_ACCESS_LOG, DEFAULT_JSON_FIELDS, EnvoyConfig, JSON_FIELDS,
+    json_field_operator,
+};
+pub use endpoints::{Endpoint, Endpoints, ServiceEndpoints};
+pub use listener::{
+    CIPHER_SUITES, COMPRESSOR, GRPC_WEB, GZIP, HTTP_CONNECTION_MANAGER, PROXY_PROTOCOL, ROUTER, TCP_PROXY,
+    TLS_INSPECTOR,
+};
+pub use resources::{Inconsistency, ResourceKind, Resources};
+pub use route::{REQUEST_START_HEADER, REQUEST_START_VALUE, SESSION_AFFINITY_COOKIE};
+pub use translate::translate;

@@ -1,0 +1,58 @@
+//! Translation time on the generated datasets S, M and L (see `ingressroute-fixtures`).
+//!
+//! `cargo bench -p ingressroute-envoy --bench translate` reports, per size, the time of one
+//! [`translate`] of an already built DAG with every Service's endpoints, and the time to
+//! encode the result (what an xDS server does once per change).
+
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use ingressroute_dag::{Config, Objects, build};
+use ingressroute_envoy::{Endpoints, EnvoyConfig, ResourceKind, translate};
+use ingressroute_fixtures::{Dataset, Size};
+
+fn load(data: &Dataset) -> (Objects, Endpoints) {
+    let mut objects = Objects::new();
+    for route in &data.ingress_routes {
+        objects.insert_ingress_route(route.clone());
+    }
+    for service in &data.services {
+        objects.insert_service(service);
+    }
+    for secret in &data.secrets {
+        let _ = objects.insert_secret(secret);
+    }
+    let mut endpoints = Endpoints::new();
+    for e in &data.endpoints {
+        endpoints.insert(e);
+    }
+    (objects, endpoints)
+}
+
+fn bench(c: &mut Criterion) {
+    let config = EnvoyConfig::default();
+    let mut group = c.benchmark_group("envoy");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
+    for size in Size::ALL {
+        let data = Dataset::generate(size);
+        let (objects, endpoints) = load(&data);
+        let dag = build(&objects, &Config::default());
+        group.bench_with_input(BenchmarkId::new("translate", size.name()), &dag, |b, dag| {
+            b.iter(|| translate(dag, &endpoints, &config));
+        });
+        let resources = translate(&dag, &endpoints, &config);
+        resources.check_consistency().expect("consistent");
+        group.bench_with_input(BenchmarkId::new("encode", size.name()), &resources, |b, resources| {
+            b.iter(|| ResourceKind::ALL.map(|kind| resources.encoded(kind).len()));
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,260 @@
+//! CDS: one Envoy cluster per distinct upstream (spec §4.9 with decisions D3 and D7).
+
+use std::collections::BTreeMap;
+
+use envoy_types::pb::envoy::config::cluster::v3 as cluster_v3;
+use envoy_types::pb::envoy::config::core::v3 as core_v3;
+use envoy_types::pb::envoy::config::endpoint::v3 as endpoint_v3;
+use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3 as tls_v3;
+use envoy_types::pb::envoy::extensions::upstreams::http::v3 as upstream_http_v3;
+use envoy_types::pb::envoy::r#type::matcher::v3 as matcher_v3;
+use envoy_types::pb::envoy::r#type::v3 as type_v3;
+use ingressroute_dag::{Cluster, HealthCheck, LoadBalancer, ObjectRef, UpstreamProtocol, UpstreamValidation};
+use prost::Name;
+
+use crate::config::ConfigSource;
+use crate::names;
+use crate::proto;
+
+/// The `typed_extension_protocol_options` key of upstream HTTP protocol options.
+pub const HTTP_PROTOCOL_OPTIONS: &str = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+/// The `Host` header of health checks without one.
+pub const DEFAULT_HEALTH_CHECK_HOST: &str = "contour-envoy-healthcheck";
+
+/// Connect timeout of every cluster: 250 ms.
+const CONNECT_TIMEOUT_MILLIS: u64 = 250;
+/// Health-check defaults (decision D7: the documented 5 s interval).
+const HEALTH_CHECK_TIMEOUT_SECONDS: u64 = 2;
+const HEALTH_CHECK_INTERVAL_SECONDS: u64 = 5;
+const HEALTH_CHECK_UNHEALTHY_THRESHOLD: u32 = 3;
+const HEALTH_CHECK_HEALTHY_THRESHOLD: u32 = 2;
+/// The longest SNI Envoy accepts.
+const MAX_SNI_BYTES: usize = 255;
+
+/// The Service port whose endpoints an EDS cluster uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EdsService {
+    pub(crate) service: ObjectRef,
+    pub(crate) port_name: String,
+}
+
+/// The clusters a translation uses, by name, and the EDS services they read.
+#[derive(Debug, Default)]
+pub(crate) struct ClusterSet {
+    clusters: BTreeMap<String, cluster_v3::Cluster>,
+    eds: BTreeMap<String, EdsService>,
+}
+
+impl ClusterSet {
+    /// Adds the cluster of an upstream, unless one of that name is there already (the
+    /// name hashes everything the cluster is built from); returns its name.
+    pub(crate) fn add(&mut self, cluster: &Cluster, source: &ConfigSource) -> String {
+        let name = names::cluster_name(cluster);
+        if !self.clusters.contains_key(&name) {
+            if cluster.service.external_name.is_none() {
+                self.eds.insert(
+                    names::service_name(&cluster.service, &cluster.port),
+                    EdsService {
+                        service: cluster.service.meta.clone(),
+                        port_name: cluster.port.name.clone(),
+                    },
+                );
+            }
+            self.clusters.insert(name.clone(), build(&name, cluster, source));
+        }
+        name
+    }
+
+    /// The clusters, sorted by name, and the EDS services they use, sorted by service name.
+    pub(crate) fn into_parts(self) -> (Vec<cluster_v3::Cluster>, BTreeMap<String, EdsService>) {
+        (self.clusters.into_values().collect(), self.eds)
+    }
+}
+
+fn lb_policy(lb: LoadBalancer) -> cluster_v3::cluster::LbPolicy {
+    match lb {
+        LoadBalancer::WeightedLeastRequest => cluster_v3::cluster::LbPolicy::LeastRequest,
+        LoadBalancer::Random => cluster_v3::cluster::LbPolicy::Random,
+        LoadBalancer::Cookie => cluster_v3::cluster::LbPolicy::RingHash,
+        LoadBalancer::RoundRobin => cluster_v3::cluster::LbPolicy::RoundRobin,
+    }
+}
+
+/// Builds the Envoy cluster of an upstream.
+fn build(name: &str, cluster: &Cluster, source: &ConfigSource) -> cluster_v3::Cluster {
+    use cluster_v3::cluster::{ClusterDiscoveryType, DiscoveryType, DnsLookupFamily};
+
+    let service = &cluster.service;
+    let port = &cluster.port;
+    let mut result = cluster_v3::Cluster {
+        name: name.to_owned(),
+        alt_stat_name: names::alt_stat_name(service, port),
+        connect_timeout: Some(proto::millis(CONNECT_TIMEOUT_MILLIS)),
+        common_lb_config: Some(cluster_v3::cluster::CommonLbConfig {
+            healthy_panic_threshold: Some(type_v3::Percent { value: 0.0 }),
+            ..Default::default()
+        }),
+        lb_policy: lb_policy(cluster.load_balancer()).into(),
+        ..Default::default()
+    };
+
+    match &service.external_name {
+        Some(host) => {
+            result.cluster_discovery_type = Some(ClusterDiscoveryType::Type(DiscoveryType::StrictDns.into()));
+            // Names like `localhost` (allowed for local development) resolve to IPv4
+            // first, where the default AUTO would try IPv6 first.
+            result.dns_lookup_family = DnsLookupFamily::V4Preferred.into();
+            let port_value = u32::try_from(port.port).unwrap_or(0);
+            // An IPv6 literal may be written in brackets; Envoy wants the bare address.
+            let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+            result.load_assignment = Some(endpoint_v3::ClusterLoadAssignment {
+                cluster_name: names::external_name_load_assignment_name(service, port),
+                endpoints: vec![endpoint_v3::LocalityLbEndpoints {
+                    lb_endpoints: vec![endpoint_v3::LbEndpoint {
+                        host_identifier: Some(endpoint_v3::lb_endpoint::HostIdentifier::Endpoint(
+                            endpoint_v3::Endpoint {
+                                address: Some(proto::socket_address(host, port_value, false)),
+                                ..Default::default()
+                            },
+                        )),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            });
+        }
+        None => {
+            result.cluster_discovery_type = Some(ClusterDiscoveryType::Type(DiscoveryType::Eds.into()));
+            result.eds_cluster_config = Some(cluster_v3::cluster::EdsClusterConfig {
+                eds_config: Some(proto::config_source(source)),
+                service_name: names::service_name(service, port),
+            });
+        }
+    }
+
+    if let Some(hc) = &cluster.health_check {
+        result.health_checks = vec![health_check(hc)];
+        result.ignore_health_on_host_removal = true;
+    }
+
+    if service.circuit_breakers.is_set() {
+        let limits = &service.circuit_breakers;
+        let limit = |value: u32| (value > 0).then(|| proto::u32_value(value)).flatten();
+        result.circuit_breakers = Some(cluster_v3::CircuitBreakers {
+            thresholds: vec![cluster_v3::circuit_breakers::Thresholds {
+                max_connections: limit(limits.max_connections),
+                max_pending_requests: limit(limits.max_pending_requests),
+                max_requests: limit(limits.max_requests),
+                max_retries: limit(limits.max_retries),
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+    }
+
+    match port.protocol {
+        Some(UpstreamProtocol::Tls) => {
+            result.transport_socket = Some(upstream_tls(cluster.validation.as_ref(), &[]));
+        }
+        Some(UpstreamProtocol::H2) => {
+            result.transport_socket = Some(upstream_tls(cluster.validation.as_ref(), &["h2"]));
+            set_http2(&mut result);
+        }
+        Some(UpstreamProtocol::H2c) => set_http2(&mut result),
+        // `UpstreamProtocol` is non-exhaustive: anything new is spoken as plain HTTP/1.1
+        // until this crate learns it.
+        _ => {}
+    }
+    result
+}
+
+/// An active HTTP health check with the defaults of decision D7 for every zero.
+fn health_check(hc: &HealthCheck) -> core_v3::HealthCheck {
+    let or = |value: u64, default: u64| if value > 0 { value } else { default };
+    let or32 = |value: u32, default: u32| if value > 0 { value } else { default };
+    core_v3::HealthCheck {
+        timeout: Some(proto::seconds(or(hc.timeout_seconds, HEALTH_CHECK_TIMEOUT_SECONDS))),
+        interval: Some(proto::seconds(or(hc.interval_seconds, HEALTH_CHECK_INTERVAL_SECONDS))),
+        unhealthy_threshold: proto::u32_value(or32(hc.unhealthy_threshold, HEALTH_CHECK_UNHEALTHY_THRESHOLD)),
+        healthy_threshold: proto::u32_value(or32(hc.healthy_threshold, HEALTH_CHECK_HEALTHY_THRESHOLD)),
+        health_checker: Some(core_v3::health_check::HealthChecker::HttpHealthCheck(
+            core_v3::health_check::HttpHealthCheck {
+                path: hc.path.clone(),
+                host: hc
+                    .host
+                    .clone()
+                    .filter(|h| !h.is_empty())
+                    .unwrap_or_else(|| DEFAULT_HEALTH_CHECK_HOST.to_owned()),
+                ..Default::default()
+            },
+        )),
+        ..Default::default()
+    }
+}
+
+/// The upstream TLS transport socket: verification against the CA and the subject name
+/// (sent as SNI too, decision D3) when validation is in effect, and `alpn`.
+fn upstream_tls(validation: Option<&UpstreamValidation>, alpn: &[&str]) -> core_v3::TransportSocket {
+    let validation_context = validation.and_then(|v| {
+        let ca = v.ca_secret.ca.as_ref().filter(|ca| !ca.is_empty())?;
+        Some(tls_v3::common_tls_context::ValidationContextType::ValidationContext(
+            tls_v3::CertificateValidationContext {
+                trusted_ca: Some(core_v3::DataSource {
+                    specifier: Some(core_v3::data_source::Specifier::InlineBytes(ca.clone())),
+                    ..Default::default()
+                }),
+                match_typed_subject_alt_names: vec![tls_v3::SubjectAltNameMatcher {
+                    san_type: tls_v3::subject_alt_name_matcher::SanType::Dns.into(),
+                    matcher: Some(matcher_v3::StringMatcher {
+                        match_pattern: Some(matcher_v3::string_matcher::MatchPattern::Exact(v.subject_name.clone())),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+        ))
+    });
+    let sni = match (&validation_context, validation) {
+        (Some(_), Some(v)) if v.subject_name.len() <= MAX_SNI_BYTES => v.subject_name.clone(),
+        _ => String::new(),
+    };
+    proto::tls_transport_socket(&tls_v3::UpstreamTlsContext {
+        common_tls_context: Some(tls_v3::CommonTlsContext {
+            alpn_protocols: alpn.iter().map(|p| (*p).to_owned()).collect(),
+            validation_context_type: validation_context,
+            ..Default::default()
+        }),
+        sni,
+        ..Default::default()
+    })
+}
+
+/// Makes Envoy speak HTTP/2 to the upstream (the v3 replacement of
+/// `http2_protocol_options`).
+fn set_http2(cluster: &mut cluster_v3::Cluster) {
+    let options = upstream_http_v3::HttpProtocolOptions {
+        upstream_protocol_options: Some(
+            upstream_http_v3::http_protocol_options::UpstreamProtocolOptions::ExplicitHttpConfig(
+                upstream_http_v3::http_protocol_options::ExplicitHttpConfig {
+                    protocol_config: Some(
+                        upstream_http_v3::http_protocol_options::explicit_http_config::ProtocolConfig::Http2ProtocolOptions(
+                            core_v3::Http2ProtocolOptions::default(),
+                        ),
+                    ),
+                },
+            ),
+        ),
+        ..Default::default()
+    };
+    debug_assert_eq!(
+        upstream_http_v3::HttpProtocolOptions::full_name(),
+        HTTP_PROTOCOL_OPTIONS
+    );
+    // A single entry: the map type is a `HashMap`, which only encodes deterministically
+    // with at most one entry.
+    cluster
+        .typed_extension_protocol_options
+        .insert(HTTP_PROTOCOL_OPTIONS.to_owned(), proto::any(&options));
+}

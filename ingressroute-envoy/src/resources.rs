@@ -1,0 +1,422 @@
+//! The result of a translation: every Envoy resource, sorted, and the check that they
+//! refer to each other consistently.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use envoy_types::pb::envoy::config::cluster::v3 as cluster_v3;
+use envoy_types::pb::envoy::config::core::v3 as core_v3;
+use envoy_types::pb::envoy::config::endpoint::v3 as endpoint_v3;
+use envoy_types::pb::envoy::config::listener::v3 as listener_v3;
+use envoy_types::pb::envoy::config::route::v3 as route_v3;
+use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3 as hcm_v3;
+use envoy_types::pb::envoy::extensions::filters::network::tcp_proxy::v3 as tcp_proxy_v3;
+use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3 as tls_v3;
+use envoy_types::pb::google::protobuf::Any;
+use prost::{Message, Name};
+
+/// The kinds of Envoy resources a translation produces, one per xDS resource type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum ResourceKind {
+    /// LDS: `envoy.config.listener.v3.Listener`.
+    Listener,
+    /// RDS: `envoy.config.route.v3.RouteConfiguration`.
+    RouteConfiguration,
+    /// CDS: `envoy.config.cluster.v3.Cluster`.
+    Cluster,
+    /// EDS: `envoy.config.endpoint.v3.ClusterLoadAssignment`.
+    ClusterLoadAssignment,
+    /// SDS: `envoy.extensions.transport_sockets.tls.v3.Secret`.
+    Secret,
+}
+
+impl ResourceKind {
+    /// Every kind, in the order Envoy should receive them on ADS: clusters before the
+    /// endpoints they read, listeners before the route configurations they name.
+    pub const ALL: [ResourceKind; 5] = [
+        ResourceKind::Cluster,
+        ResourceKind::ClusterLoadAssignment,
+        ResourceKind::Secret,
+        ResourceKind::Listener,
+        ResourceKind::RouteConfiguration,
+    ];
+
+    /// The xDS type URL of this kind (`type.googleapis.com/...`).
+    #[must_use]
+    pub fn type_url(self) -> String {
+        match self {
+            Self::Listener => listener_v3::Listener::type_url(),
+            Self::RouteConfiguration => route_v3::RouteConfiguration::type_url(),
+            Self::Cluster => cluster_v3::Cluster::type_url(),
+            Self::ClusterLoadAssignment => endpoint_v3::ClusterLoadAssignment::type_url(),
+            Self::Secret => tls_v3::Secret::type_url(),
+        }
+    }
+}
+
+impl fmt::Display for ResourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Listener => "listener",
+            Self::RouteConfiguration => "route configuration",
+            Self::Cluster => "cluster",
+            Self::ClusterLoadAssignment => "cluster load assignment",
+            Self::Secret => "secret",
+        })
+    }
+}
+
+/// One complete, consistent set of Envoy resources: what [`translate`](crate::translate)
+/// produces and what an xDS server serves as one snapshot.
+///
+/// Each list is sorted by name, without duplicates, and every name one resource uses
+/// exists (see [`Resources::check_consistency`]). Encoding the same `Resources` always
+/// gives the same bytes.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Resources {
+    /// LDS: `ingress_http` and `ingress_https`, when they have something to serve.
+    pub listeners: Vec<listener_v3::Listener>,
+    /// RDS: `ingress_http` (always) and `https/<fqdn>` per TLS virtual host serving HTTP.
+    pub routes: Vec<route_v3::RouteConfiguration>,
+    /// CDS: every upstream a route or TCP proxy uses.
+    pub clusters: Vec<cluster_v3::Cluster>,
+    /// EDS: one per EDS service name the clusters read, empty when it has no endpoint.
+    pub endpoints: Vec<endpoint_v3::ClusterLoadAssignment>,
+    /// SDS: the certificate of every TLS virtual host that terminates TLS.
+    pub secrets: Vec<tls_v3::Secret>,
+}
+
+/// Why a set of resources is not consistent: a name is used but not defined, defined
+/// twice, or out of order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Inconsistency {
+    /// Two resources of one kind have the same name.
+    #[error("{kind} {name:?} is defined twice")]
+    Duplicate {
+        /// The kind of resource.
+        kind: ResourceKind,
+        /// The duplicated name.
+        name: String,
+    },
+    /// Resources of one kind are not sorted by name.
+    #[error("{kind} {name:?} is out of order")]
+    Unsorted {
+        /// The kind of resource.
+        kind: ResourceKind,
+        /// The first name that comes before its predecessor.
+        name: String,
+    },
+    /// A resource refers to one that does not exist.
+    #[error("{referrer_kind} {referrer:?} refers to the missing {kind} {name:?}")]
+    Missing {
+        /// The kind of the referring resource.
+        referrer_kind: ResourceKind,
+        /// Its name.
+        referrer: String,
+        /// The kind of the missing resource.
+        kind: ResourceKind,
+        /// The missing name.
+        name: String,
+    },
+    /// A ClusterLoadAssignment that no cluster reads (Envoy would never ask for it).
+    #[error("no cluster reads the {kind} {name:?}")]
+    Unreferenced {
+        /// The kind of resource.
+        kind: ResourceKind,
+        /// Its name.
+        name: String,
+    },
+    /// A typed config inside a resource does not decode as its type URL says.
+    #[error("{kind} {name:?} holds a malformed {type_url}")]
+    Malformed {
+        /// The kind of the resource holding it.
+        kind: ResourceKind,
+        /// Its name.
+        name: String,
+        /// The type URL of the typed config.
+        type_url: String,
+        /// What failed.
+        #[source]
+        source: prost::DecodeError,
+    },
+}
+
+/// What the listeners refer to.
+#[derive(Debug, Default)]
+struct References {
+    route_configs: Vec<(String, String)>,
+    clusters: Vec<(ResourceKind, String, String)>,
+    secrets: Vec<(ResourceKind, String, String)>,
+}
+
+fn decode<M: Message + Name + Default>(any: &Any, kind: ResourceKind, name: &str) -> Result<Option<M>, Inconsistency> {
+    if any.type_url != M::type_url() {
+        return Ok(None);
+    }
+    M::decode(any.value.as_slice())
+        .map(Some)
+        .map_err(|source| Inconsistency::Malformed {
+            kind,
+            name: name.to_owned(),
+            type_url: any.type_url.clone(),
+            source,
+        })
+}
+
+fn check_names<'a>(
+    kind: ResourceKind,
+    names: impl Iterator<Item = &'a str>,
+) -> Result<BTreeSet<&'a str>, Inconsistency> {
+    let mut seen = BTreeSet::new();
+    let mut previous: Option<&str> = None;
+    for name in names {
+        if previous == Some(name) || seen.contains(name) {
+            return Err(Inconsistency::Duplicate {
+                kind,
+                name: name.to_owned(),
+            });
+        }
+        if previous.is_some_and(|p| p > name) {
+            return Err(Inconsistency::Unsorted {
+                kind,
+                name: name.to_owned(),
+            });
+        }
+        seen.insert(name);
+        previous = Some(name);
+    }
+    Ok(seen)
+}
+
+fn route_config_clusters(config: &route_v3::RouteConfiguration, refs: &mut References) {
+    use route_v3::route_action::ClusterSpecifier;
+    for vhost in &config.virtual_hosts {
+        for route in &vhost.routes {
+            let Some(route_v3::route::Action::Route(action)) = &route.action else {
+                continue;
+            };
+            let mut add = |name: &str| {
+                refs.clusters
+                    .push((ResourceKind::RouteConfiguration, config.name.clone(), name.to_owned()));
+            };
+            match &action.cluster_specifier {
+                Some(ClusterSpecifier::Cluster(name)) => add(name),
+                Some(ClusterSpecifier::WeightedClusters(weighted)) => {
+                    for c in &weighted.clusters {
+                        add(&c.name);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn sds_names(context: Option<&tls_v3::CommonTlsContext>) -> Vec<String> {
+    let Some(context) = context else { return Vec::new() };
+    let mut names: Vec<String> = context
+        .tls_certificate_sds_secret_configs
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    if let Some(tls_v3::common_tls_context::ValidationContextType::ValidationContextSdsSecretConfig(sds)) =
+        &context.validation_context_type
+    {
+        names.push(sds.name.clone());
+    }
+    names
+}
+
+fn listener_references(listener: &listener_v3::Listener, refs: &mut References) -> Result<(), Inconsistency> {
+    let kind = ResourceKind::Listener;
+    let name = listener.name.as_str();
+    for chain in listener
+        .filter_chains
+        .iter()
+        .chain(listener.default_filter_chain.as_ref())
+    {
+        if let Some(core_v3::transport_socket::ConfigType::TypedConfig(any)) =
+            chain.transport_socket.as_ref().and_then(|t| t.config_type.as_ref())
+            && let Some(tls) = decode::<tls_v3::DownstreamTlsContext>(any, kind, name)?
+        {
+            for secret in sds_names(tls.common_tls_context.as_ref()) {
+                refs.secrets.push((kind, name.to_owned(), secret));
+            }
+        }
+        for filter in &chain.filters {
+            let Some(listener_v3::filter::ConfigType::TypedConfig(any)) = &filter.config_type else {
+                continue;
+            };
+            if let Some(hcm) = decode::<hcm_v3::HttpConnectionManager>(any, kind, name)? {
+                match hcm.route_specifier {
+                    Some(hcm_v3::http_connection_manager::RouteSpecifier::Rds(rds)) => {
+                        refs.route_configs.push((name.to_owned(), rds.route_config_name));
+                    }
+                    Some(hcm_v3::http_connection_manager::RouteSpecifier::RouteConfig(config)) => {
+                        route_config_clusters(&config, refs);
+                    }
+                    _ => {}
+                }
+            } else if let Some(proxy) = decode::<tcp_proxy_v3::TcpProxy>(any, kind, name)? {
+                match proxy.cluster_specifier {
+                    Some(tcp_proxy_v3::tcp_proxy::ClusterSpecifier::Cluster(cluster)) => {
+                        refs.clusters.push((kind, name.to_owned(), cluster));
+                    }
+                    Some(tcp_proxy_v3::tcp_proxy::ClusterSpecifier::WeightedClusters(weighted)) => {
+                        for c in weighted.clusters {
+                            refs.clusters.push((kind, name.to_owned(), c.name));
+                        }
+                    }
+                    None => {}
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Resources {
+    /// Checks what go-control-plane's `Snapshot.Consistent()` checks, and a little more:
+    ///
+    /// * names are unique and sorted within each kind;
+    /// * every route configuration a listener's HTTP connection manager names over RDS
+    ///   exists;
+    /// * every cluster a route or TCP proxy names exists;
+    /// * every EDS service name of a cluster has a ClusterLoadAssignment, and every
+    ///   ClusterLoadAssignment is read by some cluster;
+    /// * every SDS secret a TLS context names exists.
+    ///
+    /// Envoy waits (and stalls warming) for a resource that is named but never sent, so an
+    /// xDS server should refuse to serve a set that fails this check.
+    ///
+    /// # Errors
+    ///
+    /// Returns the first [`Inconsistency`] found.
+    pub fn check_consistency(&self) -> Result<(), Inconsistency> {
+        check_names(ResourceKind::Listener, self.listeners.iter().map(|l| l.name.as_str()))?;
+        let route_configs = check_names(
+            ResourceKind::RouteConfiguration,
+            self.routes.iter().map(|r| r.name.as_str()),
+        )?;
+        let clusters = check_names(ResourceKind::Cluster, self.clusters.iter().map(|c| c.name.as_str()))?;
+        let endpoints = check_names(
+            ResourceKind::ClusterLoadAssignment,
+            self.endpoints.iter().map(|e| e.cluster_name.as_str()),
+        )?;
+        let secrets = check_names(ResourceKind::Secret, self.secrets.iter().map(|s| s.name.as_str()))?;
+
+        let mut refs = References::default();
+        for listener in &self.listeners {
+            listener_references(listener, &mut refs)?;
+        }
+        for config in &self.routes {
+            route_config_clusters(config, &mut refs);
+        }
+        for cluster in &self.clusters {
+            if let Some(core_v3::transport_socket::ConfigType::TypedConfig(any)) =
+                cluster.transport_socket.as_ref().and_then(|t| t.config_type.as_ref())
+                && let Some(tls) = decode::<tls_v3::UpstreamTlsContext>(any, ResourceKind::Cluster, &cluster.name)?
+            {
+                for secret in sds_names(tls.common_tls_context.as_ref()) {
+                    refs.secrets.push((ResourceKind::Cluster, cluster.name.clone(), secret));
+                }
+            }
+        }
+
+        for (listener, name) in &refs.route_configs {
+            if !route_configs.contains(name.as_str()) {
+                return Err(Inconsistency::Missing {
+                    referrer_kind: ResourceKind::Listener,
+                    referrer: listener.clone(),
+                    kind: ResourceKind::RouteConfiguration,
+                    name: name.clone(),
+                });
+            }
+        }
+        for (referrer_kind, referrer, name) in &refs.clusters {
+            if !clusters.contains(name.as_str()) {
+                return Err(Inconsistency::Missing {
+                    referrer_kind: *referrer_kind,
+                    referrer: referrer.clone(),
+                    kind: ResourceKind::Cluster,
+                    name: name.clone(),
+                });
+            }
+        }
+        for (referrer_kind, referrer, name) in &refs.secrets {
+            if !secrets.contains(name.as_str()) {
+                return Err(Inconsistency::Missing {
+                    referrer_kind: *referrer_kind,
+                    referrer: referrer.clone(),
+                    kind: ResourceKind::Secret,
+                    name: name.clone(),
+                });
+            }
+        }
+
+        let mut read = BTreeSet::new();
+        for cluster in &self.clusters {
+            let is_eds = matches!(
+                cluster.cluster_discovery_type,
+                Some(cluster_v3::cluster::ClusterDiscoveryType::Type(t))
+                    if t == i32::from(cluster_v3::cluster::DiscoveryType::Eds)
+            );
+            if !is_eds {
+                continue;
+            }
+            let service_name = cluster
+                .eds_cluster_config
+                .as_ref()
+                .map(|e| e.service_name.as_str())
+                .filter(|s| !s.is_empty())
+                .unwrap_or(cluster.name.as_str());
+            if !endpoints.contains(service_name) {
+                return Err(Inconsistency::Missing {
+                    referrer_kind: ResourceKind::Cluster,
+                    referrer: cluster.name.clone(),
+                    kind: ResourceKind::ClusterLoadAssignment,
+                    name: service_name.to_owned(),
+                });
+            }
+            read.insert(service_name);
+        }
+        if let Some(unread) = endpoints.difference(&read).next() {
+            return Err(Inconsistency::Unreferenced {
+                kind: ResourceKind::ClusterLoadAssignment,
+                name: (*unread).to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The names of the resources of one kind, in order.
+    #[must_use]
+    pub fn names(&self, kind: ResourceKind) -> Vec<&str> {
+        match kind {
+            ResourceKind::Listener => self.listeners.iter().map(|r| r.name.as_str()).collect(),
+            ResourceKind::RouteConfiguration => self.routes.iter().map(|r| r.name.as_str()).collect(),
+            ResourceKind::Cluster => self.clusters.iter().map(|r| r.name.as_str()).collect(),
+            ResourceKind::ClusterLoadAssignment => self.endpoints.iter().map(|r| r.cluster_name.as_str()).collect(),
+            ResourceKind::Secret => self.secrets.iter().map(|r| r.name.as_str()).collect(),
+        }
+    }
+
+    /// The resources of one kind as `(name, Any)` pairs, in order: what an xDS response
+    /// carries.
+    #[must_use]
+    pub fn encoded(&self, kind: ResourceKind) -> Vec<(String, Any)> {
+        fn pack<M: Message + Name>(name: &str, message: &M) -> (String, Any) {
+            (name.to_owned(), crate::proto::any(message))
+        }
+        match kind {
+            ResourceKind::Listener => self.listeners.iter().map(|r| pack(&r.name, r)).collect(),
+            ResourceKind::RouteConfiguration => self.routes.iter().map(|r| pack(&r.name, r)).collect(),
+            ResourceKind::Cluster => self.clusters.iter().map(|r| pack(&r.name, r)).collect(),
+            ResourceKind::ClusterLoadAssignment => self.endpoints.iter().map(|r| pack(&r.cluster_name, r)).collect(),
+            ResourceKind::Secret => self.secrets.iter().map(|r| pack(&r.name, r)).collect(),
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! RDS: route configurations, virtual hosts and routes (spec §4.5 to §4.8, decision D17).
+
+use std::time::Duration;
+
+use envoy_types::pb::envoy::config::core::v3 as core_v3;
+use envoy_types::pb::envoy::config::route::v3 as route_v3;
+use ingressroute_dag::{Cluster, Route, Timeout, WeightedCluster};
+
+use crate::cluster::ClusterSet;
+use crate::config::ConfigSource;
+use crate::names;
+use crate::proto;
+
+/// The header every route configuration adds to requests: when Envoy received them.
+pub const REQUEST_START_HEADER: &str = "x-request-start";
+/// Its value: seconds since the epoch with milliseconds.
+pub const REQUEST_START_VALUE: &str = "t=%START_TIME(%s.%3f)%";
+/// The cookie of session affinity (strategy `Cookie`).
+pub const SESSION_AFFINITY_COOKIE: &str = "X-Contour-Session-Affinity";
+
+/// One upstream of a weighted split, with its cluster name and effective weight.
+#[derive(Debug)]
+pub(crate) struct Weighted<'a> {
+    pub(crate) name: String,
+    pub(crate) weight: u32,
+    pub(crate) cluster: &'a Cluster,
+}
+
+/// The effective weights of a list of upstreams (spec §4.8): as written, except that when
+/// every weight is 0 each becomes 1 (an even split), and a total beyond `u32::MAX` (which
+/// Envoy rejects) is scaled down proportionally. Sorted by cluster name, then weight.
+pub(crate) fn weighted(clusters: &[WeightedCluster]) -> Vec<Weighted<'_>> {
+    let total: u64 = clusters.iter().map(|c| u64::from(c.weight)).sum();
+    let max = u64::from(u32::MAX);
+    let mut entries: Vec<Weighted<'_>> = clusters
+        .iter()
+        .map(|c| {
+            let weight = if total == 0 {
+                1
+            } else if total > max {
+                u32::try_from(u128::from(c.weight) * u128::from(max) / u128::from(total)).unwrap_or(u32::MAX)
+            } else {
+                c.weight
+            };
+            Weighted {
+                name: names::cluster_name(&c.cluster),
+                weight,
+                cluster: &c.cluster,
+            }
+        })
+        .collect();
+    entries.sort_by(|a, b| a.name.cmp(&b.name).then(a.weight.cmp(&b.weight)));
+    entries
+}
+
+/// A route configuration with its virtual hosts sorted by name and the `x-request-start`
+/// header.
+pub(crate) fn route_configuration(
+    name: &str,
+    mut virtual_hosts: Vec<route_v3::VirtualHost>,
+) -> route_v3::RouteConfiguration {
+    virtual_hosts.sort_by(|a, b| a.name.cmp(&b.name));
+    route_v3::RouteConfiguration {
+        name: name.to_owned(),
+        virtual_hosts,
+        request_headers_to_add: vec![core_v3::HeaderValueOption {
+            header: Some(core_v3::HeaderValue {
+                key: REQUEST_START_HEADER.to_owned(),
+                value: REQUEST_START_VALUE.to_owned(),
+                ..Default::default()
+            }),
+            // Contour's `append: true`; the deprecated `append` is left unset.
+            append_action: core_v3::header_value_option::HeaderAppendAction::AppendIfExistsOrAdd.into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// Which listener a virtual host is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Listener {
+    /// `ingress_http`: routes that must upgrade to HTTPS redirect there.
+    Http,
+    /// `ingress_https`: every route is served.
+    Https,
+}
+
+/// The virtual host of an fqdn, or `None` when it would have no route (Envoy gets no
+/// empty virtual hosts). Routes are ordered by prefix, descending byte-wise, so a longer
+/// prefix always comes before the prefixes it extends.
+pub(crate) fn virtual_host(
+    fqdn: &str,
+    routes: &[Route],
+    listener: Listener,
+    clusters: &mut ClusterSet,
+    source: &ConfigSource,
+) -> Option<route_v3::VirtualHost> {
+    let mut ordered: Vec<&Route> = routes.iter().collect();
+    ordered.sort_by(|a, b| b.prefix.as_bytes().cmp(a.prefix.as_bytes()));
+    let routes: Vec<route_v3::Route> = ordered
+        .into_iter()
+        .filter_map(|r| route(r, listener, clusters, source))
+        .collect();
+    if routes.is_empty() {
+        return None;
+    }
+    Some(route_v3::VirtualHost {
+        name: names::virtual_host_name(fqdn),
+        domains: vec![fqdn.to_owned(), format!("{fqdn}:*")],
+        routes,
+        ..Default::default()
+    })
+}
+
+fn route(
+    route: &Route,
+    listener: Listener,
+    clusters: &mut ClusterSet,
+    source: &ConfigSource,
+) -> Option<route_v3::Route> {
+    let r#match = Some(route_v3::RouteMatch {
+        path_specifier: Some(route_v3::route_match::PathSpecifier::Prefix(route.prefix.clone())),
+        ..Default::default()
+    });
+    if listener == Listener::Http && route.https_redirect {
+        return Some(route_v3::Route {
+            r#match,
+            action: Some(route_v3::route::Action::Redirect(route_v3::RedirectAction {
+                scheme_rewrite_specifier: Some(route_v3::redirect_action::SchemeRewriteSpecifier::HttpsRedirect(true)),
+                ..Default::default()
+            })),
+            ..Default::default()
+        });
+    }
+    let action = route_action(route, clusters, source)?;
+    Some(route_v3::Route {
+        r#match,
+        action: Some(route_v3::route::Action::Route(action)),
+        ..Default::default()
+    })
+}
+
+/// The route action (spec §4.6 and §4.7); `None` for a route without upstreams, which the
+/// DAG never produces.
+fn route_action(route: &Route, clusters: &mut ClusterSet, source: &ConfigSource) -> Option<route_v3::RouteAction> {
+    use route_v3::route_action::ClusterSpecifier;
+
+    let cluster_specifier = match route.clusters.as_slice() {
+        [] => return None,
+        [single] => ClusterSpecifier::Cluster(clusters.add(&single.cluster, source)),
+        many => ClusterSpecifier::WeightedClusters(route_v3::WeightedCluster {
+            clusters: weighted(many)
+                .into_iter()
+                .map(|w| {
+                    clusters.add(w.cluster, source);
+                    route_v3::weighted_cluster::ClusterWeight {
+                        name: w.name,
+                        weight: proto::u32_value(w.weight),
+                        ..Default::default()
+                    }
+                })
+                .collect(),
+            ..Default::default()
+        }),
+    };
+
+    let hash_policy = if route.has_cookie_affinity() {
+        vec![route_v3::route_action::HashPolicy {
+            policy_specifier: Some(route_v3::route_action::hash_policy::PolicySpecifier::Cookie(
+                route_v3::route_action::hash_policy::Cookie {
+                    name: SESSION_AFFINITY_COOKIE.to_owned(),
+                    ttl: Some(proto::duration(Duration::ZERO)),
+                    path: "/".to_owned(),
+                    ..Default::default()
+                },
+            )),
+            ..Default::default()
+        }]
+    } else {
+        Vec::new()
+    };
+
+    let upgrade_configs = if route.websocket {
+        vec![route_v3::route_action::UpgradeConfig {
+            upgrade_type: "websocket".to_owned(),
+            ..Default::default()
+        }]
+    } else {
+        Vec::new()
+    };
+
+    let timeout = match route.timeout {
+        Timeout::Default => None,
+        Timeout::Infinite => Some(proto::duration(Duration::ZERO)),
+        Timeout::Duration(d) => Some(proto::duration(d)),
+    };
+
+    let retry_policy = route.retry.map(|retry| route_v3::RetryPolicy {
+        retry_on: "5xx".to_owned(),
+        num_retries: proto::u32_value(retry.count.max(1)),
+        per_try_timeout: retry.per_try_timeout.filter(|d| !d.is_zero()).map(proto::duration),
+        ..Default::default()
+    });
+
+    Some(route_v3::RouteAction {
+        cluster_specifier: Some(cluster_specifier),
+        prefix_rewrite: route.prefix_rewrite.clone().unwrap_or_default(),
+        hash_policy,
+        upgrade_configs,
+        timeout,
+        retry_policy,
+        ..Default::default()
+    })
+}

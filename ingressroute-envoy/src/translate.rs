@@ -1,0 +1,193 @@
+//! The translation of a whole DAG into one consistent set of Envoy resources.
+
+use std::collections::BTreeMap;
+
+use envoy_types::pb::envoy::config::core::v3 as core_v3;
+use envoy_types::pb::envoy::config::route::v3 as route_v3;
+use envoy_types::pb::envoy::extensions::filters::network::tcp_proxy::v3 as tcp_proxy_v3;
+use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3 as tls_v3;
+use ingressroute_dag::{Dag, SecureVirtualHost, TcpProxy, TlsKeyPair, TlsMode, VirtualHost};
+
+use crate::cluster::ClusterSet;
+use crate::config::EnvoyConfig;
+use crate::endpoints::Endpoints;
+use crate::listener::{self, ChainAction, TlsChain};
+use crate::names;
+use crate::resources::Resources;
+use crate::route::{self, Listener};
+
+/// Translates a DAG into Envoy resources: listeners, route configurations, clusters,
+/// cluster load assignments and secrets (spec §4 with decisions D3, D7, D9, D13, D17).
+///
+/// * `ingress_http` serves every virtual host with routes from the `ingress_http` route
+///   configuration (always present, possibly empty); routes that must upgrade redirect to
+///   HTTPS.
+/// * `ingress_https` has one filter chain per TLS virtual host, matched by SNI: TLS
+///   terminated with the certificate over SDS and HTTP from the route configuration
+///   `https/<fqdn>`, or a TCP proxy after termination or on the passed-through bytes.
+/// * A listener is left out when it would have no filter chain.
+/// * Only clusters that an emitted route or TCP proxy uses are produced, once each, and
+///   one ClusterLoadAssignment per EDS service name they read, built from `endpoints`
+///   (with no endpoint when there is none, so Envoy never waits for it).
+///
+/// Pure and deterministic: the same inputs always give resources that encode to the same
+/// bytes, and the result always passes [`Resources::check_consistency`].
+///
+/// ```
+/// use ingressroute_dag::{build, Config, Objects};
+/// use ingressroute_envoy::{translate, EnvoyConfig, Endpoints};
+///
+/// let dag = build(&Objects::new(), &Config::default());
+/// let resources = translate(&dag, &Endpoints::new(), &EnvoyConfig::default());
+/// assert!(resources.listeners.is_empty());
+/// assert_eq!(resources.routes.len(), 1); // the empty `ingress_http`
+/// resources.check_consistency().unwrap();
+/// ```
+#[must_use]
+pub fn translate(dag: &Dag, endpoints: &Endpoints, config: &EnvoyConfig) -> Resources {
+    let source = &config.config_source;
+    let mut clusters = ClusterSet::default();
+    let mut route_configs = Vec::new();
+    let mut secrets: BTreeMap<String, tls_v3::Secret> = BTreeMap::new();
+    let mut chains: Vec<TlsChain> = Vec::new();
+
+    let mut vhosts: Vec<&VirtualHost> = dag.virtual_hosts().iter().collect();
+    vhosts.sort_by(|a, b| a.fqdn.cmp(&b.fqdn));
+
+    // Plain HTTP.
+    let http_vhosts: Vec<_> = vhosts
+        .iter()
+        .filter_map(|v| route::virtual_host(&v.fqdn, &v.routes, Listener::Http, &mut clusters, source))
+        .collect();
+    let serves_http = !http_vhosts.is_empty();
+    route_configs.push(route::route_configuration(names::HTTP_ROUTE_CONFIG, http_vhosts));
+
+    // TLS, one filter chain per virtual host.
+    for vhost in &vhosts {
+        let Some(secure) = &vhost.secure else { continue };
+        let Some(chain) = tls_chain(vhost, secure, &mut clusters, config, &mut route_configs) else {
+            continue;
+        };
+        if let TlsMode::Terminate { secret, .. } = &secure.tls
+            && let (Some(name), Some(pair)) = (names::secret_name(secret), secret.tls.as_ref())
+        {
+            secrets.entry(name.clone()).or_insert_with(|| sds_secret(name, pair));
+        }
+        chains.push(chain);
+    }
+    chains.sort_by(|a, b| a.fqdn.cmp(&b.fqdn));
+    chains.dedup_by(|a, b| a.fqdn == b.fqdn);
+
+    let mut listeners = Vec::new();
+    if serves_http {
+        listeners.push(listener::http_listener(config));
+    }
+    if !chains.is_empty() {
+        listeners.push(listener::https_listener(chains, config));
+    }
+    listeners.sort_by(|a, b| a.name.cmp(&b.name));
+
+    route_configs.sort_by(|a, b| a.name.cmp(&b.name));
+    route_configs.dedup_by(|a, b| a.name == b.name);
+
+    let (clusters, eds) = clusters.into_parts();
+    let endpoints = eds
+        .iter()
+        .map(|(name, eds)| endpoints.load_assignment(name, &eds.service, &eds.port_name))
+        .collect();
+
+    Resources {
+        listeners,
+        routes: route_configs,
+        clusters,
+        endpoints,
+        secrets: secrets.into_values().collect(),
+    }
+}
+
+/// The filter chain of a TLS virtual host, or `None` when it would serve nothing (the DAG
+/// never produces such a host). Adds the route configuration of an HTTP chain.
+fn tls_chain(
+    vhost: &VirtualHost,
+    secure: &SecureVirtualHost,
+    clusters: &mut ClusterSet,
+    config: &EnvoyConfig,
+    route_configs: &mut Vec<route_v3::RouteConfiguration>,
+) -> Option<TlsChain> {
+    let terminate = match &secure.tls {
+        TlsMode::Terminate {
+            secret,
+            minimum_protocol_version,
+        } => Some((names::secret_name(secret)?, *minimum_protocol_version)),
+        TlsMode::Passthrough => None,
+    };
+    let action = match (&secure.tcp_proxy, &terminate) {
+        (Some(proxy), _) => ChainAction::Tcp(tcp_proxy_clusters(proxy, clusters, config)?),
+        (None, Some(_)) => {
+            let name = names::https_route_config_name(&vhost.fqdn);
+            let vhost = route::virtual_host(
+                &vhost.fqdn,
+                vhost.https_routes(),
+                Listener::Https,
+                clusters,
+                &config.config_source,
+            )?;
+            route_configs.push(route::route_configuration(&name, vec![vhost]));
+            ChainAction::Http { route_config: name }
+        }
+        // Passthrough needs a TCP proxy.
+        (None, None) => return None,
+    };
+    Some(TlsChain {
+        fqdn: vhost.fqdn.clone(),
+        terminate,
+        action,
+    })
+}
+
+/// Where a TCP proxy sends connections (spec §4.4 with decision D9): weights as for HTTP
+/// routes, except that upstreams of weight 0 are left out (the TCP proxy rejects weight
+/// 0; they would get no connections anyway), and a single upstream is named directly.
+fn tcp_proxy_clusters(
+    proxy: &TcpProxy,
+    clusters: &mut ClusterSet,
+    config: &EnvoyConfig,
+) -> Option<tcp_proxy_v3::tcp_proxy::ClusterSpecifier> {
+    use tcp_proxy_v3::tcp_proxy::{ClusterSpecifier, WeightedCluster, weighted_cluster::ClusterWeight};
+
+    let source = &config.config_source;
+    let entries: Vec<_> = route::weighted(&proxy.clusters)
+        .into_iter()
+        .filter(|w| w.weight > 0)
+        .collect();
+    match entries.as_slice() {
+        [] => None,
+        [single] => Some(ClusterSpecifier::Cluster(clusters.add(single.cluster, source))),
+        many => Some(ClusterSpecifier::WeightedClusters(WeightedCluster {
+            clusters: many
+                .iter()
+                .map(|w| ClusterWeight {
+                    name: clusters.add(w.cluster, source),
+                    weight: w.weight,
+                    ..Default::default()
+                })
+                .collect(),
+        })),
+    }
+}
+
+/// The SDS secret of a TLS key pair (spec §4.10).
+fn sds_secret(name: String, pair: &TlsKeyPair) -> tls_v3::Secret {
+    let inline = |bytes: &[u8]| core_v3::DataSource {
+        specifier: Some(core_v3::data_source::Specifier::InlineBytes(bytes.to_vec())),
+        ..Default::default()
+    };
+    tls_v3::Secret {
+        name,
+        r#type: Some(tls_v3::secret::Type::TlsCertificate(tls_v3::TlsCertificate {
+            certificate_chain: Some(inline(&pair.certificate_chain)),
+            private_key: Some(inline(&pair.private_key)),
+            ..Default::default()
+        })),
+    }
+}
