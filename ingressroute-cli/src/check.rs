@@ -25,14 +25,15 @@ use std::sync::Arc;
 
 use ingressroute_api::validate::{self, Finding, FindingKind};
 use ingressroute_api::{DEFAULT_INGRESS_CLASS, INGRESS_CLASS_ANNOTATIONS, IngressRoute};
-use ingressroute_dag::{Config, CurrentStatus, ObjectRef, Objects, SecretError};
+use ingressroute_dag::{Config, CurrentStatus, Dag, ObjectRef, Objects, SecretError};
 
 use crate::load::{self, Kind, Loaded, Object};
 use crate::output::{self, Format, Item};
 
-/// The arguments of `ingressroute check`.
+/// The arguments every command that reads manifests takes: what to read, and the DAG
+/// settings (`check` and `render` alike).
 #[derive(Debug, Clone, clap::Args)]
-pub struct CheckArgs {
+pub struct InputArgs {
     /// Namespaces in which root IngressRoutes may be defined, comma-separated (default:
     /// any namespace).
     #[arg(long, value_name = "NS1,NS2")]
@@ -42,17 +43,25 @@ pub struct CheckArgs {
     #[arg(long, value_name = "NAME", default_value = DEFAULT_INGRESS_CLASS)]
     pub ingress_class: String,
 
-    /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
-    pub output: Format,
-
-    /// Files or directories to check (directories are walked recursively for *.yaml,
+    /// Files or directories to read (directories are walked recursively for *.yaml,
     /// *.yml and *.json); `-` reads standard input.
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
 }
 
-impl CheckArgs {
+/// The arguments of `ingressroute check`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckArgs {
+    /// What to read, and the DAG settings.
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+}
+
+impl InputArgs {
     /// The DAG configuration these arguments ask for.
     #[must_use]
     pub fn config(&self) -> Config {
@@ -65,7 +74,7 @@ impl CheckArgs {
     }
 }
 
-/// How a check ended; converts into the process exit code.
+/// How a command (`check`, `render`) ended; converts into the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Outcome {
@@ -182,6 +191,12 @@ pub struct Report {
 /// rejected by the schema, else [`Outcome::Valid`]; load errors are the caller's to add.
 #[must_use]
 pub fn check(loaded: &Loaded, config: &Config) -> Report {
+    check_and_build(loaded, config).0
+}
+
+/// [`check`], and the DAG it built, for commands that go on to translate it (`render`).
+#[must_use]
+pub fn check_and_build(loaded: &Loaded, config: &Config) -> (Report, Dag) {
     let mut diagnostics = Vec::new();
     let mut objects = Objects::new();
     let mut fqdns: BTreeMap<ObjectRef, String> = BTreeMap::new();
@@ -265,11 +280,12 @@ pub fn check(loaded: &Loaded, config: &Config) -> Report {
         .collect();
     let failed = statuses.values().any(|s| s.current_status != CurrentStatus::Valid)
         || diagnostics.iter().any(Diagnostic::fails);
-    Report {
+    let report = Report {
         items,
         diagnostics,
         outcome: if failed { Outcome::Invalid } else { Outcome::Valid },
-    }
+    };
+    (report, dag)
 }
 
 /// The ingress class an IngressRoute is annotated with: the first class annotation
@@ -309,11 +325,11 @@ pub fn run(
     stdout: &mut impl Write,
     stderr: &mut impl Write,
 ) -> Result<Outcome, Error> {
-    let loaded = load::load(&args.paths, stdin);
+    let loaded = load::load(&args.input.paths, stdin);
     for diagnostic in loaded.diagnostics() {
         writeln!(stderr, "{diagnostic}").map_err(Error::Write)?;
     }
-    let report = check(&loaded, &args.config());
+    let report = check(&loaded, &args.input.config());
     for diagnostic in &report.diagnostics {
         writeln!(stderr, "{diagnostic}").map_err(Error::Write)?;
     }

@@ -10,19 +10,25 @@
 //! * [`Resources::check_consistency`] is the check an xDS server runs before serving a set;
 //!   [`Resources::encoded`] gives the `Any`s of one [`ResourceKind`].
 //! * [`names`] has Contour's naming rules (`hashname`, cluster, secret and virtual host
-//!   names); [`json`] prints resources as proto3 JSON.
+//!   names); [`json`] prints resources as proto3 JSON, private keys redacted on request.
+//! * [`bootstrap()`] builds Envoy's bootstrap (ADS to the xDS server, the `stats-health`
+//!   listener) from a [`BootstrapConfig`].
 
+pub mod bootstrap;
 mod cluster;
 mod config;
 mod endpoints;
 pub mod json;
 mod listener;
 pub mod names;
+mod proto;
 mod resources;
 mod route;
+#[cfg(feature = "server")]
+pub mod server;
 mod translate;
-mod proto;
 
+pub use bootstrap::{AdsApi, BootstrapConfig, XdsTls, bootstrap};
 pub use cluster::{DEFAULT_HEALTH_CHECK_HOST, HTTP_PROTOCOL_OPTIONS};
 pub use config::{
     AccessLogFormat, ConfigSource, DEFAULT_ACCESS_LOG, DEFAULT_JSON_FIELDS, EnvoyConfig, JSON_FIELDS,

@@ -81,7 +81,9 @@ fn typed<M: prost::Message + prost::Name>(message: &M) -> Option<listener_v3::fi
 fn listener_filter<M: prost::Message + prost::Name>(name: &str, message: &M) -> listener_v3::ListenerFilter {
     listener_v3::ListenerFilter {
         name: name.to_owned(),
-        config_type: Some(listener_v3::listener_filter::ConfigType::TypedConfig(proto::any(message))),
+        config_type: Some(listener_v3::listener_filter::ConfigType::TypedConfig(proto::any(
+            message,
+        ))),
         ..Default::default()
     }
 }

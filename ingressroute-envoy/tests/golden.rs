@@ -1,106 +1,111 @@
-//! Whole translations compared with reviewed golden files, as proto3 JSON rendered as
-//! YAML: `tests/golden/<case>/resources.yaml`.
+//! Whole translations compared with reviewed golden files: every bundled example and a
+//! few hand-made cases (`support/cases.rs`), each in `tests/golden/<case>/resources.yaml`.
 //!
-//! `INGRESSROUTE_BLESS=1 cargo test -p ingressroute-envoy --test golden` rewrites them;
-//! review the diff like code.
+//! A golden file holds exactly what `ingressroute render -o yaml` prints for the case:
+//! one object with the lists `listeners`, `routes`, `clusters`, `endpoints` and
+//! `secrets`, each resource as proto3 JSON with its `@type`, written as YAML, private keys
+//! redacted as `[redacted]` (`json::typed_resources` with `Secrets::Redacted`).
+//!
+//! `INGRESSROUTE_BLESS=1 cargo test -p ingressroute-envoy --test golden` rewrites them
+//! (and only then); review the diff like code.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod support;
 
-use std::path::PathBuf;
+use std::collections::BTreeSet;
 
-use support::*;
+use ingressroute_envoy::json::{self, Secrets};
+use support::cases::{self, BLESS, Case};
 
-fn check(case: &str, world: &World) {
-    let resources = world.translate();
-    let json = ingressroute_envoy::json::resources_to_json(&resources).unwrap();
-    let yaml = serde_yaml::to_string(&json).unwrap();
-    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "golden", case, "resources.yaml"]
-        .iter()
-        .collect();
-    if std::env::var_os("INGRESSROUTE_BLESS").is_some() {
+const COMMAND: &str = "INGRESSROUTE_BLESS=1 cargo test -p ingressroute-envoy --test golden";
+
+fn bless() -> bool {
+    std::env::var(BLESS).is_ok_and(|v| v == "1")
+}
+
+/// The golden text of a case.
+fn render(case: &Case) -> String {
+    let typed = json::typed_resources(&case.resources(), Secrets::Redacted).unwrap();
+    serde_yaml::to_string(&typed).unwrap()
+}
+
+/// Compares a case with its golden file (or rewrites it when blessing); `Err` describes
+/// the difference.
+fn check(case: &Case) -> Result<(), String> {
+    let actual = render(case);
+    let path = case.golden_path();
+    if bless() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, &yaml).unwrap();
-        return;
+        std::fs::write(&path, &actual).unwrap();
+        return Ok(());
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}; run with INGRESSROUTE_BLESS=1 to create it", path.display()));
-    assert!(
-        expected == yaml,
-        "{} differs; run with INGRESSROUTE_BLESS=1 and review the diff",
+    let expected = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if expected == actual {
+        return Ok(());
+    }
+    let (line, want, got) = expected
+        .lines()
+        .chain(std::iter::repeat("<end of file>"))
+        .zip(actual.lines().chain(std::iter::repeat("<end of file>")))
+        .enumerate()
+        .find(|(_, (want, got))| want != got)
+        .map(|(i, (want, got))| (i + 1, want, got))
+        .unwrap_or((0, "", ""));
+    Err(format!(
+        "{} differs at line {line}:\n  golden: {want}\n  actual: {got}",
         path.display()
+    ))
+}
+
+fn check_all(cases: &[Case]) {
+    let failures: Vec<String> = cases.iter().filter_map(|case| check(case).err()).collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} golden cases differ; if the new output is right, run `{COMMAND}` and review the diff\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
     );
 }
 
 #[test]
-fn basic_http() {
-    check(
-        "basic-http",
-        &World::new()
-            .root("default/kuard", "kuard.example.com")
-            .route("/", svc("kuard", 80))
-            .route(
-                "/api",
-                [svc("api", 8080).weight(90), svc("api-canary", 8080).weight(10)],
-            )
-            .timeout("30s")
-            .retry(Some(3), Some("2s"))
-            .route("/ws", svc("chat", 80).strategy("Cookie"))
-            .websockets()
-            .prefix_rewrite("/")
-            .service(kube_service("default/kuard").named_port("http", 80))
-            .service(kube_service("default/api").port(8080))
-            .service(kube_service("default/api-canary").port(8080))
-            .service(kube_service("default/chat").port(80))
-            .endpoints("default/kuard", &[("http", &["10.0.0.2", "10.0.0.1"], 8080)])
-            .endpoints("default/api", &[("", &["10.0.1.1"], 8080)]),
+fn every_example_translates_to_its_golden_file() {
+    check_all(&cases::examples());
+}
+
+#[test]
+fn the_hand_made_cases_translate_to_their_golden_files() {
+    check_all(&cases::hand_made());
+}
+
+#[test]
+fn every_golden_directory_belongs_to_a_case() {
+    let cases: BTreeSet<String> = cases::all().into_iter().map(|c| c.name).collect();
+    let dirs: BTreeSet<String> = std::fs::read_dir(cases::golden_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let stale: Vec<&String> = dirs.difference(&cases).collect();
+    assert!(
+        stale.is_empty(),
+        "golden directories without a case (delete them): {stale:?}"
     );
 }
 
 #[test]
-fn tls_termination_with_redirects() {
-    check(
-        "tls-termination",
-        &World::new()
-            .root("default/secure", "secure.example.com")
-            .tls("tls")
-            .minimum_protocol_version("1.2")
-            .route("/", svc("kuard", 80).health_check(health_check("/healthz")))
-            .route("/.well-known/acme-challenge", svc("acme", 8089))
-            .permit_insecure()
-            .route("/grpc", svc("grpc", 443).validation("ca", "grpc.example.com"))
-            .service(kube_service("default/kuard").named_port("http", 80))
-            .service(kube_service("default/acme").port(8089))
-            .service(
-                kube_service("default/grpc")
-                    .named_port("grpc", 443)
-                    .annotate("projectcontour.io/upstream-protocol.h2", "grpc")
-                    .annotate("projectcontour.io/max-connections", "1024"),
-            )
-            .tls_secret("default/tls")
-            .ca_secret("default/ca")
-            .endpoints("default/kuard", &[("http", &["10.0.0.1"], 8080)]),
-    );
-}
-
-#[test]
-fn tcp_proxies() {
-    check(
-        "tcpproxy",
-        &World::new()
-            .root("default/db", "db.example.com")
-            .tls("tls")
-            .tcpproxy(svc("postgres", 5432))
-            .root("default/pass", "pass.example.com")
-            .passthrough()
-            .tcpproxy([svc("backend", 443).weight(3), svc("external", 443).weight(1)])
-            .service(kube_service("default/postgres").port(5432))
-            .service(kube_service("default/backend").named_port("https", 443))
-            .service(kube_service("default/external").port(443).external_name("example.org"))
-            .tls_secret("default/tls")
-            .with_config(|c| {
-                c.use_proxy_protocol = true;
-                c.access_log_format = ingressroute_envoy::AccessLogFormat::json();
-            }),
-    );
+fn golden_files_never_hold_a_private_key() {
+    for case in cases::all() {
+        let text = render(&case);
+        assert!(!text.contains("LS0tLS1CRUdJTiBQUklWQVRF"), "{}", case.name); // "-----BEGIN PRIVATE"
+        assert!(!text.contains("LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVk"), "{}", case.name); // "-----BEGIN RSA PRIVATE KEY"
+        assert!(!text.contains("LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS"), "{}", case.name); // "-----BEGIN EC PRIVATE KEY"
+        for secret in case.resources().secrets {
+            assert!(
+                text.contains("inline_string: '[redacted]'"),
+                "{}: secret {} is not redacted",
+                case.name,
+                secret.name
+            );
+        }
+    }
 }

@@ -11,7 +11,6 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{Context, bail};
-use prost::Message;
 
 /// Where the descriptor set goes, relative to the workspace root.
 pub(crate) const PATH: &str = "ingressroute-envoy/src/envoy.descriptors.bin";
@@ -60,7 +59,9 @@ pub(crate) fn generate() -> anyhow::Result<Vec<u8>> {
     compiler
         .open_files(FILES)
         .map_err(|e| anyhow::anyhow!("cannot compile the Envoy protos: {e}"))?;
-    Ok(compiler.file_descriptor_set().encode_to_vec())
+    // Not `file_descriptor_set().encode_to_vec()`: prost's `FieldOptions` drops extension
+    // options, and `ingressroute-envoy` reads `udpa.annotations.sensitive` to redact secrets.
+    Ok(compiler.encode_file_descriptor_set())
 }
 
 /// The source directory of the `envoy-types` package the workspace builds with.
@@ -74,12 +75,13 @@ fn envoy_types_dir() -> anyhow::Result<PathBuf> {
         bail!("cargo metadata failed: {}", String::from_utf8_lossy(&output.stderr));
     }
     let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).context("cargo metadata output")?;
-    let manifest = metadata["packages"]
-        .as_array()
+    let manifest = metadata
+        .get("packages")
+        .and_then(serde_json::Value::as_array)
         .into_iter()
         .flatten()
-        .find(|p| p["name"] == "envoy-types")
-        .and_then(|p| p["manifest_path"].as_str())
+        .find(|p| p.get("name").and_then(serde_json::Value::as_str) == Some("envoy-types"))
+        .and_then(|p| p.get("manifest_path").and_then(serde_json::Value::as_str))
         .context("envoy-types is not a dependency of the workspace")?;
     PathBuf::from(manifest)
         .parent()

@@ -14,6 +14,12 @@
 //! Keys are `namespace/name`; a key without `/` is in `default`. Methods that shape an
 //! IngressRoute apply to the IngressRoute added last, route options to its last route.
 #![allow(dead_code)]
+// Test helpers panic on purpose, whichever test file includes them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+pub(crate) mod cases;
+pub(crate) mod envoy;
+pub(crate) mod examples;
 
 use std::collections::BTreeMap;
 
@@ -271,6 +277,8 @@ pub(crate) enum Item {
     Secret(core_v1::Secret),
     /// An Endpoints.
     Endpoints(core_v1::Endpoints),
+    /// A TLSCertificateDelegation.
+    Delegation(api::TLSCertificateDelegation),
 }
 
 /// Objects, endpoints and configs, built up like prose.
@@ -442,6 +450,12 @@ impl World {
         self
     }
 
+    /// Adds any object.
+    pub(crate) fn item(mut self, item: Item) -> Self {
+        self.items.push(item);
+        self
+    }
+
     /// Edits the Envoy config.
     pub(crate) fn with_config(mut self, edit: impl FnOnce(&mut EnvoyConfig)) -> Self {
         edit(&mut self.config);
@@ -471,6 +485,9 @@ impl World {
                 }
                 Item::Endpoints(e) => {
                     endpoints.insert(e);
+                }
+                Item::Delegation(d) => {
+                    objects.insert_delegation(d.clone());
                 }
             }
         }
