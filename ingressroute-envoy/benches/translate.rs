@@ -1,8 +1,13 @@
-//! Translation time on the generated datasets S, M and L (see `ingressroute-fixtures`).
+//! Build + translation time on the generated datasets S, M and L (see
+//! `ingressroute-fixtures`), against the time merely to prost-encode the result.
 //!
-//! `cargo bench -p ingressroute-envoy --bench translate` reports, per size, the time of one
-//! [`translate`] of an already built DAG with every Service's endpoints, and the time to
-//! encode the result (what an xDS server does once per change).
+//! `cargo bench -p ingressroute-envoy --bench translate` reports, per size:
+//! * `build_translate`: one DAG [`build`] plus one [`translate`] (with every Service's
+//!   endpoints), i.e. everything a rebuild does before the xDS server sees it;
+//! * `translate`: the translation alone;
+//! * `encode`: encoding every resource once (what an xDS server must do anyway);
+//!
+//! and prints the largest encoded resource of each size.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -41,12 +46,36 @@ fn bench(c: &mut Criterion) {
     for size in Size::ALL {
         let data = Dataset::generate(size);
         let (objects, endpoints) = load(&data);
+        group.bench_with_input(
+            BenchmarkId::new("build_translate", size.name()),
+            &objects,
+            |b, objects| {
+                b.iter(|| translate(&build(objects, &Config::default()), &endpoints, &config));
+            },
+        );
         let dag = build(&objects, &Config::default());
         group.bench_with_input(BenchmarkId::new("translate", size.name()), &dag, |b, dag| {
             b.iter(|| translate(dag, &endpoints, &config));
         });
         let resources = translate(&dag, &endpoints, &config);
         resources.check_consistency().expect("consistent");
+        let largest = ResourceKind::ALL
+            .iter()
+            .flat_map(|kind| {
+                resources
+                    .encoded(*kind)
+                    .into_iter()
+                    .map(move |(name, any)| (any.value.len(), *kind, name))
+            })
+            .max()
+            .expect("some resource");
+        eprintln!(
+            "{}: largest encoded resource {:?} {} = {} bytes",
+            size.name(),
+            largest.1,
+            largest.2,
+            largest.0
+        );
         group.bench_with_input(BenchmarkId::new("encode", size.name()), &resources, |b, resources| {
             b.iter(|| ResourceKind::ALL.map(|kind| resources.encoded(kind).len()));
         });

@@ -1,6 +1,7 @@
 //! CDS: one Envoy cluster per distinct upstream (spec §4.9 with decisions D3 and D7).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use envoy_types::pb::envoy::config::cluster::v3 as cluster_v3;
 use envoy_types::pb::envoy::config::core::v3 as core_v3;
@@ -38,18 +39,56 @@ pub(crate) struct EdsService {
     pub(crate) port_name: String,
 }
 
-/// The clusters a translation uses, by name, and the EDS services they read.
-#[derive(Debug, Default)]
-pub(crate) struct ClusterSet {
-    clusters: BTreeMap<String, cluster_v3::Cluster>,
-    eds: BTreeMap<String, EdsService>,
+/// What a cluster's name is computed from, compared cheaply: the Service by identity
+/// (every upstream of one build shares the Service's `Arc`), the rest by value.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ClusterKey<'a> {
+    service: *const ingressroute_dag::Service,
+    port: i32,
+    strategy: Option<&'a str>,
+    health_check: Option<&'a HealthCheck>,
+    validation: Option<(*const ingressroute_dag::Secret, &'a str)>,
 }
 
-impl ClusterSet {
+impl<'a> ClusterKey<'a> {
+    fn of(cluster: &'a Cluster) -> Self {
+        Self {
+            service: Arc::as_ptr(&cluster.service),
+            port: cluster.port.port,
+            strategy: cluster.strategy.as_deref(),
+            health_check: cluster.health_check.as_ref(),
+            validation: cluster
+                .validation
+                .as_ref()
+                .map(|v| (Arc::as_ptr(&v.ca_secret), v.subject_name.as_str())),
+        }
+    }
+}
+
+/// The clusters a translation uses, by name, and the EDS services they read.
+#[derive(Debug, Default)]
+pub(crate) struct ClusterSet<'a> {
+    /// Boxed: an Envoy `Cluster` is kilobytes, and a B-tree moves its values around.
+    clusters: BTreeMap<String, Box<cluster_v3::Cluster>>,
+    eds: BTreeMap<String, EdsService>,
+    /// Names already computed: a name hashes its inputs (SHA-1), and most upstreams are
+    /// used by many routes.
+    names: HashMap<ClusterKey<'a>, String>,
+}
+
+impl<'a> ClusterSet<'a> {
+    /// The name of an upstream's cluster, without adding the cluster.
+    pub(crate) fn name(&mut self, cluster: &'a Cluster) -> String {
+        self.names
+            .entry(ClusterKey::of(cluster))
+            .or_insert_with(|| names::cluster_name(cluster))
+            .clone()
+    }
+
     /// Adds the cluster of an upstream, unless one of that name is there already (the
     /// name hashes everything the cluster is built from); returns its name.
-    pub(crate) fn add(&mut self, cluster: &Cluster, source: &ConfigSource) -> String {
-        let name = names::cluster_name(cluster);
+    pub(crate) fn add(&mut self, cluster: &'a Cluster, source: &ConfigSource) -> String {
+        let name = self.name(cluster);
         if !self.clusters.contains_key(&name) {
             if cluster.service.external_name.is_none() {
                 self.eds.insert(
@@ -60,14 +99,15 @@ impl ClusterSet {
                     },
                 );
             }
-            self.clusters.insert(name.clone(), build(&name, cluster, source));
+            self.clusters
+                .insert(name.clone(), Box::new(build(&name, cluster, source)));
         }
         name
     }
 
     /// The clusters, sorted by name, and the EDS services they use, sorted by service name.
     pub(crate) fn into_parts(self) -> (Vec<cluster_v3::Cluster>, BTreeMap<String, EdsService>) {
-        (self.clusters.into_values().collect(), self.eds)
+        (self.clusters.into_values().map(|c| *c).collect(), self.eds)
     }
 }
 

@@ -29,7 +29,7 @@ pub(crate) struct Weighted<'a> {
 /// The effective weights of a list of upstreams (spec §4.8): as written, except that when
 /// every weight is 0 each becomes 1 (an even split), and a total beyond `u32::MAX` (which
 /// Envoy rejects) is scaled down proportionally. Sorted by cluster name, then weight.
-pub(crate) fn weighted(clusters: &[WeightedCluster]) -> Vec<Weighted<'_>> {
+pub(crate) fn weighted<'a>(clusters: &'a [WeightedCluster], set: &mut ClusterSet<'a>) -> Vec<Weighted<'a>> {
     let total: u64 = clusters.iter().map(|c| u64::from(c.weight)).sum();
     let max = u64::from(u32::MAX);
     let mut entries: Vec<Weighted<'_>> = clusters
@@ -43,7 +43,7 @@ pub(crate) fn weighted(clusters: &[WeightedCluster]) -> Vec<Weighted<'_>> {
                 c.weight
             };
             Weighted {
-                name: names::cluster_name(&c.cluster),
+                name: set.name(&c.cluster),
                 weight,
                 cluster: &c.cluster,
             }
@@ -89,11 +89,11 @@ pub(crate) enum Listener {
 /// The virtual host of an fqdn, or `None` when it would have no route (Envoy gets no
 /// empty virtual hosts). Routes are ordered by prefix, descending byte-wise, so a longer
 /// prefix always comes before the prefixes it extends.
-pub(crate) fn virtual_host(
+pub(crate) fn virtual_host<'a>(
     fqdn: &str,
-    routes: &[Route],
+    routes: &'a [Route],
     listener: Listener,
-    clusters: &mut ClusterSet,
+    clusters: &mut ClusterSet<'a>,
     source: &ConfigSource,
 ) -> Option<route_v3::VirtualHost> {
     let mut ordered: Vec<&Route> = routes.iter().collect();
@@ -113,10 +113,10 @@ pub(crate) fn virtual_host(
     })
 }
 
-fn route(
-    route: &Route,
+fn route<'a>(
+    route: &'a Route,
     listener: Listener,
-    clusters: &mut ClusterSet,
+    clusters: &mut ClusterSet<'a>,
     source: &ConfigSource,
 ) -> Option<route_v3::Route> {
     let r#match = Some(route_v3::RouteMatch {
@@ -143,14 +143,18 @@ fn route(
 
 /// The route action (spec §4.6 and §4.7); `None` for a route without upstreams, which the
 /// DAG never produces.
-fn route_action(route: &Route, clusters: &mut ClusterSet, source: &ConfigSource) -> Option<route_v3::RouteAction> {
+fn route_action<'a>(
+    route: &'a Route,
+    clusters: &mut ClusterSet<'a>,
+    source: &ConfigSource,
+) -> Option<route_v3::RouteAction> {
     use route_v3::route_action::ClusterSpecifier;
 
     let cluster_specifier = match route.clusters.as_slice() {
         [] => return None,
         [single] => ClusterSpecifier::Cluster(clusters.add(&single.cluster, source)),
         many => ClusterSpecifier::WeightedClusters(route_v3::WeightedCluster {
-            clusters: weighted(many)
+            clusters: weighted(many, clusters)
                 .into_iter()
                 .map(|w| {
                     clusters.add(w.cluster, source);

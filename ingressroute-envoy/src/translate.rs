@@ -68,10 +68,12 @@ pub fn translate(dag: &Dag, endpoints: &Endpoints, config: &EnvoyConfig) -> Reso
         let Some(chain) = tls_chain(vhost, secure, &mut clusters, config, &mut route_configs) else {
             continue;
         };
-        if let TlsMode::Terminate { secret, .. } = &secure.tls
-            && let (Some(name), Some(pair)) = (names::secret_name(secret), secret.tls.as_ref())
+        if let (TlsMode::Terminate { secret, .. }, Some((name, _))) = (&secure.tls, &chain.terminate)
+            && let Some(pair) = secret.tls.as_ref()
         {
-            secrets.entry(name.clone()).or_insert_with(|| sds_secret(name, pair));
+            secrets
+                .entry(name.clone())
+                .or_insert_with(|| sds_secret(name.clone(), pair));
         }
         chains.push(chain);
     }
@@ -107,10 +109,10 @@ pub fn translate(dag: &Dag, endpoints: &Endpoints, config: &EnvoyConfig) -> Reso
 
 /// The filter chain of a TLS virtual host, or `None` when it would serve nothing (the DAG
 /// never produces such a host). Adds the route configuration of an HTTP chain.
-fn tls_chain(
-    vhost: &VirtualHost,
-    secure: &SecureVirtualHost,
-    clusters: &mut ClusterSet,
+fn tls_chain<'a>(
+    vhost: &'a VirtualHost,
+    secure: &'a SecureVirtualHost,
+    clusters: &mut ClusterSet<'a>,
     config: &EnvoyConfig,
     route_configs: &mut Vec<route_v3::RouteConfiguration>,
 ) -> Option<TlsChain> {
@@ -148,15 +150,15 @@ fn tls_chain(
 /// Where a TCP proxy sends connections (spec §4.4 with decision D9): weights as for HTTP
 /// routes, except that upstreams of weight 0 are left out (the TCP proxy rejects weight
 /// 0; they would get no connections anyway), and a single upstream is named directly.
-fn tcp_proxy_clusters(
-    proxy: &TcpProxy,
-    clusters: &mut ClusterSet,
+fn tcp_proxy_clusters<'a>(
+    proxy: &'a TcpProxy,
+    clusters: &mut ClusterSet<'a>,
     config: &EnvoyConfig,
 ) -> Option<tcp_proxy_v3::tcp_proxy::ClusterSpecifier> {
     use tcp_proxy_v3::tcp_proxy::{ClusterSpecifier, WeightedCluster, weighted_cluster::ClusterWeight};
 
     let source = &config.config_source;
-    let entries: Vec<_> = route::weighted(&proxy.clusters)
+    let entries: Vec<_> = route::weighted(&proxy.clusters, clusters)
         .into_iter()
         .filter(|w| w.weight > 0)
         .collect();
