@@ -28,6 +28,8 @@
 //! ```
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,7 +45,7 @@ use crate::model::{
     UpstreamValidation, VirtualHost, WeightedCluster,
 };
 use crate::status::{Reason, Status, messages};
-use crate::{Config, Dag, ObjectRef, Objects};
+use crate::{Config, Dag, ObjectRef, Objects, Service};
 
 /// Envoy's largest protobuf `Duration` in seconds is far larger, but Go's
 /// `time.Duration` (whose rendering names clusters) ends here.
@@ -96,6 +98,8 @@ struct Visit {
 enum Item {
     Route(Route),
     Child(usize),
+    /// A route already moved into its virtual host.
+    Served,
 }
 
 /// The chain of objects that led to the one being evaluated (never with repeats: a
@@ -167,10 +171,14 @@ struct Builder<'a> {
     /// A shared slice, so that reading an object never borrows the builder.
     routes: &'a [(ObjectRef, &'a IngressRoute)],
     /// Vertex of each (namespace, name).
-    index: HashMap<(&'a str, &'a str), usize>,
+    index: FxHashMap<(&'a str, &'a str), usize>,
     findings: Vec<Option<(Finding, Option<String>)>>,
     visits: Vec<Visit>,
+    /// Services that were looked up and not found.
     referenced_services: References,
+    /// Services that were found, by address (noting them by name for every route that
+    /// uses them would cost more than the rest of the lookup).
+    found_services: FxHashMap<usize, &'a Service>,
     referenced_secrets: References,
 }
 
@@ -189,6 +197,7 @@ impl<'a> Builder<'a> {
             index,
             visits: Vec::new(),
             referenced_services: References::default(),
+            found_services: FxHashMap::default(),
             referenced_secrets: References::default(),
         }
     }
@@ -241,9 +250,11 @@ impl<'a> Builder<'a> {
                 virtual_hosts.push(vhost);
             }
         }
-        virtual_hosts.sort_by(|a, b| a.fqdn.cmp(&b.fqdn));
+        // Fqdns are unique, so an unstable sort is deterministic.
+        virtual_hosts.sort_unstable_by(|a, b| a.fqdn.cmp(&b.fqdn));
 
-        let mut statuses = BTreeMap::new();
+        // Objects are in (namespace, name) order already: the map is built in bulk.
+        let mut statuses = Vec::with_capacity(self.routes.len());
         for (node, ((key, route), finding)) in self.routes.iter().zip(self.findings).enumerate() {
             let root_fqdn = route.spec.virtualhost.as_ref().map(|v| v.fqdn.clone());
             let status = match finding {
@@ -254,14 +265,19 @@ impl<'a> Builder<'a> {
                     None => Status::orphaned(),
                 },
             };
-            statuses.insert(key.clone(), status);
+            statuses.push((key.clone(), status));
         }
+        let statuses: BTreeMap<ObjectRef, Status> = statuses.into_iter().collect();
 
+        let mut referenced_services = self.referenced_services;
+        for service in self.found_services.values() {
+            referenced_services.note(&service.meta.namespace, &service.meta.name);
+        }
         Dag {
             virtual_hosts,
             statuses,
             graph,
-            referenced_services: self.referenced_services,
+            referenced_services,
             referenced_secrets: self.referenced_secrets,
         }
     }
@@ -335,6 +351,21 @@ impl<'a> Builder<'a> {
             .filter(|ns| !ns.is_empty())
             .unwrap_or(namespace);
         self.index.get(&(ns, delegate.name.as_str())).copied()
+    }
+
+    /// Looks up a Service, noting that the build depends on it, found or not.
+    fn service(&mut self, namespace: &str, name: &str) -> Option<&'a Arc<Service>> {
+        let objects: &'a Objects = self.objects;
+        match objects.services.get(namespace, name) {
+            Some(service) => {
+                self.found_services.insert(Arc::as_ptr(service) as usize, service);
+                Some(service)
+            }
+            None => {
+                self.referenced_services.note(namespace, name);
+                None
+            }
+        }
     }
 
     fn record(&mut self, node: usize, finding: Finding, vhost: Option<String>) {
@@ -518,7 +549,7 @@ impl<'a> Builder<'a> {
             visit: usize,
             steps: std::vec::IntoIter<Step<'s>>,
         }
-        let mut memo: HashMap<(usize, &'a str), usize> = HashMap::new();
+        let mut memo: FxHashMap<(usize, &'a str), usize> = FxHashMap::default();
         let mut stack = vec![Frame {
             visit: root_visit,
             steps: steps.into_iter(),
@@ -583,11 +614,8 @@ impl<'a> Builder<'a> {
             let mut clusters = Vec::with_capacity(tcp.services.len());
             let mut total: i64 = 0;
             for s in &tcp.services {
-                self.referenced_services.note(&key.namespace, &s.name);
                 let found = self
-                    .objects
-                    .services
-                    .get(&key.namespace, &s.name)
+                    .service(&key.namespace, &s.name)
                     .and_then(|svc| Some((svc, svc.port(s.port)?)));
                 let Some((service, port)) = found else {
                     return Err(Finding::new(
@@ -748,11 +776,8 @@ impl<'a> Builder<'a> {
                     messages::negative_weight(m, &s.name),
                 ));
             }
-            self.referenced_services.note(&key.namespace, &s.name);
             let found = self
-                .objects
-                .services
-                .get(&key.namespace, &s.name)
+                .service(&key.namespace, &s.name)
                 .and_then(|svc| Some((svc, svc.port(s.port)?)));
             let Some((service, port)) = found else {
                 return Err(Finding::new(
@@ -865,7 +890,7 @@ impl<'a> Builder<'a> {
             }
             stack.extend(visit.items.iter().rev().filter_map(|item| match item {
                 Item::Child(child) => Some(*child),
-                Item::Route(_) => None,
+                Item::Route(_) | Item::Served => None,
             }));
             stack.extend(visit.tcp_child);
         }
@@ -879,39 +904,62 @@ impl<'a> Builder<'a> {
     /// that last one, and a visit met a second time has nothing left to claim, so each
     /// visit is expanded once. Visits not reached (invalid objects, and what only they
     /// lead to) are skipped, delegations included (decision D1).
-    fn routes_of(&self, root_visit: usize, reached: &[bool]) -> Vec<Route> {
+    fn routes_of(&mut self, root_visit: usize, reached: &[bool]) -> Vec<Route> {
         let is_reached = |visit: usize| reached.get(visit).copied().unwrap_or(false);
-        let mut routes: BTreeMap<&str, &Route> = BTreeMap::new();
-        let mut expanded: HashSet<usize> = HashSet::new();
-        let mut stack = Vec::new();
-        if is_reached(root_visit)
-            && let Some(visit) = self.visits.get(root_visit)
+        // The winning route of each prefix, as (visit, item): found by reading, then
+        // moved out (each visit belongs to one root, so nothing needs it afterwards).
+        let mut winners: Vec<(usize, usize)> = Vec::new();
         {
-            expanded.insert(root_visit);
-            stack.push(visit.items.iter().rev());
-        }
-        while let Some(items) = stack.last_mut() {
-            match items.next() {
-                None => {
-                    stack.pop();
-                }
-                Some(Item::Route(route)) => {
-                    routes.entry(route.prefix.as_str()).or_insert(route);
-                }
-                Some(Item::Child(child)) => {
-                    if is_reached(*child)
-                        && expanded.insert(*child)
-                        && let Some(visit) = self.visits.get(*child)
-                    {
-                        stack.push(visit.items.iter().rev());
+            let mut prefixes: FxHashSet<&str> = FxHashSet::default();
+            let mut expanded: FxHashSet<usize> = FxHashSet::default();
+            let mut stack = Vec::new();
+            if is_reached(root_visit)
+                && let Some(visit) = self.visits.get(root_visit)
+            {
+                expanded.insert(root_visit);
+                stack.push((root_visit, visit.items.iter().enumerate().rev()));
+            }
+            while let Some((visit, items)) = stack.last_mut() {
+                let visit = *visit;
+                match items.next() {
+                    None => {
+                        stack.pop();
                     }
+                    Some((i, Item::Route(route))) => {
+                        if prefixes.insert(route.prefix.as_str()) {
+                            winners.push((visit, i));
+                        }
+                    }
+                    Some((_, Item::Child(child))) => {
+                        if is_reached(*child)
+                            && expanded.insert(*child)
+                            && let Some(next) = self.visits.get(*child)
+                        {
+                            stack.push((*child, next.items.iter().enumerate().rev()));
+                        }
+                    }
+                    Some((_, Item::Served)) => {}
                 }
             }
         }
-        routes.into_values().cloned().collect()
+        let mut routes: Vec<Route> = winners
+            .into_iter()
+            .filter_map(|(visit, i)| {
+                let item = self.visits.get_mut(visit)?.items.get_mut(i)?;
+                match std::mem::replace(item, Item::Served) {
+                    Item::Route(route) => Some(route),
+                    other => {
+                        *item = other;
+                        None
+                    }
+                }
+            })
+            .collect();
+        routes.sort_unstable_by(|a, b| a.prefix.cmp(&b.prefix));
+        routes
     }
 
-    fn virtual_host(&self, walk: RootWalk, reached: &[bool]) -> Option<VirtualHost> {
+    fn virtual_host(&mut self, walk: RootWalk, reached: &[bool]) -> Option<VirtualHost> {
         let is_reached = |visit: usize| reached.get(visit).copied().unwrap_or(false);
         let routes = self.routes_of(walk.visit, reached);
 
@@ -978,14 +1026,16 @@ fn prefix_matches(child: &str, parent: &str) -> bool {
     if child.is_empty() {
         return false;
     }
-    let with_slash = |s: &str| {
-        if s.ends_with('/') {
-            s.to_owned()
-        } else {
-            format!("{s}/")
-        }
-    };
-    with_slash(child).starts_with(&with_slash(parent))
+    // Compare `child + "/"` with `parent + "/"` (no slash added where one ends the
+    // string) without building either.
+    let mut child = with_slash(child);
+    with_slash(parent).all(|p| child.next() == Some(p))
+}
+
+/// The bytes of `s` followed by a `/` unless it already ends with one.
+fn with_slash(s: &str) -> impl Iterator<Item = u8> + '_ {
+    let slash = (!s.ends_with('/')).then_some(b'/');
+    s.bytes().chain(slash)
 }
 
 fn timeout(m: &str, policy: Option<&api::TimeoutPolicy>) -> Check<Timeout> {
