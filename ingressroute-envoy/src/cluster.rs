@@ -1,6 +1,6 @@
 //! CDS: one Envoy cluster per distinct upstream (spec §4.9 with decisions D3 and D7).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use envoy_types::pb::envoy::config::cluster::v3 as cluster_v3;
@@ -12,6 +12,7 @@ use envoy_types::pb::envoy::r#type::matcher::v3 as matcher_v3;
 use envoy_types::pb::envoy::r#type::v3 as type_v3;
 use ingressroute_dag::{Cluster, HealthCheck, LoadBalancer, ObjectRef, UpstreamProtocol, UpstreamValidation};
 use prost::Name;
+use rustc_hash::FxHashMap;
 
 use crate::config::ConfigSource;
 use crate::names;
@@ -71,24 +72,32 @@ pub(crate) struct ClusterSet<'a> {
     /// Boxed: an Envoy `Cluster` is kilobytes, and a B-tree moves its values around.
     clusters: BTreeMap<String, Box<cluster_v3::Cluster>>,
     eds: BTreeMap<String, EdsService>,
-    /// Names already computed: a name hashes its inputs (SHA-1), and most upstreams are
-    /// used by many routes.
-    names: HashMap<ClusterKey<'a>, String>,
+    /// Names already computed, and whether the cluster was added: a name hashes its
+    /// inputs (SHA-1), and most upstreams are used by many routes.
+    names: FxHashMap<ClusterKey<'a>, (String, bool)>,
 }
 
 impl<'a> ClusterSet<'a> {
     /// The name of an upstream's cluster, without adding the cluster.
     pub(crate) fn name(&mut self, cluster: &'a Cluster) -> String {
+        self.entry(cluster).0.clone()
+    }
+
+    fn entry(&mut self, cluster: &'a Cluster) -> &mut (String, bool) {
         self.names
             .entry(ClusterKey::of(cluster))
-            .or_insert_with(|| names::cluster_name(cluster))
-            .clone()
+            .or_insert_with(|| (names::cluster_name(cluster), false))
     }
 
     /// Adds the cluster of an upstream, unless one of that name is there already (the
     /// name hashes everything the cluster is built from); returns its name.
     pub(crate) fn add(&mut self, cluster: &'a Cluster, source: &ConfigSource) -> String {
-        let name = self.name(cluster);
+        let (name, added) = self.entry(cluster);
+        let name = name.clone();
+        if *added {
+            return name;
+        }
+        *added = true;
         if !self.clusters.contains_key(&name) {
             if cluster.service.external_name.is_none() {
                 self.eds.insert(

@@ -1,0 +1,66 @@
+//! One build + translate + encode of one dataset, for instruction counting.
+//!
+//! Wall-clock ratios on a shared 2-core machine are noisy; instruction counts are exact
+//! and repeatable:
+//!
+//! ```text
+//! cargo bench -p ingressroute-envoy --bench translate_once --no-run
+//! bin=$(ls target/release/deps/translate_once-* | grep -v '\.d$')
+//! for f in ingressroute_dag::build::build ingressroute_envoy::translate::translate \
+//!          ingressroute_envoy::resources::Resources::encoded; do
+//!   valgrind --tool=callgrind --toggle-collect="$f" $bin L 2>&1 | grep Collected
+//! done
+//! ```
+
+#![allow(missing_docs, clippy::print_stderr, clippy::unwrap_used)]
+
+use std::time::Instant;
+
+use ingressroute_dag::{Config, Objects, build};
+use ingressroute_envoy::{Endpoints, EnvoyConfig, ResourceKind, translate};
+use ingressroute_fixtures::{Dataset, Size};
+
+fn main() {
+    let sizes: Vec<Size> = std::env::args()
+        .skip(1)
+        .filter_map(|a| Size::ALL.into_iter().find(|s| s.name() == a))
+        .collect();
+    for size in if sizes.is_empty() { Size::ALL.to_vec() } else { sizes } {
+        let data = Dataset::generate(size);
+        let mut objects = Objects::new();
+        for route in &data.ingress_routes {
+            objects.insert_ingress_route(route.clone());
+        }
+        for service in &data.services {
+            objects.insert_service(service);
+        }
+        for secret in &data.secrets {
+            let _ = objects.insert_secret(secret);
+        }
+        let mut endpoints = Endpoints::new();
+        for e in &data.endpoints {
+            endpoints.insert(e);
+        }
+        let start = Instant::now();
+        let dag = build(&objects, &Config::default());
+        let built = start.elapsed();
+        let resources = translate(&dag, &endpoints, &EnvoyConfig::default());
+        let translated = start.elapsed() - built;
+        let start = Instant::now();
+        let bytes: usize = ResourceKind::ALL
+            .iter()
+            .map(|kind| {
+                resources
+                    .encoded(*kind)
+                    .iter()
+                    .map(|(_, any)| any.value.len())
+                    .sum::<usize>()
+            })
+            .sum();
+        let encoded = start.elapsed();
+        eprintln!(
+            "{}: build {built:?}, translate {translated:?}, encode {encoded:?} ({bytes} bytes)",
+            size.name()
+        );
+    }
+}
