@@ -1,0 +1,405 @@
+//! Fan-out of the xDS server: 100 in-process ADS clients, each on its own connection, all
+//! subscribed to everything of dataset L (`ingressroute-fixtures`), once over SotW and once
+//! over delta.
+//!
+//! `cargo bench -p ingressroute-envoy --features server --bench fanout` prints, per variant:
+//! * `initial`: from the clients' first requests until every stream got every type;
+//! * `route change`: one route added to one IngressRoute, from publish until every stream
+//!   ACKed the new route configuration(s);
+//! * `endpoint change`: one address of one Endpoints object changed, from publish until
+//!   every stream got it (on delta, asserted to be exactly one `ClusterLoadAssignment` per
+//!   stream and nothing else);
+//! * the bytes and resources the server sent per type in each phase.
+//!
+//! Each client decodes the `DiscoveryResponse` (not the resources inside) and ACKs at once,
+//! like an Envoy that accepts everything. Server and clients share the machine's cores.
+
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient;
+use envoy_types::pb::envoy::service::discovery::v3::{DeltaDiscoveryRequest, DiscoveryRequest};
+use ingressroute_api::Route;
+use ingressroute_dag::{Config, Objects, build};
+use ingressroute_envoy::server::{Metrics, Publisher, Server, Snapshot, TypeMetrics};
+use ingressroute_envoy::{Endpoints, EnvoyConfig, ResourceKind, Resources, translate};
+use ingressroute_fixtures::{Dataset, Size};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::Channel;
+
+const CLIENTS: usize = 100;
+const PATIENCE: Duration = Duration::from_secs(600);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    Sotw,
+    Delta,
+}
+
+/// What a client saw: one response.
+#[derive(Debug)]
+struct Seen {
+    client: usize,
+    kind: ResourceKind,
+    resources: usize,
+    removed: usize,
+}
+
+fn kind_of(type_url: &str) -> ResourceKind {
+    ResourceKind::ALL
+        .into_iter()
+        .find(|k| k.type_url() == type_url)
+        .unwrap()
+}
+
+/// The names a client subscribes to: wildcard LDS/CDS, every other name.
+fn subscriptions(resources: &Resources) -> Arc<BTreeMap<ResourceKind, Vec<String>>> {
+    Arc::new(
+        ResourceKind::ALL
+            .into_iter()
+            .map(|kind| {
+                let names = match kind {
+                    ResourceKind::Listener | ResourceKind::Cluster => Vec::new(),
+                    _ => resources.names(kind).into_iter().map(str::to_owned).collect(),
+                };
+                (kind, names)
+            })
+            .collect(),
+    )
+}
+
+async fn sotw_client(
+    client: usize,
+    channel: Channel,
+    names: Arc<BTreeMap<ResourceKind, Vec<String>>>,
+    seen: mpsc::UnboundedSender<Seen>,
+) {
+    let mut grpc = AggregatedDiscoveryServiceClient::new(channel)
+        .max_decoding_message_size(usize::MAX)
+        .max_encoding_message_size(usize::MAX);
+    let (tx, rx) = mpsc::channel(64);
+    let mut inbound = grpc
+        .stream_aggregated_resources(ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    for kind in ResourceKind::ALL {
+        tx.send(DiscoveryRequest {
+            type_url: kind.type_url(),
+            resource_names: names[&kind].clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    }
+    while let Ok(Some(response)) = inbound.message().await {
+        let kind = kind_of(&response.type_url);
+        let ack = DiscoveryRequest {
+            type_url: response.type_url.clone(),
+            version_info: response.version_info.clone(),
+            response_nonce: response.nonce.clone(),
+            resource_names: names[&kind].clone(),
+            ..Default::default()
+        };
+        if tx.send(ack).await.is_err() {
+            return;
+        }
+        let _ = seen.send(Seen {
+            client,
+            kind,
+            resources: response.resources.len(),
+            removed: 0,
+        });
+    }
+}
+
+async fn delta_client(
+    client: usize,
+    channel: Channel,
+    names: Arc<BTreeMap<ResourceKind, Vec<String>>>,
+    seen: mpsc::UnboundedSender<Seen>,
+) {
+    let mut grpc = AggregatedDiscoveryServiceClient::new(channel)
+        .max_decoding_message_size(usize::MAX)
+        .max_encoding_message_size(usize::MAX);
+    let (tx, rx) = mpsc::channel(64);
+    let mut inbound = grpc
+        .delta_aggregated_resources(ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    for kind in ResourceKind::ALL {
+        tx.send(DeltaDiscoveryRequest {
+            type_url: kind.type_url(),
+            resource_names_subscribe: names[&kind].clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    }
+    while let Ok(Some(response)) = inbound.message().await {
+        let ack = DeltaDiscoveryRequest {
+            type_url: response.type_url.clone(),
+            response_nonce: response.nonce.clone(),
+            ..Default::default()
+        };
+        if tx.send(ack).await.is_err() {
+            return;
+        }
+        let _ = seen.send(Seen {
+            client,
+            kind: kind_of(&response.type_url),
+            resources: response.resources.len(),
+            removed: response.removed_resources.len(),
+        });
+    }
+}
+
+fn load(data: &Dataset) -> (Objects, Endpoints) {
+    let mut objects = Objects::new();
+    for route in &data.ingress_routes {
+        objects.insert_ingress_route(route.clone());
+    }
+    for service in &data.services {
+        objects.insert_service(service);
+    }
+    for secret in &data.secrets {
+        let _ = objects.insert_secret(secret);
+    }
+    let mut endpoints = Endpoints::new();
+    for e in &data.endpoints {
+        endpoints.insert(e);
+    }
+    (objects, endpoints)
+}
+
+fn totals(metrics: &Metrics) -> BTreeMap<ResourceKind, TypeMetrics> {
+    ResourceKind::ALL.into_iter().map(|k| (k, metrics.of(k))).collect()
+}
+
+fn print_sent(before: &BTreeMap<ResourceKind, TypeMetrics>, metrics: &Metrics) {
+    for kind in ResourceKind::ALL {
+        let (b, a) = (before[&kind], metrics.of(kind));
+        if a.pushes == b.pushes {
+            continue;
+        }
+        println!(
+            "      {:<24} {:>6} responses {:>9} resources {:>6} removed {:>12} bytes",
+            kind.to_string(),
+            a.pushes - b.pushes,
+            a.resources - b.resources,
+            a.removals - b.removals,
+            a.bytes - b.bytes,
+        );
+    }
+}
+
+/// Waits until `done` says the responses seen so far are enough; returns them.
+async fn wait_for(seen: &mut mpsc::UnboundedReceiver<Seen>, mut done: impl FnMut(&[Seen]) -> bool) -> Vec<Seen> {
+    let mut all = Vec::new();
+    tokio::time::timeout(PATIENCE, async {
+        while !done(&all) {
+            all.push(seen.recv().await.unwrap());
+        }
+    })
+    .await
+    .expect("the clients converge");
+    all
+}
+
+/// Whether every client saw a response of each of `kinds`.
+fn everyone_saw(seen: &[Seen], kinds: &[ResourceKind]) -> bool {
+    let mut got = vec![0usize; CLIENTS];
+    let mut marks = vec![[false; 5]; CLIENTS];
+    for s in seen {
+        if let Some(i) = kinds.iter().position(|k| *k == s.kind)
+            && !marks[s.client][i]
+        {
+            marks[s.client][i] = true;
+            got[s.client] += 1;
+        }
+    }
+    got.iter().all(|n| *n == kinds.len())
+}
+
+async fn run(variant: Variant, data: &Dataset, config: &EnvoyConfig) {
+    println!("{variant:?}, {CLIENTS} ADS clients, dataset L");
+    let (objects, endpoints) = load(data);
+    let dag = build(&objects, &Config::default());
+    let resources = translate(&dag, &endpoints, config);
+    let publisher = Publisher::new();
+    let started = Instant::now();
+    resources.check_consistency().unwrap();
+    let check = started.elapsed();
+    let started = Instant::now();
+    let snapshot = Snapshot::new(&resources).unwrap();
+    let built = started.elapsed();
+    assert!(publisher.publish(snapshot));
+    println!("    Snapshot::new {built:?} (of which the consistency check {check:?}, the rest encoding and hashing)");
+
+    let server = Server::bind("127.0.0.1:0".parse().unwrap(), publisher.snapshots())
+        .await
+        .unwrap();
+    let address = server.local_addr();
+    let metrics = server.metrics();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.serve(async {
+        let _ = stopped.await;
+    }));
+
+    let names = subscriptions(&resources);
+    let mut channels = Vec::new();
+    for _ in 0..CLIENTS {
+        channels.push(
+            Channel::from_shared(format!("http://{address}"))
+                .unwrap()
+                .connect()
+                .await
+                .unwrap(),
+        );
+    }
+    let (tx, mut seen) = mpsc::unbounded_channel();
+    let before = totals(&metrics);
+    let t0 = Instant::now();
+    let mut clients = Vec::new();
+    for (client, channel) in channels.into_iter().enumerate() {
+        let names = Arc::clone(&names);
+        let tx = tx.clone();
+        clients.push(match variant {
+            Variant::Sotw => tokio::spawn(sotw_client(client, channel, names, tx)),
+            Variant::Delta => tokio::spawn(delta_client(client, channel, names, tx)),
+        });
+    }
+    wait_for(&mut seen, |s| everyone_saw(s, &ResourceKind::ALL)).await;
+    println!("    initial snapshot to every stream: {:?}", t0.elapsed());
+    print_sent(&before, &metrics);
+    // Let the last ACKs arrive.
+    let acks_wanted = 5 * CLIENTS as u64;
+    while ResourceKind::ALL.iter().map(|k| metrics.of(*k).acks).sum::<u64>() < acks_wanted {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+
+    // One route more on one IngressRoute.
+    let mut changed = data.clone();
+    let root = changed
+        .ingress_routes
+        .iter_mut()
+        .find(|ir| ir.spec.virtualhost.is_some() && ir.spec.routes.iter().any(|r| !r.services.is_empty()))
+        .unwrap();
+    let services = root
+        .spec
+        .routes
+        .iter()
+        .find(|r| !r.services.is_empty())
+        .unwrap()
+        .services
+        .clone();
+    root.spec.routes.push(Route {
+        match_: "/fanout-bench".into(),
+        services,
+        ..Default::default()
+    });
+    let (objects, _) = load(&changed);
+    let dag = build(&objects, &Config::default());
+    let routed = translate(&dag, &endpoints, config);
+    let before = totals(&metrics);
+    let acks_before = metrics.of(ResourceKind::RouteConfiguration).acks;
+    let t0 = Instant::now();
+    assert!(publisher.publish_resources(&routed).unwrap());
+    let published = t0.elapsed();
+    let pushes = loop {
+        let now = metrics.of(ResourceKind::RouteConfiguration);
+        let pushed = now.pushes - before[&ResourceKind::RouteConfiguration].pushes;
+        if pushed >= CLIENTS as u64 && now.acks - acks_before >= pushed {
+            break pushed;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    };
+    println!(
+        "    route change, every stream ACKed: {:?} (publish {published:?}, {pushes} RDS responses)",
+        t0.elapsed()
+    );
+    let route_seen = wait_for(&mut seen, |s| {
+        s.iter().filter(|s| s.kind == ResourceKind::RouteConfiguration).count() >= pushes as usize
+    })
+    .await;
+    assert!(route_seen.iter().all(|s| s.kind == ResourceKind::RouteConfiguration));
+    print_sent(&before, &metrics);
+
+    // One address of one Endpoints object.
+    let mut moved = changed.clone();
+    let target = moved.endpoints.first_mut().unwrap();
+    let address = target.subsets.as_mut().unwrap()[0]
+        .addresses
+        .as_mut()
+        .unwrap()
+        .first_mut()
+        .unwrap();
+    address.ip = "10.255.255.254".into();
+    let (_, endpoints) = load(&moved);
+    let moved_resources = translate(&dag, &endpoints, config);
+    let before = totals(&metrics);
+    let t0 = Instant::now();
+    assert!(publisher.publish_resources(&moved_resources).unwrap());
+    let published = t0.elapsed();
+    let eds = wait_for(&mut seen, |s| everyone_saw(s, &[ResourceKind::ClusterLoadAssignment])).await;
+    println!(
+        "    endpoint change to every stream: {:?} (publish {published:?})",
+        t0.elapsed()
+    );
+    // Nothing else comes.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut eds = eds;
+    while let Ok(s) = seen.try_recv() {
+        eds.push(s);
+    }
+    assert_eq!(eds.len(), CLIENTS, "one response per stream, nothing else: {eds:?}");
+    assert!(
+        eds.iter()
+            .all(|s| s.kind == ResourceKind::ClusterLoadAssignment && s.removed == 0)
+    );
+    if variant == Variant::Delta {
+        assert!(eds.iter().all(|s| s.resources == 1), "exactly one CLA per delta stream");
+    } else {
+        let subscribed = names[&ResourceKind::ClusterLoadAssignment].len();
+        assert!(
+            eds.iter().all(|s| s.resources == subscribed),
+            "SotW carries every subscribed CLA"
+        );
+    }
+    print_sent(&before, &metrics);
+
+    let _ = stop.send(());
+    for client in clients {
+        client.abort();
+    }
+    serving.await.unwrap().unwrap();
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this too, without it:
+    // do not run minutes of fan-out in a debug build then.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("fanout: run with `cargo bench -p ingressroute-envoy --features server --bench fanout`");
+        return;
+    }
+    let data = Dataset::generate(Size::L);
+    let config = EnvoyConfig::default();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for variant in [Variant::Sotw, Variant::Delta] {
+        runtime.block_on(run(variant, &data, &config));
+    }
+}

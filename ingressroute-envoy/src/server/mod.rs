@@ -1,0 +1,100 @@
+#![doc = include_str!("protocol.md")]
+//!
+//! # Example
+//!
+//! ```no_run
+//! use ingressroute_envoy::Resources;
+//! use ingressroute_envoy::server::{Publisher, Server};
+//!
+//! # async fn run(resources: Resources) -> Result<(), ingressroute_envoy::server::Error> {
+//! let publisher = Publisher::new(); // nothing is answered before the first publish
+//! let server = Server::bind("127.0.0.1:8001".parse().unwrap(), publisher.snapshots()).await?;
+//! println!("xDS on {}", server.local_addr());
+//! let metrics = server.metrics();
+//! let serving = tokio::spawn(server.serve(async { /* e.g. ctrl-c */ }));
+//! publisher.publish_resources(&resources)?;
+//! # let _ = (metrics, serving);
+//! # Ok(())
+//! # }
+//! ```
+
+mod codec;
+mod delta;
+mod metrics;
+mod serve;
+mod service;
+mod snapshot;
+mod sotw;
+mod stream;
+mod watch;
+
+use std::net::SocketAddr;
+
+pub use metrics::{Metrics, TypeMetrics};
+pub use serve::{Server, ServerConfig};
+pub use snapshot::{Publisher, Snapshot, Snapshots};
+
+use crate::{Inconsistency, ResourceKind};
+
+/// What can go wrong when building snapshots or serving them.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The resources of a snapshot do not refer to each other consistently; the snapshot
+    /// is refused so that Envoy never waits for something that does not exist.
+    #[error("the snapshot is not consistent")]
+    Inconsistent(#[source] Inconsistency),
+    /// The listening socket could not be bound.
+    #[error("cannot listen on {address}")]
+    Bind {
+        /// The address asked for.
+        address: SocketAddr,
+        /// What failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The address of the bound socket could not be read.
+    #[error("cannot read the listening address")]
+    LocalAddress(#[source] std::io::Error),
+    /// The gRPC transport failed.
+    #[error("the grpc server failed")]
+    Transport(#[source] tonic::transport::Error),
+    /// A request on the aggregated service has no type URL.
+    #[error("the request has no type_url")]
+    MissingTypeUrl,
+    /// A request on a single-type service names another type.
+    #[error("this service serves {expected}, not {type_url}")]
+    WrongTypeUrl {
+        /// The type this service serves.
+        expected: ResourceKind,
+        /// The type URL of the request.
+        type_url: String,
+    },
+}
+
+/// The result of this module's fallible operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The one place where errors become gRPC statuses.
+impl From<Error> for tonic::Status {
+    fn from(error: Error) -> Self {
+        let message = error_chain(&error);
+        match error {
+            Error::MissingTypeUrl | Error::WrongTypeUrl { .. } => tonic::Status::invalid_argument(message),
+            Error::Inconsistent(_) => tonic::Status::failed_precondition(message),
+            Error::Bind { .. } | Error::LocalAddress(_) | Error::Transport(_) => tonic::Status::internal(message),
+        }
+    }
+}
+
+/// `error: source: source...`, for a status message.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    message
+}

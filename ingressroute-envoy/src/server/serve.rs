@@ -1,0 +1,146 @@
+//! The entry point: bind a socket and serve every xDS service on it until told to stop.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tonic::transport::server::TcpIncoming;
+
+use super::metrics::Metrics;
+use super::service::{Ads, Cds, DiscoveryService, Eds, Lds, Rds, Sds, Shared};
+use super::snapshot::Snapshots;
+use super::stream::Context;
+use super::{Error, Result};
+
+/// gRPC and HTTP/2 settings of a [`Server`]. The defaults are Contour's, with larger
+/// messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// The largest message accepted or sent. Envoy's requests list every EDS name it
+    /// watches, and a SotW response carries every resource of a type: 64 MiB.
+    pub max_message_size: usize,
+    /// How often an HTTP/2 ping checks an idle connection: 60 s.
+    pub keepalive_interval: Duration,
+    /// How long a ping may go unanswered before the connection is closed: 20 s.
+    pub keepalive_timeout: Duration,
+    /// Streams allowed at once on one connection: 2^20.
+    pub max_concurrent_streams: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            max_message_size: 64 << 20,
+            keepalive_interval: Duration::from_secs(60),
+            keepalive_timeout: Duration::from_secs(20),
+            max_concurrent_streams: 1 << 20,
+        }
+    }
+}
+
+/// An xDS server bound to a socket, serving the snapshots of a [`Publisher`]
+/// ([`Snapshots`]) until [`serve`](Server::serve)'s shutdown future completes.
+///
+/// [`Publisher`]: super::Publisher
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    address: SocketAddr,
+    snapshots: Snapshots,
+    metrics: Arc<Metrics>,
+    config: ServerConfig,
+}
+
+impl Server {
+    /// Binds `address` (port 0 picks a free port; see [`local_addr`](Server::local_addr)).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Bind`] if the socket cannot be bound.
+    pub async fn bind(address: SocketAddr, snapshots: Snapshots) -> Result<Self> {
+        let listener = TcpListener::bind(address)
+            .await
+            .map_err(|source| Error::Bind { address, source })?;
+        Self::from_listener(listener, snapshots)
+    }
+
+    /// Serves on a socket bound already.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LocalAddress`] if the socket's address cannot be read.
+    pub fn from_listener(listener: TcpListener, snapshots: Snapshots) -> Result<Self> {
+        let address = listener.local_addr().map_err(Error::LocalAddress)?;
+        Ok(Self {
+            listener,
+            address,
+            snapshots,
+            metrics: Arc::new(Metrics::default()),
+            config: ServerConfig::default(),
+        })
+    }
+
+    /// Replaces the gRPC and HTTP/2 settings.
+    #[must_use]
+    pub fn with_config(mut self, config: ServerConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The address the server listens on.
+    #[must_use]
+    pub fn local_addr(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The server's counters, live.
+    #[must_use]
+    pub fn metrics(&self) -> Arc<Metrics> {
+        Arc::clone(&self.metrics)
+    }
+
+    /// Serves until `shutdown` completes, then ends every stream and returns once the
+    /// connections are closed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] if the gRPC server fails.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> Result<()> {
+        let (stop, stopped) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            context: Context {
+                snapshots: self.snapshots.receiver(),
+                shutdown: stopped,
+                metrics: self.metrics,
+            },
+            max_message_size: self.config.max_message_size,
+            next_stream: AtomicU64::new(1),
+        });
+        let incoming = TcpIncoming::from(self.listener).with_nodelay(Some(true));
+        let signal = async move {
+            shutdown.await;
+            tracing::info!("xDS server shutting down");
+            // xDS streams never end by themselves: end them, so that the connections close.
+            let _ = stop.send(true);
+        };
+        tracing::info!(address = %self.address, "xDS server listening");
+        tonic::transport::Server::builder()
+            .http2_keepalive_interval(Some(self.config.keepalive_interval))
+            .http2_keepalive_timeout(Some(self.config.keepalive_timeout))
+            .max_concurrent_streams(self.config.max_concurrent_streams)
+            .add_service(DiscoveryService::<Ads>::new(Arc::clone(&shared)))
+            .add_service(DiscoveryService::<Lds>::new(Arc::clone(&shared)))
+            .add_service(DiscoveryService::<Rds>::new(Arc::clone(&shared)))
+            .add_service(DiscoveryService::<Cds>::new(Arc::clone(&shared)))
+            .add_service(DiscoveryService::<Eds>::new(Arc::clone(&shared)))
+            .add_service(DiscoveryService::<Sds>::new(shared))
+            .serve_with_incoming_shutdown(incoming, signal)
+            .await
+            .map_err(Error::Transport)
+    }
+}

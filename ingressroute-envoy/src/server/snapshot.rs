@@ -1,0 +1,493 @@
+//! Immutable, versioned snapshots of [`Resources`], and the [`Publisher`] that hands them
+//! to the server.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use envoy_types::pb::envoy::config::endpoint::v3 as endpoint_v3;
+use prost::encoding::{self, WireType};
+use prost::{Message, Name};
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+
+use super::{Error, Result};
+use crate::{ResourceKind, Resources};
+
+/// The type URL of each kind, as a `&'static str` (checked against
+/// [`ResourceKind::type_url`] by a test).
+pub(crate) fn type_url(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::Listener => "type.googleapis.com/envoy.config.listener.v3.Listener",
+        ResourceKind::RouteConfiguration => "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
+        ResourceKind::Cluster => "type.googleapis.com/envoy.config.cluster.v3.Cluster",
+        ResourceKind::ClusterLoadAssignment => "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
+        ResourceKind::Secret => "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret",
+    }
+}
+
+/// The order in which removals are sent: whatever refers to a resource lets go of it
+/// before it goes (listeners name route configurations, which name clusters, which read
+/// endpoints; listeners and clusters name secrets). Updates go in [`ResourceKind::ALL`].
+pub(crate) const REMOVAL_ORDER: [ResourceKind; 5] = [
+    ResourceKind::Listener,
+    ResourceKind::RouteConfiguration,
+    ResourceKind::Cluster,
+    ResourceKind::ClusterLoadAssignment,
+    ResourceKind::Secret,
+];
+
+/// The kind a type URL names, if this server serves it.
+pub(crate) fn kind_of(type_url: &str) -> Option<ResourceKind> {
+    ResourceKind::ALL
+        .into_iter()
+        .find(|kind| self::type_url(*kind) == type_url)
+}
+
+/// One value per resource kind.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PerKind<T> {
+    listener: T,
+    route: T,
+    cluster: T,
+    endpoint: T,
+    secret: T,
+}
+
+impl<T> PerKind<T> {
+    /// Builds each value from its kind.
+    pub(crate) fn from_fn(mut f: impl FnMut(ResourceKind) -> T) -> Self {
+        Self {
+            listener: f(ResourceKind::Listener),
+            route: f(ResourceKind::RouteConfiguration),
+            cluster: f(ResourceKind::Cluster),
+            endpoint: f(ResourceKind::ClusterLoadAssignment),
+            secret: f(ResourceKind::Secret),
+        }
+    }
+
+    /// The value of `kind`.
+    pub(crate) fn get(&self, kind: ResourceKind) -> &T {
+        match kind {
+            ResourceKind::Listener => &self.listener,
+            ResourceKind::RouteConfiguration => &self.route,
+            ResourceKind::Cluster => &self.cluster,
+            ResourceKind::ClusterLoadAssignment => &self.endpoint,
+            ResourceKind::Secret => &self.secret,
+        }
+    }
+
+    /// The value of `kind`, to change.
+    pub(crate) fn get_mut(&mut self, kind: ResourceKind) -> &mut T {
+        match kind {
+            ResourceKind::Listener => &mut self.listener,
+            ResourceKind::RouteConfiguration => &mut self.route,
+            ResourceKind::Cluster => &mut self.cluster,
+            ResourceKind::ClusterLoadAssignment => &mut self.endpoint,
+            ResourceKind::Secret => &mut self.secret,
+        }
+    }
+}
+
+/// Hashes `(name, version)` pairs, or bytes, into a 16-hex-digit version.
+#[derive(Default)]
+pub(crate) struct VersionHasher(Sha256);
+
+impl VersionHasher {
+    /// Adds one resource.
+    pub(crate) fn add(&mut self, name: &str, version: &str) {
+        // Names cannot hold NUL, so the pairs cannot run into each other.
+        self.0.update(name.as_bytes());
+        self.0.update([0]);
+        self.0.update(version.as_bytes());
+        self.0.update([0]);
+    }
+
+    /// The version of everything added.
+    pub(crate) fn finish(self) -> String {
+        short_hex(&self.0.finalize())
+    }
+}
+
+/// The version of some encoded bytes.
+fn content_version(bytes: &[u8]) -> String {
+    short_hex(&Sha256::digest(bytes))
+}
+
+fn short_hex(digest: &[u8]) -> String {
+    hex::encode(digest.get(..8).unwrap_or_default())
+}
+
+/// The encoded `google.protobuf.Any { type_url: 1, value: 2 }` of `message`: the same bytes
+/// as encoding `Any { type_url, value: message.encode_to_vec() }`, without the copy.
+fn pack<M: Message + Name>(message: &M) -> Bytes {
+    let type_url = M::type_url();
+    let len = message.encoded_len();
+    // Two one-byte keys and two varints of at most ten bytes.
+    let mut buf = Vec::with_capacity(type_url.len() + len + 22);
+    encoding::encode_key(1, WireType::LengthDelimited, &mut buf);
+    encoding::encode_varint(u64::try_from(type_url.len()).unwrap_or(u64::MAX), &mut buf);
+    buf.extend_from_slice(type_url.as_bytes());
+    if len > 0 {
+        encoding::encode_key(2, WireType::LengthDelimited, &mut buf);
+        encoding::encode_varint(u64::try_from(len).unwrap_or(u64::MAX), &mut buf);
+        message.encode_raw(&mut buf);
+    }
+    Bytes::from(buf)
+}
+
+/// One version of one resource, encoded once and shared by every stream that sends it.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    /// The resource's name.
+    pub(crate) name: Arc<str>,
+    /// The hash of [`Entry::any`].
+    pub(crate) version: String,
+    /// The encoded `google.protobuf.Any` (type URL and value).
+    pub(crate) any: Bytes,
+    /// An empty `ClusterLoadAssignment` standing in for a name that does not exist.
+    pub(crate) placeholder: bool,
+}
+
+impl Entry {
+    /// Packs `message` into an encoded `google.protobuf.Any`, in one pass.
+    fn new<M: Message + Name>(name: &str, message: &M) -> Self {
+        let any = pack(message);
+        Self {
+            name: Arc::from(name),
+            version: content_version(&any),
+            any,
+            placeholder: false,
+        }
+    }
+
+    /// The empty `ClusterLoadAssignment` sent for an EDS name that does not exist, so that
+    /// Envoy's cluster warming does not wait for it forever.
+    pub(crate) fn placeholder(name: &Arc<str>) -> Arc<Self> {
+        let assignment = endpoint_v3::ClusterLoadAssignment {
+            cluster_name: name.to_string(),
+            ..Default::default()
+        };
+        let any = pack(&assignment);
+        Arc::new(Self {
+            name: Arc::clone(name),
+            version: content_version(&any),
+            any,
+            placeholder: true,
+        })
+    }
+
+    /// What a reconnecting delta client says it has: a version, without the bytes.
+    pub(crate) fn held(name: Arc<str>, version: String) -> Arc<Self> {
+        Arc::new(Self {
+            name,
+            version,
+            any: Bytes::new(),
+            placeholder: false,
+        })
+    }
+}
+
+static SERIAL: AtomicU64 = AtomicU64::new(1);
+
+/// The resources of one kind in one snapshot.
+#[derive(Debug, Clone)]
+pub(crate) struct KindSnapshot {
+    /// Unique per distinct content of a kind; an unchanged kind keeps its serial from one
+    /// snapshot to the next.
+    pub(crate) serial: u64,
+    /// The serial of the kind this one was compared with when published (0: none).
+    pub(crate) parent: u64,
+    /// The hash of every `(name, version)`.
+    pub(crate) version: String,
+    /// Sorted by name, unique.
+    pub(crate) entries: Vec<Arc<Entry>>,
+    /// The names added, changed or removed since `parent`, sorted.
+    pub(crate) changed: Vec<Arc<str>>,
+}
+
+impl KindSnapshot {
+    fn new(resources: &Resources, kind: ResourceKind) -> Self {
+        fn entries<M: Message + Name>(list: &[M], name: impl Fn(&M) -> &str) -> Vec<Arc<Entry>> {
+            list.iter().map(|m| Arc::new(Entry::new(name(m), m))).collect()
+        }
+        let mut entries = match kind {
+            ResourceKind::Listener => entries(&resources.listeners, |r| &r.name),
+            ResourceKind::RouteConfiguration => entries(&resources.routes, |r| &r.name),
+            ResourceKind::Cluster => entries(&resources.clusters, |r| &r.name),
+            ResourceKind::ClusterLoadAssignment => entries(&resources.endpoints, |r| &r.cluster_name),
+            ResourceKind::Secret => entries(&resources.secrets, |r| &r.name),
+        };
+        // `Resources` are sorted already; this keeps lookups right if a caller's are not.
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        entries.dedup_by(|a, b| a.name == b.name);
+        let mut hasher = VersionHasher::default();
+        for entry in &entries {
+            hasher.add(&entry.name, &entry.version);
+        }
+        Self {
+            serial: SERIAL.fetch_add(1, Ordering::Relaxed),
+            parent: 0,
+            version: hasher.finish(),
+            entries,
+            changed: Vec::new(),
+        }
+    }
+
+    /// The resource named `name`.
+    pub(crate) fn get(&self, name: &str) -> Option<&Arc<Entry>> {
+        self.entries
+            .binary_search_by(|e| e.name.as_ref().cmp(name))
+            .ok()
+            .and_then(|i| self.entries.get(i))
+    }
+
+    /// This kind, compared with `old`: what changed, and the old bytes of what did not.
+    fn relink(mut self, old: &KindSnapshot) -> Self {
+        let mut changed = Vec::new();
+        let mut olds = old.entries.iter().peekable();
+        for entry in &mut self.entries {
+            while let Some(o) = olds.next_if(|o| o.name < entry.name) {
+                changed.push(Arc::clone(&o.name));
+            }
+            match olds.next_if(|o| o.name == entry.name) {
+                Some(o) if o.version == entry.version => *entry = Arc::clone(o),
+                _ => changed.push(Arc::clone(&entry.name)),
+            }
+        }
+        changed.extend(olds.map(|o| Arc::clone(&o.name)));
+        changed.sort();
+        self.changed = changed;
+        self.parent = old.serial;
+        self
+    }
+}
+
+/// One complete, consistent set of Envoy resources, encoded and versioned, ready to be
+/// served: what a [`Publisher`] publishes.
+///
+/// Building one encodes every resource once; every stream sends those bytes.
+#[derive(Debug)]
+pub struct Snapshot {
+    kinds: PerKind<Arc<KindSnapshot>>,
+    sources: BTreeMap<(ResourceKind, String), Vec<String>>,
+}
+
+impl Snapshot {
+    /// Checks that `resources` are consistent, then encodes and versions them.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Inconsistent`] when [`Resources::check_consistency`] fails: a snapshot that
+    /// names something it does not hold would leave Envoy waiting for it.
+    pub fn new(resources: &Resources) -> Result<Self> {
+        resources.check_consistency().map_err(Error::Inconsistent)?;
+        Ok(Self {
+            kinds: PerKind::from_fn(|kind| Arc::new(KindSnapshot::new(resources, kind))),
+            sources: BTreeMap::new(),
+        })
+    }
+
+    /// Notes that the resource `name` of `kind` was produced by `source` (for example the
+    /// `namespace/name` of an IngressRoute), so that a NACK of it names the object to fix.
+    /// A resource may have several sources. Sources do not change versions.
+    #[must_use]
+    pub fn with_source(mut self, kind: ResourceKind, name: impl Into<String>, source: impl Into<String>) -> Self {
+        self.sources.entry((kind, name.into())).or_default().push(source.into());
+        self
+    }
+
+    /// The version of all the resources of `kind`: the hash of their names and versions.
+    #[must_use]
+    pub fn version(&self, kind: ResourceKind) -> &str {
+        &self.kinds.get(kind).version
+    }
+
+    /// The version of one resource (a hash of its encoded bytes), if it exists.
+    #[must_use]
+    pub fn resource_version(&self, kind: ResourceKind, name: &str) -> Option<&str> {
+        self.kinds.get(kind).get(name).map(|e| e.version.as_str())
+    }
+
+    /// The names of the resources of `kind`, in order.
+    pub fn names(&self, kind: ResourceKind) -> impl Iterator<Item = &str> {
+        self.kinds.get(kind).entries.iter().map(|e| e.name.as_ref())
+    }
+
+    /// The objects that produced a resource, as given to [`Snapshot::with_source`].
+    #[must_use]
+    pub fn sources(&self, kind: ResourceKind, name: &str) -> &[String] {
+        self.sources
+            .get(&(kind, name.to_owned()))
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn kind(&self, kind: ResourceKind) -> &Arc<KindSnapshot> {
+        self.kinds.get(kind)
+    }
+
+    /// This snapshot following `previous`: unchanged kinds are `previous`'s own, changed
+    /// ones know what changed. Also says whether anything changed.
+    fn follow(mut self, previous: Option<&Snapshot>) -> (Self, bool) {
+        let Some(previous) = previous else {
+            return (self, true);
+        };
+        let mut changed = false;
+        for kind in ResourceKind::ALL {
+            let old = previous.kinds.get(kind);
+            let slot = self.kinds.get_mut(kind);
+            if old.version == slot.version {
+                *slot = Arc::clone(old);
+            } else {
+                changed = true;
+                let taken = std::mem::replace(slot, Arc::clone(old));
+                let new = Arc::try_unwrap(taken).unwrap_or_else(|shared| (*shared).clone());
+                *slot = Arc::new(new.relink(old));
+            }
+        }
+        (self, changed)
+    }
+}
+
+/// The value the server watches: `None` until the first publish.
+pub(crate) type Slot = Option<Arc<Snapshot>>;
+
+/// The handle through which the owner of the objects publishes snapshots. Cheap to clone;
+/// every clone publishes to the same servers.
+#[derive(Debug, Clone)]
+pub struct Publisher {
+    tx: Arc<watch::Sender<Slot>>,
+}
+
+impl Default for Publisher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Publisher {
+    /// A publisher with nothing published yet: a server reading it accepts streams but
+    /// answers nothing until the first [`publish`](Publisher::publish) (the ready gate).
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            tx: Arc::new(watch::Sender::new(None)),
+        }
+    }
+
+    /// Replaces the served snapshot and wakes every stream if any resource changed.
+    /// Returns whether one did (a snapshot with the same content wakes nothing).
+    pub fn publish(&self, snapshot: Snapshot) -> bool {
+        let mut snapshot = Some(snapshot);
+        self.tx.send_if_modified(|slot| {
+            let Some(next) = snapshot.take() else { return false };
+            let (next, changed) = next.follow(slot.as_deref());
+            // Stored even when unchanged, so that new sources are used; not announced.
+            *slot = Some(Arc::new(next));
+            changed
+        })
+    }
+
+    /// Builds a [`Snapshot`] of `resources` and publishes it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Inconsistent`] as [`Snapshot::new`]; the served snapshot is kept.
+    pub fn publish_resources(&self, resources: &Resources) -> Result<bool> {
+        Ok(self.publish(Snapshot::new(resources)?))
+    }
+
+    /// The snapshots as a server reads them.
+    #[must_use]
+    pub fn snapshots(&self) -> Snapshots {
+        Snapshots {
+            rx: self.tx.subscribe(),
+        }
+    }
+
+    /// The snapshot served now, if one was published.
+    #[must_use]
+    pub fn current(&self) -> Option<Arc<Snapshot>> {
+        self.tx.borrow().clone()
+    }
+}
+
+/// The reading side of a [`Publisher`]: what a [`Server`](super::Server) serves from.
+#[derive(Debug, Clone)]
+pub struct Snapshots {
+    rx: watch::Receiver<Slot>,
+}
+
+impl Snapshots {
+    /// The snapshot served now, if one was published.
+    #[must_use]
+    pub fn current(&self) -> Option<Arc<Snapshot>> {
+        self.rx.borrow().clone()
+    }
+
+    pub(crate) fn receiver(&self) -> watch::Receiver<Slot> {
+        self.rx.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_urls_match_the_resource_kinds() {
+        for kind in ResourceKind::ALL {
+            assert_eq!(type_url(kind), kind.type_url());
+            assert_eq!(kind_of(&kind.type_url()), Some(kind));
+        }
+        assert_eq!(kind_of("type.googleapis.com/envoy.config.core.v3.Node"), None);
+    }
+
+    #[test]
+    fn an_empty_publish_then_the_same_content_again_changes_nothing() {
+        let publisher = Publisher::new();
+        assert!(publisher.current().is_none());
+        assert!(publisher.publish_resources(&Resources::default()).unwrap());
+        let first = publisher.current().unwrap();
+        assert!(!publisher.publish_resources(&Resources::default()).unwrap());
+        let second = publisher.current().unwrap();
+        for kind in ResourceKind::ALL {
+            assert!(Arc::ptr_eq(first.kind(kind), second.kind(kind)));
+        }
+    }
+
+    #[test]
+    fn a_packed_resource_is_the_encoded_any_of_it() {
+        let mut resources = Resources::default();
+        resources.endpoints.push(endpoint_v3::ClusterLoadAssignment {
+            cluster_name: "default/kuard".into(),
+            ..Default::default()
+        });
+        for (kind, expected) in [(ResourceKind::ClusterLoadAssignment, 1), (ResourceKind::Listener, 0)] {
+            let packed = KindSnapshot::new(&resources, kind);
+            let encoded = resources.encoded(kind);
+            assert_eq!(packed.entries.len(), expected);
+            for (entry, (name, any)) in packed.entries.iter().zip(encoded) {
+                assert_eq!(*entry.name, *name);
+                assert_eq!(entry.any.as_ref(), any.encode_to_vec().as_slice());
+            }
+        }
+        let empty = endpoint_v3::ClusterLoadAssignment::default();
+        assert_eq!(
+            pack(&empty).as_ref(),
+            crate::proto::any(&empty).encode_to_vec().as_slice()
+        );
+    }
+
+    #[test]
+    fn placeholders_are_versioned_by_content() {
+        let name: Arc<str> = Arc::from("default/kuard");
+        assert_eq!(Entry::placeholder(&name).version, Entry::placeholder(&name).version);
+        assert_ne!(
+            Entry::placeholder(&name).version,
+            Entry::placeholder(&Arc::from("default/other")).version
+        );
+    }
+}

@@ -1,0 +1,163 @@
+//! The state-of-the-world protocol: every response of a type carries everything of that
+//! type the stream subscribed to.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use envoy_types::pb::envoy::config::core::v3 as core_v3;
+use envoy_types::pb::envoy::service::discovery::v3 as discovery_v3;
+use tracing::debug;
+
+use super::Result;
+use super::codec::SotwResponse;
+use super::metrics::Metrics;
+use super::snapshot::{KindSnapshot, REMOVAL_ORDER, Snapshot};
+use super::stream::{Protocol, nacked, next_nonce, resolve, unknown_type};
+use super::watch::Watch;
+use crate::ResourceKind;
+
+/// One SotW stream.
+#[derive(Debug)]
+pub(crate) struct Sotw {
+    only: Option<ResourceKind>,
+    watches: BTreeMap<ResourceKind, SotwWatch>,
+    nonces: u64,
+    warned: BTreeSet<String>,
+}
+
+/// A [`Watch`] and the version Envoy says it has.
+#[derive(Debug)]
+struct SotwWatch {
+    watch: Watch,
+    /// The `version_info` of Envoy's latest request: on a new stream, what it already has.
+    client_version: String,
+}
+
+impl Sotw {
+    /// A stream of the aggregated service (`None`) or of one type's service.
+    pub(crate) fn new(only: Option<ResourceKind>) -> Self {
+        Self {
+            only,
+            watches: BTreeMap::new(),
+            nonces: 0,
+            warned: BTreeSet::new(),
+        }
+    }
+}
+
+/// The response carrying everything `w` knows, if one is due: `due` holds the names sent
+/// anew when the state changed; the first response of a stream is due anyway, unless Envoy
+/// (reconnecting) already has exactly that version.
+fn respond(
+    w: &mut SotwWatch,
+    snapshot: &KindSnapshot,
+    due: Option<Vec<Arc<str>>>,
+    nonces: &mut u64,
+) -> Option<SotwResponse> {
+    let first = !w.watch.answered;
+    w.watch.answered = true;
+    if !first && due.is_none() {
+        return None;
+    }
+    let version_info = w.watch.known_version(snapshot);
+    if first && !w.client_version.is_empty() && w.client_version == version_info {
+        debug!(type_url = snapshot_type(w), version = %version_info, "envoy already has this version");
+        return None;
+    }
+    let in_flight = due.unwrap_or_else(|| w.watch.known.keys().cloned().collect());
+    let nonce = next_nonce(nonces);
+    w.watch.nonce = Some(nonce.clone());
+    w.watch.in_flight = in_flight;
+    Some(SotwResponse {
+        kind: w.watch.kind,
+        version_info,
+        nonce,
+        resources: w.watch.known.values().cloned().collect(),
+    })
+}
+
+fn snapshot_type(w: &SotwWatch) -> &'static str {
+    super::snapshot::type_url(w.watch.kind)
+}
+
+fn names(entries: &[Arc<super::snapshot::Entry>]) -> Vec<Arc<str>> {
+    entries.iter().map(|e| Arc::clone(&e.name)).collect()
+}
+
+impl Protocol for Sotw {
+    type Request = discovery_v3::DiscoveryRequest;
+    type Response = SotwResponse;
+
+    fn node(request: &Self::Request) -> Option<&core_v3::Node> {
+        request.node.as_ref()
+    }
+
+    fn on_request(
+        &mut self,
+        request: Self::Request,
+        snapshot: Option<&Snapshot>,
+        metrics: &Metrics,
+    ) -> Result<Vec<SotwResponse>> {
+        let Some(kind) = resolve(self.only, &request.type_url)? else {
+            unknown_type(&mut self.warned, &request.type_url);
+            return Ok(Vec::new());
+        };
+        let w = self.watches.entry(kind).or_insert_with(|| SotwWatch {
+            watch: Watch::new(kind),
+            client_version: String::new(),
+        });
+        if !request.response_nonce.is_empty() {
+            if w.watch.nonce.as_deref() != Some(request.response_nonce.as_str()) {
+                // Envoy sends an up-to-date request after it reads the newer response.
+                debug!(type_url = %request.type_url, nonce = %request.response_nonce, "stale nonce ignored");
+                return Ok(Vec::new());
+            }
+            match &request.error_detail {
+                Some(error) => nacked(&w.watch, error, snapshot, metrics),
+                None => metrics.acked(kind),
+            }
+        }
+        w.client_version = request.version_info;
+        w.watch.set_names(&request.resource_names);
+        let Some(snapshot) = snapshot else {
+            return Ok(Vec::new());
+        };
+        let snapshot = snapshot.kind(kind);
+        let diff = w.watch.refresh(snapshot);
+        let mut anew = diff.upserts;
+        anew.extend(diff.late);
+        w.watch.apply(&anew, &diff.removed);
+        let due = (!anew.is_empty() || !diff.removed.is_empty()).then(|| names(&anew));
+        Ok(respond(w, snapshot, due, &mut self.nonces).into_iter().collect())
+    }
+
+    fn on_snapshot(&mut self, snapshot: &Snapshot) -> Vec<SotwResponse> {
+        let mut responses = Vec::new();
+        let mut second = BTreeMap::new();
+        for kind in ResourceKind::ALL {
+            let Some(w) = self.watches.get_mut(&kind) else { continue };
+            if !w.watch.started {
+                continue;
+            }
+            let kind_snapshot = snapshot.kind(kind);
+            let diff = w.watch.refresh(kind_snapshot);
+            // First pass: what is new or changed, keeping what is going away.
+            w.watch.apply(&diff.upserts, &[]);
+            let due = (!diff.upserts.is_empty()).then(|| names(&diff.upserts));
+            responses.extend(respond(w, kind_snapshot, due, &mut self.nonces));
+            if !diff.late.is_empty() || !diff.removed.is_empty() {
+                second.insert(kind, (diff.late, diff.removed));
+            }
+        }
+        // Second pass: let go of what is gone, referrers first.
+        for kind in REMOVAL_ORDER {
+            let Some((late, removed)) = second.remove(&kind) else {
+                continue;
+            };
+            let Some(w) = self.watches.get_mut(&kind) else { continue };
+            w.watch.apply(&late, &removed);
+            responses.extend(respond(w, snapshot.kind(kind), Some(names(&late)), &mut self.nonces));
+        }
+        responses
+    }
+}

@@ -1,0 +1,216 @@
+//! One task per gRPC stream: it reads requests and snapshot changes, asks the protocol
+//! (SotW or delta) what to send, and sends it.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use envoy_types::pb::envoy::config::core::v3 as core_v3;
+use envoy_types::pb::google::rpc;
+use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Status, Streaming};
+use tracing::{Instrument, debug, warn};
+
+use super::codec::{Encode, Pushed};
+use super::metrics::Metrics;
+use super::snapshot::{Slot, Snapshot, kind_of, type_url};
+use super::watch::Watch;
+use super::{Error, Result};
+use crate::ResourceKind;
+
+/// Responses a stream may have queued before it waits for Envoy to read them.
+const QUEUE: usize = 16;
+
+/// How many resource names a NACK warning lists before it just counts the rest.
+const NAMES_LOGGED: usize = 16;
+
+/// A variant of the xDS protocol, as a state machine of one stream.
+pub(crate) trait Protocol: Send + 'static {
+    /// What Envoy sends.
+    type Request: prost::Message + Default + Send + 'static;
+    /// What the server sends.
+    type Response: Encode + Pushed + Send + 'static;
+
+    /// The node of a request (Envoy sends it on the first one).
+    fn node(request: &Self::Request) -> Option<&core_v3::Node>;
+
+    /// Handles one request against `snapshot`, the one the stream last took in (`None`
+    /// before the first publish).
+    fn on_request(
+        &mut self,
+        request: Self::Request,
+        snapshot: Option<&Snapshot>,
+        metrics: &Metrics,
+    ) -> Result<Vec<Self::Response>>;
+
+    /// Takes in a new snapshot: what to send, in order.
+    fn on_snapshot(&mut self, snapshot: &Snapshot) -> Vec<Self::Response>;
+}
+
+/// What every stream of a server shares.
+#[derive(Debug, Clone)]
+pub(crate) struct Context {
+    pub(crate) snapshots: watch::Receiver<Slot>,
+    pub(crate) shutdown: watch::Receiver<bool>,
+    pub(crate) metrics: Arc<Metrics>,
+}
+
+/// Starts the task of one stream and returns its responses.
+pub(crate) fn spawn<P: Protocol>(
+    protocol: P,
+    inbound: Streaming<P::Request>,
+    context: Context,
+    id: u64,
+) -> ReceiverStream<Result<P::Response, Status>> {
+    let (tx, rx) = mpsc::channel(QUEUE);
+    let span = tracing::info_span!("xds_stream", id, node = tracing::field::Empty);
+    tokio::spawn(drive(protocol, inbound, context, tx).instrument(span));
+    ReceiverStream::new(rx)
+}
+
+/// Counts a stream as connected while it lives.
+struct Connected(Arc<Metrics>);
+
+impl Connected {
+    fn new(metrics: Arc<Metrics>) -> Self {
+        metrics.stream_opened();
+        Self(metrics)
+    }
+}
+
+impl Drop for Connected {
+    fn drop(&mut self) {
+        self.0.stream_closed();
+    }
+}
+
+async fn drive<P: Protocol>(
+    protocol: P,
+    inbound: Streaming<P::Request>,
+    context: Context,
+    tx: mpsc::Sender<Result<P::Response, Status>>,
+) {
+    let _connected = Connected::new(Arc::clone(&context.metrics));
+    debug!("stream opened");
+    if let Err(error) = run(protocol, inbound, context, &tx).await {
+        warn!(error = %super::error_chain(&error), "ending the stream");
+        let _ = tx.send(Err(Status::from(error))).await;
+    }
+    debug!("stream closed");
+}
+
+async fn run<P: Protocol>(
+    mut protocol: P,
+    mut inbound: Streaming<P::Request>,
+    context: Context,
+    tx: &mpsc::Sender<Result<P::Response, Status>>,
+) -> Result<()> {
+    let Context {
+        mut snapshots,
+        mut shutdown,
+        metrics,
+    } = context;
+    // Requests are answered from the snapshot the stream last took in, never a newer one:
+    // a newer one is taken in whole, in make-before-break order, by `on_snapshot`.
+    let mut current = snapshots.borrow_and_update().clone();
+    let mut publisher_gone = false;
+    let mut named = false;
+    loop {
+        let responses = tokio::select! {
+            biased;
+            _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+            () = tx.closed() => return Ok(()),
+            changed = snapshots.changed(), if !publisher_gone => {
+                if changed.is_err() {
+                    // Every publisher is gone: keep serving the last snapshot.
+                    publisher_gone = true;
+                    continue;
+                }
+                current = snapshots.borrow_and_update().clone();
+                match &current {
+                    Some(snapshot) => protocol.on_snapshot(snapshot),
+                    None => Vec::new(),
+                }
+            }
+            message = inbound.message() => match message {
+                Ok(Some(request)) => {
+                    if !named && let Some(node) = P::node(&request) {
+                        named = true;
+                        tracing::Span::current().record("node", node.id.as_str());
+                        debug!(cluster = %node.cluster, "node identified");
+                    }
+                    protocol.on_request(request, current.as_deref(), &metrics)?
+                }
+                Ok(None) => return Ok(()),
+                Err(status) => {
+                    debug!(%status, "the client ended the stream");
+                    return Ok(());
+                }
+            },
+        };
+        for response in responses {
+            metrics.pushed(
+                response.kind(),
+                response.resource_count(),
+                response.removal_count(),
+                response.encoded_len(),
+            );
+            if tx.send(Ok(response)).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// The kind a request's type URL names on a service serving `only` (or every kind).
+/// `Ok(None)` for a type this server does not serve, on the aggregated service.
+pub(crate) fn resolve(only: Option<ResourceKind>, url: &str) -> Result<Option<ResourceKind>> {
+    match only {
+        Some(kind) if url.is_empty() || url == type_url(kind) => Ok(Some(kind)),
+        Some(kind) => Err(Error::WrongTypeUrl {
+            expected: kind,
+            type_url: url.to_owned(),
+        }),
+        None if url.is_empty() => Err(Error::MissingTypeUrl),
+        None => Ok(kind_of(url)),
+    }
+}
+
+/// Warns, once per stream and type URL, that a type is not served.
+pub(crate) fn unknown_type(warned: &mut BTreeSet<String>, url: &str) {
+    if warned.insert(url.to_owned()) {
+        warn!(
+            type_url = url,
+            "envoy asked for a type this server does not serve; it is not answered"
+        );
+    }
+}
+
+/// Counts and logs a NACK of the latest response of `watch`'s type.
+pub(crate) fn nacked(watch: &Watch, error: &rpc::Status, snapshot: Option<&Snapshot>, metrics: &Metrics) {
+    metrics.nacked(watch.kind);
+    let rejected: Vec<&str> = watch.in_flight.iter().take(NAMES_LOGGED).map(AsRef::as_ref).collect();
+    let more = watch.in_flight.len().saturating_sub(NAMES_LOGGED);
+    let mut sources: BTreeSet<&str> = BTreeSet::new();
+    if let Some(snapshot) = snapshot {
+        for name in &watch.in_flight {
+            sources.extend(snapshot.sources(watch.kind, name).iter().map(String::as_str));
+        }
+    }
+    warn!(
+        type_url = type_url(watch.kind),
+        nonce = watch.nonce.as_deref().unwrap_or_default(),
+        code = error.code,
+        error = %error.message,
+        rejected = ?rejected,
+        more_rejected = more,
+        sources = ?sources,
+        "envoy rejected a response (NACK) and keeps its last good configuration",
+    );
+}
+
+/// A fresh nonce of a stream.
+pub(crate) fn next_nonce(counter: &mut u64) -> String {
+    *counter += 1;
+    counter.to_string()
+}

@@ -1,0 +1,440 @@
+//! Feature tests of the xDS server's state-of-the-world ADS streams: objects in, requests
+//! over loopback, responses compared.
+#![cfg(feature = "server")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+mod server_support;
+mod support;
+
+use envoy_types::pb::envoy::config::route::v3 as route_v3;
+use envoy_types::pb::google::protobuf::Any;
+use ingressroute_envoy::ResourceKind::{Cluster, ClusterLoadAssignment, Listener, RouteConfiguration, Secret};
+use ingressroute_envoy::server::Snapshot;
+use ingressroute_envoy::{ResourceKind, Resources};
+use prost::Message;
+use server_support::*;
+use support::{kube_service, svc};
+
+fn anys(resources: &Resources, kind: ResourceKind) -> Vec<Any> {
+    resources.encoded(kind).into_iter().map(|(_, any)| any).collect()
+}
+
+fn strs(names: &[String]) -> Vec<&str> {
+    names.iter().map(String::as_str).collect()
+}
+
+/// Subscribes to everything of `resources` like Envoy (wildcard LDS/CDS, every EDS, RDS and
+/// SDS name) and ACKs each answer.
+async fn subscribe_everything(ads: &mut Sotw, resources: &Resources) {
+    for kind in ResourceKind::ALL {
+        let names = if matches!(kind, Listener | Cluster) {
+            Vec::new()
+        } else {
+            all(resources, kind)
+        };
+        let response = ads.subscribe(kind, &strs(&names)).await;
+        assert_eq!(names_of(&response), all(resources, kind), "{kind}");
+        ads.ack(&response, &strs(&names)).await;
+    }
+    ads.silent().await;
+}
+
+fn names_of(response: &envoy_types::pb::envoy::service::discovery::v3::DiscoveryResponse) -> Vec<String> {
+    names(response)
+}
+
+/// Every response until the stream is quiet, as `(kind, names)`.
+async fn drain(ads: &mut Sotw) -> Vec<(ResourceKind, Vec<String>)> {
+    let mut out = Vec::new();
+    while let Ok(Ok(Some(response))) = tokio::time::timeout(QUIET, ads.inbound.message()).await {
+        out.push(summary(&response));
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_first_request_on_ads_gets_every_listener_and_cluster() {
+    let resources = secure_shop().translate();
+    let xds = Xds::serving(&resources).await;
+    let mut ads = xds.ads().await;
+
+    let cds = ads.subscribe(Cluster, &[]).await;
+    assert_eq!(cds.type_url, Cluster.type_url());
+    assert_eq!(cds.resources, anys(&resources, Cluster));
+    assert!(!cds.nonce.is_empty());
+    assert_eq!(cds.version_info, xds.publisher.current().unwrap().version(Cluster));
+
+    let lds = ads.subscribe(Listener, &[]).await;
+    assert_eq!(names(&lds), ["ingress_http", "ingress_https"]);
+    assert_eq!(lds.resources, anys(&resources, Listener));
+    assert_ne!(lds.nonce, cds.nonce);
+}
+
+#[tokio::test]
+async fn named_route_endpoint_and_secret_subscriptions_get_exactly_those_resources() {
+    let resources = secure_shop().translate();
+    let xds = Xds::serving(&resources).await;
+    let mut ads = xds.ads().await;
+    let kuard = named(&resources, ClusterLoadAssignment, "kuard");
+    let secret = named(&resources, Secret, "tls");
+
+    let eds = ads.subscribe(ClusterLoadAssignment, &[&kuard]).await;
+    assert_eq!(names(&eds), std::slice::from_ref(&kuard));
+    assert_eq!(addresses(&assignment(&eds, &kuard)), ["10.0.0.1:8080"]);
+
+    let rds = ads.subscribe(RouteConfiguration, &["https/secure.example.com"]).await;
+    assert_eq!(names(&rds), ["https/secure.example.com"]);
+
+    let sds = ads.subscribe(Secret, &[&secret]).await;
+    assert_eq!(names(&sds), [secret]);
+    assert_eq!(sds.resources, anys(&resources, Secret));
+}
+
+#[tokio::test]
+async fn acking_the_current_version_sends_nothing() {
+    let resources = shop().translate();
+    let xds = Xds::serving(&resources).await;
+    let mut ads = xds.ads().await;
+    let cds = ads.subscribe(Cluster, &[]).await;
+    ads.ack(&cds, &[]).await;
+    ads.silent().await;
+    assert_eq!(xds.metrics.of(Cluster).acks, 1);
+    assert_eq!(xds.metrics.of(Cluster).pushes, 1);
+}
+
+#[tokio::test]
+async fn publishing_identical_content_sends_nothing() {
+    let resources = secure_shop().translate();
+    let xds = Xds::serving(&resources).await;
+    let mut ads = xds.ads().await;
+    subscribe_everything(&mut ads, &resources).await;
+    let before = xds.metrics.by_type_url();
+
+    assert!(
+        !xds.publish(&secure_shop().translate()),
+        "the same content is no change"
+    );
+    ads.silent().await;
+    assert_eq!(xds.metrics.by_type_url(), before);
+}
+
+#[tokio::test]
+async fn one_changed_endpoint_resends_every_subscribed_assignment_and_nothing_else() {
+    let resources = shop().translate();
+    let xds = Xds::serving(&resources).await;
+    let mut ads = xds.ads().await;
+    subscribe_everything(&mut ads, &resources).await;
+    let api = named(&resources, ClusterLoadAssignment, "api");
+    let kuard = named(&resources, ClusterLoadAssignment, "kuard");
+
+    let changed = shop_with("10.0.0.3").translate();
+    assert!(xds.publish(&changed));
+    let eds = ads.recv().await;
+    // SotW: a response replaces Envoy's whole state of the type, so it carries every
+    // subscribed assignment, not only the changed one.
+    assert_eq!(summary(&eds), (ClusterLoadAssignment, vec![api.clone(), kuard.clone()]));
+    assert_eq!(addresses(&assignment(&eds, &api)), ["10.0.0.3:8080"]);
+    assert_eq!(addresses(&assignment(&eds, &kuard)), ["10.0.0.1:8080"]);
+    assert_eq!(eds.resources, anys(&changed, ClusterLoadAssignment));
+    ads.ack(&eds, &[&api, &kuard]).await;
+    ads.silent().await;
+}
+
+#[tokio::test]
+async fn an_unsubscribed_name_leaves_later_responses_and_its_changes_send_nothing() {
+    let resources = shop().translate();
+    let xds = Xds::serving(&resources).await;
+    let mut ads = xds.ads().await;
+    let api = named(&resources, ClusterLoadAssignment, "api");
+    let kuard = named(&resources, ClusterLoadAssignment, "kuard");
+    let eds = ads.subscribe(ClusterLoadAssignment, &[&api, &kuard]).await;
+    assert_eq!(names(&eds), [api.clone(), kuard.clone()]);
+    // Envoy drops api: the state shrinks on its side, nothing needs to be sent.
+    ads.ack(&eds, &[&kuard]).await;
+    ads.silent().await;
+    assert!(xds.publish(&shop_with("10.0.0.3").translate()));
+    ads.silent().await;
+    // When kuard changes, the response no longer carries api.
+    let moved = support::World::new()
+        .root("default/kuard", "kuard.example.com")
+        .route("/", svc("kuard", 80))
+        .route("/api", svc("api", 80))
+        .service(kube_service("default/kuard").port(80))
+        .service(kube_service("default/api").port(80))
+        .endpoints("default/kuard", &[("", &["10.0.0.7"], 8080)])
+        .endpoints("default/api", &[("", &["10.0.0.3"], 8080)])
+        .translate();
+    assert!(xds.publish(&moved));
+    let eds = ads.recv().await;
+    assert_eq!(summary(&eds), (ClusterLoadAssignment, vec![kuard.clone()]));
+    assert_eq!(addresses(&assignment(&eds, &kuard)), ["10.0.0.7:8080"]);
+}
+
+#[tokio::test]
+async fn a_name_without_endpoints_gets_an_empty_assignment() {
+    let resources = shop().translate();
+    let xds = Xds::serving(&resources).await;
+    let mut ads = xds.ads().await;
+    let eds = ads.subscribe(ClusterLoadAssignment, &["default/nope"]).await;
+    assert_eq!(names(&eds), ["default/nope"]);
+    assert!(assignment(&eds, "default/nope").endpoints.is_empty());
+    ads.ack(&eds, &["default/nope"]).await;
+    ads.silent().await;
+}
+
+#[tokio::test]
+async fn a_new_route_to_a_new_cluster_sends_the_cluster_before_the_route() {
+    let resources = shop().translate();
+    let xds = Xds::serving(&resources).await;
+    let mut ads = xds.ads().await;
+    let cds = ads.subscribe(Cluster, &[]).await;
+    ads.ack(&cds, &[]).await;
+    let rds = ads.subscribe(RouteConfiguration, &["ingress_http"]).await;
+    ads.ack(&rds, &["ingress_http"]).await;
+    ads.silent().await;
+
+    let grown = shop()
+        .route("/new", svc("new", 80))
+        .service(kube_service("default/new").port(80))
+        .translate();
+    let new_cluster = named(&grown, Cluster, "default/new/");
+    assert!(xds.publish(&grown));
+
+    let first = ads.recv().await;
+    assert_eq!(summary(&first).0, Cluster, "the cluster comes first");
+    assert!(names(&first).contains(&new_cluster));
+    let second = ads.recv().await;
+    assert_eq!(summary(&second), (RouteConfiguration, vec!["ingress_http".to_owned()]));
+    let config = route_v3::RouteConfiguration::decode(second.resources[0].value.as_slice()).unwrap();
+    assert!(
+        format!("{config:?}").contains(&new_cluster),
+        "the route uses the new cluster"
+    );
+    ads.silent().await;
+}
+
+#[tokio::test]
+async fn one_change_is_sent_clusters_then_endpoints_then_listeners_then_routes() {
+    let resources = secure_shop().translate();
+    let xds = Xds::serving(&resources).await;
+    let mut ads = xds.ads().await;
+    subscribe_everything(&mut ads, &resources).await;
+
+    // One publish that changes every type Envoy subscribed to but secrets: a new route and
+    // cluster, new api endpoints, and a new TLS virtual host (a listener filter chain).
+    let changed = support::World::new()
+        .root("default/kuard", "kuard.example.com")
+        .route("/", svc("kuard", 80))
+        .route("/api", svc("api", 80))
+        .route("/new", svc("new", 80))
+        .service(kube_service("default/kuard").port(80))
+        .service(kube_service("default/api").port(80))
+        .service(kube_service("default/new").port(80))
+        .endpoints("default/kuard", &[("", &["10.0.0.1"], 8080)])
+        .endpoints("default/api", &[("", &["10.0.0.9"], 8080)])
+        .root("default/secure", "secure.example.com")
+        .tls("tls")
+        .route("/", svc("kuard", 80))
+        .root("default/other", "other.example.com")
+        .tls("tls")
+        .route("/", svc("kuard", 80))
+        .tls_secret("default/tls")
+        .translate();
+    assert!(xds.publish(&changed));
+    let kinds: Vec<ResourceKind> = drain(&mut ads).await.into_iter().map(|(kind, _)| kind).collect();
+    assert_eq!(kinds, [Cluster, ClusterLoadAssignment, Listener, RouteConfiguration]);
+}
+
+#[tokio::test]
+async fn a_removed_route_and_cluster_go_routes_first_then_clusters_then_endpoints() {
+    let resources = shop().translate();
+    let xds = Xds::serving(&resources).await;
+    let mut ads = xds.ads().await;
+    subscribe_everything(&mut ads, &resources).await;
+    let api_cluster = named(&resources, Cluster, "default/api/");
+    let kuard_cluster = named(&resources, Cluster, "default/kuard/");
+    let api = named(&resources, ClusterLoadAssignment, "api");
+    let kuard = named(&resources, ClusterLoadAssignment, "kuard");
+
+    let shrunk = support::World::new()
+        .root("default/kuard", "kuard.example.com")
+        .route("/", svc("kuard", 80))
+        .service(kube_service("default/kuard").port(80))
+        .endpoints("default/kuard", &[("", &["10.0.0.1"], 8080)])
+        .translate();
+    assert!(xds.publish(&shrunk));
+    let responses = drain(&mut ads).await;
+    assert_eq!(
+        responses,
+        [
+            // The route configuration stops using the cluster first...
+            (RouteConfiguration, vec!["ingress_http".to_owned()]),
+            // ...then the cluster is absent from the next CDS state...
+            (Cluster, vec![kuard_cluster]),
+            // ...and the endpoints Envoy still watches become an empty placeholder.
+            (ClusterLoadAssignment, vec![api.clone(), kuard]),
+        ]
+    );
+    assert!(!responses.iter().any(|(_, names)| names.contains(&api_cluster)));
+}
+
+#[tokio::test]
+async fn a_removed_listener_is_absent_from_the_next_lds_response_before_its_routes_and_secret_go() {
+    let resources = secure_shop().translate();
+    let xds = Xds::serving(&resources).await;
+    let mut ads = xds.ads().await;
+    subscribe_everything(&mut ads, &resources).await;
+
+    assert!(xds.publish(&shop().translate()));
+    let responses = drain(&mut ads).await;
+    let position = |wanted: &(ResourceKind, Vec<String>)| responses.iter().position(|r| r == wanted);
+    let lds = position(&(Listener, vec!["ingress_http".to_owned()])).expect("ingress_https is absent");
+    let rds = position(&(RouteConfiguration, vec!["ingress_http".to_owned()])).expect("https/secure is absent");
+    let sds = position(&(Secret, vec![])).expect("the secret is absent");
+    assert!(lds < rds && rds < sds, "{responses:?}");
+}
+
+#[tokio::test]
+async fn a_nack_is_counted_and_logged_and_a_later_good_snapshot_is_still_sent() {
+    let (logs, _guard) = Logs::capture();
+    let resources = shop().translate();
+    let xds = Xds::serving(&resources).await;
+    let mut ads = xds.ads().await;
+    let rds = ads.subscribe(RouteConfiguration, &["ingress_http"]).await;
+    ads.ack(&rds, &["ingress_http"]).await;
+    let cds = ads.subscribe(Cluster, &[]).await;
+    ads.ack(&cds, &[]).await;
+
+    let grown = shop().route("/new", svc("kuard", 80)).translate();
+    assert!(
+        xds.publisher.publish(Snapshot::new(&grown).unwrap().with_source(
+            RouteConfiguration,
+            "ingress_http",
+            "default/kuard"
+        ))
+    );
+    let rejected = ads.recv().await;
+    assert_eq!(summary(&rejected).0, RouteConfiguration);
+    ads.send(nack(
+        &rejected,
+        &rds.version_info,
+        &["ingress_http"],
+        "route: bad regex",
+    ))
+    .await;
+    // The same version is not sent again.
+    ads.silent().await;
+    assert_eq!(xds.metrics.of(RouteConfiguration).nacks, 1);
+    assert_eq!(xds.metrics.of(Cluster).nacks, 0);
+    let text = logs.text();
+    let warning = text
+        .lines()
+        .find(|line| line.contains("NACK"))
+        .unwrap_or_else(|| panic!("a NACK warning in {text}"));
+    assert!(warning.contains("WARN"), "{warning}");
+    assert!(warning.contains("route: bad regex"), "{warning}");
+    assert!(warning.contains("ingress_http"), "{warning}");
+    assert!(warning.contains("default/kuard"), "{warning}");
+    assert!(warning.contains(&RouteConfiguration.type_url()), "{warning}");
+
+    // A later change, of another type and of the same one, is sent as usual.
+    let later = shop()
+        .route("/new", svc("kuard", 80))
+        .route("/newer", svc("other", 80))
+        .service(kube_service("default/other").port(80))
+        .translate();
+    assert!(xds.publish(&later));
+    let cds = ads.recv().await;
+    assert_eq!(summary(&cds).0, Cluster);
+    let rds = ads.recv().await;
+    assert_eq!(summary(&rds).0, RouteConfiguration);
+    assert_ne!(rds.version_info, rejected.version_info);
+    assert_eq!(rds.resources, anys(&later, RouteConfiguration));
+}
+
+#[tokio::test]
+async fn a_request_with_a_stale_nonce_is_ignored() {
+    let resources = secure_shop().translate();
+    let xds = Xds::serving(&resources).await;
+    let mut ads = xds.ads().await;
+    let first = ads.subscribe(RouteConfiguration, &["ingress_http"]).await;
+    // A change is sent before Envoy answered the first response...
+    let grown = shop()
+        .route("/new", svc("kuard", 80))
+        .root("default/secure", "secure.example.com")
+        .tls("tls")
+        .route("/", svc("kuard", 80))
+        .tls_secret("default/tls");
+    assert!(xds.publish(&grown.translate()));
+    let second = ads.recv().await;
+    assert_ne!(first.nonce, second.nonce);
+    // ...so its request answering the first one, which also subscribes more, is stale.
+    let both = ["https/secure.example.com", "ingress_http"];
+    ads.ack(&first, &both).await;
+    ads.silent().await;
+    assert_eq!(xds.metrics.of(RouteConfiguration).acks, 0);
+    // The up-to-date request is served.
+    ads.ack(&second, &both).await;
+    let third = ads.recv().await;
+    assert_eq!(names(&third), both);
+}
+
+#[tokio::test]
+async fn nothing_is_answered_before_the_first_publish() {
+    let xds = Xds::start().await;
+    let mut ads = xds.ads().await;
+    ads.send(request(Cluster, &[])).await;
+    ads.send(request(Listener, &[])).await;
+    ads.silent().await;
+    assert_eq!(xds.metrics.connected_streams(), 1);
+
+    let resources = shop().translate();
+    assert!(xds.publish(&resources));
+    let cds = ads.recv().await;
+    assert_eq!(cds.resources, anys(&resources, Cluster));
+    let lds = ads.recv().await;
+    assert_eq!(lds.resources, anys(&resources, Listener));
+}
+
+#[tokio::test]
+async fn an_empty_snapshot_still_answers_the_first_request() {
+    let resources = support::World::new().translate();
+    assert!(resources.listeners.is_empty());
+    let xds = Xds::serving(&resources).await;
+    let mut ads = xds.ads().await;
+    let lds = ads.subscribe(Listener, &[]).await;
+    assert!(lds.resources.is_empty());
+    assert!(!lds.version_info.is_empty());
+}
+
+#[tokio::test]
+async fn a_reconnecting_envoy_that_has_the_current_version_gets_nothing() {
+    let resources = shop().translate();
+    let xds = Xds::serving(&resources).await;
+    let mut ads = xds.ads().await;
+    let cds = ads.subscribe(Cluster, &[]).await;
+    let eds_names = all(&resources, ClusterLoadAssignment);
+    let eds = ads.subscribe(ClusterLoadAssignment, &strs(&eds_names)).await;
+
+    let mut again = xds.ads().await;
+    again.send(ack(&cds, &[]).with_nonce("")).await;
+    again.send(ack(&eds, &strs(&eds_names)).with_nonce("")).await;
+    again.silent().await;
+    // But one with an older version is answered.
+    let mut stale = xds.ads().await;
+    let mut old = request(Cluster, &[]);
+    old.version_info = "0123456789abcdef".into();
+    stale.send(old).await;
+    assert_eq!(stale.recv().await.resources, cds.resources);
+}
+
+trait WithNonce {
+    fn with_nonce(self, nonce: &str) -> Self;
+}
+
+impl WithNonce for envoy_types::pb::envoy::service::discovery::v3::DiscoveryRequest {
+    fn with_nonce(mut self, nonce: &str) -> Self {
+        self.response_nonce = nonce.into();
+        self
+    }
+}
