@@ -13,6 +13,11 @@
 //!                             │
 //!                             ▼ (the DAG and the Endpoints)
 //!                 render ──▶ ingressroute-envoy ──▶ Envoy v3 resources (json | yaml)
+//!                             │
+//!                             ▼ (the same, rebuilt on every change of the files)
+//!                 serve ──▶ xDS server ──▶ Envoy (a child process with `--envoy`)
+//!
+//!  bootstrap ──▶ Envoy's bootstrap (ADS to `serve`)
 //! ```
 //!
 //! * [`load`] reads files, directories and standard input into typed manifests, each
@@ -20,16 +25,21 @@
 //! * [`check`] validates against the CRD schema, builds the DAG and works out the exit
 //!   code;
 //! * [`output`] renders statuses;
-//! * [`render`] translates the DAG into the Envoy resources an xDS server would serve.
+//! * [`render`] translates the DAG into the Envoy resources an xDS server would serve;
+//! * [`bootstrap`] writes the bootstrap an Envoy needs to talk to `serve`;
+//! * [`serve`] watches the files and serves their Envoy resources over xDS, and runs an
+//!   Envoy on them if asked to.
 //!
-//! What this crate does **not** do: talk to a cluster, write statuses back, or serve
-//! Envoy. The DAG rules live in `ingressroute-dag`, the schema in `ingressroute-api`,
-//! the Envoy translation in `ingressroute-envoy`.
+//! What this crate does **not** do: talk to a cluster or write statuses back. The DAG
+//! rules live in `ingressroute-dag`, the schema in `ingressroute-api`, the Envoy
+//! translation and the xDS server in `ingressroute-envoy`.
 
+pub mod bootstrap;
 pub mod check;
 pub mod load;
 pub mod output;
 pub mod render;
+pub mod serve;
 
 use std::io::{self, Write};
 
@@ -38,7 +48,7 @@ use std::io::{self, Write};
 #[command(
     name = "ingressroute",
     version,
-    about = "Check Contour IngressRoute (contour.heptio.com/v1beta1) manifests, and render their Envoy configuration, without a cluster"
+    about = "Check Contour IngressRoute (contour.heptio.com/v1beta1) manifests, render their Envoy configuration and serve it to Envoy, without a cluster"
 )]
 pub struct Cli {
     /// What to do.
@@ -63,6 +73,15 @@ pub enum Command {
     /// resources were printed; 2: some input cannot be read or parsed (nothing is
     /// printed).
     Render(render::RenderArgs),
+    /// Write an Envoy bootstrap (JSON) that points Envoy at `ingressroute serve` over ADS.
+    Bootstrap(bootstrap::BootstrapArgs),
+    /// Serve the Envoy configuration of the given manifests over xDS, rebuilt whenever
+    /// they change, and optionally run the Envoy that uses it (`--envoy`).
+    ///
+    /// A file that breaks (bad YAML, a field of the wrong type, an object the API server
+    /// would reject) keeps its last good objects served; every other file still updates.
+    /// Runs until SIGINT or SIGTERM; exit code 1 if something fails.
+    Serve(serve::ServeArgs),
 }
 
 /// Why a command could not finish.
@@ -75,14 +94,48 @@ pub enum Error {
     /// `render` failed.
     #[error(transparent)]
     Render(#[from] render::Error),
+    /// `bootstrap` failed.
+    #[error(transparent)]
+    Bootstrap(#[from] bootstrap::Error),
+    /// `serve` failed.
+    #[error(transparent)]
+    Serve(#[from] serve::Error),
+    /// The async runtime of `serve` could not be started.
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] io::Error),
 }
 
-/// Runs a parsed command line against the process's standard streams.
+impl Error {
+    /// The process exit code for this error: 1 when `serve` fails, 2 otherwise (the
+    /// input or the output could not be read or written).
+    #[must_use]
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Serve(_) | Self::Runtime(_) => 1,
+            _ => 2,
+        }
+    }
+}
+
+/// `error: source: source...`, for a log line.
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    message
+}
+
+/// Runs a parsed command line against the process's standard streams; `serve` runs on a
+/// multi-threaded tokio runtime until it is stopped.
 ///
 /// # Errors
 ///
-/// Returns an error when the result cannot be written (see [`check::run`] and
-/// [`render::run`]).
+/// Returns an error when the result cannot be written (see [`check::run`],
+/// [`render::run`] and [`bootstrap::run`]), or when `serve` fails (see [`serve::run`]).
 pub fn run(cli: &Cli) -> Result<check::Outcome, Error> {
     let stdout = io::stdout();
     let stderr = io::stderr();
@@ -99,6 +152,19 @@ pub fn run(cli: &Cli) -> Result<check::Outcome, Error> {
             let outcome = render::run(args, stdin, &mut stdout, &mut stderr)?;
             stdout.flush().map_err(render::Error::Write)?;
             Ok(outcome)
+        }
+        Command::Bootstrap(args) => {
+            bootstrap::run(args, &mut stdout)?;
+            Ok(check::Outcome::Valid)
+        }
+        Command::Serve(args) => {
+            drop((stdout, stderr, stdin));
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(Error::Runtime)?;
+            runtime.block_on(serve::run(args.clone()))?;
+            Ok(check::Outcome::Valid)
         }
     }
 }

@@ -436,6 +436,14 @@ impl Loaded {
         })
     }
 
+    /// Adds a manifest loaded elsewhere (for example the last good version of a file that
+    /// `serve` keeps while the file is broken), with the same duplicate rule as the other
+    /// `add_*` methods: a later object with the same kind, namespace and name replaces the
+    /// earlier one and a [`Warning::Duplicate`] is recorded.
+    pub fn add_manifest(&mut self, manifest: Manifest) {
+        self.push(manifest);
+    }
+
     /// Loads a file, or every `*.yaml`, `*.yml` and `*.json` file under a directory
     /// (recursively, in sorted order; a file given directly is read whatever its name).
     pub fn add_path(&mut self, path: &Path) {

@@ -1,0 +1,496 @@
+//! `ingressroute serve`: an xDS server for local manifests, rebuilt when they change, and
+//! optionally the Envoy that it configures.
+//!
+//! ```text
+//!  PATH... ──watch──▶ holdoff (100 ms quiet, 500 ms at most) ──▶ Sources::reload
+//!                                                                   │ last good version
+//!                                                                   ▼ of every file
+//!        check_and_build ──▶ Dag ──▶ translate (+ v1 Endpoints) ──▶ Resources
+//!              │                                                     │
+//!              ▼                                                     ▼
+//!     status changes (log)                              Publisher ──▶ xDS server ──▶ Envoy
+//!                                                    (first publish only once     (child of
+//!                                                     every file has loaded)      `--envoy`)
+//! ```
+//!
+//! What this module does **not** do: talk to a cluster or write statuses anywhere but the
+//! log. It runs the same load, check and translation as `check` and `render`, and the xDS
+//! server of `ingressroute-envoy`.
+
+pub mod envoy;
+pub mod holdoff;
+pub mod sources;
+pub mod watch;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitStatus;
+use std::time::Duration;
+
+use ingressroute_api::DEFAULT_INGRESS_CLASS;
+use ingressroute_dag::{Config, CurrentStatus, ObjectRef};
+use ingressroute_envoy::server::{Publisher, Server};
+use ingressroute_envoy::{Endpoints, EnvoyConfig, ResourceKind, Resources};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tracing::{debug, error, info, warn};
+
+use crate::bootstrap::{self, DEFAULT_ADMIN_ADDRESS, DEFAULT_NODE_ID, DEFAULT_STATS_ADDRESS, DEFAULT_XDS_ADDRESS};
+use crate::check;
+use crate::load::{Loaded, Object};
+use envoy::Envoy;
+use holdoff::Holdoff;
+use sources::Sources;
+
+/// How long the xDS server gets to close its connections on the way out.
+const SERVER_GRACE: Duration = Duration::from_secs(5);
+
+/// The arguments of `ingressroute serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Namespaces in which root IngressRoutes may be defined, comma-separated (default:
+    /// any namespace).
+    #[arg(long, value_name = "NS1,NS2")]
+    pub root_namespaces: Option<String>,
+
+    /// The ingress class served: IngressRoutes annotated with another class are ignored.
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_INGRESS_CLASS)]
+    pub ingress_class: String,
+
+    /// Where the xDS server listens (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR:PORT", default_value = DEFAULT_XDS_ADDRESS)]
+    pub xds_address: SocketAddr,
+
+    /// The address Envoy's HTTP and HTTPS listeners bind.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0")]
+    pub http_address: IpAddr,
+
+    /// The port of Envoy's HTTP listener.
+    #[arg(long, value_name = "N", default_value_t = 8080)]
+    pub http_port: u16,
+
+    /// The port of Envoy's HTTPS listener.
+    #[arg(long, value_name = "N", default_value_t = 8443)]
+    pub https_port: u16,
+
+    /// Allow ExternalName Services that point at `localhost` or at loopback, link-local
+    /// or unspecified addresses (refused by default: they can reach Envoy's admin
+    /// interface). For local development only.
+    #[arg(long)]
+    pub allow_loopback_external_names: bool,
+
+    /// Also run this Envoy binary, with a bootstrap that points it at this server, and
+    /// stop it on exit.
+    #[arg(long, value_name = "ENVOY_BIN")]
+    pub envoy: Option<PathBuf>,
+
+    /// With `--envoy`: where Envoy's admin interface listens.
+    #[arg(long, value_name = "ADDR:PORT", default_value = DEFAULT_ADMIN_ADDRESS)]
+    pub admin_address: SocketAddr,
+
+    /// With `--envoy`: where Envoy's `stats-health` listener (`/ready`, `/stats`) listens.
+    #[arg(long, value_name = "ADDR:PORT", default_value = DEFAULT_STATS_ADDRESS)]
+    pub stats_address: SocketAddr,
+
+    /// Files or directories to serve and watch (directories are walked recursively for
+    /// *.yaml, *.yml and *.json).
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+impl ServeArgs {
+    /// The DAG configuration these arguments ask for.
+    #[must_use]
+    pub fn config(&self) -> Config {
+        let mut config = Config::default();
+        if let Some(list) = &self.root_namespaces {
+            config.root_namespaces = Config::parse_root_namespaces(list);
+        }
+        config.ingress_class.clone_from(&self.ingress_class);
+        config.allow_loopback_external_names = self.allow_loopback_external_names;
+        config
+    }
+
+    /// The Envoy configuration these arguments ask for.
+    #[must_use]
+    pub fn envoy_config(&self) -> EnvoyConfig {
+        let mut config = EnvoyConfig::default();
+        config.http_address = self.http_address;
+        config.https_address = self.http_address;
+        config.http_port = self.http_port;
+        config.https_port = self.https_port;
+        config
+    }
+}
+
+/// Why `serve` stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `-` (standard input) cannot be watched.
+    #[error("serve reads files and directories; standard input (`-`) cannot be watched")]
+    Stdin,
+    /// The xDS server could not start or failed.
+    #[error("the xDS server failed")]
+    Server(#[source] ingressroute_envoy::server::Error),
+    /// The xDS server task ended unexpectedly.
+    #[error("the xDS server stopped unexpectedly")]
+    ServerStopped,
+    /// The paths cannot be watched.
+    #[error(transparent)]
+    Watch(#[from] watch::Error),
+    /// The signal handlers could not be installed.
+    #[error("cannot listen for signals")]
+    Signal(#[source] std::io::Error),
+    /// Envoy's bootstrap could not be rendered.
+    #[error(transparent)]
+    Bootstrap(#[from] bootstrap::Error),
+    /// Envoy could not be started.
+    #[error(transparent)]
+    Envoy(#[from] envoy::Error),
+    /// Envoy exited by itself with an error.
+    #[error("envoy exited: {0}")]
+    EnvoyExited(ExitStatus),
+    /// Envoy's exit status could not be read.
+    #[error("cannot wait for envoy")]
+    EnvoyWait(#[source] std::io::Error),
+}
+
+/// An IngressRoute whose status changed between two builds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusChange {
+    /// The IngressRoute.
+    pub object: ObjectRef,
+    /// Its new status, or `None` when it is no longer there.
+    pub status: Option<(CurrentStatus, String)>,
+}
+
+impl fmt::Display for StatusChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.status {
+            Some((status, description)) => write!(f, "{}: {}: {description}", self.object, status.as_str()),
+            None => write!(f, "{}: removed", self.object),
+        }
+    }
+}
+
+/// Statuses by IngressRoute, as compared between builds.
+pub type Statuses = BTreeMap<ObjectRef, (CurrentStatus, String)>;
+
+/// The IngressRoutes whose status differs between `old` and `new`, by namespace and name.
+#[must_use]
+pub fn status_changes(old: &Statuses, new: &Statuses) -> Vec<StatusChange> {
+    let mut changes: Vec<StatusChange> = new
+        .iter()
+        .filter(|(object, status)| old.get(*object) != Some(*status))
+        .map(|(object, status)| StatusChange {
+            object: object.clone(),
+            status: Some(status.clone()),
+        })
+        .collect();
+    changes.extend(
+        old.keys()
+            .filter(|object| !new.contains_key(*object))
+            .map(|object| StatusChange {
+                object: object.clone(),
+                status: None,
+            }),
+    );
+    changes.sort_by(|a, b| a.object.cmp(&b.object));
+    changes
+}
+
+/// What one build of loaded manifests gives.
+#[derive(Debug)]
+pub struct Build {
+    /// The Envoy resources.
+    pub resources: Resources,
+    /// Every IngressRoute's status.
+    pub statuses: Statuses,
+    /// What `check` would say on standard error, one line each.
+    pub diagnostics: Vec<String>,
+}
+
+/// Builds the DAG of `loaded` with `config` and translates it, with the v1 Endpoints
+/// among the manifests, with `envoy`. Pure.
+#[must_use]
+pub fn build(loaded: &Loaded, config: &Config, envoy: &EnvoyConfig) -> Build {
+    let (report, dag) = check::check_and_build(loaded, config);
+    let mut endpoints = Endpoints::new();
+    for manifest in loaded.manifests() {
+        if let Object::Endpoints(object) = &manifest.object {
+            endpoints.insert(object);
+        }
+    }
+    let resources = ingressroute_envoy::translate(&dag, &endpoints, envoy);
+    let statuses = dag
+        .statuses()
+        .iter()
+        .map(|(object, status)| (object.clone(), (status.current_status, status.description.clone())))
+        .collect();
+    let mut diagnostics: Vec<String> = loaded.warnings().map(ToString::to_string).collect();
+    diagnostics.extend(report.diagnostics.iter().map(ToString::to_string));
+    Build {
+        resources,
+        statuses,
+        diagnostics,
+    }
+}
+
+/// What was served last, to log only what changes.
+#[derive(Debug)]
+struct State {
+    config: Config,
+    envoy: EnvoyConfig,
+    published: bool,
+    statuses: Statuses,
+    diagnostics: BTreeSet<String>,
+}
+
+impl State {
+    /// Builds and publishes the sources' last good objects, unless nothing was published
+    /// yet and a file has never loaded.
+    fn rebuild(&mut self, sources: &Sources, publisher: &Publisher) {
+        if !self.published && !sources.complete() {
+            let broken: Vec<String> = sources.broken().map(|p| p.display().to_string()).collect();
+            warn!(
+                broken = ?broken,
+                "not serving yet: every file must load once before the first configuration is served"
+            );
+            return;
+        }
+        let build = build(&sources.merged(), &self.config, &self.envoy);
+
+        let diagnostics: BTreeSet<String> = build.diagnostics.into_iter().collect();
+        for diagnostic in diagnostics.difference(&self.diagnostics) {
+            warn!("{diagnostic}");
+        }
+        self.diagnostics = diagnostics;
+
+        for change in status_changes(&self.statuses, &build.statuses) {
+            match &change.status {
+                Some((CurrentStatus::Valid, _)) | None => {
+                    info!(ingressroute = %change.object, "status: {change}");
+                }
+                Some(_) => warn!(ingressroute = %change.object, "status: {change}"),
+            }
+        }
+        self.statuses = build.statuses;
+
+        match publisher.publish_resources(&build.resources) {
+            Ok(changed) => {
+                let counts = ResourceKind::ALL
+                    .iter()
+                    .map(|kind| format!("{kind}s: {}", count(&build.resources, *kind)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if changed || !self.published {
+                    info!("serving {counts}");
+                } else {
+                    debug!("rebuilt; nothing changed");
+                }
+                self.published = true;
+            }
+            Err(error) => error!(
+                error = %crate::error_chain(&error),
+                "the new configuration is not consistent (a bug); the previous one is still served"
+            ),
+        }
+    }
+}
+
+fn count(resources: &Resources, kind: ResourceKind) -> usize {
+    match kind {
+        ResourceKind::Listener => resources.listeners.len(),
+        ResourceKind::RouteConfiguration => resources.routes.len(),
+        ResourceKind::Cluster => resources.clusters.len(),
+        ResourceKind::ClusterLoadAssignment => resources.endpoints.len(),
+        ResourceKind::Secret => resources.secrets.len(),
+        _ => 0,
+    }
+}
+
+/// Runs `ingressroute serve` until SIGINT or SIGTERM, or until the Envoy it started
+/// exits.
+///
+/// # Errors
+///
+/// When the xDS server cannot listen or fails, the paths cannot be watched, Envoy cannot
+/// be started or exits with an error (see [`Error`]). Broken manifests are not errors:
+/// they are logged, and the last good version of each file is served.
+pub async fn run(args: ServeArgs) -> Result<(), Error> {
+    if args.paths.iter().any(|p| p.as_os_str() == crate::load::STDIN) {
+        return Err(Error::Stdin);
+    }
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(Error::Signal)?;
+    let mut terminate = signal(SignalKind::terminate()).map_err(Error::Signal)?;
+
+    let publisher = Publisher::new();
+    let server = Server::bind(args.xds_address, publisher.snapshots())
+        .await
+        .map_err(Error::Server)?;
+    let xds = server.local_addr();
+    let (stop_server, server_stopped) = oneshot::channel::<()>();
+    let mut serving = tokio::spawn(server.serve(async move {
+        let _ = server_stopped.await;
+    }));
+
+    let (changes, mut changed) = mpsc::unbounded_channel();
+    let watcher = watch::watch(&args.paths, changes)?;
+
+    let mut sources = Sources::new(args.paths.clone());
+    let mut state = State {
+        config: args.config(),
+        envoy: args.envoy_config(),
+        published: false,
+        statuses: Statuses::new(),
+        diagnostics: BTreeSet::new(),
+    };
+    sources.reload();
+    state.rebuild(&sources, &publisher);
+
+    let mut envoy = match &args.envoy {
+        Some(binary) => {
+            let config = bootstrap::bootstrap_config(
+                &bootstrap::dial_address(xds),
+                args.admin_address,
+                args.stats_address,
+                false,
+                DEFAULT_NODE_ID,
+            );
+            let envoy = Envoy::start(binary, &bootstrap::bootstrap_json(&config)?)?;
+            info!(
+                http = %SocketAddr::new(args.http_address, args.http_port),
+                https = %SocketAddr::new(args.http_address, args.https_port),
+                admin = %args.admin_address,
+                "envoy listeners"
+            );
+            Some(envoy)
+        }
+        None => None,
+    };
+
+    let mut holdoff = Holdoff::default();
+    let outcome = loop {
+        let deadline = holdoff.deadline().map(Instant::from_std);
+        tokio::select! {
+            Some(()) = changed.recv() => holdoff.changed(std::time::Instant::now()),
+            () = sleep_until(deadline), if deadline.is_some() => {
+                holdoff.rebuilt();
+                if sources.reload() || !state.published {
+                    state.rebuild(&sources, &publisher);
+                }
+            }
+            _ = interrupt.recv() => {
+                info!("SIGINT: shutting down");
+                break Ok(());
+            }
+            _ = terminate.recv() => {
+                info!("SIGTERM: shutting down");
+                break Ok(());
+            }
+            status = exited(&mut envoy) => break match status {
+                Ok(status) if status.success() => {
+                    info!("envoy exited; shutting down");
+                    Ok(())
+                }
+                Ok(status) => Err(Error::EnvoyExited(status)),
+                Err(error) => Err(Error::EnvoyWait(error)),
+            },
+            result = &mut serving => break match result {
+                Ok(Err(error)) => Err(Error::Server(error)),
+                _ => Err(Error::ServerStopped),
+            },
+        }
+    };
+
+    drop(watcher);
+    if let Some(envoy) = envoy.take() {
+        envoy.stop().await;
+    }
+    let _ = stop_server.send(());
+    if !serving.is_finished() && tokio::time::timeout(SERVER_GRACE, &mut serving).await.is_err() {
+        warn!("the xDS server did not stop in time");
+        serving.abort();
+    }
+    outcome
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn exited(envoy: &mut Option<Envoy>) -> std::io::Result<ExitStatus> {
+    match envoy {
+        Some(envoy) => envoy.exited().await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn statuses(entries: &[(&str, CurrentStatus, &str)]) -> Statuses {
+        entries
+            .iter()
+            .map(|(name, status, description)| (ObjectRef::new("default", *name), (*status, (*description).to_owned())))
+            .collect()
+    }
+
+    #[test]
+    fn only_new_changed_and_removed_statuses_are_reported() {
+        let old = statuses(&[
+            ("a", CurrentStatus::Valid, "valid IngressRoute"),
+            ("b", CurrentStatus::Valid, "valid IngressRoute"),
+            ("c", CurrentStatus::Valid, "valid IngressRoute"),
+        ]);
+        let new = statuses(&[
+            ("a", CurrentStatus::Valid, "valid IngressRoute"),
+            ("b", CurrentStatus::Invalid, "Service [web:80] is invalid or missing"),
+            ("d", CurrentStatus::Valid, "valid IngressRoute"),
+        ]);
+        let lines: Vec<String> = status_changes(&old, &new).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [
+                "default/b: invalid: Service [web:80] is invalid or missing",
+                "default/c: removed",
+                "default/d: valid: valid IngressRoute",
+            ]
+        );
+        assert!(status_changes(&new, &new).is_empty());
+    }
+
+    #[test]
+    fn the_listeners_take_the_http_address_and_both_ports() {
+        use clap::Parser as _;
+        let cli = crate::Cli::parse_from([
+            "ingressroute",
+            "serve",
+            "--http-address",
+            "127.0.0.1",
+            "--http-port",
+            "18080",
+            "--https-port",
+            "18443",
+            "--allow-loopback-external-names",
+            "dir",
+        ]);
+        let crate::Command::Serve(args) = cli.command else {
+            panic!("serve");
+        };
+        let envoy = args.envoy_config();
+        assert_eq!(envoy.http_address.to_string(), "127.0.0.1");
+        assert_eq!(envoy.https_address.to_string(), "127.0.0.1");
+        assert_eq!((envoy.http_port, envoy.https_port), (18080, 18443));
+        assert!(args.config().allow_loopback_external_names);
+        assert_eq!(args.xds_address.to_string(), "127.0.0.1:8001");
+    }
+}

@@ -1,0 +1,408 @@
+//! The files `serve` reads, each with its last good version.
+//!
+//! ```text
+//!  PATH... ──▶ files (directories walked recursively, sorted)
+//!                │  read; unchanged text is not parsed again
+//!                ▼
+//!  assess(path, text) ──▶ Good { manifests }  ──▶ replaces the file's last good version
+//!                     └─▶ Broken { problems } ──▶ the last good version stays (logged)
+//!                │
+//!                ▼
+//!  merged(): every file's last good manifests, in file order ──▶ Loaded
+//! ```
+//!
+//! A file is broken when it cannot be read, when a document in it is not valid YAML or
+//! JSON or does not decode (a field of the wrong type), or when the API server would
+//! reject one of its IngressRoutes or TLSCertificateDelegations (the CRD schema). In a
+//! cluster such an edit never reaches the controller, so the objects as they were before
+//! stay in force; `serve` does the same per file, and every other file still updates.
+//!
+//! A file that disappears from a directory is gone, with its objects. A file named on
+//! the command line that cannot be read is broken instead (editors may delete and write
+//! a file again when they save it).
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use ingressroute_api::validate::{self, FindingKind};
+use tracing::{info, warn};
+
+use crate::load::{self, EXTENSIONS, Kind, Loaded, Manifest, display_path};
+
+/// What one version of a file gives.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// Every document loads and the API server would accept every object.
+    Good {
+        /// The objects.
+        manifests: Vec<Manifest>,
+        /// What is worth knowing (unsupported kinds, duplicates in the file, ...).
+        warnings: Vec<String>,
+    },
+    /// Something in the file keeps it from being used.
+    Broken {
+        /// Each problem, with the file, document and line.
+        problems: Vec<String>,
+    },
+}
+
+/// Loads one file's text and says whether it can be used.
+#[must_use]
+pub fn assess(path: &Path, text: &str) -> Verdict {
+    let mut loaded = Loaded::new();
+    loaded.add_str(path, text);
+    let mut problems: Vec<String> = loaded.errors().map(ToString::to_string).collect();
+    for manifest in loaded.manifests() {
+        let findings = match manifest.object.kind() {
+            Kind::IngressRoute => validate::validate_ingress_route(&manifest.raw),
+            Kind::TlsCertificateDelegation => validate::validate_tls_certificate_delegation(&manifest.raw),
+            _ => Vec::new(),
+        };
+        problems.extend(
+            findings
+                .iter()
+                .filter(|finding| finding.kind != FindingKind::UnknownField)
+                .map(|finding| {
+                    format!(
+                        "{}: {} {}: {}{finding} (the API server would reject this object)",
+                        manifest.location,
+                        manifest.object.kind(),
+                        manifest.object.object_ref(),
+                        item_prefix(&manifest.location),
+                    )
+                }),
+        );
+    }
+    if problems.is_empty() {
+        Verdict::Good {
+            warnings: loaded.warnings().map(ToString::to_string).collect(),
+            manifests: loaded.into_manifests(),
+        }
+    } else {
+        Verdict::Broken { problems }
+    }
+}
+
+fn item_prefix(location: &load::Location) -> String {
+    location.item.map(|i| format!("items[{i}].")).unwrap_or_default()
+}
+
+/// One file: what was last read, and its last good version.
+#[derive(Debug, Default)]
+struct File {
+    /// The text last read; `None` when it could not be read.
+    text: Option<String>,
+    /// Why it could not be read, the last time it could not.
+    read_error: Option<String>,
+    /// The objects of the last good version; `None` when there has been none.
+    good: Option<Vec<Manifest>>,
+    /// Whether the latest version is broken.
+    broken: bool,
+}
+
+/// The files under the paths given to `serve`, each with its last good version.
+#[derive(Debug)]
+pub struct Sources {
+    roots: Vec<PathBuf>,
+    /// In the order they are merged: the paths' order, directories walked in sorted order.
+    order: Vec<PathBuf>,
+    files: BTreeMap<PathBuf, File>,
+}
+
+impl Sources {
+    /// Nothing read yet from `roots`.
+    #[must_use]
+    pub fn new(roots: Vec<PathBuf>) -> Self {
+        Self {
+            roots,
+            order: Vec::new(),
+            files: BTreeMap::new(),
+        }
+    }
+
+    /// The paths given.
+    #[must_use]
+    pub fn roots(&self) -> &[PathBuf] {
+        &self.roots
+    }
+
+    /// Reads every file again; parses those whose text changed and logs what is wrong
+    /// with them. Returns whether the objects served changed (a file's good version
+    /// changed, or a file came or went).
+    pub fn reload(&mut self) -> bool {
+        let (order, unreadable) = enumerate(&self.roots);
+        let mut changed = false;
+
+        let listed: HashSet<&PathBuf> = order.iter().collect();
+        let gone: Vec<PathBuf> = self.files.keys().filter(|p| !listed.contains(p)).cloned().collect();
+        for path in gone {
+            if let Some(file) = self.files.remove(&path) {
+                info!(file = %display_path(&path), "file removed; its objects are no longer served");
+                changed |= file.good.is_some();
+            }
+        }
+
+        for path in &order {
+            let file = self.files.entry(path.clone()).or_default();
+            let text = match unreadable.get(path) {
+                Some(error) => Err(error.clone()),
+                None => fs::read_to_string(path).map_err(|e| e.to_string()),
+            };
+            changed |= update(path, file, text);
+        }
+        self.order = order;
+        changed
+    }
+
+    /// Whether every file has a good version (the condition for the first snapshot: a
+    /// snapshot without a file's objects must never be served as if it were complete).
+    #[must_use]
+    pub fn complete(&self) -> bool {
+        self.files.values().all(|file| file.good.is_some())
+    }
+
+    /// The files that are broken now.
+    pub fn broken(&self) -> impl Iterator<Item = &Path> {
+        self.order
+            .iter()
+            .filter(|path| self.files.get(*path).is_some_and(|f| f.broken))
+            .map(PathBuf::as_path)
+    }
+
+    /// Every file's last good objects, merged in file order (a later object with the
+    /// same kind, namespace and name replaces an earlier one, with a warning).
+    #[must_use]
+    pub fn merged(&self) -> Loaded {
+        let mut loaded = Loaded::new();
+        for path in &self.order {
+            if let Some(manifests) = self.files.get(path).and_then(|f| f.good.as_ref()) {
+                for manifest in manifests {
+                    loaded.add_manifest(manifest.clone());
+                }
+            }
+        }
+        loaded
+    }
+}
+
+/// Takes in a new reading of one file; returns whether its good version changed.
+fn update(path: &Path, file: &mut File, text: Result<String, String>) -> bool {
+    let shown = display_path(path);
+    let text = match text {
+        Ok(text) => text,
+        Err(error) => {
+            if file.read_error.as_ref() != Some(&error) {
+                warn!(file = %shown, "{shown}: cannot read: {error}");
+                say_kept(&shown, file.good.is_some());
+                file.read_error = Some(error);
+            }
+            file.text = None;
+            file.broken = true;
+            return false;
+        }
+    };
+    file.read_error = None;
+    if file.text.as_deref() == Some(text.as_str()) {
+        return false;
+    }
+    let verdict = assess(path, &text);
+    file.text = Some(text);
+    match verdict {
+        Verdict::Good { manifests, warnings } => {
+            for warning in warnings {
+                warn!(file = %shown, "{warning}");
+            }
+            if file.broken {
+                info!(file = %shown, "{shown}: fixed; serving its objects again");
+            }
+            file.broken = false;
+            file.good = Some(manifests);
+            true
+        }
+        Verdict::Broken { problems } => {
+            for problem in problems {
+                warn!(file = %shown, "{problem}");
+            }
+            say_kept(&shown, file.good.is_some());
+            file.broken = true;
+            false
+        }
+    }
+}
+
+fn say_kept(shown: &str, has_good: bool) {
+    if has_good {
+        warn!(file = %shown, "{shown}: broken; its last good version is still served");
+    } else {
+        warn!(file = %shown, "{shown}: broken, and it has no good version yet; nothing of it is served");
+    }
+}
+
+/// The files under `roots`, in merge order, and the roots that cannot be read, with why.
+fn enumerate(roots: &[PathBuf]) -> (Vec<PathBuf>, BTreeMap<PathBuf, String>) {
+    let mut order = Vec::new();
+    let mut unreadable = BTreeMap::new();
+    let mut seen = HashSet::new();
+    for root in roots {
+        match fs::metadata(root) {
+            Ok(meta) if meta.is_dir() => {
+                let mut visited = HashSet::new();
+                walk(root, &mut visited, &mut order, &mut seen);
+            }
+            Ok(_) => {
+                if seen.insert(root.clone()) {
+                    order.push(root.clone());
+                }
+            }
+            Err(error) => {
+                if seen.insert(root.clone()) {
+                    order.push(root.clone());
+                    unreadable.insert(root.clone(), error.to_string());
+                }
+            }
+        }
+    }
+    (order, unreadable)
+}
+
+/// Adds the manifest files under `dir`, recursively and sorted, skipping directories
+/// already walked (symbolic links may loop) and unreadable ones.
+fn walk(dir: &Path, visited: &mut HashSet<PathBuf>, out: &mut Vec<PathBuf>, seen: &mut HashSet<PathBuf>) {
+    let Ok(canonical) = fs::canonicalize(dir) else {
+        return;
+    };
+    if !visited.insert(canonical) {
+        return;
+    }
+    let entries: io::Result<Vec<PathBuf>> = fs::read_dir(dir).and_then(|rd| rd.map(|e| e.map(|e| e.path())).collect());
+    let Ok(mut entries) = entries else {
+        warn!(directory = %display_path(dir), "cannot read the directory");
+        return;
+    };
+    entries.sort();
+    for entry in entries {
+        if fs::metadata(&entry).is_ok_and(|m| m.is_dir()) {
+            walk(&entry, visited, out, seen);
+        } else if is_manifest(&entry) && seen.insert(entry.clone()) {
+            out.push(entry);
+        }
+    }
+}
+
+/// Whether a file found in a directory is read: `*.yaml`, `*.yml` or `*.json`, and not
+/// an editor's hidden swap or backup file.
+#[must_use]
+pub fn is_manifest(path: &Path) -> bool {
+    let hidden = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with('.'));
+    !hidden
+        && path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SERVICE: &str = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n";
+    const OTHER: &str = "apiVersion: v1\nkind: Service\nmetadata: {name: other}\nspec: {ports: [{port: 80}]}\n";
+
+    fn names(sources: &Sources) -> Vec<String> {
+        sources
+            .merged()
+            .manifests()
+            .iter()
+            .map(|m| m.object.object_ref().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_broken_edit_keeps_the_files_last_good_objects_and_other_files_still_update() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.yaml");
+        let b = dir.path().join("b.yaml");
+        fs::write(&a, SERVICE).unwrap();
+        fs::write(&b, OTHER).unwrap();
+        let mut sources = Sources::new(vec![dir.path().to_owned()]);
+        assert!(sources.reload());
+        assert!(sources.complete());
+        assert_eq!(names(&sources), ["default/web", "default/other"]);
+
+        fs::write(&a, "apiVersion: v1\nkind: Service\nmetadata: {name: web2\n").unwrap();
+        fs::write(&b, OTHER.replace("other", "other2")).unwrap();
+        assert!(sources.reload(), "b changed");
+        assert_eq!(names(&sources), ["default/web", "default/other2"]);
+        assert_eq!(sources.broken().collect::<Vec<_>>(), [a.as_path()]);
+
+        assert!(!sources.reload(), "nothing changed");
+        fs::write(&a, SERVICE.replace("web", "web3")).unwrap();
+        assert!(sources.reload());
+        assert_eq!(names(&sources), ["default/web3", "default/other2"]);
+        assert_eq!(sources.broken().count(), 0);
+    }
+
+    #[test]
+    fn a_field_of_the_wrong_type_or_a_schema_rejection_breaks_the_file() {
+        let path = Path::new("x.yaml");
+        let Verdict::Broken { problems } = assess(path, &SERVICE.replace("port: 80", "port: eighty")) else {
+            panic!("a type error breaks the file");
+        };
+        assert_eq!(
+            problems,
+            ["x.yaml: document 1 (line 1): spec.ports[0].port: invalid type: string \"eighty\", expected i32"]
+        );
+        let route = "apiVersion: contour.heptio.com/v1beta1\nkind: IngressRoute\nmetadata: {name: r}\nspec:\n  routes: [{match: /, services: [{name: web, port: 80, strategy: Fastest}]}]\n";
+        let Verdict::Broken { problems } = assess(path, route) else {
+            panic!("a schema rejection breaks the file");
+        };
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].starts_with(
+                "x.yaml: document 1 (line 1): IngressRoute default/r: spec.routes[0].services[0].strategy: "
+            ),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_file_broken_from_the_start_keeps_the_sources_incomplete() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.yaml");
+        fs::write(&a, "kind: [").unwrap();
+        let mut sources = Sources::new(vec![a.clone()]);
+        assert!(!sources.reload());
+        assert!(!sources.complete());
+        fs::write(&a, SERVICE).unwrap();
+        assert!(sources.reload());
+        assert!(sources.complete());
+    }
+
+    #[test]
+    fn a_removed_file_takes_its_objects_with_it_but_a_missing_named_file_is_broken() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("sub");
+        fs::create_dir(&sub).unwrap();
+        let a = sub.join("a.yaml");
+        let named = dir.path().join("named.yaml");
+        fs::write(&a, SERVICE).unwrap();
+        fs::write(&named, OTHER).unwrap();
+        fs::write(sub.join(".a.yaml.swp"), "junk").unwrap();
+        fs::write(sub.join("notes.txt"), "junk").unwrap();
+        let mut sources = Sources::new(vec![sub.clone(), named.clone()]);
+        assert!(sources.reload());
+        assert_eq!(names(&sources), ["default/web", "default/other"]);
+
+        fs::remove_file(&a).unwrap();
+        fs::remove_file(&named).unwrap();
+        assert!(sources.reload());
+        assert_eq!(names(&sources), ["default/other"]);
+        assert_eq!(sources.broken().collect::<Vec<_>>(), [named.as_path()]);
+    }
+}

@@ -1,0 +1,279 @@
+//! Editing the served files while Envoy serves: each test has an Envoy of its own, since
+//! it changes what is served.
+
+use std::time::Duration;
+
+use crate::support::manifests::service;
+use crate::support::world::Lease;
+use crate::support::{Setup, World, eventually};
+
+/// A root IngressRoute `name` for `fqdn`, sending `/` to `service`.
+fn root(name: &str, fqdn: &str, service: &str) -> String {
+    format!(
+        "apiVersion: contour.heptio.com/v1beta1
+kind: IngressRoute
+metadata: {{name: {name}, namespace: default}}
+spec:
+  virtualhost: {{fqdn: {fqdn}}}
+  routes:
+  - match: /
+    services: [{{name: {service}, port: 80}}]
+"
+    )
+}
+
+/// Waits until `GET http://<host>/` is answered by `expected`.
+async fn served_by(world: &World, host: &str, expected: &str) {
+    eventually(&format!("{host} to be served by {expected}"), || async {
+        let backend = world.get(host, "/").await?.backend()?;
+        (backend == expected)
+            .then_some(())
+            .ok_or(format!("served by {backend}"))
+    })
+    .await;
+}
+
+/// A world with backends `one` and `two` (Services of the same names) and `files`.
+async fn world(name: &str, files: &[(&str, String)]) -> Option<Lease> {
+    let mut s = Setup::new(name)?;
+    let [one, two] = ["one", "two"].map(|name| s.http(name));
+    s.file(
+        "services.yaml",
+        [service("default", "one", &[&one]), service("default", "two", &[&two])].concat(),
+    );
+    for (path, content) in files {
+        s.file(path, content.clone());
+    }
+    Some(Lease::own(s.start().await))
+}
+
+#[tokio::test]
+async fn an_edit_changes_routing_without_dropping_an_in_flight_request() {
+    let Some(world) = world(
+        "reload-edit",
+        &[("route.yaml", root("reload", "reload.example.com", "one"))],
+    )
+    .await
+    else {
+        return;
+    };
+    served_by(&world, "reload.example.com", "one").await;
+
+    let one = world.backend("one");
+    let before = one.hits();
+    let address = world.http;
+    let in_flight =
+        tokio::spawn(
+            async move { crate::support::client::get(address, "reload.example.com", "/?delay_ms=3000").await },
+        );
+    eventually("the slow request to reach one", || async {
+        (one.hits() > before).then_some(()).ok_or_else(|| "not yet".to_owned())
+    })
+    .await;
+
+    world.write("route.yaml", &root("reload", "reload.example.com", "two"));
+    served_by(&world, "reload.example.com", "two").await;
+    assert!(
+        !in_flight.is_finished(),
+        "the switch happened while the request was in flight"
+    );
+
+    let response = in_flight.await.unwrap().unwrap();
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(response.backend().unwrap(), "one");
+    world.assert_no_rejected_updates().await;
+}
+
+#[tokio::test]
+async fn a_broken_edit_keeps_the_files_last_good_routing_and_other_files_still_update() {
+    let files = [
+        ("first.yaml", root("first", "first.example.com", "one")),
+        ("second.yaml", root("second", "second.example.com", "one")),
+    ];
+    let Some(world) = world("reload-broken", &files).await else {
+        return;
+    };
+    served_by(&world, "first.example.com", "one").await;
+    served_by(&world, "second.example.com", "one").await;
+
+    // A field of the wrong type in one file, a good edit in the other.
+    let mark = world.logs().len();
+    world.write(
+        "first.yaml",
+        &root("first", "first.example.com", "two").replace("port: 80", "port: eighty"),
+    );
+    world.write("second.yaml", &root("second", "second.example.com", "two"));
+    served_by(&world, "second.example.com", "two").await;
+    let error = world
+        .wait_for_log(
+            mark,
+            &["first.yaml: document 1 (line 1): spec.routes[0].services[0].port: invalid type"],
+        )
+        .await;
+    assert!(error.contains("WARN"), "{error}");
+    world
+        .wait_for_log(mark, &["first.yaml: broken; its last good version is still served"])
+        .await;
+    for _ in 0..5 {
+        assert_eq!(
+            world.get("first.example.com", "/").await.unwrap().backend().unwrap(),
+            "one"
+        );
+    }
+
+    // Bad YAML: the parser's line is the line in the file.
+    let mark = world.logs().len();
+    world.write("first.yaml", "# a comment\napiVersion: v1\nkind: [\n");
+    world
+        .wait_for_log(mark, &["first.yaml: document 1 (line 2):", "line 4"])
+        .await;
+    assert_eq!(
+        world.get("first.example.com", "/").await.unwrap().backend().unwrap(),
+        "one"
+    );
+
+    // Fixed: the new version is served.
+    let mark = world.logs().len();
+    world.write("first.yaml", &root("first", "first.example.com", "two"));
+    served_by(&world, "first.example.com", "two").await;
+    world.wait_for_log(mark, &["first.yaml: fixed"]).await;
+    world.assert_no_rejected_updates().await;
+}
+
+#[tokio::test]
+async fn status_changes_are_logged_once_per_ingressroute_that_changed() {
+    let files = [
+        ("first.yaml", root("first", "first.example.com", "one")),
+        ("second.yaml", root("second", "second.example.com", "one")),
+    ];
+    let Some(world) = world("reload-status", &files).await else {
+        return;
+    };
+    world
+        .wait_for_log(0, &["status: default/first: valid: valid IngressRoute"])
+        .await;
+    world
+        .wait_for_log(0, &["status: default/second: valid: valid IngressRoute"])
+        .await;
+
+    let mark = world.logs().len();
+    world.write("second.yaml", &root("second", "second.example.com", "missing"));
+    let line = world
+        .wait_for_log(
+            mark,
+            &["status: default/second: invalid: Service [missing:80] is invalid or missing"],
+        )
+        .await;
+    assert!(line.contains("WARN"), "{line}");
+    // The next change, so that everything logged for the first one is in.
+    world.write("first.yaml", &root("first", "first.example.com", "two"));
+    served_by(&world, "first.example.com", "two").await;
+    let statuses: Vec<String> = world.logs().lines()[mark..]
+        .iter()
+        .filter(|line| line.contains("status: "))
+        .cloned()
+        .collect();
+    assert_eq!(statuses.len(), 1, "only default/second changed: {statuses:#?}");
+    world.assert_no_rejected_updates().await;
+}
+
+#[tokio::test]
+async fn nothing_is_served_until_every_file_has_loaded_once() {
+    let Some(mut s) = Setup::new("reload-incomplete") else {
+        return;
+    };
+    let one = s.http("one");
+    s.file("service.yaml", service("default", "one", &[&one]));
+    s.file("good.yaml", root("good", "good.example.com", "one"));
+    s.file("broken.yaml", "kind: [\n");
+    let world = Lease::own(s.start_unready().await);
+    world
+        .wait_for_log(0, &["not serving yet: every file must load once"])
+        .await;
+    // Envoy has been told nothing: no listener, not even for the good file.
+    let dump = world.config_dump().await;
+    let listeners = dump["configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["@type"] == "type.googleapis.com/envoy.admin.v3.ListenersConfigDump")
+        .map(|c| c["dynamic_listeners"].as_array().map_or(0, Vec::len))
+        .unwrap_or_default();
+    assert_eq!(listeners, 0, "{dump:#}");
+    assert!(world.get("good.example.com", "/").await.is_err(), "nothing listens yet");
+
+    world.write("broken.yaml", &root("fixed", "fixed.example.com", "one"));
+    served_by(&world, "good.example.com", "one").await;
+    served_by(&world, "fixed.example.com", "one").await;
+    world.assert_no_rejected_updates().await;
+}
+
+#[tokio::test]
+async fn a_burst_of_edits_is_rebuilt_once_and_a_stream_of_edits_every_half_second() {
+    let Some(world) = world(
+        "reload-holdoff",
+        &[("route.yaml", root("burst", "burst-0.example.com", "one"))],
+    )
+    .await
+    else {
+        return;
+    };
+    served_by(&world, "burst-0.example.com", "one").await;
+    let rebuilds = |since: usize| {
+        world.logs().lines()[since..]
+            .iter()
+            .filter(|line| line.contains("serving clusters"))
+            .count()
+    };
+
+    // Ten edits 10 ms apart: one rebuild 100 ms after the last (a busy machine that
+    // stalls for 100 ms in the middle of the burst may split it).
+    let mark = world.logs().len();
+    for i in 1..=10 {
+        world.write("route.yaml", &root("burst", &format!("burst-{i}.example.com"), "one"));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    served_by(&world, "burst-10.example.com", "one").await;
+    let burst = rebuilds(mark);
+    assert!((1..=3).contains(&burst), "{burst} rebuilds for a burst of 10 edits");
+
+    // Edits every 40 ms for two seconds never leave 100 ms of quiet, yet the configuration
+    // is rebuilt at least every 500 ms.
+    let mark = world.logs().len();
+    for i in 0..50 {
+        world.write("route.yaml", &root("burst", &format!("stream-{i}.example.com"), "one"));
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    let during = rebuilds(mark);
+    assert!(
+        (2..=12).contains(&during),
+        "{during} rebuilds during 2 s of edits every 40 ms"
+    );
+    served_by(&world, "stream-49.example.com", "one").await;
+    world.assert_no_rejected_updates().await;
+}
+
+#[tokio::test]
+async fn sigterm_stops_serve_and_the_envoy_it_started() {
+    let Some(world) = world("reload-shutdown", &[("route.yaml", root("r", "r.example.com", "one"))]).await else {
+        return;
+    };
+    served_by(&world, "r.example.com", "one").await;
+    world.assert_no_rejected_updates().await;
+    let admin = world.admin;
+    let logs = world.logs().clone();
+    let Ok(world) = std::sync::Arc::try_unwrap(world.into_inner()) else {
+        panic!("the world is this test's own");
+    };
+    let status = world.shut_down();
+    assert!(status.success(), "serve exited with {status}");
+    assert!(
+        logs.lines().iter().any(|line| line.contains("envoy stopped")),
+        "{:#?}",
+        logs.lines()
+    );
+    assert!(
+        std::net::TcpStream::connect(admin).is_err(),
+        "Envoy's admin interface is gone"
+    );
+}
