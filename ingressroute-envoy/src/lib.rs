@@ -26,6 +26,7 @@ mod resources;
 mod route;
 #[cfg(feature = "server")]
 pub mod server;
+mod sources;
 mod translate;
 
 pub use bootstrap::{AdsApi, BootstrapConfig, XdsTls, bootstrap};
@@ -41,4 +42,5 @@ pub use listener::{
 };
 pub use resources::{Inconsistency, ResourceKind, Resources};
 pub use route::{REQUEST_START_HEADER, REQUEST_START_VALUE, SESSION_AFFINITY_COOKIE};
+pub use sources::sources;
 pub use translate::translate;

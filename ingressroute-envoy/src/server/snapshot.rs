@@ -272,6 +272,21 @@ impl KindSnapshot {
 pub struct Snapshot {
     kinds: PerKind<Arc<KindSnapshot>>,
     sources: BTreeMap<(ResourceKind, String), Vec<String>>,
+    resolver: Option<Resolver>,
+}
+
+/// Finds the objects behind a resource when a NACK needs them (see
+/// [`Snapshot::with_resolver`]).
+#[derive(Clone)]
+struct Resolver(Arc<ResolveFn>);
+
+/// See [`Resolver`].
+type ResolveFn = dyn Fn(ResourceKind, &str) -> Vec<String> + Send + Sync;
+
+impl std::fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Resolver")
+    }
 }
 
 impl Snapshot {
@@ -286,7 +301,20 @@ impl Snapshot {
         Ok(Self {
             kinds: PerKind::from_fn(|kind| Arc::new(KindSnapshot::new(resources, kind))),
             sources: BTreeMap::new(),
+            resolver: None,
         })
+    }
+
+    /// Sets how to find the objects behind a resource when Envoy rejects it, computed only
+    /// then (for example [`crate::sources`] over the DAG the resources came from). Its
+    /// answers are added to those given to [`Snapshot::with_source`].
+    #[must_use]
+    pub fn with_resolver(
+        mut self,
+        resolver: impl Fn(ResourceKind, &str) -> Vec<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.resolver = Some(Resolver(Arc::new(resolver)));
+        self
     }
 
     /// Notes that the resource `name` of `kind` was produced by `source` (for example the
@@ -315,13 +343,17 @@ impl Snapshot {
         self.kinds.get(kind).entries.iter().map(|e| e.name.as_ref())
     }
 
-    /// The objects that produced a resource, as given to [`Snapshot::with_source`].
+    /// The objects that produced a resource: those given to [`Snapshot::with_source`] and
+    /// those the [resolver](Snapshot::with_resolver) finds, sorted and without repeats.
     #[must_use]
-    pub fn sources(&self, kind: ResourceKind, name: &str) -> &[String] {
-        self.sources
-            .get(&(kind, name.to_owned()))
-            .map(Vec::as_slice)
-            .unwrap_or_default()
+    pub fn sources(&self, kind: ResourceKind, name: &str) -> Vec<String> {
+        let mut sources: Vec<String> = self.sources.get(&(kind, name.to_owned())).cloned().unwrap_or_default();
+        if let Some(Resolver(resolve)) = &self.resolver {
+            sources.extend(resolve(kind, name));
+        }
+        sources.sort();
+        sources.dedup();
+        sources
     }
 
     pub(crate) fn kind(&self, kind: ResourceKind) -> &Arc<KindSnapshot> {

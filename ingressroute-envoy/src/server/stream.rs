@@ -191,10 +191,10 @@ pub(crate) fn nacked(watch: &Watch, error: &rpc::Status, snapshot: Option<&Snaps
     metrics.nacked(watch.kind);
     let rejected: Vec<&str> = watch.in_flight.iter().take(NAMES_LOGGED).map(AsRef::as_ref).collect();
     let more = watch.in_flight.len().saturating_sub(NAMES_LOGGED);
-    let mut sources: BTreeSet<&str> = BTreeSet::new();
+    let mut sources: BTreeSet<String> = BTreeSet::new();
     if let Some(snapshot) = snapshot {
         for name in &watch.in_flight {
-            sources.extend(snapshot.sources(watch.kind, name).iter().map(String::as_str));
+            sources.extend(snapshot.sources(watch.kind, name));
         }
     }
     warn!(
