@@ -27,11 +27,12 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitStatus;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ingressroute_api::DEFAULT_INGRESS_CLASS;
-use ingressroute_dag::{Config, CurrentStatus, ObjectRef};
-use ingressroute_envoy::server::{Publisher, Server};
+use ingressroute_dag::{Config, CurrentStatus, Dag, ObjectRef};
+use ingressroute_envoy::server::{Publisher, Server, Snapshot};
 use ingressroute_envoy::{Endpoints, EnvoyConfig, ResourceKind, Resources};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, oneshot};
@@ -212,6 +213,9 @@ pub struct Build {
     pub statuses: Statuses,
     /// What `check` would say on standard error, one line each.
     pub diagnostics: Vec<String>,
+    /// The DAG the resources came from, to name the objects behind a resource Envoy
+    /// rejects.
+    pub dag: Arc<Dag>,
 }
 
 /// Builds the DAG of `loaded` with `config` and translates it, with the v1 Endpoints
@@ -237,6 +241,7 @@ pub fn build(loaded: &Loaded, config: &Config, envoy: &EnvoyConfig) -> Build {
         resources,
         statuses,
         diagnostics,
+        dag: Arc::new(dag),
     }
 }
 
@@ -280,7 +285,16 @@ impl State {
         }
         self.statuses = build.statuses;
 
-        match publisher.publish_resources(&build.resources) {
+        let dag = Arc::clone(&build.dag);
+        let snapshot = Snapshot::new(&build.resources).map(|snapshot| {
+            snapshot.with_resolver(move |kind, name| {
+                ingressroute_envoy::sources(&dag, kind, name)
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect()
+            })
+        });
+        match snapshot.map(|snapshot| publisher.publish(snapshot)) {
             Ok(changed) => {
                 let counts = ResourceKind::ALL
                     .iter()
