@@ -222,9 +222,15 @@ fn build(name: &str, cluster: &Cluster, source: &ConfigSource) -> cluster_v3::Cl
 fn health_check(hc: &HealthCheck) -> core_v3::HealthCheck {
     let or = |value: u64, default: u64| if value > 0 { value } else { default };
     let or32 = |value: u32, default: u32| if value > 0 { value } else { default };
+    let interval = or(hc.interval_seconds, HEALTH_CHECK_INTERVAL_SECONDS);
     core_v3::HealthCheck {
         timeout: Some(proto::seconds(or(hc.timeout_seconds, HEALTH_CHECK_TIMEOUT_SECONDS))),
-        interval: Some(proto::seconds(or(hc.interval_seconds, HEALTH_CHECK_INTERVAL_SECONDS))),
+        interval: Some(proto::seconds(interval)),
+        // Envoy checks a cluster that has not carried traffic yet only every
+        // `no_traffic_interval` (60 s by default), whatever `interval` says: a new
+        // upstream would be reported healthy or unhealthy a minute late. Use the interval
+        // the IngressRoute asked for.
+        no_traffic_interval: Some(proto::seconds(interval)),
         unhealthy_threshold: proto::u32_value(or32(hc.unhealthy_threshold, HEALTH_CHECK_UNHEALTHY_THRESHOLD)),
         healthy_threshold: proto::u32_value(or32(hc.healthy_threshold, HEALTH_CHECK_HEALTHY_THRESHOLD)),
         health_checker: Some(core_v3::health_check::HealthChecker::HttpHealthCheck(
