@@ -5,25 +5,13 @@
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use ingressroute_dag::{Config, Objects, build};
+use ingressroute_dag::{Config, build};
 use ingressroute_fixtures::{Dataset, Size};
-
-fn load(data: &Dataset) -> Objects {
-    let mut objects = Objects::new();
-    for route in &data.ingress_routes {
-        objects.insert_ingress_route(route.clone());
-    }
-    for service in &data.services {
-        objects.insert_service(service);
-    }
-    for secret in &data.secrets {
-        let _ = objects.insert_secret(secret);
-    }
-    objects
-}
 
 fn bench(c: &mut Criterion) {
     let config = Config::default();
@@ -35,9 +23,9 @@ fn bench(c: &mut Criterion) {
     for size in Size::ALL {
         let data = Dataset::generate(size);
         group.bench_with_input(BenchmarkId::new("load", size.name()), &data, |b, data| {
-            b.iter(|| load(data));
+            b.iter(|| support::load(data));
         });
-        let objects = load(&data);
+        let objects = support::load(&data);
         group.bench_with_input(BenchmarkId::new("build", size.name()), &objects, |b, objects| {
             b.iter(|| build(objects, &config));
         });

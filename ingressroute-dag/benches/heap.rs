@@ -7,7 +7,9 @@
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
 
-use ingressroute_dag::{Config, Objects, build};
+mod support;
+
+use ingressroute_dag::{Config, build};
 use ingressroute_fixtures::{Dataset, Size};
 use peak_alloc::PeakAlloc;
 
@@ -31,16 +33,7 @@ fn main() {
         }
         let before = live();
         let data = Dataset::generate(size);
-        let mut objects = Objects::new();
-        for route in &data.ingress_routes {
-            objects.insert_ingress_route(route.clone());
-        }
-        for service in &data.services {
-            objects.insert_service(service);
-        }
-        for secret in &data.secrets {
-            let _ = objects.insert_secret(secret);
-        }
+        let objects = support::load(&data);
         drop(data);
         let objects_heap = live().saturating_sub(before);
         let base = live();

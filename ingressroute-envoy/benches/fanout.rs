@@ -22,6 +22,8 @@
     clippy::indexing_slicing
 )]
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,9 +31,9 @@ use std::time::{Duration, Instant};
 use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient;
 use envoy_types::pb::envoy::service::discovery::v3::{DeltaDiscoveryRequest, DiscoveryRequest};
 use ingressroute_api::Route;
-use ingressroute_dag::{Config, Objects, build};
+use ingressroute_dag::{Config, build};
 use ingressroute_envoy::server::{Metrics, Publisher, Server, Snapshot, TypeMetrics};
-use ingressroute_envoy::{Endpoints, EnvoyConfig, ResourceKind, Resources, translate};
+use ingressroute_envoy::{EnvoyConfig, ResourceKind, Resources, translate};
 use ingressroute_fixtures::{Dataset, Size};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -165,24 +167,6 @@ async fn delta_client(
     }
 }
 
-fn load(data: &Dataset) -> (Objects, Endpoints) {
-    let mut objects = Objects::new();
-    for route in &data.ingress_routes {
-        objects.insert_ingress_route(route.clone());
-    }
-    for service in &data.services {
-        objects.insert_service(service);
-    }
-    for secret in &data.secrets {
-        let _ = objects.insert_secret(secret);
-    }
-    let mut endpoints = Endpoints::new();
-    for e in &data.endpoints {
-        endpoints.insert(e);
-    }
-    (objects, endpoints)
-}
-
 fn totals(metrics: &Metrics) -> BTreeMap<ResourceKind, TypeMetrics> {
     ResourceKind::ALL.into_iter().map(|k| (k, metrics.of(k))).collect()
 }
@@ -234,7 +218,7 @@ fn everyone_saw(seen: &[Seen], kinds: &[ResourceKind]) -> bool {
 
 async fn run(variant: Variant, data: &Dataset, config: &EnvoyConfig) {
     println!("{variant:?}, {CLIENTS} ADS clients, dataset L");
-    let (objects, endpoints) = load(data);
+    let (objects, endpoints) = support::load(data);
     let dag = build(&objects, &Config::default());
     let resources = translate(&dag, &endpoints, config);
     let publisher = Publisher::new();
@@ -309,7 +293,7 @@ async fn run(variant: Variant, data: &Dataset, config: &EnvoyConfig) {
         services,
         ..Default::default()
     });
-    let (objects, _) = load(&changed);
+    let (objects, _) = support::load(&changed);
     let dag = build(&objects, &Config::default());
     let routed = translate(&dag, &endpoints, config);
     let before = totals(&metrics);
@@ -346,7 +330,7 @@ async fn run(variant: Variant, data: &Dataset, config: &EnvoyConfig) {
         .first_mut()
         .unwrap();
     address.ip = "10.255.255.254".into();
-    let (_, endpoints) = load(&moved);
+    let (_, endpoints) = support::load(&moved);
     let moved_resources = translate(&dag, &endpoints, config);
     let before = totals(&metrics);
     let t0 = Instant::now();

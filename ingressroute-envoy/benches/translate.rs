@@ -11,30 +11,14 @@
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use ingressroute_dag::{Config, Objects, build};
-use ingressroute_envoy::{Endpoints, EnvoyConfig, ResourceKind, translate};
+use ingressroute_dag::{Config, build};
+use ingressroute_envoy::{EnvoyConfig, ResourceKind, translate};
 use ingressroute_fixtures::{Dataset, Size};
-
-fn load(data: &Dataset) -> (Objects, Endpoints) {
-    let mut objects = Objects::new();
-    for route in &data.ingress_routes {
-        objects.insert_ingress_route(route.clone());
-    }
-    for service in &data.services {
-        objects.insert_service(service);
-    }
-    for secret in &data.secrets {
-        let _ = objects.insert_secret(secret);
-    }
-    let mut endpoints = Endpoints::new();
-    for e in &data.endpoints {
-        endpoints.insert(e);
-    }
-    (objects, endpoints)
-}
 
 fn bench(c: &mut Criterion) {
     let config = EnvoyConfig::default();
@@ -45,7 +29,7 @@ fn bench(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(5));
     for size in Size::ALL {
         let data = Dataset::generate(size);
-        let (objects, endpoints) = load(&data);
+        let (objects, endpoints) = support::load(&data);
         group.bench_with_input(
             BenchmarkId::new("build_translate", size.name()),
             &objects,

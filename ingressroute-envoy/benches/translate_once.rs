@@ -14,10 +14,12 @@
 
 #![allow(missing_docs, clippy::print_stderr, clippy::unwrap_used)]
 
+mod support;
+
 use std::time::Instant;
 
-use ingressroute_dag::{Config, Objects, build};
-use ingressroute_envoy::{Endpoints, EnvoyConfig, ResourceKind, translate};
+use ingressroute_dag::{Config, build};
+use ingressroute_envoy::{EnvoyConfig, ResourceKind, translate};
 use ingressroute_fixtures::{Dataset, Size};
 
 fn main() {
@@ -27,20 +29,7 @@ fn main() {
         .collect();
     for size in if sizes.is_empty() { Size::ALL.to_vec() } else { sizes } {
         let data = Dataset::generate(size);
-        let mut objects = Objects::new();
-        for route in &data.ingress_routes {
-            objects.insert_ingress_route(route.clone());
-        }
-        for service in &data.services {
-            objects.insert_service(service);
-        }
-        for secret in &data.secrets {
-            let _ = objects.insert_secret(secret);
-        }
-        let mut endpoints = Endpoints::new();
-        for e in &data.endpoints {
-            endpoints.insert(e);
-        }
+        let (objects, endpoints) = support::load(&data);
         let start = Instant::now();
         let dag = build(&objects, &Config::default());
         let built = start.elapsed();
