@@ -3,24 +3,9 @@
 
 use std::time::Duration;
 
-use crate::support::manifests::service;
+use crate::support::manifests::{root, service};
 use crate::support::world::Lease;
 use crate::support::{Setup, World, eventually};
-
-/// A root IngressRoute `name` for `fqdn`, sending `/` to `service`.
-fn root(name: &str, fqdn: &str, service: &str) -> String {
-    format!(
-        "apiVersion: contour.heptio.com/v1beta1
-kind: IngressRoute
-metadata: {{name: {name}, namespace: default}}
-spec:
-  virtualhost: {{fqdn: {fqdn}}}
-  routes:
-  - match: /
-    services: [{{name: {service}, port: 80}}]
-"
-    )
-}
 
 /// Waits until `GET http://<host>/` is answered by `expected`.
 async fn served_by(world: &World, host: &str, expected: &str) {

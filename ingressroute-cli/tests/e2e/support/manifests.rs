@@ -1,12 +1,30 @@
 //! Manifests for the objects the tests do not care to spell out: Services whose v1
-//! Endpoints are the backends on 127.0.0.1, ExternalName Services, and Secrets made from
-//! test certificates. IngressRoutes are written out in the tests themselves.
+//! Endpoints are the backends on 127.0.0.1, ExternalName Services, Secrets made from
+//! test certificates, and the plainest root IngressRoute. The IngressRoutes a test is
+//! about are written out in the test itself.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use super::backend::Backend;
 use super::pki::{Ca, Leaf};
+
+/// A root IngressRoute `default/name` for `fqdn`, sending `/` to the Service
+/// `default/service` (port 80): one document, without a `---` before it (so that a file
+/// of it alone has its lines where a test expects them).
+pub fn root(name: &str, fqdn: &str, service: &str) -> String {
+    format!(
+        "apiVersion: contour.heptio.com/v1beta1
+kind: IngressRoute
+metadata: {{name: {name}, namespace: default}}
+spec:
+  virtualhost: {{fqdn: {fqdn}}}
+  routes:
+  - match: /
+    services: [{{name: {service}, port: 80}}]
+"
+    )
+}
 
 /// A Service `namespace/name` with port 80 (named `http`), and its Endpoints: one subset
 /// per backend, `127.0.0.1` and the backend's port.

@@ -14,6 +14,8 @@
 //!
 //! Waiting is always polling with a deadline ([`eventually`]), never a fixed sleep that an
 //! assertion depends on.
+//!
+//! The propagation benchmark (`benches/propagation.rs`) includes this module too, by path.
 
 pub mod backend;
 pub mod client;
@@ -32,9 +34,8 @@ pub use world::{Setup, World};
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
 /// The Envoy binary: `ENVOY_BIN` if set, else the workspace's `.envoy/venv/bin/envoy`
-/// (`cargo xtask envoy`). Without one, under `CI=true` the test fails; otherwise this says
-/// so loudly, once, and returns `None` so that the test skips.
-pub fn envoy_binary() -> Option<PathBuf> {
+/// (`cargo xtask envoy`); without one, why not and how to install it.
+pub fn find_envoy() -> Result<PathBuf, String> {
     let (path, from) = match std::env::var_os("ENVOY_BIN") {
         Some(path) => (PathBuf::from(path), "ENVOY_BIN"),
         None => (
@@ -43,12 +44,21 @@ pub fn envoy_binary() -> Option<PathBuf> {
         ),
     };
     if path.is_file() {
-        return Some(path);
+        return Ok(path);
     }
-    let message = format!(
+    Err(format!(
         "no Envoy binary at {} (from {from}); install it with `cargo xtask envoy` or set ENVOY_BIN",
         path.display()
-    );
+    ))
+}
+
+/// [`find_envoy`], for a test. Without a binary, under `CI=true` the test fails; otherwise
+/// this says so loudly, once, and returns `None` so that the test skips.
+pub fn envoy_binary() -> Option<PathBuf> {
+    let message = match find_envoy() {
+        Ok(path) => return Some(path),
+        Err(message) => message,
+    };
     assert!(
         !std::env::var("CI").is_ok_and(|v| v == "true"),
         "{message} (CI=true: the end-to-end tests must run)"

@@ -59,6 +59,9 @@ pub fn free_port() -> u16 {
     }
 }
 
+/// What `serve` logs unless [`Setup::log_filter`] says otherwise.
+pub const DEFAULT_LOG_FILTER: &str = "info,ingressroute_envoy=debug";
+
 /// The lines `serve` (and, in delta mode, Envoy) wrote.
 #[derive(Clone, Default)]
 pub struct Logs(Arc<Mutex<Vec<String>>>);
@@ -99,6 +102,7 @@ pub struct Setup {
     ca: Ca,
     files: Vec<(String, String)>,
     args: Vec<String>,
+    log_filter: String,
     delta: bool,
     backends: BTreeMap<String, Backend>,
 }
@@ -120,6 +124,7 @@ impl Setup {
             ca: Ca::new(&format!("ingressroute e2e CA ({name})")),
             files: Vec::new(),
             args: Vec::new(),
+            log_filter: DEFAULT_LOG_FILTER.to_owned(),
             delta: false,
             backends: BTreeMap::new(),
         })
@@ -194,6 +199,11 @@ impl Setup {
         self.args.push(arg.to_owned());
     }
 
+    /// `RUST_LOG` for `serve`, instead of [`DEFAULT_LOG_FILTER`].
+    pub fn log_filter(&mut self, filter: &str) {
+        filter.clone_into(&mut self.log_filter);
+    }
+
     /// Envoy speaks incremental ADS, with a bootstrap from `ingressroute bootstrap
     /// --delta`, instead of being started by `serve --envoy`.
     pub fn delta(&mut self) {
@@ -244,7 +254,7 @@ impl Setup {
         }
         serve
             .arg(&manifests)
-            .env("RUST_LOG", "info,ingressroute_envoy=debug")
+            .env("RUST_LOG", &self.log_filter)
             .env_remove("RUST_LOG_STYLE")
             .process_group(0)
             .stdin(Stdio::null())
@@ -393,20 +403,30 @@ impl World {
             .unwrap_or_else(|| panic!("no backend named {name}"))
     }
 
+    /// The process id of `serve` (Envoy, with `--envoy`, is its child).
+    pub fn serve_pid(&self) -> Option<u32> {
+        self.serve.as_ref().map(Child::id)
+    }
+
     /// The served directory.
     pub fn manifests(&self) -> &Path {
         &self.manifests
     }
 
-    /// Replaces a manifest file the way an editor saves: a new file renamed over the old.
+    /// Replaces a manifest file the way an editor saves: a new file, flushed to disk and
+    /// closed, renamed over the old. When this returns, the change is there to be seen.
     pub fn write(&self, path: &str, content: &str) {
         let path = self.manifests.join(path);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        // Outside the served directory, so that `serve` only sees the rename.
         let scratch = self
             .dir
             .path()
             .join(format!("{}.saving", path.file_name().unwrap().to_string_lossy()));
-        std::fs::write(&scratch, content).unwrap();
+        let mut file = std::fs::File::create(&scratch).unwrap();
+        file.write_all(content.as_bytes()).unwrap();
+        file.sync_all().unwrap();
+        drop(file);
         std::fs::rename(&scratch, &path).unwrap();
     }
 
