@@ -27,7 +27,7 @@ use ingressroute_api::validate::{self, Finding, FindingKind};
 use ingressroute_api::{DEFAULT_INGRESS_CLASS, INGRESS_CLASS_ANNOTATIONS, IngressRoute};
 use ingressroute_dag::{Config, CurrentStatus, Dag, ObjectRef, Objects, SecretError};
 
-use crate::load::{self, Kind, Loaded, Object};
+use crate::load::{self, Kind, Loaded, Manifest, Object};
 use crate::output::{self, Format, Item};
 
 /// The arguments every command that reads manifests takes: what to read, and the DAG
@@ -197,19 +197,32 @@ pub fn check(loaded: &Loaded, config: &Config) -> Report {
 /// [`check`], and the DAG it built, for commands that go on to translate it (`render`).
 #[must_use]
 pub fn check_and_build(loaded: &Loaded, config: &Config) -> (Report, Dag) {
-    let mut diagnostics = Vec::new();
-    let mut objects = Objects::new();
-    let mut fqdns: BTreeMap<ObjectRef, String> = BTreeMap::new();
-    let mut classes: BTreeMap<ObjectRef, String> = BTreeMap::new();
+    check_and_build_with(loaded, config, Schema::Validate)
+}
 
-    for manifest in loaded.manifests() {
-        let object = manifest.object.object_ref();
-        let findings = match manifest.object.kind() {
-            Kind::IngressRoute => validate::validate_ingress_route(&manifest.raw),
-            Kind::TlsCertificateDelegation => validate::validate_tls_certificate_delegation(&manifest.raw),
-            _ => Vec::new(),
-        };
-        diagnostics.extend(findings.into_iter().map(|finding| match finding.kind {
+/// Whether [`check_and_build_with`] validates objects against the CRD schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    /// Validate every IngressRoute and TLSCertificateDelegation.
+    Validate,
+    /// The caller validated them already (`serve` does it once per file version, not
+    /// on every rebuild): no schema diagnostics.
+    AlreadyValidated,
+}
+
+/// Schema diagnostics of one manifest: what the API server would reject, and unknown
+/// fields.
+#[must_use]
+pub fn schema_diagnostics(manifest: &Manifest) -> Vec<Diagnostic> {
+    let object = manifest.object.object_ref();
+    let findings = match manifest.object.kind() {
+        Kind::IngressRoute => validate::validate_ingress_route(&manifest.raw),
+        Kind::TlsCertificateDelegation => validate::validate_tls_certificate_delegation(&manifest.raw),
+        _ => Vec::new(),
+    };
+    findings
+        .into_iter()
+        .map(|finding| match finding.kind {
             FindingKind::UnknownField => Diagnostic::UnknownField {
                 object: object.clone(),
                 finding,
@@ -218,7 +231,23 @@ pub fn check_and_build(loaded: &Loaded, config: &Config) -> (Report, Dag) {
                 object: object.clone(),
                 finding,
             },
-        }));
+        })
+        .collect()
+}
+
+/// [`check_and_build`], validating against the CRD schema or not.
+#[must_use]
+pub fn check_and_build_with(loaded: &Loaded, config: &Config, schema: Schema) -> (Report, Dag) {
+    let mut diagnostics = Vec::new();
+    let mut objects = Objects::new();
+    let mut fqdns: BTreeMap<ObjectRef, String> = BTreeMap::new();
+    let mut classes: BTreeMap<ObjectRef, String> = BTreeMap::new();
+
+    for manifest in loaded.manifests() {
+        let object = manifest.object.object_ref();
+        if schema == Schema::Validate {
+            diagnostics.extend(schema_diagnostics(manifest));
+        }
 
         match &manifest.object {
             Object::IngressRoute(route) => {
@@ -232,10 +261,10 @@ pub fn check_and_build(loaded: &Loaded, config: &Config) -> (Report, Dag) {
                 if let Some(class) = ingress_class(route) {
                     classes.insert(object.clone(), class.to_owned());
                 }
-                objects.insert_ingress_route(Arc::new(route.as_ref().clone()));
+                objects.insert_ingress_route(Arc::clone(route));
             }
             Object::TlsCertificateDelegation(delegation) => {
-                objects.insert_delegation(Arc::new(delegation.as_ref().clone()));
+                objects.insert_delegation(Arc::clone(delegation));
             }
             Object::Service(service) => {
                 objects.insert_service(service);

@@ -41,6 +41,7 @@ use std::fmt;
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use ingressroute_api::{API_VERSION, IngressRoute, TLSCertificateDelegation};
 use ingressroute_dag::ObjectRef;
@@ -170,15 +171,15 @@ impl fmt::Display for Kind {
 #[non_exhaustive]
 pub enum Object {
     /// An IngressRoute.
-    IngressRoute(Box<IngressRoute>),
+    IngressRoute(Arc<IngressRoute>),
     /// A TLSCertificateDelegation.
-    TlsCertificateDelegation(Box<TLSCertificateDelegation>),
+    TlsCertificateDelegation(Arc<TLSCertificateDelegation>),
     /// A Service.
-    Service(Box<core_v1::Service>),
+    Service(Arc<core_v1::Service>),
     /// A Secret.
-    Secret(Box<core_v1::Secret>),
+    Secret(Arc<core_v1::Secret>),
     /// An Endpoints object.
-    Endpoints(Box<core_v1::Endpoints>),
+    Endpoints(Arc<core_v1::Endpoints>),
 }
 
 impl Object {
@@ -215,8 +216,8 @@ pub struct Manifest {
     /// Where the object is.
     pub location: Location,
     /// The object as written (an item of a `kind: List` on its own), for schema
-    /// validation.
-    pub raw: Value,
+    /// validation. Shared, like the object, so a manifest is cheap to clone.
+    pub raw: Arc<Value>,
     /// The decoded object.
     pub object: Object,
 }
@@ -672,7 +673,11 @@ impl Loaded {
             Kind::Endpoints => decode(&raw).map(Object::Endpoints),
         };
         match decoded {
-            Ok(object) => self.push(Manifest { location, raw, object }),
+            Ok(object) => self.push(Manifest {
+                location,
+                raw: Arc::new(raw),
+                object,
+            }),
             Err((field, message)) => self.document_error(&location, &field, message),
         }
     }
@@ -737,8 +742,8 @@ impl Loaded {
 }
 
 /// Decodes a typed object; on failure returns the field path and the message.
-fn decode<T: DeserializeOwned>(raw: &Value) -> Result<Box<T>, (String, String)> {
-    serde_path_to_error::deserialize(raw).map(Box::new).map_err(|e| {
+fn decode<T: DeserializeOwned>(raw: &Value) -> Result<Arc<T>, (String, String)> {
+    serde_path_to_error::deserialize(raw).map(Arc::new).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." { String::new() } else { path };
         (field, e.into_inner().to_string())

@@ -222,7 +222,8 @@ pub struct Build {
 /// among the manifests, with `envoy`. Pure.
 #[must_use]
 pub fn build(loaded: &Loaded, config: &Config, envoy: &EnvoyConfig) -> Build {
-    let (report, dag) = check::check_and_build(loaded, config);
+    // Every file's objects were checked against the schema when the file was read.
+    let (report, dag) = check::check_and_build_with(loaded, config, check::Schema::AlreadyValidated);
     let mut endpoints = Endpoints::new();
     for manifest in loaded.manifests() {
         if let Object::Endpoints(object) = &manifest.object {

@@ -26,10 +26,10 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use ingressroute_api::validate::{self, FindingKind};
 use tracing::{info, warn};
 
-use crate::load::{self, EXTENSIONS, Kind, Loaded, Manifest, display_path};
+use crate::check::{self, Diagnostic};
+use crate::load::{self, EXTENSIONS, Loaded, Manifest, display_path};
 
 /// What one version of a file gives.
 #[derive(Debug)]
@@ -55,30 +55,24 @@ pub fn assess(path: &Path, text: &str) -> Verdict {
     let mut loaded = Loaded::new();
     loaded.add_str(path, text);
     let mut problems: Vec<String> = loaded.errors().map(ToString::to_string).collect();
+    let mut warnings: Vec<String> = loaded.warnings().map(ToString::to_string).collect();
+    // The schema is checked here, once per version of a file, not on every rebuild.
     for manifest in loaded.manifests() {
-        let findings = match manifest.object.kind() {
-            Kind::IngressRoute => validate::validate_ingress_route(&manifest.raw),
-            Kind::TlsCertificateDelegation => validate::validate_tls_certificate_delegation(&manifest.raw),
-            _ => Vec::new(),
-        };
-        problems.extend(
-            findings
-                .iter()
-                .filter(|finding| finding.kind != FindingKind::UnknownField)
-                .map(|finding| {
-                    format!(
-                        "{}: {} {}: {}{finding} (the API server would reject this object)",
-                        manifest.location,
-                        manifest.object.kind(),
-                        manifest.object.object_ref(),
-                        item_prefix(&manifest.location),
-                    )
-                }),
-        );
+        for diagnostic in check::schema_diagnostics(manifest) {
+            match diagnostic {
+                Diagnostic::Rejected { object, finding } => problems.push(format!(
+                    "{}: {} {object}: {}{finding} (the API server would reject this object)",
+                    manifest.location,
+                    manifest.object.kind(),
+                    item_prefix(&manifest.location),
+                )),
+                other => warnings.push(other.to_string()),
+            }
+        }
     }
     if problems.is_empty() {
         Verdict::Good {
-            warnings: loaded.warnings().map(ToString::to_string).collect(),
+            warnings,
             manifests: loaded.into_manifests(),
         }
     } else {
