@@ -9,7 +9,12 @@ use std::process::Command;
 use anyhow::{Context, bail};
 
 /// The crates published to crates.io; each must build on its own and package cleanly.
-const PUBLISHED: [&str; 3] = ["ingressroute-api", "ingressroute-dag", "ingressroute-cli"];
+const PUBLISHED: [&str; 4] = [
+    "ingressroute-api",
+    "ingressroute-dag",
+    "ingressroute-envoy",
+    "ingressroute-cli",
+];
 
 /// Runs formatting, lints, docs, generated-file checks, every test, and the per-crate
 /// build and packaging checks. Stops at the first failure.
