@@ -9,11 +9,12 @@ use std::process::Command;
 use anyhow::{Context, bail};
 
 /// The crates published to crates.io; each must build on its own and package cleanly.
-const PUBLISHED: [&str; 4] = [
+const PUBLISHED: [&str; 5] = [
     "ingressroute-api",
     "ingressroute-dag",
     "ingressroute-envoy",
     "ingressroute-cli",
+    "ingressroute-controller",
 ];
 
 /// Runs formatting, lints, docs, generated-file checks, every test, and the per-crate

@@ -222,6 +222,11 @@ impl KindSnapshot {
         // `Resources` are sorted already; this keeps lookups right if a caller's are not.
         entries.sort_by(|a, b| a.name.cmp(&b.name));
         entries.dedup_by(|a, b| a.name == b.name);
+        Self::from_entries(entries)
+    }
+
+    /// A kind holding `entries`, sorted by name and unique.
+    fn from_entries(entries: Vec<Arc<Entry>>) -> Self {
         let mut hasher = VersionHasher::default();
         for entry in &entries {
             hasher.add(&entry.name, &entry.version);
@@ -422,6 +427,38 @@ impl Publisher {
         })
     }
 
+    /// Publishes the served snapshot again with new ClusterLoadAssignments and nothing
+    /// else changed: `assignment` gives the one for each EDS name the snapshot serves (for
+    /// example [`Endpoints::cluster_load_assignment`](crate::Endpoints::cluster_load_assignment)).
+    /// This is how an endpoint change goes straight to EDS without translating anything
+    /// else; since the set of names stays the same, the snapshot stays consistent.
+    ///
+    /// Returns whether any assignment changed; `false` when nothing is published yet. Call
+    /// it from the task that publishes: a snapshot published meanwhile by another would be
+    /// overwritten.
+    pub fn publish_endpoints(&self, mut assignment: impl FnMut(&str) -> endpoint_v3::ClusterLoadAssignment) -> bool {
+        let Some(current) = self.current() else {
+            return false;
+        };
+        let entries = current
+            .kind(ResourceKind::ClusterLoadAssignment)
+            .entries
+            .iter()
+            .map(|entry| {
+                let mut assignment = assignment(&entry.name);
+                assignment.cluster_name = entry.name.to_string();
+                Arc::new(Entry::new(&entry.name, &assignment))
+            })
+            .collect();
+        let mut kinds = current.kinds.clone();
+        *kinds.get_mut(ResourceKind::ClusterLoadAssignment) = Arc::new(KindSnapshot::from_entries(entries));
+        self.publish(Snapshot {
+            kinds,
+            sources: current.sources.clone(),
+            resolver: current.resolver.clone(),
+        })
+    }
+
     /// Builds a [`Snapshot`] of `resources` and publishes it.
     ///
     /// # Errors
@@ -511,6 +548,50 @@ mod tests {
             pack(&empty).as_ref(),
             crate::proto::any(&empty).encode_to_vec().as_slice()
         );
+    }
+
+    #[test]
+    fn new_endpoints_replace_only_the_assignments_that_changed() {
+        let publisher = Publisher::new();
+        assert!(!publisher.publish_endpoints(|_| unreachable!("nothing is published")));
+        let mut resources = Resources::default();
+        for name in ["apps/a/http", "apps/b"] {
+            use envoy_types::pb::envoy::config::cluster::v3 as cluster_v3;
+            resources.clusters.push(cluster_v3::Cluster {
+                name: name.into(),
+                cluster_discovery_type: Some(cluster_v3::cluster::ClusterDiscoveryType::Type(
+                    cluster_v3::cluster::DiscoveryType::Eds.into(),
+                )),
+                ..Default::default()
+            });
+            resources.endpoints.push(endpoint_v3::ClusterLoadAssignment {
+                cluster_name: name.into(),
+                ..Default::default()
+            });
+        }
+        let published = publisher.publish_resources(&resources).unwrap();
+        assert!(published);
+        let first = publisher.current().unwrap();
+
+        let mut endpoints = crate::Endpoints::new();
+        let mut a = crate::ServiceEndpoints::new();
+        a.add("http", crate::Endpoint::new([10, 0, 0, 1].into(), 8080));
+        endpoints.insert_service(ingressroute_dag::ObjectRef::new("apps", "a"), a);
+        assert!(publisher.publish_endpoints(|name| endpoints.cluster_load_assignment(name)));
+
+        let second = publisher.current().unwrap();
+        let eds = second.kind(ResourceKind::ClusterLoadAssignment);
+        assert_eq!(eds.changed, [Arc::from("apps/a/http")]);
+        assert_eq!(eds.parent, first.kind(ResourceKind::ClusterLoadAssignment).serial);
+        assert!(Arc::ptr_eq(
+            &eds.entries[1],
+            &first.kind(ResourceKind::ClusterLoadAssignment).entries[1]
+        ));
+        for kind in [ResourceKind::Listener, ResourceKind::Cluster, ResourceKind::Secret] {
+            assert!(Arc::ptr_eq(first.kind(kind), second.kind(kind)));
+        }
+        // The same endpoints again change nothing.
+        assert!(!publisher.publish_endpoints(|name| endpoints.cluster_load_assignment(name)));
     }
 
     #[test]

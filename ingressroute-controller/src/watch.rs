@@ -1,0 +1,641 @@
+//! The watches: one kube-runtime [`watcher`] per kind, feeding one channel of [`Event`]s.
+//!
+//! Raw watcher events are used instead of reflector stores, so that no second copy of any
+//! object is kept: each object is reduced here, in the watch task, to what the event loop
+//! needs (no `managedFields`, no `last-applied-configuration`, only the Secret keys and
+//! Service fields routing reads, endpoints as addresses), and then sent on.
+//!
+//! ```text
+//!  IngressRoute ─────────────┐
+//!  TLSCertificateDelegation ─┤
+//!  Service ──────────────────┤ watcher ─▶ reduce ─▶ Event ─▶ mpsc ─▶ event loop
+//!  Secret (field selector) ──┤   (list, then watch; relist on 410 Gone, backoff on errors)
+//!  EndpointSlice | Endpoints ┘
+//! ```
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt::{self, Debug};
+use std::sync::Arc;
+
+use futures::StreamExt as _;
+use ingressroute_api::{IngressRoute, IngressRouteStatus, TLSCertificateDelegation};
+use ingressroute_dag::ObjectRef;
+use ingressroute_envoy::{Endpoint, ServiceEndpoints};
+use k8s_openapi::api::core::v1 as core_v1;
+use k8s_openapi::api::discovery::v1 as discovery_v1;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::runtime::WatchStreamExt as _;
+use kube::runtime::watcher;
+use kube::{Api, Client, Resource};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tracing::{debug, warn};
+
+use crate::metrics::Metrics;
+use crate::settings::{EndpointsApi, Settings};
+
+/// The kinds the controller watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Kind {
+    /// `contour.heptio.com/v1beta1` IngressRoute.
+    IngressRoute,
+    /// `contour.heptio.com/v1beta1` TLSCertificateDelegation.
+    Delegation,
+    /// `core/v1` Service.
+    Service,
+    /// `core/v1` Secret.
+    Secret,
+    /// `discovery.k8s.io/v1` EndpointSlice or `core/v1` Endpoints (one of them is watched).
+    Endpoints,
+}
+
+impl Kind {
+    /// Every kind, in a fixed order.
+    pub(crate) const ALL: [Kind; 5] = [
+        Kind::IngressRoute,
+        Kind::Delegation,
+        Kind::Service,
+        Kind::Secret,
+        Kind::Endpoints,
+    ];
+
+    /// A short lowercase name for logs and metric labels.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Kind::IngressRoute => "ingressroute",
+            Kind::Delegation => "tlscertificatedelegation",
+            Kind::Service => "service",
+            Kind::Secret => "secret",
+            Kind::Endpoints => "endpoints",
+        }
+    }
+
+    /// The position of this kind in [`Kind::ALL`].
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Kind::IngressRoute => 0,
+            Kind::Delegation => 1,
+            Kind::Service => 2,
+            Kind::Secret => 3,
+            Kind::Endpoints => 4,
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One watched object, reduced to what the controller uses.
+#[derive(Debug, Clone)]
+pub(crate) enum Object {
+    /// An IngressRoute, status and resourceVersion included.
+    IngressRoute(Arc<IngressRoute>),
+    /// A TLSCertificateDelegation.
+    Delegation(Arc<TLSCertificateDelegation>),
+    /// A Service: metadata (annotations) and spec only.
+    Service(Box<core_v1::Service>),
+    /// A Secret: type and the `tls.crt`, `tls.key` and `ca.crt` keys only.
+    Secret(Box<core_v1::Secret>),
+    /// The ready endpoints of one EndpointSlice, and the Service it belongs to (none when
+    /// the slice has no `kubernetes.io/service-name` label).
+    EndpointSlice {
+        /// The slice.
+        slice: ObjectRef,
+        /// Its Service.
+        service: Option<ObjectRef>,
+        /// Its ready endpoints.
+        endpoints: ServiceEndpoints,
+    },
+    /// An IngressRoute or TLSCertificateDelegation that does not decode (possible under
+    /// an older CRD without a schema): it counts as absent, and an IngressRoute gets an
+    /// `invalid` status naming the field.
+    Malformed(Arc<Malformed>),
+    /// The ready endpoints of a Service from its `core/v1` Endpoints.
+    Endpoints {
+        /// The Service (same namespace and name as the Endpoints).
+        service: ObjectRef,
+        /// Its ready endpoints.
+        endpoints: ServiceEndpoints,
+    },
+}
+
+impl Object {
+    /// The kind of this object.
+    pub(crate) fn kind(&self) -> Kind {
+        match self {
+            Object::IngressRoute(_) => Kind::IngressRoute,
+            Object::Delegation(_) => Kind::Delegation,
+            Object::Service(_) => Kind::Service,
+            Object::Secret(_) => Kind::Secret,
+            Object::EndpointSlice { .. } | Object::Endpoints { .. } => Kind::Endpoints,
+            Object::Malformed(m) => m.kind,
+        }
+    }
+
+    /// The namespace and name of this object (of the slice, for an EndpointSlice).
+    pub(crate) fn key(&self) -> ObjectRef {
+        match self {
+            Object::IngressRoute(r) => ObjectRef::from_meta(&r.metadata),
+            Object::Delegation(d) => ObjectRef::from_meta(&d.metadata),
+            Object::Service(s) => ObjectRef::from_meta(&s.metadata),
+            Object::Secret(s) => ObjectRef::from_meta(&s.metadata),
+            Object::EndpointSlice { slice, .. } => slice.clone(),
+            Object::Endpoints { service, .. } => service.clone(),
+            Object::Malformed(m) => m.key.clone(),
+        }
+    }
+}
+
+/// What is known of an object that does not decode.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Malformed {
+    /// Its kind.
+    pub(crate) kind: Kind,
+    /// Its namespace and name.
+    pub(crate) key: ObjectRef,
+    /// Its metadata, reduced (the ingress-class annotations are kept).
+    pub(crate) metadata: ObjectMeta,
+    /// Its status, if that part decodes.
+    pub(crate) status: Option<IngressRouteStatus>,
+    /// Why it does not decode: the path of the field, then serde's message.
+    pub(crate) error: String,
+}
+
+/// An object of kind `K` that decodes on its own: one malformed object in a list must
+/// not fail the list (kube's watcher would retry it forever and see nothing else).
+/// Metadata decodes apart from the rest, so a malformed object still has a name.
+#[derive(Debug, Clone)]
+pub(crate) struct Lenient<K> {
+    metadata: ObjectMeta,
+    decoded: Result<K, LenientError>,
+}
+
+/// Why a [`Lenient`] object did not decode, and its status.
+#[derive(Debug, Clone)]
+struct LenientError {
+    message: String,
+    status: Option<IngressRouteStatus>,
+}
+
+impl<K: Resource<DynamicType = ()>> Resource for Lenient<K> {
+    type DynamicType = ();
+    type Scope = K::Scope;
+
+    fn kind(dt: &()) -> Cow<'_, str> {
+        K::kind(dt)
+    }
+
+    fn group(dt: &()) -> Cow<'_, str> {
+        K::group(dt)
+    }
+
+    fn version(dt: &()) -> Cow<'_, str> {
+        K::version(dt)
+    }
+
+    fn plural(dt: &()) -> Cow<'_, str> {
+        K::plural(dt)
+    }
+
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
+}
+
+impl<'de, K: DeserializeOwned> Deserialize<'de> for Lenient<K> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        // Without readable metadata there is no object to speak of: that fails the list
+        // (and the API server never sends one).
+        let metadata = match value.get("metadata") {
+            Some(meta) => ObjectMeta::deserialize(meta).map_err(serde::de::Error::custom)?,
+            None => ObjectMeta::default(),
+        };
+        let status = value
+            .get("status")
+            .and_then(|s| IngressRouteStatus::deserialize(s).ok());
+        let decoded = serde_path_to_error::deserialize(value).map_err(|error| LenientError {
+            message: error.to_string(),
+            status,
+        });
+        Ok(Self { metadata, decoded })
+    }
+}
+
+impl<K> Lenient<K> {
+    /// The object, or what is known of it when it does not decode.
+    fn into_object(self, kind: Kind, decoded: impl FnOnce(K) -> Object) -> Object {
+        match self.decoded {
+            Ok(object) => decoded(object),
+            Err(error) => {
+                let key = ObjectRef::from_meta(&self.metadata);
+                Object::Malformed(Arc::new(Malformed {
+                    kind,
+                    key,
+                    metadata: reduce_meta(self.metadata, true, false),
+                    status: error.status,
+                    error: error.message,
+                }))
+            }
+        }
+    }
+}
+
+/// What a watch reports.
+#[derive(Debug, Clone)]
+pub(crate) enum Event {
+    /// A (re)list of `Kind` starts: the objects listed next are all there is.
+    Init(Kind),
+    /// An object was listed (`initial`) or added or changed.
+    Apply {
+        /// The object.
+        object: Object,
+        /// Whether it comes from a (re)list.
+        initial: bool,
+    },
+    /// An object was deleted.
+    Delete(Object),
+    /// The (re)list of `Kind` is complete: objects it did not list are gone.
+    InitDone(Kind),
+}
+
+/// The label that ties an EndpointSlice to its Service.
+pub(crate) const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
+
+/// The annotation `kubectl apply` keeps a whole copy of the object in.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// The Secret keys an IngressRoute can use.
+const SECRET_KEYS: [&str; 3] = ["tls.crt", "tls.key", "ca.crt"];
+
+/// Starts one watch task per watched kind, all sending to `events`.
+pub(crate) fn spawn_all(
+    client: &Client,
+    settings: &Settings,
+    events: &mpsc::Sender<Event>,
+    metrics: &Arc<Metrics>,
+) -> Vec<JoinHandle<()>> {
+    let config = watcher::Config::default();
+    let mut secrets = watcher::Config::default();
+    if let Some(selector) = &settings.secret_field_selector {
+        secrets = secrets.fields(selector);
+    }
+    let mut tasks = vec![
+        spawn(
+            Api::<Lenient<IngressRoute>>::all(client.clone()),
+            config.clone(),
+            Kind::IngressRoute,
+            events,
+            metrics,
+            |r| {
+                Some(r.into_object(Kind::IngressRoute, |r| {
+                    Object::IngressRoute(Arc::new(reduce_ingress_route(r)))
+                }))
+            },
+        ),
+        spawn(
+            Api::<Lenient<TLSCertificateDelegation>>::all(client.clone()),
+            config.clone(),
+            Kind::Delegation,
+            events,
+            metrics,
+            |d| Some(d.into_object(Kind::Delegation, |d| Object::Delegation(Arc::new(reduce_delegation(d))))),
+        ),
+        spawn(
+            Api::<core_v1::Service>::all(client.clone()),
+            config.clone(),
+            Kind::Service,
+            events,
+            metrics,
+            |s| Some(Object::Service(Box::new(reduce_service(s)))),
+        ),
+        spawn(
+            Api::<core_v1::Secret>::all(client.clone()),
+            secrets,
+            Kind::Secret,
+            events,
+            metrics,
+            |s| Some(Object::Secret(Box::new(reduce_secret(s)))),
+        ),
+    ];
+    tasks.push(match settings.endpoints_api {
+        EndpointsApi::Endpoints => spawn(
+            Api::<core_v1::Endpoints>::all(client.clone()),
+            config,
+            Kind::Endpoints,
+            events,
+            metrics,
+            |e| {
+                Some(Object::Endpoints {
+                    service: ObjectRef::from_meta(&e.metadata),
+                    endpoints: ServiceEndpoints::from_k8s(&e),
+                })
+            },
+        ),
+        EndpointsApi::EndpointSlices => spawn(
+            Api::<discovery_v1::EndpointSlice>::all(client.clone()),
+            config,
+            Kind::Endpoints,
+            events,
+            metrics,
+            |s| Some(reduce_endpoint_slice(&s)),
+        ),
+    });
+    tasks
+}
+
+/// Watches one kind until the receiver goes away. Errors are logged and counted; the
+/// watcher backs off and relists by itself.
+fn spawn<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    kind: Kind,
+    events: &mpsc::Sender<Event>,
+    metrics: &Arc<Metrics>,
+    reduce: fn(K) -> Option<Object>,
+) -> JoinHandle<()>
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + 'static,
+{
+    let events = events.clone();
+    let metrics = Arc::clone(metrics);
+    tokio::spawn(async move {
+        let mut stream = Box::pin(watcher(api, config).default_backoff());
+        while let Some(item) = stream.next().await {
+            let event = match item {
+                Ok(watcher::Event::Init) => {
+                    debug!(%kind, "listing");
+                    Event::Init(kind)
+                }
+                Ok(watcher::Event::InitApply(object)) => match reduce(object) {
+                    Some(object) => Event::Apply { object, initial: true },
+                    None => continue,
+                },
+                Ok(watcher::Event::InitDone) => {
+                    debug!(%kind, "listed");
+                    Event::InitDone(kind)
+                }
+                Ok(watcher::Event::Apply(object)) => match reduce(object) {
+                    Some(object) => Event::Apply { object, initial: false },
+                    None => continue,
+                },
+                Ok(watcher::Event::Delete(object)) => match reduce(object) {
+                    Some(object) => Event::Delete(object),
+                    None => continue,
+                },
+                Err(error) => {
+                    metrics.watch_error(kind);
+                    warn!(%kind, error = %error_chain(&error), "watch failed; retrying");
+                    continue;
+                }
+            };
+            if let Event::Apply {
+                object: Object::Malformed(m),
+                ..
+            } = &event
+            {
+                metrics.malformed(kind);
+                warn!(%kind, object = %m.key, error = %m.error, "cannot decode; treated as absent");
+            }
+            if events.send(event).await.is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// `error: source: source...`.
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    message
+}
+
+/// Metadata without what nothing here reads: managed fields, the last-applied copy,
+/// owner references, labels (kept only where asked).
+fn reduce_meta(meta: ObjectMeta, keep_annotations: bool, keep_labels: bool) -> ObjectMeta {
+    let annotations = if keep_annotations {
+        meta.annotations.map(|mut a| {
+            a.remove(LAST_APPLIED);
+            a
+        })
+    } else {
+        None
+    };
+    ObjectMeta {
+        name: meta.name,
+        namespace: meta.namespace,
+        resource_version: meta.resource_version,
+        generation: meta.generation,
+        uid: meta.uid,
+        annotations,
+        labels: if keep_labels { meta.labels } else { None },
+        ..ObjectMeta::default()
+    }
+}
+
+/// An IngressRoute without managed fields and the last-applied copy (the ingress-class
+/// annotations are kept).
+///
+/// Every list in it is shrunk to its length: serde grows a `Vec` it decodes to at least
+/// four elements, so a route's single service would otherwise take the room of four, which
+/// is most of what 20 000 IngressRoutes weigh.
+pub(crate) fn reduce_ingress_route(mut route: IngressRoute) -> IngressRoute {
+    route.metadata = reduce_meta(route.metadata, true, false);
+    let spec = &mut route.spec;
+    for r in &mut spec.routes {
+        r.services.shrink_to_fit();
+    }
+    spec.routes.shrink_to_fit();
+    if let Some(proxy) = spec.tcpproxy.as_mut() {
+        proxy.services.shrink_to_fit();
+    }
+    route
+}
+
+/// A TLSCertificateDelegation without managed fields and annotations.
+pub(crate) fn reduce_delegation(mut delegation: TLSCertificateDelegation) -> TLSCertificateDelegation {
+    delegation.metadata = reduce_meta(delegation.metadata, false, false);
+    for d in &mut delegation.spec.delegations {
+        d.target_namespaces.shrink_to_fit();
+    }
+    delegation.spec.delegations.shrink_to_fit();
+    delegation
+}
+
+/// A Service with its annotations (upstream protocols, circuit breakers) and the spec
+/// fields routing reads: type, ExternalName and ports.
+pub(crate) fn reduce_service(service: core_v1::Service) -> core_v1::Service {
+    let spec = service.spec.map(|spec| core_v1::ServiceSpec {
+        type_: spec.type_,
+        external_name: spec.external_name,
+        ports: spec.ports,
+        ..core_v1::ServiceSpec::default()
+    });
+    core_v1::Service {
+        metadata: reduce_meta(service.metadata, true, false),
+        spec,
+        status: None,
+    }
+}
+
+/// A Secret with only its type and the keys an IngressRoute can use.
+pub(crate) fn reduce_secret(secret: core_v1::Secret) -> core_v1::Secret {
+    fn keep<V>(map: Option<BTreeMap<String, V>>) -> Option<BTreeMap<String, V>> {
+        map.map(|m| {
+            m.into_iter()
+                .filter(|(k, _)| SECRET_KEYS.contains(&k.as_str()))
+                .collect::<BTreeMap<_, _>>()
+        })
+        .filter(|m| !m.is_empty())
+    }
+    core_v1::Secret {
+        metadata: reduce_meta(secret.metadata, false, false),
+        type_: secret.type_,
+        data: keep(secret.data),
+        string_data: keep(secret.string_data),
+        immutable: None,
+    }
+}
+
+/// The ready endpoints of an EndpointSlice: every address of every endpoint whose `ready`
+/// condition is true or unknown, with every port whose protocol is TCP or unset. FQDN
+/// slices have no IP addresses and give nothing.
+pub(crate) fn reduce_endpoint_slice(slice: &discovery_v1::EndpointSlice) -> Object {
+    let key = ObjectRef::from_meta(&slice.metadata);
+    let service = slice
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|labels| labels.get(SERVICE_NAME_LABEL))
+        .filter(|name| !name.is_empty())
+        .map(|name| ObjectRef::new(key.namespace.clone(), name.clone()));
+    let mut endpoints = ServiceEndpoints::new();
+    if slice.address_type != "FQDN" {
+        let ports: Vec<(String, i32)> = slice
+            .ports
+            .iter()
+            .flatten()
+            .filter(|p| p.protocol.as_deref().is_none_or(|proto| proto == "TCP"))
+            .filter_map(|p| Some((p.name.clone().unwrap_or_default(), p.port?)))
+            .collect();
+        for endpoint in slice.endpoints.iter().flatten() {
+            // "A nil value should be interpreted as ready" (the API's doc).
+            let ready = endpoint.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true);
+            if !ready {
+                continue;
+            }
+            for address in &endpoint.addresses {
+                for (name, port) in &ports {
+                    if let Some(e) = Endpoint::parse(address, *port) {
+                        endpoints.add(name.clone(), e);
+                    }
+                }
+            }
+        }
+    }
+    Object::EndpointSlice {
+        slice: key,
+        service,
+        endpoints,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::ByteString;
+
+    use super::*;
+
+    #[test]
+    fn secrets_keep_only_the_keys_routing_reads() {
+        let secret = core_v1::Secret {
+            metadata: ObjectMeta {
+                name: Some("s".into()),
+                namespace: Some("ns".into()),
+                annotations: Some(BTreeMap::from([(LAST_APPLIED.into(), "{...}".into())])),
+                ..ObjectMeta::default()
+            },
+            type_: Some("kubernetes.io/tls".into()),
+            data: Some(BTreeMap::from([
+                ("tls.crt".into(), ByteString(b"c".to_vec())),
+                ("tls.key".into(), ByteString(b"k".to_vec())),
+                ("other".into(), ByteString(vec![0; 4096])),
+            ])),
+            ..core_v1::Secret::default()
+        };
+        let reduced = reduce_secret(secret);
+        assert_eq!(reduced.data.unwrap().len(), 2);
+        assert!(reduced.metadata.annotations.is_none());
+        assert_eq!(reduced.metadata.name.as_deref(), Some("s"));
+    }
+
+    #[test]
+    fn endpoint_slices_keep_ready_tcp_endpoints_of_their_service() {
+        let slice = discovery_v1::EndpointSlice {
+            metadata: ObjectMeta {
+                name: Some("kuard-abcde".into()),
+                namespace: Some("default".into()),
+                labels: Some(BTreeMap::from([(SERVICE_NAME_LABEL.into(), "kuard".into())])),
+                ..ObjectMeta::default()
+            },
+            address_type: "IPv4".into(),
+            endpoints: Some(vec![
+                discovery_v1::Endpoint {
+                    addresses: vec!["10.0.0.1".into()],
+                    ..discovery_v1::Endpoint::default()
+                },
+                discovery_v1::Endpoint {
+                    addresses: vec!["10.0.0.2".into()],
+                    conditions: Some(discovery_v1::EndpointConditions {
+                        ready: Some(false),
+                        ..discovery_v1::EndpointConditions::default()
+                    }),
+                    ..discovery_v1::Endpoint::default()
+                },
+            ]),
+            ports: Some(vec![
+                discovery_v1::EndpointPort {
+                    name: Some("http".into()),
+                    port: Some(8080),
+                    protocol: Some("TCP".into()),
+                    ..discovery_v1::EndpointPort::default()
+                },
+                discovery_v1::EndpointPort {
+                    name: Some("dns".into()),
+                    port: Some(53),
+                    protocol: Some("UDP".into()),
+                    ..discovery_v1::EndpointPort::default()
+                },
+            ]),
+        };
+        let Object::EndpointSlice {
+            slice,
+            service,
+            endpoints,
+        } = reduce_endpoint_slice(&slice)
+        else {
+            panic!("not a slice");
+        };
+        assert_eq!(slice, ObjectRef::new("default", "kuard-abcde"));
+        assert_eq!(service, Some(ObjectRef::new("default", "kuard")));
+        let http: Vec<_> = endpoints.port("http").map(|e| e.address().to_owned()).collect();
+        assert_eq!(http, ["10.0.0.1"]);
+        assert_eq!(endpoints.port_names().collect::<Vec<_>>(), ["http"]);
+    }
+}

@@ -1,0 +1,354 @@
+//! The deployment in `examples/deploy/`: every manifest parses into its k8s-openapi type
+//! with no field lost, the container arguments are accepted by the binaries' own argument
+//! parsers, and the pieces point at each other (Service ports, selectors, RBAC subjects,
+//! the Envoy bootstrap's xDS address).
+//!
+//! The controller's arguments go through [`Args`] (its clap parser, what `main` runs).
+//! The Envoy init container's `ingressroute bootstrap ...` goes through
+//! `ingressroute_cli::Cli`, the clap parser the `ingressroute` binary's `main` runs: a
+//! dev-dependency on the CLI's library checks exactly what the binary would accept, with
+//! no built binary to find (Cargo sets `CARGO_BIN_EXE_*` only for a package's own
+//! binaries) and nothing to keep in sync by hand.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use clap::Parser as _;
+use ingressroute_controller::Args;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
+use k8s_openapi::api::core::v1::{Container, Namespace, PodSpec, Service, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde::Deserialize as _;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+fn deploy_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/deploy")
+}
+
+/// Every manifest of the deployment, as `(file, document)`.
+#[derive(Default)]
+struct Manifests {
+    namespaces: Vec<Namespace>,
+    service_accounts: Vec<ServiceAccount>,
+    cluster_roles: Vec<ClusterRole>,
+    cluster_role_bindings: Vec<ClusterRoleBinding>,
+    roles: Vec<Role>,
+    role_bindings: Vec<RoleBinding>,
+    deployments: Vec<Deployment>,
+    daemon_sets: Vec<DaemonSet>,
+    services: Vec<Service>,
+    crds: Vec<CustomResourceDefinition>,
+}
+
+/// Parses `value` as `T` and checks that nothing was dropped on the way: serialising the
+/// typed value gives the document back (a misspelt field would vanish).
+fn typed<T: DeserializeOwned + serde::Serialize>(file: &str, value: &Value) -> T {
+    let object: T = serde_json::from_value(value.clone()).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let back = serde_json::to_value(&object).unwrap();
+    assert_eq!(&back, value, "{file}: a field did not survive parsing");
+    object
+}
+
+fn load() -> Manifests {
+    let mut manifests = Manifests::default();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(deploy_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "{files:?}");
+    for path in files {
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for document in serde_yaml::Deserializer::from_str(&text) {
+            let value = Value::deserialize(document).unwrap_or_else(|e| panic!("{file}: {e}"));
+            if value.is_null() {
+                continue;
+            }
+            match value["kind"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{file}: a document without kind"))
+            {
+                "Namespace" => manifests.namespaces.push(typed(&file, &value)),
+                "ServiceAccount" => manifests.service_accounts.push(typed(&file, &value)),
+                "ClusterRole" => manifests.cluster_roles.push(typed(&file, &value)),
+                "ClusterRoleBinding" => manifests.cluster_role_bindings.push(typed(&file, &value)),
+                "Role" => manifests.roles.push(typed(&file, &value)),
+                "RoleBinding" => manifests.role_bindings.push(typed(&file, &value)),
+                "Deployment" => manifests.deployments.push(typed(&file, &value)),
+                "DaemonSet" => manifests.daemon_sets.push(typed(&file, &value)),
+                "Service" => manifests.services.push(typed(&file, &value)),
+                "CustomResourceDefinition" => manifests.crds.push(typed(&file, &value)),
+                other => panic!("{file}: unexpected kind {other}"),
+            }
+        }
+    }
+    manifests
+}
+
+fn pod(spec: Option<&k8s_openapi::api::core::v1::PodTemplateSpec>) -> &PodSpec {
+    spec.and_then(|t| t.spec.as_ref()).unwrap()
+}
+
+fn args_of(container: &Container) -> Vec<String> {
+    container
+        .command
+        .iter()
+        .flatten()
+        .chain(container.args.iter().flatten())
+        .cloned()
+        .collect()
+}
+
+fn port_number(port: &IntOrString) -> i32 {
+    match port {
+        IntOrString::Int(n) => *n,
+        IntOrString::String(s) => panic!("named port {s}"),
+    }
+}
+
+fn rule_set(rules: &[PolicyRule]) -> BTreeSet<(String, String, String)> {
+    let mut set = BTreeSet::new();
+    for rule in rules {
+        for group in rule.api_groups.iter().flatten() {
+            for resource in rule.resources.iter().flatten() {
+                for verb in &rule.verbs {
+                    set.insert((group.clone(), resource.clone(), verb.clone()));
+                }
+            }
+        }
+    }
+    set
+}
+
+#[test]
+fn every_manifest_parses_into_its_kubernetes_type() {
+    let m = load();
+    assert_eq!(m.crds.len(), 2);
+    assert_eq!(m.namespaces.len(), 1);
+    assert_eq!(m.deployments.len(), 1);
+    assert_eq!(m.daemon_sets.len(), 1);
+    assert_eq!(m.services.len(), 2);
+}
+
+#[test]
+fn the_controller_deployment_runs_two_replicas_with_flags_the_controller_accepts() {
+    let m = load();
+    let namespace = m.namespaces[0].metadata.name.clone().unwrap();
+    let deployment = &m.deployments[0];
+    assert_eq!(deployment.metadata.namespace.as_deref(), Some(namespace.as_str()));
+    let spec = &deployment.spec;
+    assert_eq!(spec.replicas, Some(2));
+    let pod = pod(Some(&spec.template));
+    let container = &pod.containers[0];
+    let argv = args_of(container);
+    assert_eq!(argv[0], "ingressroute-controller");
+    let args = Args::try_parse_from(&argv).unwrap_or_else(|e| panic!("{e}"));
+    let settings = args.settings().unwrap();
+    assert!(settings.leader_election.is_some(), "two replicas need leader election");
+
+    // POD_NAME (the identity) and the namespace come from the downward API.
+    let env = container.env.as_ref().unwrap();
+    let field = |name: &str| {
+        env.iter()
+            .find(|e| e.name == name)
+            .and_then(|e| e.value_from.as_ref())
+            .and_then(|v| v.field_ref.as_ref())
+            .map(|f| f.field_path.clone())
+    };
+    assert_eq!(field("POD_NAME").as_deref(), Some("metadata.name"));
+    assert_eq!(field("CONTOUR_NAMESPACE").as_deref(), Some("metadata.namespace"));
+
+    // The probes hit the health listener.
+    let health_port = i32::from(settings.health_address.port());
+    let liveness = container.liveness_probe.as_ref().unwrap().http_get.as_ref().unwrap();
+    assert_eq!(liveness.path.as_deref(), Some("/healthz"));
+    assert_eq!(port_number(&liveness.port), health_port);
+    let readiness = container.readiness_probe.as_ref().unwrap().http_get.as_ref().unwrap();
+    assert_eq!(readiness.path.as_deref(), Some("/readyz"));
+    assert_eq!(port_number(&readiness.port), health_port);
+
+    // The xDS port is exposed, and the xDS Service points at it.
+    let xds_port = i32::from(settings.xds_address.port());
+    assert!(
+        settings.xds_address.ip().is_unspecified(),
+        "Envoys on other nodes must reach xDS"
+    );
+    let ports = container.ports.as_ref().unwrap();
+    assert!(ports.iter().any(|p| p.container_port == xds_port));
+    let xds = m
+        .services
+        .iter()
+        .find(|s| s.metadata.name.as_deref() == Some("ingressroute"))
+        .unwrap();
+    let xds_spec = xds.spec.as_ref().unwrap();
+    assert_eq!(xds_spec.selector, spec.selector.match_labels);
+    assert_eq!(
+        port_number(xds_spec.ports.as_ref().unwrap()[0].target_port.as_ref().unwrap()),
+        xds_port
+    );
+}
+
+#[test]
+fn the_envoy_init_container_runs_a_bootstrap_the_cli_accepts_pointing_at_the_xds_service() {
+    let m = load();
+    let controller = pod(Some(&m.deployments[0].spec.template)).containers[0].clone();
+    let settings = Args::try_parse_from(args_of(&controller)).unwrap().settings().unwrap();
+    let daemon_set = &m.daemon_sets[0];
+    let pod = pod(Some(&daemon_set.spec.template));
+    let init = &pod.init_containers.as_ref().unwrap()[0];
+    let argv = args_of(init);
+    assert_eq!(argv[0], "ingressroute");
+    let cli = ingressroute_cli::Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{e}"));
+    let ingressroute_cli::Command::Bootstrap(bootstrap) = cli.command else {
+        panic!("not a bootstrap: {argv:?}");
+    };
+
+    // `<service>.<namespace>:<port>` of the xDS Service.
+    let xds = m
+        .services
+        .iter()
+        .find(|s| s.metadata.name.as_deref() == Some("ingressroute"))
+        .unwrap();
+    let host = format!(
+        "{}.{}",
+        xds.metadata.name.as_deref().unwrap(),
+        xds.metadata.namespace.as_deref().unwrap()
+    );
+    assert_eq!(bootstrap.xds_address.host, host);
+    assert_eq!(
+        i32::from(bootstrap.xds_address.port),
+        xds.spec.as_ref().unwrap().ports.as_ref().unwrap()[0].port
+    );
+
+    // The file it writes is on a volume Envoy mounts and reads.
+    let output = bootstrap.output.to_string_lossy().into_owned();
+    let envoy = &pod.containers[0];
+    let mount_of = |c: &Container| {
+        c.volume_mounts
+            .iter()
+            .flatten()
+            .find(|v| output.starts_with(&v.mount_path))
+            .map(|v| v.name.clone())
+    };
+    assert_eq!(mount_of(init), mount_of(envoy));
+    assert!(mount_of(envoy).is_some());
+    let envoy_args = args_of(envoy);
+    let config = envoy_args.iter().position(|a| a == "-c").unwrap();
+    assert_eq!(envoy_args[config + 1], output);
+
+    // Envoy's readiness is the bootstrap's stats-health listener.
+    let ready = envoy.readiness_probe.as_ref().unwrap().http_get.as_ref().unwrap();
+    assert_eq!(ready.path.as_deref(), Some("/ready"));
+    assert_eq!(port_number(&ready.port), i32::from(bootstrap.stats_address.port()));
+
+    // The load balancer sends 80 and 443 to the listeners the controller configures.
+    let lb = m
+        .services
+        .iter()
+        .find(|s| s.metadata.name.as_deref() == Some("envoy"))
+        .unwrap()
+        .spec
+        .as_ref()
+        .unwrap();
+    assert_eq!(lb.type_.as_deref(), Some("LoadBalancer"));
+    assert_eq!(lb.selector, daemon_set.spec.selector.match_labels);
+    let target = |port: i32| {
+        lb.ports
+            .iter()
+            .flatten()
+            .find(|p| p.port == port)
+            .and_then(|p| p.target_port.as_ref())
+            .map(port_number)
+    };
+    assert_eq!(target(80), Some(i32::from(settings.envoy.http_port)));
+    assert_eq!(target(443), Some(i32::from(settings.envoy.https_port)));
+}
+
+#[test]
+fn rbac_grants_exactly_what_the_controller_uses() {
+    let m = load();
+    let namespace = m.namespaces[0].metadata.name.clone().unwrap();
+    let account = &m.service_accounts[0];
+    assert_eq!(account.metadata.namespace.as_deref(), Some(namespace.as_str()));
+    let deployment = &m.deployments[0];
+    assert_eq!(
+        pod(Some(&deployment.spec.template)).service_account_name.as_deref(),
+        account.metadata.name.as_deref()
+    );
+
+    let s = |a: &str, b: &str, c: &str| (a.to_owned(), b.to_owned(), c.to_owned());
+    let mut expected = BTreeSet::new();
+    for (group, resource) in [
+        ("contour.heptio.com", "ingressroutes"),
+        ("contour.heptio.com", "tlscertificatedelegations"),
+        ("", "services"),
+        ("", "secrets"),
+        ("discovery.k8s.io", "endpointslices"),
+    ] {
+        expected.insert(s(group, resource, "list"));
+        expected.insert(s(group, resource, "watch"));
+    }
+    expected.insert(s("contour.heptio.com", "ingressroutes/status", "patch"));
+    assert_eq!(rule_set(&m.cluster_roles[0].rules.clone().unwrap()), expected);
+
+    let role = &m.roles[0];
+    assert_eq!(role.metadata.namespace.as_deref(), Some(namespace.as_str()));
+    assert_eq!(
+        rule_set(&role.rules.clone().unwrap()),
+        BTreeSet::from([
+            s("coordination.k8s.io", "leases", "create"),
+            s("coordination.k8s.io", "leases", "get"),
+            s("coordination.k8s.io", "leases", "update"),
+        ])
+    );
+
+    let subject_is_account = |subjects: &Option<Vec<k8s_openapi::api::rbac::v1::Subject>>| {
+        subjects.iter().flatten().any(|s| {
+            s.kind == "ServiceAccount"
+                && s.name == account.metadata.name.clone().unwrap()
+                && s.namespace.as_deref() == Some(namespace.as_str())
+        })
+    };
+    let binding = &m.cluster_role_bindings[0];
+    assert_eq!(binding.role_ref.name, m.cluster_roles[0].metadata.name.clone().unwrap());
+    assert!(subject_is_account(&binding.subjects));
+    let binding = &m.role_bindings[0];
+    assert_eq!(binding.role_ref.name, role.metadata.name.clone().unwrap());
+    assert!(subject_is_account(&binding.subjects));
+}
+
+#[test]
+fn the_dockerfile_builds_both_binaries_the_manifests_run() {
+    let dockerfile = std::fs::read_to_string(deploy_dir().join("Dockerfile")).unwrap();
+    assert!(dockerfile.starts_with("# syntax=docker/dockerfile:1\n"));
+    for needle in [
+        "--package ingressroute-controller",
+        "--package ingressroute-cli",
+        "target/release/ingressroute-controller",
+        "target/release/ingressroute ",
+        "USER 65532:65532",
+        "ENTRYPOINT [\"ingressroute-controller\"]",
+    ] {
+        assert!(dockerfile.contains(needle), "the Dockerfile lacks {needle:?}");
+    }
+    let m = load();
+    let images: BTreeSet<String> = m
+        .deployments
+        .iter()
+        .map(|d| pod(Some(&d.spec.template)).containers[0].clone())
+        .chain(
+            m.daemon_sets
+                .iter()
+                .flat_map(|d| pod(Some(&d.spec.template)).init_containers.clone().unwrap()),
+        )
+        .filter_map(|c| c.image)
+        .collect();
+    assert_eq!(images.len(), 1, "one image holds both binaries: {images:?}");
+}
