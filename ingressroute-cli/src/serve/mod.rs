@@ -268,24 +268,11 @@ impl State {
             );
             return;
         }
-        let build = build(&sources.merged(), &self.config, &self.envoy);
+        let merged = sources.merged();
+        let build = build(&merged, &self.config, &self.envoy);
+        retire(merged);
 
-        let diagnostics: BTreeSet<String> = build.diagnostics.into_iter().collect();
-        for diagnostic in diagnostics.difference(&self.diagnostics) {
-            warn!("{diagnostic}");
-        }
-        self.diagnostics = diagnostics;
-
-        for change in status_changes(&self.statuses, &build.statuses) {
-            match &change.status {
-                Some((CurrentStatus::Valid, _)) | None => {
-                    info!(ingressroute = %change.object, "status: {change}");
-                }
-                Some(_) => warn!(ingressroute = %change.object, "status: {change}"),
-            }
-        }
-        self.statuses = build.statuses;
-
+        // Envoy first: the logs can wait.
         let dag = Arc::clone(&build.dag);
         let snapshot = Snapshot::new(&build.resources).map(|snapshot| {
             snapshot.with_resolver(move |kind, name| {
@@ -314,6 +301,32 @@ impl State {
                 "the new configuration is not consistent (a bug); the previous one is still served"
             ),
         }
+        retire((build.resources, build.dag));
+
+        let diagnostics: BTreeSet<String> = build.diagnostics.into_iter().collect();
+        for diagnostic in diagnostics.difference(&self.diagnostics) {
+            warn!("{diagnostic}");
+        }
+        self.diagnostics = diagnostics;
+
+        for change in status_changes(&self.statuses, &build.statuses) {
+            match &change.status {
+                Some((CurrentStatus::Valid, _)) | None => {
+                    info!(ingressroute = %change.object, "status: {change}");
+                }
+                Some(_) => warn!(ingressroute = %change.object, "status: {change}"),
+            }
+        }
+        retire(std::mem::replace(&mut self.statuses, build.statuses));
+    }
+}
+
+/// Drops `value` on a blocking thread: freeing tens of thousands of objects takes tens of
+/// milliseconds the next rebuild (or Envoy) should not wait for.
+fn retire<T: Send + 'static>(value: T) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => drop(runtime.spawn_blocking(move || drop(value))),
+        Err(_) => drop(value),
     }
 }
 

@@ -113,6 +113,8 @@ async fn run<P: Protocol>(
     // Requests are answered from the snapshot the stream last took in, never a newer one:
     // a newer one is taken in whole, in make-before-break order, by `on_snapshot`.
     let mut current = snapshots.borrow_and_update().clone();
+    // The snapshot `current` replaced, kept until the responses to the new one are sent.
+    let mut retired: Slot = None;
     let mut publisher_gone = false;
     let mut named = false;
     loop {
@@ -126,7 +128,8 @@ async fn run<P: Protocol>(
                     publisher_gone = true;
                     continue;
                 }
-                current = snapshots.borrow_and_update().clone();
+                let next = snapshots.borrow_and_update().clone();
+                retired = std::mem::replace(&mut current, next);
                 match &current {
                     Some(snapshot) => protocol.on_snapshot(snapshot),
                     None => Vec::new(),
@@ -159,6 +162,23 @@ async fn run<P: Protocol>(
                 return Ok(());
             }
         }
+        retire(retired.take());
+    }
+}
+
+/// Drops a snapshot a stream no longer serves. The last holder of one frees what only it
+/// held (the changed resources, and whatever its resolver keeps, such as a DAG), which
+/// can take tens of milliseconds: that happens on a blocking thread, so the stream and
+/// its runtime worker go on at once.
+fn retire(snapshot: Slot) {
+    match snapshot {
+        Some(snapshot) if Arc::strong_count(&snapshot) == 1 => {
+            // Without a runtime (never, in a server) it is dropped here.
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                drop(runtime.spawn_blocking(move || drop(snapshot)));
+            }
+        }
+        _ => {}
     }
 }
 
