@@ -129,7 +129,8 @@ pub struct Args {
     pub health_address: SocketAddr,
 
     /// Watch `core/v1` Endpoints instead of `discovery.k8s.io/v1` EndpointSlices (for
-    /// clusters older than Kubernetes 1.21).
+    /// clusters older than Kubernetes 1.21). The ClusterRole must then grant `list` and
+    /// `watch` on `endpoints` (the one in `examples/deploy` grants EndpointSlices only).
     #[arg(long)]
     pub use_endpoints: bool,
 
