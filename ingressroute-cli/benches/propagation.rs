@@ -178,7 +178,7 @@ fn main() -> ExitCode {
         println!("propagation: a benchmark; run it with `cargo bench -p ingressroute-cli --bench propagation`");
         return ExitCode::SUCCESS;
     }
-    if let Err(message) = support::find_envoy() {
+    if let Err(message) = ingressroute_fixtures::find_envoy() {
         let banner = "!".repeat(78);
         // Straight to stderr, like the end-to-end tests' skip: a benchmark that did not run
         // must not pass for one that did.

@@ -117,18 +117,6 @@ impl Error {
     }
 }
 
-/// `error: source: source...`, for a log line.
-pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    message
-}
-
 /// Runs a parsed command line against the process's standard streams; `serve` runs on a
 /// multi-threaded tokio runtime until it is stopped.
 ///

@@ -71,7 +71,7 @@ pub async fn start(settings: Settings, client: Client) -> Result<Running, Error>
     let until = stop_signal(stopped.clone());
     tasks.push(tokio::spawn(async move {
         if let Err(error) = server.serve(until).await {
-            warn!(error = %crate::watch::error_chain(&error), "the xDS server stopped");
+            warn!(error = %ingressroute_envoy::error_chain(&error), "the xDS server stopped");
         }
     }));
 

@@ -218,7 +218,7 @@ impl EventLoop {
             }
             Err(error) => {
                 self.metrics.snapshot_error();
-                error!(error = %crate::watch::error_chain(&error), "refusing an inconsistent snapshot");
+                error!(error = %ingressroute_envoy::error_chain(&error), "refusing an inconsistent snapshot");
                 false
             }
         }

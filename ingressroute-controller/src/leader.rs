@@ -28,7 +28,7 @@ use tracing::{debug, info, warn};
 
 use crate::metrics::Metrics;
 use crate::settings::LeaderElection;
-use crate::watch::error_chain;
+use ingressroute_envoy::error_chain;
 
 /// Why a round of the election failed.
 #[derive(Debug)]

@@ -38,7 +38,7 @@ use tracing::{debug, info, warn};
 
 use crate::metrics::Metrics;
 use crate::settings::RateLimit;
-use crate::watch::error_chain;
+use ingressroute_envoy::error_chain;
 
 /// The field manager named in status patches.
 pub(crate) const FIELD_MANAGER: &str = "ingressroute-controller";

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use futures::StreamExt as _;
 use ingressroute_api::{IngressRoute, IngressRouteStatus, TLSCertificateDelegation};
 use ingressroute_dag::ObjectRef;
-use ingressroute_envoy::{Endpoint, ServiceEndpoints};
+use ingressroute_envoy::{Endpoint, ServiceEndpoints, error_chain};
 use k8s_openapi::api::core::v1 as core_v1;
 use k8s_openapi::api::discovery::v1 as discovery_v1;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -412,18 +412,6 @@ where
             }
         }
     })
-}
-
-/// `error: source: source...`.
-pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    message
 }
 
 /// Metadata without what nothing here reads: managed fields, the last-applied copy,

@@ -10,42 +10,13 @@
 mod support;
 
 use std::convert::Infallible;
-use std::io::Write as _;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
 use ingressroute_envoy::{BootstrapConfig, bootstrap, json};
 use support::*;
 use tokio::process::{Child, Command};
-
-/// The Envoy binary, or `None` (said loudly) when there is none and `CI` is not `true`.
-fn envoy_binary() -> Option<PathBuf> {
-    let (path, from) = match std::env::var_os("ENVOY_BIN") {
-        Some(path) => (PathBuf::from(path), "ENVOY_BIN"),
-        None => (
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../.envoy/venv/bin/envoy"),
-            "the workspace's .envoy/venv",
-        ),
-    };
-    if path.is_file() {
-        return Some(path);
-    }
-    let message = format!(
-        "no Envoy binary at {} (from {from}); install it with `cargo xtask envoy` or set ENVOY_BIN",
-        path.display()
-    );
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{message} (CI=true: the Envoy test must run)");
-    }
-    let banner = "!".repeat(78);
-    let _ = writeln!(
-        std::io::stderr(),
-        "\n{banner}\n!!! SKIPPING the end-to-end Envoy test: {message}\n{banner}\n"
-    );
-    None
-}
 
 /// A port nobody listens on right now.
 fn free_port() -> u16 {
@@ -114,7 +85,9 @@ fn metric(text: &str, prefix: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn envoy_routes_traffic_to_the_endpoints_of_an_endpoint_slice() {
-    let Some(envoy) = envoy_binary() else { return };
+    let Some(envoy) = ingressroute_fixtures::envoy_binary("the end-to-end Envoy test") else {
+        return;
+    };
     let first = backend("hello from the first backend").await;
     let second = backend("hello from the second backend").await;
 

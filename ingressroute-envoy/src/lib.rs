@@ -44,3 +44,17 @@ pub use resources::{Inconsistency, ResourceKind, Resources};
 pub use route::{REQUEST_START_HEADER, REQUEST_START_VALUE, SESSION_AFFINITY_COOKIE};
 pub use sources::sources;
 pub use translate::translate;
+
+/// An error and each of its sources on one line, `error: source: source...`: how this
+/// crate's server reports errors, and the binaries' logs too.
+#[must_use]
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    message
+}

@@ -14,6 +14,10 @@
 //! release Secrets, which an IngressRoute consumer must ignore cheaply.
 //!
 //! Everything is deterministic: the same size always gives the same objects.
+//!
+//! [`envoy_binary`] finds the Envoy the tests and benchmarks of every crate run.
+
+mod envoy;
 
 use std::collections::BTreeMap;
 
@@ -22,6 +26,8 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1 as core_v1;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+pub use envoy::{envoy_binary, find_envoy};
 
 /// A certificate for `*.example.com` (EC P-256, valid for 100 years), shared by every
 /// generated TLS Secret.

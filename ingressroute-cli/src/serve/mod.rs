@@ -297,7 +297,7 @@ impl State {
                 self.published = true;
             }
             Err(error) => error!(
-                error = %crate::error_chain(&error),
+                error = %ingressroute_envoy::error_chain(&error),
                 "the new configuration is not consistent (a bug); the previous one is still served"
             ),
         }

@@ -34,7 +34,7 @@ pub use metrics::{Metrics, TypeMetrics};
 pub use serve::{Server, ServerConfig};
 pub use snapshot::{Publisher, Snapshot, Snapshots};
 
-use crate::{Inconsistency, ResourceKind};
+use crate::{Inconsistency, ResourceKind, error_chain};
 
 /// What can go wrong when building snapshots or serving them.
 #[derive(Debug, thiserror::Error)]
@@ -85,16 +85,4 @@ impl From<Error> for tonic::Status {
             Error::Bind { .. } | Error::LocalAddress(_) | Error::Transport(_) => tonic::Status::internal(message),
         }
     }
-}
-
-/// `error: source: source...`, for a status message.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    message
 }

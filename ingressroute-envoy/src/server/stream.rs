@@ -93,7 +93,7 @@ async fn drive<P: Protocol>(
     let _connected = Connected::new(Arc::clone(&context.metrics));
     debug!("stream opened");
     if let Err(error) = run(protocol, inbound, context, &tx).await {
-        warn!(error = %super::error_chain(&error), "ending the stream");
+        warn!(error = %crate::error_chain(&error), "ending the stream");
         let _ = tx.send(Err(Status::from(error))).await;
     }
     debug!("stream closed");

@@ -39,7 +39,6 @@
 //! Validation binds no port and starts no worker; `--disable-hot-restart` keeps Envoy
 //! out of `/dev/shm`, and each run gets its own `--base-id`.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -67,39 +66,7 @@ const ROUTE_LISTENER_PORT: u32 = 20_000;
 ///
 /// Under `CI=true` when there is no binary.
 pub(crate) fn binary() -> Option<PathBuf> {
-    let (path, from) = match std::env::var_os("ENVOY_BIN") {
-        Some(path) => (PathBuf::from(path), "ENVOY_BIN"),
-        None => (
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("..")
-                .join(".envoy")
-                .join("venv")
-                .join("bin")
-                .join("envoy"),
-            "the workspace's .envoy/venv",
-        ),
-    };
-    if path.is_file() {
-        return Some(path);
-    }
-    let message = format!(
-        "no Envoy binary at {} (from {from}); install it with `cargo xtask envoy` or set ENVOY_BIN",
-        path.display()
-    );
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{message} (CI=true: Envoy tests must run)");
-    }
-    // Once per test binary, and straight to the process's stderr: the test harness
-    // captures `eprintln!` of passing tests, and a skip must not go unnoticed.
-    static SAID: std::sync::Once = std::sync::Once::new();
-    SAID.call_once(|| {
-        let banner = "!".repeat(78);
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n{banner}\n!!! SKIPPING the Envoy tests of this file: {message}\n{banner}\n"
-        );
-    });
-    None
+    ingressroute_fixtures::envoy_binary("the Envoy tests of this file")
 }
 
 fn any<M: Message + Name>(message: &M) -> Any {

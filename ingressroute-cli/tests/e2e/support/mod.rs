@@ -24,8 +24,7 @@ pub mod pki;
 pub mod world;
 
 use std::future::Future;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub use world::{Setup, World};
@@ -33,47 +32,10 @@ pub use world::{Setup, World};
 /// How long anything that must happen may take (Envoy starting, a change converging).
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
-/// The Envoy binary: `ENVOY_BIN` if set, else the workspace's `.envoy/venv/bin/envoy`
-/// (`cargo xtask envoy`); without one, why not and how to install it.
-pub fn find_envoy() -> Result<PathBuf, String> {
-    let (path, from) = match std::env::var_os("ENVOY_BIN") {
-        Some(path) => (PathBuf::from(path), "ENVOY_BIN"),
-        None => (
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../.envoy/venv/bin/envoy"),
-            "the workspace's .envoy/venv",
-        ),
-    };
-    if path.is_file() {
-        return Ok(path);
-    }
-    Err(format!(
-        "no Envoy binary at {} (from {from}); install it with `cargo xtask envoy` or set ENVOY_BIN",
-        path.display()
-    ))
-}
-
-/// [`find_envoy`], for a test. Without a binary, under `CI=true` the test fails; otherwise
+/// The Envoy binary for a test: without one, under `CI=true` the test fails; otherwise
 /// this says so loudly, once, and returns `None` so that the test skips.
 pub fn envoy_binary() -> Option<PathBuf> {
-    let message = match find_envoy() {
-        Ok(path) => return Some(path),
-        Err(message) => message,
-    };
-    assert!(
-        !std::env::var("CI").is_ok_and(|v| v == "true"),
-        "{message} (CI=true: the end-to-end tests must run)"
-    );
-    static SAID: std::sync::Once = std::sync::Once::new();
-    SAID.call_once(|| {
-        let banner = "!".repeat(78);
-        // Straight to the process's stderr: the harness captures the output of passing
-        // tests, and a skip must not go unnoticed.
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n{banner}\n!!! SKIPPING the end-to-end tests: {message}\n{banner}\n"
-        );
-    });
-    None
+    ingressroute_fixtures::envoy_binary("the end-to-end tests")
 }
 
 /// Retries `attempt` every 50 ms until it returns `Ok`, for at most [`PATIENCE`]; panics
