@@ -70,12 +70,48 @@ pub(crate) fn run(
             &[],
         )?;
     }
+    forget_packaged_sources()?;
     let mut package = vec!["package", "--allow-dirty"];
     for krate in PUBLISHED {
         package.extend(["--package", krate]);
     }
     step(root, "package", &cargo, &package, &[])?;
     println!("==> all checks passed");
+    Ok(())
+}
+
+/// Removes what earlier `cargo package` runs extracted of our own crates into Cargo's
+/// home. Packaging several crates of a workspace verifies each against the others'
+/// packages through a local registry, which Cargo unpacks under
+/// `$CARGO_HOME/registry/src/-<hash of its path>/` and never unpacks again while a copy
+/// is there: a second run would verify against the first run's sources.
+fn forget_packaged_sources() -> anyhow::Result<()> {
+    let home = match std::env::var_os("CARGO_HOME") {
+        Some(home) => std::path::PathBuf::from(home),
+        None => std::path::PathBuf::from(std::env::var_os("HOME").context("neither CARGO_HOME nor HOME is set")?)
+            .join(".cargo"),
+    };
+    let Ok(registries) = std::fs::read_dir(home.join("registry/src")) else {
+        return Ok(());
+    };
+    for registry in registries.flatten() {
+        // Local registries have no index name: their directory is `-<hash>`.
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        for unpacked in std::fs::read_dir(registry.path())?.flatten() {
+            let name = unpacked.file_name().to_string_lossy().into_owned();
+            let ours = PUBLISHED.iter().any(|krate| {
+                name.strip_prefix(krate)
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|version| version.starts_with(|c: char| c.is_ascii_digit()))
+            });
+            if ours {
+                std::fs::remove_dir_all(unpacked.path())
+                    .with_context(|| format!("cannot remove {}", unpacked.path().display()))?;
+            }
+        }
+    }
     Ok(())
 }
 
