@@ -70,7 +70,7 @@ pub(crate) fn run(
             &[],
         )?;
     }
-    forget_packaged_sources()?;
+    forget_earlier_packages(root)?;
     let mut package = vec!["package", "--allow-dirty"];
     for krate in PUBLISHED {
         package.extend(["--package", krate]);
@@ -80,35 +80,41 @@ pub(crate) fn run(
     Ok(())
 }
 
-/// Removes what earlier `cargo package` runs extracted of our own crates into Cargo's
-/// home. Packaging several crates of a workspace verifies each against the others'
-/// packages through a local registry, which Cargo unpacks under
-/// `$CARGO_HOME/registry/src/-<hash of its path>/` and never unpacks again while a copy
-/// is there: a second run would verify against the first run's sources.
-fn forget_packaged_sources() -> anyhow::Result<()> {
+/// Makes `cargo package` verify against this run's packages. Packaging several crates of
+/// a workspace verifies each against the others' packages through a local registry, and
+/// Cargo treats registry packages as immutable: it unpacks one under
+/// `$CARGO_HOME/registry/src/-<hash of the registry's path>/` only if no copy is there, and
+/// reuses its compiled library if one is in the target directory. Both are removed for
+/// our crates, so a second run does not verify against the first run's sources.
+fn forget_earlier_packages(root: &Path) -> anyhow::Result<()> {
     let home = match std::env::var_os("CARGO_HOME") {
         Some(home) => std::path::PathBuf::from(home),
         None => std::path::PathBuf::from(std::env::var_os("HOME").context("neither CARGO_HOME nor HOME is set")?)
             .join(".cargo"),
     };
-    let Ok(registries) = std::fs::read_dir(home.join("registry/src")) else {
-        return Ok(());
-    };
-    for registry in registries.flatten() {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |dir| root.join(dir));
+    let mut stale = Vec::new();
+    if let Ok(registries) = std::fs::read_dir(home.join("registry/src")) {
         // Local registries have no index name: their directory is `-<hash>`.
-        if !registry.file_name().to_string_lossy().starts_with('-') {
-            continue;
+        for registry in registries.flatten() {
+            if registry.file_name().to_string_lossy().starts_with('-') {
+                stale.push(registry.path());
+            }
         }
-        for unpacked in std::fs::read_dir(registry.path())?.flatten() {
-            let name = unpacked.file_name().to_string_lossy().into_owned();
+    }
+    stale.push(target.join("debug/.fingerprint"));
+    for dir in stale {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
             let ours = PUBLISHED.iter().any(|krate| {
                 name.strip_prefix(krate)
                     .and_then(|rest| rest.strip_prefix('-'))
-                    .is_some_and(|version| version.starts_with(|c: char| c.is_ascii_digit()))
+                    .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_hexdigit()))
             });
             if ours {
-                std::fs::remove_dir_all(unpacked.path())
-                    .with_context(|| format!("cannot remove {}", unpacked.path().display()))?;
+                std::fs::remove_dir_all(entry.path())
+                    .with_context(|| format!("cannot remove {}", entry.path().display()))?;
             }
         }
     }
