@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use ingressroute_envoy::json::{self, JsonError};
-use ingressroute_envoy::{AdsApi, BootstrapConfig};
+use ingressroute_envoy::{AdsApi, BootstrapConfig, XdsTls};
 
 use crate::load::STDIN;
 
@@ -110,6 +110,20 @@ pub struct BootstrapArgs {
     #[arg(long, value_name = "ID", default_value = DEFAULT_NODE_ID)]
     pub node_id: String,
 
+    /// The CA certificate file (PEM) Envoy trusts for the xDS server's certificate, which
+    /// must name `contour`: xDS over mutual TLS (as `contour bootstrap`). Needs
+    /// `--envoy-cert-file` and `--envoy-key-file`. Envoy reads the files when it starts.
+    #[arg(long, value_name = "PATH", requires_all = ["envoy_cert_file", "envoy_key_file"])]
+    pub envoy_cafile: Option<String>,
+
+    /// Envoy's client certificate file (PEM), signed by the CA the xDS server trusts.
+    #[arg(long, value_name = "PATH", requires_all = ["envoy_cafile", "envoy_key_file"])]
+    pub envoy_cert_file: Option<String>,
+
+    /// Envoy's private key file (PEM).
+    #[arg(long, value_name = "PATH", requires_all = ["envoy_cafile", "envoy_cert_file"])]
+    pub envoy_key_file: Option<String>,
+
     /// Where to write the bootstrap (JSON); `-` writes standard output.
     #[arg(value_name = "FILE|-")]
     pub output: PathBuf,
@@ -119,13 +133,17 @@ impl BootstrapArgs {
     /// The bootstrap settings these arguments ask for.
     #[must_use]
     pub fn config(&self) -> BootstrapConfig {
-        bootstrap_config(
+        let mut config = bootstrap_config(
             &self.xds_address,
             self.admin_address,
             self.stats_address,
             self.delta,
             &self.node_id,
-        )
+        );
+        if let (Some(ca), Some(cert), Some(key)) = (&self.envoy_cafile, &self.envoy_cert_file, &self.envoy_key_file) {
+            config.xds_tls = Some(XdsTls::new(ca, cert, key));
+        }
+        config
     }
 }
 

@@ -81,6 +81,45 @@ fn delta_addresses_and_node_id_are_taken_from_the_flags() {
 }
 
 #[test]
+fn the_envoy_tls_files_make_xds_mutual_tls_checking_the_servers_name() {
+    let out = run(&[
+        "bootstrap",
+        "--envoy-cafile",
+        "/certs/ca.crt",
+        "--envoy-cert-file",
+        "/certs/tls.crt",
+        "--envoy-key-file",
+        "/certs/tls.key",
+        "-",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let bootstrap = out.json();
+    let socket = &cluster(&bootstrap, "contour")["transport_socket"];
+    assert_eq!(socket["name"], "envoy.transport_sockets.tls");
+    let common = &socket["typed_config"]["common_tls_context"];
+    assert_eq!(
+        common["tls_certificates"][0],
+        json!({"certificate_chain": {"filename": "/certs/tls.crt"}, "private_key": {"filename": "/certs/tls.key"}})
+    );
+    let validation = &common["validation_context"];
+    assert_eq!(validation["trusted_ca"], json!({"filename": "/certs/ca.crt"}));
+    assert_eq!(
+        validation["match_typed_subject_alt_names"][0]["matcher"]["exact"],
+        "contour"
+    );
+    // Without the flags, plaintext.
+    let plain = run(&["bootstrap", "-"]).json();
+    assert!(cluster(&plain, "contour").get("transport_socket").is_none());
+}
+
+#[test]
+fn the_envoy_tls_files_come_together_or_not_at_all() {
+    let out = run(&["bootstrap", "--envoy-cafile", "/certs/ca.crt", "-"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("--envoy-cert-file"), "{}", out.stderr);
+}
+
+#[test]
 fn a_bad_address_is_refused_by_the_argument_parser() {
     let out = run(&["bootstrap", "--xds-address", "nowhere", "-"]);
     assert_eq!(out.code, 2);

@@ -123,7 +123,7 @@ impl Controller {
                 "--health-address",
                 &probes.to_string(),
             ])
-            .args(["--disable-leader-election"])
+            .args(["--disable-leader-election", "--insecure"])
             .args(["--status-update-qps", "5000", "--status-update-burst", "5000"])
             .env("RUST_LOG", "warn")
             // As the Deployment in examples/deploy/03-controller.yaml sets it.

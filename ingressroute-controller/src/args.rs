@@ -7,6 +7,7 @@ use std::time::Duration;
 use ingressroute_api::DEFAULT_INGRESS_CLASS;
 use ingressroute_dag::duration::parse_go_duration;
 use ingressroute_envoy::DEFAULT_ACCESS_LOG;
+use ingressroute_envoy::server::ServerTls;
 
 use crate::settings::{
     DEFAULT_LEASE_NAME, DEFAULT_NAMESPACE, EndpointsApi, LeaderElection, RateLimit, SECRET_FIELD_SELECTOR, Settings,
@@ -44,6 +45,24 @@ pub struct Args {
     /// The port of the xDS server.
     #[arg(long, value_name = "N", default_value_t = 8001)]
     pub xds_port: u16,
+
+    /// The CA certificate (PEM) that must have signed every Envoy's client certificate:
+    /// xDS over mutual TLS. Needs `--contour-cert-file` and `--contour-key-file`.
+    #[arg(long, env = "CONTOUR_CAFILE", value_name = "PATH", requires_all = ["contour_cert_file", "contour_key_file"])]
+    pub contour_cafile: Option<PathBuf>,
+
+    /// The xDS server's certificate (PEM); Envoy checks that it names `contour`.
+    #[arg(long, env = "CONTOUR_CERT_FILE", value_name = "PATH", requires_all = ["contour_cafile", "contour_key_file"])]
+    pub contour_cert_file: Option<PathBuf>,
+
+    /// The xDS server's private key (PEM).
+    #[arg(long, env = "CONTOUR_KEY_FILE", value_name = "PATH", requires_all = ["contour_cafile", "contour_cert_file"])]
+    pub contour_key_file: Option<PathBuf>,
+
+    /// Serve xDS in plaintext. Without it the three TLS files above are required, as
+    /// Contour requires them.
+    #[arg(long, conflicts_with_all = ["contour_cafile", "contour_cert_file", "contour_key_file"])]
+    pub insecure: bool,
 
     /// The address Envoy's `ingress_http` listener binds.
     #[arg(long, value_name = "ADDR", default_value = "0.0.0.0")]
@@ -183,7 +202,9 @@ impl Args {
     /// # Errors
     ///
     /// [`ArgsError::LeaderElectionTimings`] when the leader-election timings do not satisfy
-    /// `retry period < renew deadline < lease duration` (client-go's rule).
+    /// `retry period < renew deadline < lease duration` (client-go's rule);
+    /// [`ArgsError::NoXdsTls`] without TLS files or `--insecure`; [`ArgsError::TlsFile`]
+    /// when a TLS file cannot be read.
     pub fn settings(&self) -> Result<Settings, ArgsError> {
         let mut settings = Settings::default();
         let mut dag = ingressroute_dag::Config::default();
@@ -202,6 +223,7 @@ impl Args {
         settings.envoy.use_proxy_protocol = self.use_proxy_protocol;
 
         settings.xds_address = SocketAddr::new(self.xds_address, self.xds_port);
+        settings.xds_tls = self.xds_tls()?;
         settings.metrics_address = self.metrics_address;
         settings.health_address = self.health_address;
         settings.namespace.clone_from(&self.namespace);
@@ -234,10 +256,45 @@ impl Args {
     }
 }
 
+impl Args {
+    /// The xDS server's TLS files, read; `None` with `--insecure`.
+    fn xds_tls(&self) -> Result<Option<ServerTls>, ArgsError> {
+        let (Some(ca), Some(cert), Some(key)) = (&self.contour_cafile, &self.contour_cert_file, &self.contour_key_file)
+        else {
+            return if self.insecure {
+                Ok(None)
+            } else {
+                Err(ArgsError::NoXdsTls)
+            };
+        };
+        let read = |path: &PathBuf| {
+            std::fs::read(path).map_err(|source| ArgsError::TlsFile {
+                path: path.clone(),
+                source,
+            })
+        };
+        Ok(Some(ServerTls::new(read(cert)?, read(key)?, read(ca)?)))
+    }
+}
+
 /// Flags that parse but do not make sense together.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ArgsError {
+    /// Neither the xDS TLS files nor `--insecure`.
+    #[error(
+        "xDS needs TLS: give --contour-cafile, --contour-cert-file and --contour-key-file, or --insecure to serve it in plaintext"
+    )]
+    NoXdsTls,
+    /// An xDS TLS file cannot be read.
+    #[error("cannot read {}", path.display())]
+    TlsFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The leader-election timings are out of order.
     #[error("leader election needs retry period ({retry:?}) < renew deadline ({renew:?}) < lease duration ({lease:?})")]
     LeaderElectionTimings {
@@ -258,8 +315,12 @@ mod tests {
 
     #[test]
     fn the_defaults_are_contours() {
+        // Contour refuses to serve xDS in plaintext unless told to.
         let args = Args::try_parse_from(["ingressroute-controller"]).unwrap();
+        assert!(matches!(args.settings(), Err(ArgsError::NoXdsTls)));
+        let args = Args::try_parse_from(["ingressroute-controller", "--insecure"]).unwrap();
         let settings = args.settings().unwrap();
+        assert_eq!(settings.xds_tls, None);
         assert_eq!(settings.xds_address, "127.0.0.1:8001".parse().unwrap());
         assert_eq!(settings.envoy.http_port, 8080);
         assert_eq!(settings.envoy.https_port, 8443);
@@ -274,18 +335,19 @@ mod tests {
 
     #[test]
     fn the_deprecated_root_namespaces_flag_is_the_same_setting() {
-        let args = Args::try_parse_from(["x", "--ingressroute-root-namespaces", " a, b ,,"]).unwrap();
+        let args = Args::try_parse_from(["x", "--insecure", "--ingressroute-root-namespaces", " a, b ,,"]).unwrap();
         assert_eq!(args.settings().unwrap().dag.root_namespaces, ["a", "b"]);
-        let args = Args::try_parse_from(["x", "--root-namespaces", "c"]).unwrap();
+        let args = Args::try_parse_from(["x", "--insecure", "--root-namespaces", "c"]).unwrap();
         assert_eq!(args.settings().unwrap().dag.root_namespaces, ["c"]);
     }
 
     #[test]
     fn leader_election_timings_out_of_order_are_refused() {
-        let args = Args::try_parse_from(["x", "--leader-election-renew-deadline", "20s"]).unwrap();
-        assert!(args.settings().is_err());
+        let args = Args::try_parse_from(["x", "--insecure", "--leader-election-renew-deadline", "20s"]).unwrap();
+        assert!(matches!(args.settings(), Err(ArgsError::LeaderElectionTimings { .. })));
         let args = Args::try_parse_from([
             "x",
+            "--insecure",
             "--leader-election-renew-deadline",
             "20s",
             "--disable-leader-election",
@@ -304,7 +366,58 @@ mod tests {
 
     #[test]
     fn an_empty_secret_field_selector_watches_every_secret() {
-        let args = Args::try_parse_from(["x", "--secret-field-selector", ""]).unwrap();
+        let args = Args::try_parse_from(["x", "--insecure", "--secret-field-selector", ""]).unwrap();
         assert_eq!(args.settings().unwrap().secret_field_selector, None);
+    }
+
+    #[test]
+    fn the_three_tls_files_are_read_together() {
+        let dir = std::env::temp_dir().join(format!("ingressroute-controller-args-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, content) in [("ca.crt", "CA"), ("tls.crt", "CERT"), ("tls.key", "KEY")] {
+            std::fs::write(dir.join(name), content).unwrap();
+        }
+        let path = |name: &str| dir.join(name).display().to_string();
+        let (ca, cert, key) = (path("ca.crt"), path("tls.crt"), path("tls.key"));
+        let flags = [
+            "x",
+            "--contour-cafile",
+            &ca,
+            "--contour-cert-file",
+            &cert,
+            "--contour-key-file",
+            &key,
+        ];
+        let tls = Args::try_parse_from(flags)
+            .unwrap()
+            .settings()
+            .unwrap()
+            .xds_tls
+            .unwrap();
+        assert_eq!(
+            (tls.client_ca.as_slice(), tls.certificate.as_slice(), tls.key.as_slice()),
+            (&b"CA"[..], &b"CERT"[..], &b"KEY"[..])
+        );
+
+        // Not one without the others, and not with --insecure.
+        assert!(Args::try_parse_from(["x", "--contour-cafile", &ca]).is_err());
+        assert!(Args::try_parse_from(["x", "--contour-cafile", &ca, "--contour-cert-file", &cert]).is_err());
+        assert!(Args::try_parse_from([flags.as_slice(), &["--insecure"]].concat()).is_err());
+
+        // A file that cannot be read is named.
+        let missing = path("missing.key");
+        let args = Args::try_parse_from([
+            "x",
+            "--contour-cafile",
+            &ca,
+            "--contour-cert-file",
+            &cert,
+            "--contour-key-file",
+            &missing,
+        ])
+        .unwrap();
+        let error = args.settings().unwrap_err();
+        assert!(matches!(&error, ArgsError::TlsFile { path, .. } if path.ends_with("missing.key")));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -63,9 +63,12 @@ pub async fn start(settings: Settings, client: Client) -> Result<Running, Error>
     let mut tasks = Vec::new();
 
     // xDS.
-    let server = Server::bind(settings.xds_address, publisher.snapshots())
+    let mut server = Server::bind(settings.xds_address, publisher.snapshots())
         .await
         .map_err(Error::Xds)?;
+    if let Some(tls) = &settings.xds_tls {
+        server = server.with_tls(tls).map_err(Error::Xds)?;
+    }
     let xds_address = server.local_addr();
     metrics.set_xds(server.metrics());
     let until = stop_signal(stopped.clone());
@@ -176,6 +179,7 @@ pub async fn start(settings: Settings, client: Client) -> Result<Running, Error>
         xds = %xds_address,
         metrics = %metrics_address,
         health = %health_address,
+        xds_tls = settings.xds_tls.is_some(),
         leader_election = settings.leader_election.is_some(),
         "controller started"
     );

@@ -7,6 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use ingressroute_envoy::EnvoyConfig;
+use ingressroute_envoy::server::ServerTls;
 
 /// The controller's configuration.
 ///
@@ -22,6 +23,9 @@ pub struct Settings {
     pub envoy: EnvoyConfig,
     /// Where the xDS server listens (default `127.0.0.1:8001`; port 0 picks one).
     pub xds_address: SocketAddr,
+    /// Mutual TLS for xDS, or `None` for plaintext (the default here; the binary asks for
+    /// `--insecure` to run without).
+    pub xds_tls: Option<ServerTls>,
     /// Where `/metrics` is served (default `0.0.0.0:8000`).
     pub metrics_address: SocketAddr,
     /// Where `/healthz` and `/readyz` are served (default `0.0.0.0:8000`; the same
@@ -55,6 +59,7 @@ impl Default for Settings {
             dag: ingressroute_dag::Config::default(),
             envoy: EnvoyConfig::default(),
             xds_address: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8001),
+            xds_tls: None,
             metrics_address: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8000),
             health_address: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8000),
             namespace: DEFAULT_NAMESPACE.to_owned(),

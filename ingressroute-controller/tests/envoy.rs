@@ -1,6 +1,7 @@
 //! End to end: the `ingressroute-controller` binary against the fake API server, a real
-//! Envoy bootstrapped to it, and HTTP traffic through Envoy to loopback backends listed in
-//! EndpointSlices.
+//! Envoy bootstrapped to it over mutual TLS (`--contour-cafile` and friends on one side,
+//! the bootstrap's client certificate on the other), and HTTP traffic through Envoy to
+//! loopback backends listed in EndpointSlices.
 //!
 //! Envoy is `ENVOY_BIN`, or `.envoy/venv/bin/envoy` of the workspace (`cargo xtask
 //! envoy`). Without one the test says so loudly and passes; under `CI=true` it fails.
@@ -14,7 +15,7 @@ use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::Duration;
 
-use ingressroute_envoy::{BootstrapConfig, bootstrap, json};
+use ingressroute_envoy::{BootstrapConfig, XdsTls, bootstrap, json};
 use support::*;
 use tokio::process::{Child, Command};
 
@@ -109,6 +110,23 @@ async fn envoy_routes_traffic_to_the_endpoints_of_an_endpoint_slice() {
         (free_port(), free_port(), free_port(), free_port(), free_port());
     let probes: SocketAddr = format!("127.0.0.1:{probes_port}").parse().unwrap();
 
+    // xDS over mutual TLS, as in a cluster.
+    let pki = ingressroute_fixtures::XdsPki::generate(ingressroute_envoy::bootstrap::XDS_SUBJECT_ALT_NAME).unwrap();
+    let file = |name: &str, content: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, content).unwrap();
+        path.display().to_string()
+    };
+    let ca = file("ca.crt", &pki.ca);
+    let (server_cert, server_key) = (
+        file("xds.crt", &pki.server.certificate),
+        file("xds.key", &pki.server.key),
+    );
+    let (envoy_cert, envoy_key) = (
+        file("envoy.crt", &pki.client.certificate),
+        file("envoy.key", &pki.client.key),
+    );
+
     let controller_log = std::fs::File::create(dir.join("controller.log")).unwrap();
     let mut controller = Command::new(env!("CARGO_BIN_EXE_ingressroute-controller"))
         .args(["--api-server", &api.url()])
@@ -123,6 +141,8 @@ async fn envoy_routes_traffic_to_the_endpoints_of_an_endpoint_slice() {
             "--health-address",
             &probes.to_string(),
         ])
+        .args(["--contour-cafile", &ca, "--contour-cert-file", &server_cert])
+        .args(["--contour-key-file", &server_key])
         .args(["--disable-leader-election", "--log-format", "json"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -155,6 +175,7 @@ async fn envoy_routes_traffic_to_the_endpoints_of_an_endpoint_slice() {
     config.admin_port = admin_port;
     config.stats_address = "127.0.0.1".parse().unwrap();
     config.stats_port = stats_port;
+    config.xds_tls = Some(XdsTls::new(ca, envoy_cert, envoy_key));
     let bootstrap_path = dir.join("envoy.json");
     let value = json::to_json(&bootstrap(&config)).unwrap();
     std::fs::write(&bootstrap_path, serde_json::to_vec_pretty(&value).unwrap()).unwrap();

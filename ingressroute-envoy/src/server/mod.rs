@@ -31,7 +31,7 @@ mod watch;
 use std::net::SocketAddr;
 
 pub use metrics::{Metrics, TypeMetrics};
-pub use serve::{Server, ServerConfig};
+pub use serve::{Server, ServerConfig, ServerTls};
 pub use snapshot::{Publisher, Snapshot, Snapshots};
 
 use crate::{Inconsistency, ResourceKind, error_chain};
@@ -59,6 +59,9 @@ pub enum Error {
     /// The gRPC transport failed.
     #[error("the grpc server failed")]
     Transport(#[source] tonic::transport::Error),
+    /// The TLS certificate, key or CA of the server is not usable.
+    #[error("cannot use the xDS server's TLS certificate, key or CA")]
+    Tls(#[source] tonic::transport::Error),
     /// A request on the aggregated service has no type URL.
     #[error("the request has no type_url")]
     MissingTypeUrl,
@@ -82,7 +85,9 @@ impl From<Error> for tonic::Status {
         match error {
             Error::MissingTypeUrl | Error::WrongTypeUrl { .. } => tonic::Status::invalid_argument(message),
             Error::Inconsistent(_) => tonic::Status::failed_precondition(message),
-            Error::Bind { .. } | Error::LocalAddress(_) | Error::Transport(_) => tonic::Status::internal(message),
+            Error::Bind { .. } | Error::LocalAddress(_) | Error::Transport(_) | Error::Tls(_) => {
+                tonic::Status::internal(message)
+            }
         }
     }
 }

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tonic::transport::server::TcpIncoming;
+use tonic::transport::server::{ServerTlsConfig, TcpIncoming};
+use tonic::transport::{Certificate, Identity};
 
 use super::metrics::Metrics;
 use super::service::{Ads, Cds, DiscoveryService, Eds, Lds, Rds, Sds, Shared};
@@ -43,6 +44,50 @@ impl Default for ServerConfig {
     }
 }
 
+/// Mutual TLS for the xDS server, as Contour's `--contour-cafile`, `--contour-cert-file`
+/// and `--contour-key-file`: the server presents its certificate, and every client (Envoy)
+/// must present one signed by the CA. Envoy checks that the server's certificate names
+/// [`XDS_SUBJECT_ALT_NAME`](crate::bootstrap::XDS_SUBJECT_ALT_NAME) (see
+/// [`XdsTls`](crate::XdsTls) for Envoy's side).
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerTls {
+    /// The server's certificate chain (PEM).
+    pub certificate: Vec<u8>,
+    /// The server's private key (PEM).
+    pub key: Vec<u8>,
+    /// The CA certificate(s) a client certificate must be signed by (PEM).
+    pub client_ca: Vec<u8>,
+}
+
+impl ServerTls {
+    /// TLS with these PEM contents.
+    #[must_use]
+    pub fn new(certificate: Vec<u8>, key: Vec<u8>, client_ca: Vec<u8>) -> Self {
+        Self {
+            certificate,
+            key,
+            client_ca,
+        }
+    }
+
+    fn config(&self) -> ServerTlsConfig {
+        ServerTlsConfig::new()
+            .identity(Identity::from_pem(&self.certificate, &self.key))
+            .client_ca_root(Certificate::from_pem(&self.client_ca))
+    }
+}
+
+impl std::fmt::Debug for ServerTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerTls")
+            .field("certificate", &format_args!("{} bytes", self.certificate.len()))
+            .field("key", &format_args!("<redacted>"))
+            .field("client_ca", &format_args!("{} bytes", self.client_ca.len()))
+            .finish()
+    }
+}
+
 /// An xDS server bound to a socket, serving the snapshots of a [`Publisher`]
 /// ([`Snapshots`]) until [`serve`](Server::serve)'s shutdown future completes.
 ///
@@ -54,6 +99,7 @@ pub struct Server {
     snapshots: Snapshots,
     metrics: Arc<Metrics>,
     config: ServerConfig,
+    tls: Option<ServerTlsConfig>,
 }
 
 impl Server {
@@ -82,7 +128,24 @@ impl Server {
             snapshots,
             metrics: Arc::new(Metrics::default()),
             config: ServerConfig::default(),
+            tls: None,
         })
+    }
+
+    /// Serves over mutual TLS: clients without a certificate signed by `tls`'s CA are
+    /// refused during the handshake.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Tls`] when the certificate, key or CA is not usable PEM.
+    pub fn with_tls(mut self, tls: &ServerTls) -> Result<Self> {
+        let config = tls.config();
+        // Parses everything now, so that a bad file fails here and not when serving.
+        tonic::transport::Server::builder()
+            .tls_config(config.clone())
+            .map_err(Error::Tls)?;
+        self.tls = Some(config);
+        Ok(self)
     }
 
     /// Replaces the gRPC and HTTP/2 settings.
@@ -128,8 +191,12 @@ impl Server {
             // xDS streams never end by themselves: end them, so that the connections close.
             let _ = stop.send(true);
         };
-        tracing::info!(address = %self.address, "xDS server listening");
-        tonic::transport::Server::builder()
+        tracing::info!(address = %self.address, tls = self.tls.is_some(), "xDS server listening");
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = self.tls {
+            builder = builder.tls_config(tls).map_err(Error::Tls)?;
+        }
+        builder
             .http2_keepalive_interval(Some(self.config.keepalive_interval))
             .http2_keepalive_timeout(Some(self.config.keepalive_timeout))
             .max_concurrent_streams(self.config.max_concurrent_streams)
