@@ -35,6 +35,7 @@
 //! translation and the xDS server in `ingressroute-envoy`.
 
 pub mod bootstrap;
+pub mod certgen;
 pub mod check;
 pub mod load;
 pub mod output;
@@ -75,6 +76,9 @@ pub enum Command {
     Render(render::RenderArgs),
     /// Write an Envoy bootstrap (JSON) that points Envoy at `ingressroute serve` over ADS.
     Bootstrap(bootstrap::BootstrapArgs),
+    /// Write the Secrets for xDS over mutual TLS between the controller and Envoy (fresh
+    /// certificates) as a YAML `List`: `ingressroute certgen | kubectl apply -f -`.
+    Certgen(certgen::CertgenArgs),
     /// Serve the Envoy configuration of the given manifests over xDS, rebuilt whenever
     /// they change, and optionally run the Envoy that uses it (`--envoy`).
     ///
@@ -97,6 +101,9 @@ pub enum Error {
     /// `bootstrap` failed.
     #[error(transparent)]
     Bootstrap(#[from] bootstrap::Error),
+    /// `certgen` failed.
+    #[error(transparent)]
+    Certgen(#[from] certgen::Error),
     /// `serve` failed.
     #[error(transparent)]
     Serve(#[from] serve::Error),
@@ -143,6 +150,10 @@ pub fn run(cli: &Cli) -> Result<check::Outcome, Error> {
         }
         Command::Bootstrap(args) => {
             bootstrap::run(args, &mut stdout)?;
+            Ok(check::Outcome::Valid)
+        }
+        Command::Certgen(args) => {
+            certgen::run(args, &mut stdout)?;
             Ok(check::Outcome::Valid)
         }
         Command::Serve(args) => {

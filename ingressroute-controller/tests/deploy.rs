@@ -1,7 +1,8 @@
 //! The deployment in `examples/deploy/`: every manifest parses into its k8s-openapi type
 //! with no field lost, the container arguments are accepted by the binaries' own argument
 //! parsers, and the pieces point at each other (Service ports, selectors, RBAC subjects,
-//! the Envoy bootstrap's xDS address).
+//! the Envoy bootstrap's xDS address, the xDS TLS files in the Secrets of
+//! `ingressroute certgen`, which work together).
 //!
 //! The controller's arguments go through [`Args`] (its clap parser, what `main` runs).
 //! The Envoy init container's `ingressroute bootstrap ...` goes through
@@ -106,6 +107,41 @@ fn args_of(container: &Container) -> Vec<String> {
         .collect()
 }
 
+/// A fresh scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ingressroute-deploy-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `argv` as `container` would see its files: each Secret volume it mounts gets the keys
+/// of that Secret (from `ingressroute certgen`) as files in a directory of `scratch`, and
+/// the mount path in every argument becomes that directory.
+fn with_mounted_secrets(pod: &PodSpec, container: &Container, mut argv: Vec<String>, scratch: &Path) -> Vec<String> {
+    let secrets = ingressroute_cli::certgen::secrets("projectcontour").unwrap();
+    for mount in container.volume_mounts.iter().flatten() {
+        let volume = pod.volumes.iter().flatten().find(|v| v.name == mount.name).unwrap();
+        let Some(name) = volume.secret.as_ref().and_then(|s| s.secret_name.as_deref()) else {
+            continue;
+        };
+        let secret = secrets
+            .iter()
+            .find(|s| s.metadata.name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("`ingressroute certgen` makes no Secret {name}"));
+        let dir = scratch.join(&mount.name);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (key, value) in secret.string_data.iter().flatten() {
+            std::fs::write(dir.join(key), value).unwrap();
+        }
+        let prefix = format!("{}/", mount.mount_path.trim_end_matches('/'));
+        for arg in &mut argv {
+            *arg = arg.replace(&prefix, &format!("{}/", dir.display()));
+        }
+    }
+    argv
+}
+
 fn port_number(port: &IntOrString) -> i32 {
     match port {
         IntOrString::Int(n) => *n,
@@ -149,9 +185,12 @@ fn the_controller_deployment_runs_two_replicas_with_flags_the_controller_accepts
     let container = &pod.containers[0];
     let argv = args_of(container);
     assert_eq!(argv[0], "ingressroute-controller");
+    // The TLS files are read from the mounted `ingressroute certgen` Secret.
+    let argv = with_mounted_secrets(pod, container, argv, &scratch("controller"));
     let args = Args::try_parse_from(&argv).unwrap_or_else(|e| panic!("{e}"));
-    let settings = args.settings().unwrap();
+    let settings = args.settings().unwrap_or_else(|e| panic!("{e}: {argv:?}"));
     assert!(settings.leader_election.is_some(), "two replicas need leader election");
+    assert!(settings.xds_tls.is_some(), "xDS over mutual TLS, as Contour");
 
     // POD_NAME (the identity) and the namespace come from the downward API.
     let env = container.env.as_ref().unwrap();
@@ -198,8 +237,10 @@ fn the_controller_deployment_runs_two_replicas_with_flags_the_controller_accepts
 #[test]
 fn the_envoy_init_container_runs_a_bootstrap_the_cli_accepts_pointing_at_the_xds_service() {
     let m = load();
-    let controller = pod(Some(&m.deployments[0].spec.template)).containers[0].clone();
-    let settings = Args::try_parse_from(args_of(&controller)).unwrap().settings().unwrap();
+    let controller_pod = pod(Some(&m.deployments[0].spec.template));
+    let controller = &controller_pod.containers[0];
+    let argv = with_mounted_secrets(controller_pod, controller, args_of(controller), &scratch("bootstrap"));
+    let settings = Args::try_parse_from(argv).unwrap().settings().unwrap();
     let daemon_set = &m.daemon_sets[0];
     let pod = pod(Some(&daemon_set.spec.template));
     let init = &pod.init_containers.as_ref().unwrap()[0];
@@ -242,6 +283,32 @@ fn the_envoy_init_container_runs_a_bootstrap_the_cli_accepts_pointing_at_the_xds
     let envoy_args = args_of(envoy);
     let config = envoy_args.iter().position(|a| a == "-c").unwrap();
     assert_eq!(envoy_args[config + 1], output);
+
+    // The TLS files the bootstrap names are keys of the Secret mounted in Envoy's
+    // container, the client certificate of `ingressroute certgen`.
+    let secrets = ingressroute_cli::certgen::secrets("projectcontour").unwrap();
+    for file in [
+        &bootstrap.envoy_cafile,
+        &bootstrap.envoy_cert_file,
+        &bootstrap.envoy_key_file,
+    ] {
+        let file = file.as_deref().expect("xDS over mutual TLS");
+        let mount = envoy
+            .volume_mounts
+            .iter()
+            .flatten()
+            .find(|v| file.starts_with(&format!("{}/", v.mount_path.trim_end_matches('/'))))
+            .unwrap_or_else(|| panic!("{file} is on no volume of Envoy's container"));
+        let volume = pod.volumes.iter().flatten().find(|v| v.name == mount.name).unwrap();
+        let secret_name = volume.secret.as_ref().and_then(|s| s.secret_name.as_deref());
+        assert_eq!(secret_name, Some(ingressroute_cli::certgen::CLIENT_SECRET));
+        let key = Path::new(file).file_name().unwrap().to_str().unwrap();
+        let secret = secrets
+            .iter()
+            .find(|s| s.metadata.name.as_deref() == secret_name)
+            .unwrap();
+        assert!(secret.string_data.as_ref().unwrap().contains_key(key), "{key}");
+    }
 
     // Envoy's readiness is the bootstrap's stats-health listener.
     let ready = envoy.readiness_probe.as_ref().unwrap().http_get.as_ref().unwrap();
@@ -351,4 +418,78 @@ fn the_dockerfile_builds_both_binaries_the_manifests_run() {
         .filter_map(|c| c.image)
         .collect();
     assert_eq!(images.len(), 1, "one image holds both binaries: {images:?}");
+}
+
+/// The two Secrets of `ingressroute certgen` work together: the controller's serves
+/// xDS to a client presenting Envoy's, which checks the server's name as Envoy does.
+#[tokio::test]
+async fn the_certgen_secrets_make_a_working_mutual_tls_pair() {
+    use envoy_types::pb::envoy::service::discovery::v3::DiscoveryRequest;
+    use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient;
+    use ingressroute_envoy::server::{Publisher, Server, ServerTls};
+    use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+
+    let secrets = ingressroute_cli::certgen::secrets("projectcontour").unwrap();
+    let data = |name: &str, key: &str| {
+        let secret = secrets
+            .iter()
+            .find(|s| s.metadata.name.as_deref() == Some(name))
+            .unwrap();
+        assert_eq!(secret.type_.as_deref(), Some("kubernetes.io/tls"));
+        secret.string_data.as_ref().unwrap()[key].clone()
+    };
+    let server_secret = ingressroute_cli::certgen::SERVER_SECRET;
+    let client_secret = ingressroute_cli::certgen::CLIENT_SECRET;
+    assert_eq!(data(server_secret, "ca.crt"), data(client_secret, "ca.crt"));
+
+    let publisher = Publisher::new();
+    publisher
+        .publish_resources(&ingressroute_envoy::Resources::default())
+        .unwrap();
+    let tls = ServerTls::new(
+        data(server_secret, "tls.crt").into_bytes(),
+        data(server_secret, "tls.key").into_bytes(),
+        data(server_secret, "ca.crt").into_bytes(),
+    );
+    let server = Server::bind("127.0.0.1:0".parse().unwrap(), publisher.snapshots())
+        .await
+        .unwrap()
+        .with_tls(&tls)
+        .unwrap();
+    let address = server.local_addr();
+    tokio::spawn(server.serve(std::future::pending()));
+
+    let channel = Channel::from_shared(format!("https://{address}"))
+        .unwrap()
+        .tls_config(
+            ClientTlsConfig::new()
+                .ca_certificate(Certificate::from_pem(data(client_secret, "ca.crt")))
+                .domain_name(ingressroute_envoy::bootstrap::XDS_SUBJECT_ALT_NAME)
+                .identity(Identity::from_pem(
+                    data(client_secret, "tls.crt"),
+                    data(client_secret, "tls.key"),
+                )),
+        )
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    tx.send(DiscoveryRequest {
+        type_url: ingressroute_envoy::ResourceKind::Cluster.type_url(),
+        ..DiscoveryRequest::default()
+    })
+    .await
+    .unwrap();
+    let mut inbound = AggregatedDiscoveryServiceClient::new(channel)
+        .stream_aggregated_resources(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    let response = tokio::time::timeout(std::time::Duration::from_secs(10), inbound.message())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(response.type_url, ingressroute_envoy::ResourceKind::Cluster.type_url());
 }

@@ -11,15 +11,15 @@ use std::time::Duration;
 use envoy_types::pb::envoy::service::discovery::v3::DiscoveryRequest;
 use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient;
 use ingressroute_envoy::bootstrap::XDS_SUBJECT_ALT_NAME;
+use ingressroute_envoy::server::XdsCertificates;
 use ingressroute_envoy::server::{Error, Publisher, Server, ServerTls};
 use ingressroute_envoy::{ResourceKind, Resources};
-use ingressroute_fixtures::XdsPki;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 const PATIENCE: Duration = Duration::from_secs(10);
 
-fn server_tls(pki: &XdsPki) -> ServerTls {
+fn server_tls(pki: &XdsCertificates) -> ServerTls {
     ServerTls::new(
         pki.server.certificate.clone().into_bytes(),
         pki.server.key.clone().into_bytes(),
@@ -28,7 +28,7 @@ fn server_tls(pki: &XdsPki) -> ServerTls {
 }
 
 /// A TLS server on loopback serving an empty snapshot.
-async fn serve(pki: &XdsPki) -> SocketAddr {
+async fn serve(pki: &XdsCertificates) -> SocketAddr {
     let publisher = Publisher::new();
     publisher.publish_resources(&Resources::default()).unwrap();
     let server = Server::bind("127.0.0.1:0".parse().unwrap(), publisher.snapshots())
@@ -83,7 +83,7 @@ fn client_tls(ca: &str) -> ClientTlsConfig {
 
 #[tokio::test]
 async fn a_client_with_a_certificate_the_ca_signed_is_served() {
-    let pki = XdsPki::generate(XDS_SUBJECT_ALT_NAME).unwrap();
+    let pki = XdsCertificates::generate(XDS_SUBJECT_ALT_NAME).unwrap();
     let address = serve(&pki).await;
     let tls = client_tls(&pki.ca).identity(Identity::from_pem(&pki.client.certificate, &pki.client.key));
     assert_eq!(ask(address, tls).await.unwrap(), ResourceKind::Cluster.type_url());
@@ -91,7 +91,7 @@ async fn a_client_with_a_certificate_the_ca_signed_is_served() {
 
 #[tokio::test]
 async fn a_client_without_a_certificate_is_refused() {
-    let pki = XdsPki::generate(XDS_SUBJECT_ALT_NAME).unwrap();
+    let pki = XdsCertificates::generate(XDS_SUBJECT_ALT_NAME).unwrap();
     let address = serve(&pki).await;
     let error = ask(address, client_tls(&pki.ca)).await.unwrap_err();
     assert!(!error.is_empty());
@@ -99,8 +99,8 @@ async fn a_client_without_a_certificate_is_refused() {
 
 #[tokio::test]
 async fn a_client_certificate_of_another_ca_is_refused() {
-    let pki = XdsPki::generate(XDS_SUBJECT_ALT_NAME).unwrap();
-    let other = XdsPki::generate(XDS_SUBJECT_ALT_NAME).unwrap();
+    let pki = XdsCertificates::generate(XDS_SUBJECT_ALT_NAME).unwrap();
+    let other = XdsCertificates::generate(XDS_SUBJECT_ALT_NAME).unwrap();
     let address = serve(&pki).await;
     let tls = client_tls(&pki.ca).identity(Identity::from_pem(&other.client.certificate, &other.client.key));
     assert!(ask(address, tls).await.is_err());
@@ -108,7 +108,7 @@ async fn a_client_certificate_of_another_ca_is_refused() {
 
 #[tokio::test]
 async fn a_plaintext_client_gets_nothing() {
-    let pki = XdsPki::generate(XDS_SUBJECT_ALT_NAME).unwrap();
+    let pki = XdsCertificates::generate(XDS_SUBJECT_ALT_NAME).unwrap();
     let address = serve(&pki).await;
     let channel = Channel::from_shared(format!("http://{address}"))
         .unwrap()
@@ -130,7 +130,7 @@ async fn a_plaintext_client_gets_nothing() {
 
 #[tokio::test]
 async fn unusable_pem_is_refused_before_serving() {
-    let pki = XdsPki::generate(XDS_SUBJECT_ALT_NAME).unwrap();
+    let pki = XdsCertificates::generate(XDS_SUBJECT_ALT_NAME).unwrap();
     let server = Server::bind("127.0.0.1:0".parse().unwrap(), Publisher::new().snapshots())
         .await
         .unwrap();

@@ -15,11 +15,9 @@
 //!
 //! Everything is deterministic: the same size always gives the same objects.
 //!
-//! [`envoy_binary`] finds the Envoy the tests and benchmarks of every crate run;
-//! [`XdsPki`] makes the certificates of xDS over mutual TLS.
+//! [`envoy_binary`] finds the Envoy the tests and benchmarks of every crate run.
 
 mod envoy;
-mod pki;
 
 use std::collections::BTreeMap;
 
@@ -30,7 +28,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 pub use envoy::{envoy_binary, find_envoy};
-pub use pki::{Pem, XdsPki};
 
 /// A certificate for `*.example.com` (EC P-256, valid for 100 years), shared by every
 /// generated TLS Secret.

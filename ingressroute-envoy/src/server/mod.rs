@@ -18,6 +18,7 @@
 //! # }
 //! ```
 
+mod certs;
 mod codec;
 mod delta;
 mod metrics;
@@ -30,6 +31,7 @@ mod watch;
 
 use std::net::SocketAddr;
 
+pub use certs::{CERTIFICATE_VALIDITY, Pem, XdsCertificates};
 pub use metrics::{Metrics, TypeMetrics};
 pub use serve::{Server, ServerConfig, ServerTls};
 pub use snapshot::{Publisher, Snapshot, Snapshots};
