@@ -392,6 +392,24 @@ impl Resources {
         Ok(())
     }
 
+    /// How many resources of one kind there are.
+    #[must_use]
+    pub fn len(&self, kind: ResourceKind) -> usize {
+        match kind {
+            ResourceKind::Listener => self.listeners.len(),
+            ResourceKind::RouteConfiguration => self.routes.len(),
+            ResourceKind::Cluster => self.clusters.len(),
+            ResourceKind::ClusterLoadAssignment => self.endpoints.len(),
+            ResourceKind::Secret => self.secrets.len(),
+        }
+    }
+
+    /// Whether there are no resources at all.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        ResourceKind::ALL.iter().all(|kind| self.len(*kind) == 0)
+    }
+
     /// The names of the resources of one kind, in order.
     #[must_use]
     pub fn names(&self, kind: ResourceKind) -> Vec<&str> {

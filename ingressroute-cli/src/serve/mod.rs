@@ -286,7 +286,7 @@ impl State {
             Ok(changed) => {
                 let counts = ResourceKind::ALL
                     .iter()
-                    .map(|kind| format!("{kind}s: {}", count(&build.resources, *kind)))
+                    .map(|kind| format!("{kind}s: {}", build.resources.len(*kind)))
                     .collect::<Vec<_>>()
                     .join(", ");
                 if changed || !self.published {
@@ -327,17 +327,6 @@ fn retire<T: Send + 'static>(value: T) {
     match tokio::runtime::Handle::try_current() {
         Ok(runtime) => drop(runtime.spawn_blocking(move || drop(value))),
         Err(_) => drop(value),
-    }
-}
-
-fn count(resources: &Resources, kind: ResourceKind) -> usize {
-    match kind {
-        ResourceKind::Listener => resources.listeners.len(),
-        ResourceKind::RouteConfiguration => resources.routes.len(),
-        ResourceKind::Cluster => resources.clusters.len(),
-        ResourceKind::ClusterLoadAssignment => resources.endpoints.len(),
-        ResourceKind::Secret => resources.secrets.len(),
-        _ => 0,
     }
 }
 

@@ -319,11 +319,7 @@ impl Snapshot {
     /// Large sets are encoded on one thread per kind: a configuration with ten thousand
     /// virtual hosts is megabytes of protobuf, and Envoy waits for it.
     pub fn new(resources: &Resources) -> Result<Self> {
-        let count = resources.listeners.len()
-            + resources.routes.len()
-            + resources.clusters.len()
-            + resources.endpoints.len()
-            + resources.secrets.len();
+        let count: usize = ResourceKind::ALL.iter().map(|kind| resources.len(*kind)).sum();
         let kinds = if count < PARALLEL_ENCODING {
             resources.check_consistency().map_err(Error::Inconsistent)?;
             PerKind::from_fn(|kind| Arc::new(KindSnapshot::new(resources, kind)))
