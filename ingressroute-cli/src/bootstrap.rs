@@ -20,8 +20,6 @@ use std::str::FromStr;
 use ingressroute_envoy::json::{self, JsonError};
 use ingressroute_envoy::{AdsApi, BootstrapConfig, XdsTls};
 
-use crate::load::STDIN;
-
 /// The default `--xds-address`, where `serve` listens.
 pub const DEFAULT_XDS_ADDRESS: &str = "127.0.0.1:8001";
 /// The default `--admin-address` of Envoy's admin interface.
@@ -223,18 +221,10 @@ pub fn bootstrap_json(config: &BootstrapConfig) -> Result<String, Error> {
 /// [`Error::Write`] when the output cannot be written; the others as [`bootstrap_json`].
 pub fn run(args: &BootstrapArgs, stdout: &mut impl Write) -> Result<(), Error> {
     let text = bootstrap_json(&args.config())?;
-    let write_error = |source| Error::Write {
+    crate::write_output(&args.output, &text, stdout).map_err(|source| Error::Write {
         path: args.output.clone(),
         source,
-    };
-    if args.output.as_os_str() == STDIN {
-        stdout
-            .write_all(text.as_bytes())
-            .and_then(|()| stdout.flush())
-            .map_err(write_error)
-    } else {
-        std::fs::write(&args.output, text).map_err(write_error)
-    }
+    })
 }
 
 #[cfg(test)]

@@ -114,16 +114,8 @@ pub fn run(args: &CertgenArgs, stdout: &mut impl Write) -> Result<(), Error> {
     list.insert("kind".into(), "List".into());
     list.insert("items".into(), serde_yaml::Value::Sequence(items));
     let text = serde_yaml::to_string(&list).map_err(Error::Serialize)?;
-    let write_error = |source| Error::Write {
+    crate::write_output(&args.output, &text, stdout).map_err(|source| Error::Write {
         path: args.output.clone(),
         source,
-    };
-    if args.output.as_os_str() == STDIN {
-        stdout
-            .write_all(text.as_bytes())
-            .and_then(|()| stdout.flush())
-            .map_err(write_error)
-    } else {
-        std::fs::write(&args.output, text).map_err(write_error)
-    }
+    })
 }

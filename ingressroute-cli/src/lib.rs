@@ -124,6 +124,17 @@ impl Error {
     }
 }
 
+/// Writes `text` to the file `path`, or to `stdout` (flushed) when `path` is `-`: where
+/// `bootstrap` and `certgen` put what they make.
+pub(crate) fn write_output(path: &std::path::Path, text: &str, stdout: &mut impl Write) -> io::Result<()> {
+    if path.as_os_str() == load::STDIN {
+        stdout.write_all(text.as_bytes())?;
+        stdout.flush()
+    } else {
+        std::fs::write(path, text)
+    }
+}
+
 /// Runs a parsed command line against the process's standard streams; `serve` runs on a
 /// multi-threaded tokio runtime until it is stopped.
 ///
