@@ -404,12 +404,6 @@ impl Resources {
         }
     }
 
-    /// Whether there are no resources at all.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        ResourceKind::ALL.iter().all(|kind| self.len(*kind) == 0)
-    }
-
     /// The names of the resources of one kind, in order.
     #[must_use]
     pub fn names(&self, kind: ResourceKind) -> Vec<&str> {
