@@ -92,7 +92,6 @@ fn forget_earlier_packages(root: &Path) -> anyhow::Result<()> {
         None => std::path::PathBuf::from(std::env::var_os("HOME").context("neither CARGO_HOME nor HOME is set")?)
             .join(".cargo"),
     };
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |dir| root.join(dir));
     let mut stale = Vec::new();
     if let Ok(registries) = std::fs::read_dir(home.join("registry/src")) {
         // Local registries have no index name: their directory is `-<hash>`.
@@ -102,7 +101,7 @@ fn forget_earlier_packages(root: &Path) -> anyhow::Result<()> {
             }
         }
     }
-    stale.push(target.join("debug/.fingerprint"));
+    stale.push(crate::target_dir(root).join("debug/.fingerprint"));
     for dir in stale {
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
         for entry in entries.flatten() {

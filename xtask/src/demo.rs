@@ -7,7 +7,7 @@
 //! Ctrl-C stops all three (they share the terminal's process group); the backend is
 //! also stopped when `serve` ends by itself.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, bail};
@@ -35,7 +35,7 @@ pub(crate) fn run(root: &Path, envoy: &Path) -> anyhow::Result<()> {
     if !build.success() {
         bail!("cargo build failed ({build})");
     }
-    let release = target_dir(root).join("release");
+    let release = crate::target_dir(root).join("release");
     let mut backend = Command::new(release.join("examples/backend"))
         .args([BACKEND, "hello"])
         .spawn()
@@ -57,12 +57,4 @@ pub(crate) fn run(root: &Path, envoy: &Path) -> anyhow::Result<()> {
         bail!("ingressroute serve stopped ({serve})");
     }
     Ok(())
-}
-
-/// Cargo's target directory: `CARGO_TARGET_DIR` if set, else the workspace's `target`.
-fn target_dir(root: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => root.join(dir),
-        None => root.join("target"),
-    }
 }

@@ -122,6 +122,15 @@ fn apply_bytes(root: &Path, path: &str, content: &[u8], check: bool) -> anyhow::
     }
 }
 
+/// Cargo's target directory: `CARGO_TARGET_DIR` if set (relative to the workspace root),
+/// else the workspace's `target`.
+fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    }
+}
+
 /// The workspace root: this crate's parent directory, whatever the current directory.
 fn workspace_root() -> anyhow::Result<PathBuf> {
     Path::new(env!("CARGO_MANIFEST_DIR"))
