@@ -208,8 +208,9 @@ impl EventLoop {
                 // A NACK names the IngressRoutes behind the rejected resource, found in
                 // the DAG it came from only when one happens.
                 let dag = Arc::clone(dag);
+                let envoy = self.envoy_config.clone();
                 let snapshot = snapshot.with_resolver(move |kind, name| {
-                    ingressroute_envoy::sources(&dag, kind, name)
+                    ingressroute_envoy::sources(&dag, &envoy, kind, name)
                         .iter()
                         .map(ToString::to_string)
                         .collect()

@@ -50,6 +50,43 @@ pub struct EnvoyConfig {
     pub minimum_tls_version: TlsVersion,
     /// Where Envoy fetches route configurations, endpoints and secrets from.
     pub config_source: ConfigSource,
+    /// How the plain-HTTP virtual hosts are split into route configurations (default
+    /// [`HttpRoutes::Scoped`] with [`DEFAULT_HTTP_ROUTE_BUCKETS`] buckets).
+    pub http_routes: HttpRoutes,
+}
+
+/// How many route configurations the plain-HTTP virtual hosts are hashed into by default.
+pub const DEFAULT_HTTP_ROUTE_BUCKETS: u16 = 256;
+
+/// How the virtual hosts of the `ingress_http` listener are laid out in route
+/// configurations (docs/decisions.md#d45).
+///
+/// Envoy applies a route configuration as a whole: with every virtual host in one, an
+/// edit of one host makes Envoy parse and rebuild all of them (about 150 ms for 10,000
+/// hosts). Hashed into buckets, an edit rebuilds one bucket's few hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HttpRoutes {
+    /// One route configuration, `ingress_http`, with every virtual host: Contour's layout.
+    Single,
+    /// Each virtual host in the route configuration `ingress_http/<bucket>` of its bucket
+    /// (a hash of its lowercased fqdn modulo `buckets`, see
+    /// [`names::http_route_bucket`](crate::names::http_route_bucket)). The listener picks a
+    /// request's bucket from its `Host` with Scoped RDS: a small Lua filter lowercases the
+    /// host, drops the port and hashes it into the `x-ingressroute-bucket` header, which
+    /// selects the scope; the header is removed before the request goes upstream.
+    Scoped {
+        /// How many buckets (1 to 65535); only buckets with a virtual host are sent.
+        buckets: u16,
+    },
+}
+
+impl Default for HttpRoutes {
+    fn default() -> Self {
+        Self::Scoped {
+            buckets: DEFAULT_HTTP_ROUTE_BUCKETS,
+        }
+    }
 }
 
 /// `/dev/stdout`, the default access log path.
@@ -69,6 +106,7 @@ impl Default for EnvoyConfig {
             request_timeout: Duration::ZERO,
             minimum_tls_version: TlsVersion::V1_1,
             config_source: ConfigSource::Ads,
+            http_routes: HttpRoutes::default(),
         }
     }
 }

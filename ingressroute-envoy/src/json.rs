@@ -188,7 +188,7 @@ pub fn with_type<M: Name>(json: Value) -> Value {
 }
 
 /// Every resource of a [`Resources`](crate::Resources) as one JSON object with the lists
-/// `listeners`, `routes`, `clusters`, `endpoints` and `secrets`, each in the resources'
+/// `listeners`, `scoped_routes`, `routes`, `clusters`, `endpoints` and `secrets`, each in the resources'
 /// order. Object keys are sorted (`serde_json`'s map), so the output is as deterministic
 /// as the resources; golden files use it.
 ///
@@ -201,6 +201,7 @@ pub fn resources_to_json(resources: &crate::Resources) -> Result<Value> {
     }
     let mut object = serde_json::Map::new();
     object.insert("listeners".into(), list(&resources.listeners)?);
+    object.insert("scoped_routes".into(), list(&resources.scoped_routes)?);
     object.insert("routes".into(), list(&resources.routes)?);
     object.insert("clusters".into(), list(&resources.clusters)?);
     object.insert("endpoints".into(), list(&resources.endpoints)?);
@@ -210,14 +211,16 @@ pub fn resources_to_json(resources: &crate::Resources) -> Result<Value> {
 
 /// Every resource of a [`Resources`](crate::Resources) as JSON, one list per kind, each
 /// element with its `@type` ([`to_typed_json`]). Serialises (with `serde_json` or
-/// `serde_yaml`) as one object with the keys `listeners`, `routes`, `clusters`,
-/// `endpoints` and `secrets`, in that order: what `ingressroute render` prints and what
+/// `serde_yaml`) as one object with the keys `listeners`, `scoped_routes`, `routes`,
+/// `clusters`, `endpoints` and `secrets`, in that order: what `ingressroute render` prints and what
 /// the golden files of this crate hold.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct TypedResources {
     /// `envoy.config.listener.v3.Listener`s.
     pub listeners: Vec<Value>,
+    /// `envoy.config.route.v3.ScopedRouteConfiguration`s.
+    pub scoped_routes: Vec<Value>,
     /// `envoy.config.route.v3.RouteConfiguration`s.
     pub routes: Vec<Value>,
     /// `envoy.config.cluster.v3.Cluster`s.
@@ -242,6 +245,7 @@ pub fn typed_resources(resources: &crate::Resources, secrets: Secrets) -> Result
     }
     Ok(TypedResources {
         listeners: list(&resources.listeners, secrets)?,
+        scoped_routes: list(&resources.scoped_routes, secrets)?,
         routes: list(&resources.routes, secrets)?,
         clusters: list(&resources.clusters, secrets)?,
         endpoints: list(&resources.endpoints, secrets)?,
@@ -527,7 +531,7 @@ mod tests {
         let typed = typed_resources(&resources, Secrets::Redacted).unwrap();
         let text = serde_json::to_string(&typed).unwrap();
         assert!(
-            text.starts_with(r#"{"listeners":[],"routes":[],"clusters":[{"@type":"type.googleapis.com/envoy.config.cluster.v3.Cluster","name":"c"}],"endpoints":[],"secrets":["#),
+            text.starts_with(r#"{"listeners":[],"scoped_routes":[],"routes":[],"clusters":[{"@type":"type.googleapis.com/envoy.config.cluster.v3.Cluster","name":"c"}],"endpoints":[],"secrets":["#),
             "{text}"
         );
         assert!(

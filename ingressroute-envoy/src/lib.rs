@@ -32,12 +32,12 @@ mod translate;
 pub use bootstrap::{AdsApi, BootstrapConfig, XdsTls, bootstrap};
 pub use cluster::{DEFAULT_HEALTH_CHECK_HOST, HTTP_PROTOCOL_OPTIONS};
 pub use config::{
-    AccessLogFormat, ConfigSource, DEFAULT_ACCESS_LOG, DEFAULT_JSON_FIELDS, EnvoyConfig, JSON_FIELDS,
-    json_field_operator,
+    AccessLogFormat, ConfigSource, DEFAULT_ACCESS_LOG, DEFAULT_HTTP_ROUTE_BUCKETS, DEFAULT_JSON_FIELDS, EnvoyConfig,
+    HttpRoutes, JSON_FIELDS, json_field_operator,
 };
 pub use endpoints::{Endpoint, Endpoints, ServiceEndpoints};
 pub use listener::{
-    CIPHER_SUITES, COMPRESSOR, GRPC_WEB, GZIP, HTTP_CONNECTION_MANAGER, PROXY_PROTOCOL, ROUTER, TCP_PROXY,
+    CIPHER_SUITES, COMPRESSOR, GRPC_WEB, GZIP, HTTP_CONNECTION_MANAGER, LUA, PROXY_PROTOCOL, ROUTER, TCP_PROXY,
     TLS_INSPECTOR,
 };
 pub use resources::{Inconsistency, ResourceKind, Resources};

@@ -6,6 +6,7 @@ use envoy_types::pb::envoy::config::listener::v3 as listener_v3;
 use envoy_types::pb::envoy::extensions::compression::gzip::compressor::v3 as gzip_v3;
 use envoy_types::pb::envoy::extensions::filters::http::compressor::v3 as compressor_v3;
 use envoy_types::pb::envoy::extensions::filters::http::grpc_web::v3 as grpc_web_v3;
+use envoy_types::pb::envoy::extensions::filters::http::lua::v3 as lua_v3;
 use envoy_types::pb::envoy::extensions::filters::http::router::v3 as router_v3;
 use envoy_types::pb::envoy::extensions::filters::listener::proxy_protocol::v3 as proxy_protocol_v3;
 use envoy_types::pb::envoy::extensions::filters::listener::tls_inspector::v3 as tls_inspector_v3;
@@ -14,8 +15,8 @@ use envoy_types::pb::envoy::extensions::filters::network::tcp_proxy::v3 as tcp_p
 use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3 as tls_v3;
 use ingressroute_dag::TlsVersion;
 
-use crate::config::EnvoyConfig;
-use crate::names::{HTTP_LISTENER, HTTP_ROUTE_CONFIG, HTTPS_LISTENER};
+use crate::config::{EnvoyConfig, HttpRoutes};
+use crate::names::{self, HTTP_LISTENER, HTTP_ROUTE_BUCKET_HEADER, HTTP_ROUTE_CONFIG, HTTPS_LISTENER};
 use crate::proto;
 
 /// The HTTP connection manager network filter.
@@ -34,6 +35,9 @@ pub const GZIP: &str = "envoy.compression.gzip.compressor";
 pub const GRPC_WEB: &str = "envoy.filters.http.grpc_web";
 /// The router HTTP filter (always last).
 pub const ROUTER: &str = "envoy.filters.http.router";
+/// The Lua HTTP filter: on `ingress_http` with [`HttpRoutes::Scoped`], it picks the route
+/// bucket of a request's host.
+pub const LUA: &str = "envoy.filters.http.lua";
 
 /// Contour's cipher suites (spec §4.3), strongest first; bracketed groups are of equal
 /// preference, so clients choose between AES-GCM and ChaCha20.
@@ -96,8 +100,9 @@ fn http_filter<M: prost::Message + prost::Name>(name: &str, message: &M) -> hcm_
     }
 }
 
-/// The HTTP filters, in order: compression, gRPC-Web, router.
-fn http_filters() -> Vec<hcm_v3::HttpFilter> {
+/// The HTTP filters, in order: compression, gRPC-Web, router (after the Lua filter that
+/// picks the route bucket, where there is one).
+fn http_filters(lua: Option<String>) -> Vec<hcm_v3::HttpFilter> {
     let compressor = compressor_v3::Compressor {
         compressor_library: Some(core_v3::TypedExtensionConfig {
             name: GZIP.to_owned(),
@@ -105,27 +110,81 @@ fn http_filters() -> Vec<hcm_v3::HttpFilter> {
         }),
         ..Default::default()
     };
-    vec![
-        http_filter(COMPRESSOR, &compressor),
-        http_filter(GRPC_WEB, &grpc_web_v3::GrpcWeb::default()),
-        http_filter(ROUTER, &router_v3::Router::default()),
-    ]
+    let lua = lua.map(|code| {
+        let lua = lua_v3::Lua {
+            default_source_code: Some(core_v3::DataSource {
+                specifier: Some(core_v3::data_source::Specifier::InlineString(code)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        http_filter(LUA, &lua)
+    });
+    lua.into_iter()
+        .chain([
+            http_filter(COMPRESSOR, &compressor),
+            http_filter(GRPC_WEB, &grpc_web_v3::GrpcWeb::default()),
+            http_filter(ROUTER, &router_v3::Router::default()),
+        ])
+        .collect()
 }
 
-/// The HTTP connection manager filter (spec §4.2) serving `route_config` over RDS.
+/// Where an HTTP connection manager gets its routes.
+enum Routes<'a> {
+    /// The route configuration of this name, over RDS.
+    Rds(&'a str),
+    /// The route buckets of `ingress_http` over Scoped RDS ([`HttpRoutes::Scoped`]).
+    Scoped(u16),
+}
+
+/// Scoped RDS keyed by the bucket header the Lua filter sets: one scope per bucket, each
+/// naming its route configuration, both over the configured source.
+fn scoped_routes(config: &EnvoyConfig) -> hcm_v3::http_connection_manager::RouteSpecifier {
+    use hcm_v3::scoped_routes::scope_key_builder::{FragmentBuilder, fragment_builder};
+    let source = proto::config_source(&config.config_source);
+    hcm_v3::http_connection_manager::RouteSpecifier::ScopedRoutes(hcm_v3::ScopedRoutes {
+        name: HTTP_ROUTE_CONFIG.to_owned(),
+        scope_key_builder: Some(hcm_v3::scoped_routes::ScopeKeyBuilder {
+            fragments: vec![FragmentBuilder {
+                r#type: Some(fragment_builder::Type::HeaderValueExtractor(
+                    fragment_builder::HeaderValueExtractor {
+                        name: HTTP_ROUTE_BUCKET_HEADER.to_owned(),
+                        // No separator: element 0 is the whole value.
+                        element_separator: String::new(),
+                        extract_type: Some(fragment_builder::header_value_extractor::ExtractType::Index(0)),
+                    },
+                )),
+            }],
+        }),
+        rds_config_source: Some(source.clone()),
+        config_specifier: Some(hcm_v3::scoped_routes::ConfigSpecifier::ScopedRds(hcm_v3::ScopedRds {
+            scoped_rds_config_source: Some(source),
+            ..Default::default()
+        })),
+    })
+}
+
+/// The HTTP connection manager filter (spec §4.2) serving `routes`.
 fn http_connection_manager(
     stat_prefix: &str,
-    route_config: &str,
+    routes: Routes<'_>,
     access_log: &str,
     config: &EnvoyConfig,
 ) -> listener_v3::Filter {
+    let (route_specifier, lua) = match routes {
+        Routes::Rds(route_config) => (
+            hcm_v3::http_connection_manager::RouteSpecifier::Rds(hcm_v3::Rds {
+                config_source: Some(proto::config_source(&config.config_source)),
+                route_config_name: route_config.to_owned(),
+            }),
+            None,
+        ),
+        Routes::Scoped(buckets) => (scoped_routes(config), Some(names::http_route_bucket_lua(buckets))),
+    };
     let hcm = hcm_v3::HttpConnectionManager {
         stat_prefix: stat_prefix.to_owned(),
-        route_specifier: Some(hcm_v3::http_connection_manager::RouteSpecifier::Rds(hcm_v3::Rds {
-            config_source: Some(proto::config_source(&config.config_source)),
-            route_config_name: route_config.to_owned(),
-        })),
-        http_filters: http_filters(),
+        route_specifier: Some(route_specifier),
+        http_filters: http_filters(lua),
         http_protocol_options: Some(core_v3::Http1ProtocolOptions {
             accept_http_10: true,
             ..Default::default()
@@ -212,8 +271,12 @@ fn proxy_protocol_filters(config: &EnvoyConfig) -> Vec<listener_v3::ListenerFilt
 }
 
 /// The `ingress_http` listener: one filter chain with the HTTP connection manager of the
-/// `ingress_http` route configuration.
+/// `ingress_http` route configuration, or of its route buckets.
 pub(crate) fn http_listener(config: &EnvoyConfig) -> listener_v3::Listener {
+    let routes = match config.http_routes {
+        HttpRoutes::Single => Routes::Rds(HTTP_ROUTE_CONFIG),
+        HttpRoutes::Scoped { buckets } => Routes::Scoped(buckets),
+    };
     listener_v3::Listener {
         name: HTTP_LISTENER.to_owned(),
         address: Some(proto::listener_address(config.http_address, config.http_port)),
@@ -221,7 +284,7 @@ pub(crate) fn http_listener(config: &EnvoyConfig) -> listener_v3::Listener {
         filter_chains: vec![listener_v3::FilterChain {
             filters: vec![http_connection_manager(
                 HTTP_LISTENER,
-                HTTP_ROUTE_CONFIG,
+                routes,
                 &config.http_access_log,
                 config,
             )],
@@ -252,7 +315,12 @@ pub(crate) fn https_listener(chains: Vec<TlsChain>, config: &EnvoyConfig) -> lis
 fn filter_chain(chain: TlsChain, config: &EnvoyConfig) -> listener_v3::FilterChain {
     let (filter, alpn): (listener_v3::Filter, &[&str]) = match chain.action {
         ChainAction::Http { route_config } => (
-            http_connection_manager(HTTPS_LISTENER, &route_config, &config.https_access_log, config),
+            http_connection_manager(
+                HTTPS_LISTENER,
+                Routes::Rds(&route_config),
+                &config.https_access_log,
+                config,
+            ),
             HTTP_ALPN,
         ),
         ChainAction::Tcp(cluster) => (tcp_proxy(cluster, config), &[]),

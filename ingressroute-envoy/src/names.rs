@@ -208,6 +208,61 @@ pub fn virtual_host_name(fqdn: &str) -> String {
     hashname(MAX_NAME, &[fqdn])
 }
 
+/// The request header that carries a request's route bucket from the `ingress_http`
+/// listener's Lua filter to Scoped RDS (see [`HttpRoutes`](crate::HttpRoutes)); removed
+/// before the request goes upstream.
+pub const HTTP_ROUTE_BUCKET_HEADER: &str = "x-ingressroute-bucket";
+
+/// The route bucket of an fqdn among `buckets` (see [`HttpRoutes`](crate::HttpRoutes)).
+///
+/// The hash is the polynomial `h = h * 31 + byte` modulo 2^32 over the bytes of the fqdn
+/// with ASCII letters lowercased, then `h % buckets`. It is chosen to be computed exactly
+/// by the Lua filter in Envoy too ([`http_route_bucket_lua`]), whose numbers are doubles:
+/// every intermediate value stays below 2^53. `buckets` of 0 counts as 1.
+#[must_use]
+pub fn http_route_bucket(fqdn: &str, buckets: u16) -> u16 {
+    let mut hash: u64 = 0;
+    for byte in fqdn.bytes() {
+        hash = (hash * 31 + u64::from(byte.to_ascii_lowercase())) % (1 << 32);
+    }
+    let bucket = hash % u64::from(buckets.max(1));
+    u16::try_from(bucket).unwrap_or(0)
+}
+
+/// The route configuration (and Scoped RDS scope) of a route bucket:
+/// `ingress_http/<bucket>`.
+#[must_use]
+pub fn http_route_bucket_name(bucket: u16) -> String {
+    format!("{HTTP_ROUTE_CONFIG}/{bucket}")
+}
+
+/// The Lua filter of the `ingress_http` listener with `buckets` buckets: it computes the
+/// request's bucket exactly as [`http_route_bucket`] does, from the `Host` (`:authority`)
+/// lowercased and without its port, sets [`HTTP_ROUTE_BUCKET_HEADER`] (replacing any value
+/// a client sent) and clears the route cache so that Scoped RDS picks the scope again.
+#[must_use]
+pub fn http_route_bucket_lua(buckets: u16) -> String {
+    format!(
+        r#"-- ingressroute: pick the route configuration of the request's host.
+function envoy_on_request(request)
+  local headers = request:headers()
+  local host = string.lower(headers:get(":authority") or "")
+  local colon = string.find(host, ":", 1, true)
+  if colon then
+    host = string.sub(host, 1, colon - 1)
+  end
+  local hash = 0
+  for i = 1, #host do
+    hash = (hash * 31 + string.byte(host, i)) % 4294967296
+  end
+  headers:replace("{HTTP_ROUTE_BUCKET_HEADER}", string.format("%d", hash % {buckets}))
+  request:clearRouteCache()
+end
+"#,
+        buckets = buckets.max(1)
+    )
+}
+
 /// The route configuration of a TLS virtual host (decision D17): `https/<fqdn>`.
 #[must_use]
 pub fn https_route_config_name(fqdn: &str) -> String {
@@ -262,6 +317,26 @@ mod tests {
 
     fn hash_of(cluster: &Cluster) -> String {
         cluster_name(cluster).rsplit('/').next().unwrap().to_owned()
+    }
+
+    #[test]
+    fn route_buckets_hash_the_lowercased_fqdn() {
+        assert_eq!(http_route_bucket("", 256), 0);
+        // 'a' = 97; "ab" = 97 * 31 + 98 = 3105.
+        assert_eq!(http_route_bucket("a", 256), 97);
+        assert_eq!(http_route_bucket("ab", 256), 3105 % 256);
+        assert_eq!(http_route_bucket("AB", 256), http_route_bucket("ab", 256));
+        assert_eq!(http_route_bucket("anything.example.com", 1), 0);
+        assert_eq!(http_route_bucket("anything.example.com", 0), 0);
+        // A long name wraps modulo 2^32 on the way.
+        let long = "x".repeat(1000);
+        let mut h: u64 = 0;
+        for _ in 0..1000 {
+            h = (h * 31 + 120) % (1 << 32);
+        }
+        assert_eq!(u64::from(http_route_bucket(&long, 65535)), h % 65535);
+        assert_eq!(http_route_bucket_name(17), "ingress_http/17");
+        assert!(http_route_bucket_lua(256).contains("hash % 256"));
     }
 
     #[test]

@@ -21,6 +21,8 @@ use prost::{Message, Name};
 pub enum ResourceKind {
     /// LDS: `envoy.config.listener.v3.Listener`.
     Listener,
+    /// SRDS: `envoy.config.route.v3.ScopedRouteConfiguration`.
+    ScopedRouteConfiguration,
     /// RDS: `envoy.config.route.v3.RouteConfiguration`.
     RouteConfiguration,
     /// CDS: `envoy.config.cluster.v3.Cluster`.
@@ -33,12 +35,14 @@ pub enum ResourceKind {
 
 impl ResourceKind {
     /// Every kind, in the order Envoy should receive them on ADS: clusters before the
-    /// endpoints they read, listeners before the route configurations they name.
-    pub const ALL: [ResourceKind; 5] = [
+    /// endpoints they read, listeners before the scopes and route configurations they
+    /// name, scopes before their route configurations.
+    pub const ALL: [ResourceKind; 6] = [
         ResourceKind::Cluster,
         ResourceKind::ClusterLoadAssignment,
         ResourceKind::Secret,
         ResourceKind::Listener,
+        ResourceKind::ScopedRouteConfiguration,
         ResourceKind::RouteConfiguration,
     ];
 
@@ -47,6 +51,7 @@ impl ResourceKind {
     pub fn type_url(self) -> String {
         match self {
             Self::Listener => listener_v3::Listener::type_url(),
+            Self::ScopedRouteConfiguration => route_v3::ScopedRouteConfiguration::type_url(),
             Self::RouteConfiguration => route_v3::RouteConfiguration::type_url(),
             Self::Cluster => cluster_v3::Cluster::type_url(),
             Self::ClusterLoadAssignment => endpoint_v3::ClusterLoadAssignment::type_url(),
@@ -59,6 +64,7 @@ impl fmt::Display for ResourceKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::Listener => "listener",
+            Self::ScopedRouteConfiguration => "scoped route configuration",
             Self::RouteConfiguration => "route configuration",
             Self::Cluster => "cluster",
             Self::ClusterLoadAssignment => "cluster load assignment",
@@ -78,7 +84,12 @@ impl fmt::Display for ResourceKind {
 pub struct Resources {
     /// LDS: `ingress_http` and `ingress_https`, when they have something to serve.
     pub listeners: Vec<listener_v3::Listener>,
-    /// RDS: `ingress_http` (always) and `https/<fqdn>` per TLS virtual host serving HTTP.
+    /// SRDS: one scope per route bucket of `ingress_http` that has a virtual host (none
+    /// with [`HttpRoutes::Single`](crate::HttpRoutes::Single)).
+    pub scoped_routes: Vec<route_v3::ScopedRouteConfiguration>,
+    /// RDS: `ingress_http/<bucket>` per route bucket with a virtual host (or `ingress_http`,
+    /// always, with [`HttpRoutes::Single`](crate::HttpRoutes::Single)) and `https/<fqdn>`
+    /// per TLS virtual host serving HTTP.
     pub routes: Vec<route_v3::RouteConfiguration>,
     /// CDS: every upstream a route or TCP proxy uses.
     pub clusters: Vec<cluster_v3::Cluster>,
@@ -121,8 +132,10 @@ pub enum Inconsistency {
         /// The missing name.
         name: String,
     },
-    /// A ClusterLoadAssignment that no cluster reads (Envoy would never ask for it).
-    #[error("no cluster reads the {kind} {name:?}")]
+    /// A resource nothing refers to, so Envoy would never ask for it: a
+    /// ClusterLoadAssignment that no cluster reads, a scope without a listener that takes
+    /// scopes.
+    #[error("nothing refers to the {kind} {name:?}")]
     Unreferenced {
         /// The kind of resource.
         kind: ResourceKind,
@@ -148,6 +161,8 @@ pub enum Inconsistency {
 #[derive(Debug, Default)]
 struct References {
     route_configs: Vec<(String, String)>,
+    /// Listeners whose HTTP connection manager takes its scopes over Scoped RDS.
+    scoped: Vec<String>,
     clusters: Vec<(ResourceKind, String, String)>,
     secrets: Vec<(ResourceKind, String, String)>,
 }
@@ -258,7 +273,10 @@ fn listener_references(listener: &listener_v3::Listener, refs: &mut References) 
                     Some(hcm_v3::http_connection_manager::RouteSpecifier::RouteConfig(config)) => {
                         route_config_clusters(&config, refs);
                     }
-                    _ => {}
+                    Some(hcm_v3::http_connection_manager::RouteSpecifier::ScopedRoutes(_)) => {
+                        refs.scoped.push(name.to_owned());
+                    }
+                    None => {}
                 }
             } else if let Some(proxy) = decode::<tcp_proxy_v3::TcpProxy>(any, kind, name)? {
                 match proxy.cluster_specifier {
@@ -282,8 +300,9 @@ impl Resources {
     /// Checks what go-control-plane's `Snapshot.Consistent()` checks, and a little more:
     ///
     /// * names are unique and sorted within each kind;
-    /// * every route configuration a listener's HTTP connection manager names over RDS
-    ///   exists;
+    /// * every route configuration a listener's HTTP connection manager names over RDS,
+    ///   or a scope names, exists; a listener takes its scopes over Scoped RDS only when
+    ///   there is a scope, and a scope exists only for such a listener;
     /// * every cluster a route or TCP proxy names exists;
     /// * every EDS service name of a cluster has a ClusterLoadAssignment, and every
     ///   ClusterLoadAssignment is read by some cluster;
@@ -297,6 +316,10 @@ impl Resources {
     /// Returns the first [`Inconsistency`] found.
     pub fn check_consistency(&self) -> Result<(), Inconsistency> {
         check_names(ResourceKind::Listener, self.listeners.iter().map(|l| l.name.as_str()))?;
+        check_names(
+            ResourceKind::ScopedRouteConfiguration,
+            self.scoped_routes.iter().map(|s| s.name.as_str()),
+        )?;
         let route_configs = check_names(
             ResourceKind::RouteConfiguration,
             self.routes.iter().map(|r| r.name.as_str()),
@@ -333,6 +356,33 @@ impl Resources {
                     referrer: listener.clone(),
                     kind: ResourceKind::RouteConfiguration,
                     name: name.clone(),
+                });
+            }
+        }
+        match (refs.scoped.first(), self.scoped_routes.first()) {
+            (Some(listener), None) => {
+                return Err(Inconsistency::Missing {
+                    referrer_kind: ResourceKind::Listener,
+                    referrer: listener.clone(),
+                    kind: ResourceKind::ScopedRouteConfiguration,
+                    name: "*".to_owned(),
+                });
+            }
+            (None, Some(scope)) => {
+                return Err(Inconsistency::Unreferenced {
+                    kind: ResourceKind::ScopedRouteConfiguration,
+                    name: scope.name.clone(),
+                });
+            }
+            _ => {}
+        }
+        for scope in &self.scoped_routes {
+            if !route_configs.contains(scope.route_configuration_name.as_str()) {
+                return Err(Inconsistency::Missing {
+                    referrer_kind: ResourceKind::ScopedRouteConfiguration,
+                    referrer: scope.name.clone(),
+                    kind: ResourceKind::RouteConfiguration,
+                    name: scope.route_configuration_name.clone(),
                 });
             }
         }
@@ -397,6 +447,7 @@ impl Resources {
     pub fn len(&self, kind: ResourceKind) -> usize {
         match kind {
             ResourceKind::Listener => self.listeners.len(),
+            ResourceKind::ScopedRouteConfiguration => self.scoped_routes.len(),
             ResourceKind::RouteConfiguration => self.routes.len(),
             ResourceKind::Cluster => self.clusters.len(),
             ResourceKind::ClusterLoadAssignment => self.endpoints.len(),
@@ -409,6 +460,7 @@ impl Resources {
     pub fn names(&self, kind: ResourceKind) -> Vec<&str> {
         match kind {
             ResourceKind::Listener => self.listeners.iter().map(|r| r.name.as_str()).collect(),
+            ResourceKind::ScopedRouteConfiguration => self.scoped_routes.iter().map(|r| r.name.as_str()).collect(),
             ResourceKind::RouteConfiguration => self.routes.iter().map(|r| r.name.as_str()).collect(),
             ResourceKind::Cluster => self.clusters.iter().map(|r| r.name.as_str()).collect(),
             ResourceKind::ClusterLoadAssignment => self.endpoints.iter().map(|r| r.cluster_name.as_str()).collect(),
@@ -425,6 +477,7 @@ impl Resources {
         }
         match kind {
             ResourceKind::Listener => self.listeners.iter().map(|r| pack(&r.name, r)).collect(),
+            ResourceKind::ScopedRouteConfiguration => self.scoped_routes.iter().map(|r| pack(&r.name, r)).collect(),
             ResourceKind::RouteConfiguration => self.routes.iter().map(|r| pack(&r.name, r)).collect(),
             ResourceKind::Cluster => self.clusters.iter().map(|r| pack(&r.name, r)).collect(),
             ResourceKind::ClusterLoadAssignment => self.endpoints.iter().map(|r| pack(&r.cluster_name, r)).collect(),

@@ -7,20 +7,27 @@ use std::collections::BTreeSet;
 
 use ingressroute_dag::{Dag, Route, TlsMode, VirtualHost, WeightedCluster};
 
-use crate::{ResourceKind, names};
+use crate::{EnvoyConfig, HttpRoutes, ResourceKind, names};
 
 /// The IngressRoutes behind the resource `name` of `kind` in the translation of `dag`:
 ///
 /// * a listener: the roots of the virtual hosts it serves;
-/// * `ingress_http`: the roots and route sources of every plain-HTTP virtual host;
-///   `https/<fqdn>`: that host's root and route sources;
+/// * `ingress_http` (with [`HttpRoutes::Single`]): the roots and route sources of every
+///   plain-HTTP virtual host; a route bucket `ingress_http/<bucket>` and its scope: those of
+///   the plain-HTTP virtual hosts in that bucket; `https/<fqdn>`: that host's root and
+///   route sources;
 /// * a cluster: every route or TCP proxy that sends traffic to it, and their roots;
 /// * a ClusterLoadAssignment: the same for the clusters that read it;
 /// * a secret: the roots whose TLS certificate it is.
 ///
 /// Unknown names give an empty set.
 #[must_use]
-pub fn sources(dag: &Dag, kind: ResourceKind, name: &str) -> BTreeSet<ingressroute_dag::ObjectRef> {
+pub fn sources(
+    dag: &Dag,
+    config: &EnvoyConfig,
+    kind: ResourceKind,
+    name: &str,
+) -> BTreeSet<ingressroute_dag::ObjectRef> {
     let mut found = BTreeSet::new();
     let add_routes = |vhost: &VirtualHost, routes: &[Route], found: &mut BTreeSet<_>| {
         found.insert(vhost.root.clone());
@@ -38,10 +45,18 @@ pub fn sources(dag: &Dag, kind: ResourceKind, name: &str) -> BTreeSet<ingressrou
                     found.insert(vhost.root.clone());
                 }
             }
-            ResourceKind::RouteConfiguration => {
-                if name == names::HTTP_ROUTE_CONFIG && !vhost.routes.is_empty() {
+            ResourceKind::RouteConfiguration | ResourceKind::ScopedRouteConfiguration => {
+                let http = match config.http_routes {
+                    HttpRoutes::Single => kind == ResourceKind::RouteConfiguration && name == names::HTTP_ROUTE_CONFIG,
+                    HttpRoutes::Scoped { buckets } => {
+                        name == names::http_route_bucket_name(names::http_route_bucket(&vhost.fqdn, buckets))
+                    }
+                };
+                if http && !vhost.routes.is_empty() {
                     add_routes(vhost, &vhost.routes, &mut found);
-                } else if name == names::https_route_config_name(&vhost.fqdn) {
+                } else if kind == ResourceKind::RouteConfiguration
+                    && name == names::https_route_config_name(&vhost.fqdn)
+                {
                     add_routes(vhost, vhost.https_routes(), &mut found);
                 }
             }

@@ -9,7 +9,7 @@ use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3 as tls_v3;
 use ingressroute_dag::{Dag, SecureVirtualHost, TcpProxy, TlsKeyPair, TlsMode, VirtualHost};
 
 use crate::cluster::ClusterSet;
-use crate::config::EnvoyConfig;
+use crate::config::{EnvoyConfig, HttpRoutes};
 use crate::endpoints::Endpoints;
 use crate::listener::{self, ChainAction, TlsChain};
 use crate::names;
@@ -19,9 +19,10 @@ use crate::route::{self, Listener};
 /// Translates a DAG into Envoy resources: listeners, route configurations, clusters,
 /// cluster load assignments and secrets (spec §4 with decisions D3, D7, D9, D13, D17).
 ///
-/// * `ingress_http` serves every virtual host with routes from the `ingress_http` route
-///   configuration (always present, possibly empty); routes that must upgrade redirect to
-///   HTTPS.
+/// * `ingress_http` serves every virtual host with routes: from the route configuration of
+///   its route bucket, `ingress_http/<bucket>`, picked by Scoped RDS (by default), or from
+///   the one `ingress_http` route configuration (always present, possibly empty) with
+///   [`HttpRoutes::Single`]; routes that must upgrade redirect to HTTPS.
 /// * `ingress_https` has one filter chain per TLS virtual host, matched by SNI: TLS
 ///   terminated with the certificate over SDS and HTTP from the route configuration
 ///   `https/<fqdn>`, or a TCP proxy after termination or on the passed-through bytes.
@@ -40,7 +41,7 @@ use crate::route::{self, Listener};
 /// let dag = build(&Objects::new(), &Config::default());
 /// let resources = translate(&dag, &Endpoints::new(), &EnvoyConfig::default());
 /// assert!(resources.listeners.is_empty());
-/// assert_eq!(resources.routes.len(), 1); // the empty `ingress_http`
+/// assert!(resources.routes.is_empty()); // no virtual host, no route bucket
 /// resources.check_consistency().unwrap();
 /// ```
 #[must_use]
@@ -54,13 +55,36 @@ pub fn translate(dag: &Dag, endpoints: &Endpoints, config: &EnvoyConfig) -> Reso
     let mut vhosts: Vec<&VirtualHost> = dag.virtual_hosts().iter().collect();
     vhosts.sort_by(|a, b| a.fqdn.cmp(&b.fqdn));
 
-    // Plain HTTP.
+    // Plain HTTP: one route configuration, or one per route bucket with its scope.
+    let mut scoped_routes = Vec::new();
     let http_vhosts: Vec<_> = vhosts
         .iter()
-        .filter_map(|v| route::virtual_host(&v.fqdn, &v.routes, Listener::Http, &mut clusters, source))
+        .filter_map(|v| {
+            let vhost = route::virtual_host(&v.fqdn, &v.routes, Listener::Http, &mut clusters, source)?;
+            Some((v.fqdn.as_str(), vhost))
+        })
         .collect();
     let serves_http = !http_vhosts.is_empty();
-    route_configs.push(route::route_configuration(names::HTTP_ROUTE_CONFIG, http_vhosts));
+    match config.http_routes {
+        HttpRoutes::Single => route_configs.push(route::route_configuration(
+            names::HTTP_ROUTE_CONFIG,
+            http_vhosts.into_iter().map(|(_, vhost)| vhost).collect(),
+        )),
+        HttpRoutes::Scoped { buckets } => {
+            let mut by_bucket: BTreeMap<u16, Vec<_>> = BTreeMap::new();
+            for (fqdn, vhost) in http_vhosts {
+                by_bucket
+                    .entry(names::http_route_bucket(fqdn, buckets))
+                    .or_default()
+                    .push(vhost);
+            }
+            for (bucket, vhosts) in by_bucket {
+                route_configs.push(route::bucket_route_configuration(bucket, vhosts));
+                scoped_routes.push(route::bucket_scope(bucket));
+            }
+            scoped_routes.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+    }
 
     // TLS, one filter chain per virtual host.
     for vhost in &vhosts {
@@ -100,6 +124,7 @@ pub fn translate(dag: &Dag, endpoints: &Endpoints, config: &EnvoyConfig) -> Reso
 
     Resources {
         listeners,
+        scoped_routes,
         routes: route_configs,
         clusters,
         endpoints,

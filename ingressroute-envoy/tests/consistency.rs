@@ -46,7 +46,12 @@ fn everything() -> World {
 fn resources() -> Resources {
     let resources = everything().translate();
     assert_eq!(resources.listeners.len(), 2);
-    assert_eq!(resources.routes.len(), 2, "ingress_http and https/www.example.com");
+    assert_eq!(
+        resources.routes.len(),
+        resources.scoped_routes.len() + 1,
+        "a route bucket per scope, and https/www.example.com"
+    );
+    assert!(!resources.scoped_routes.is_empty());
     assert_eq!(resources.secrets.len(), 1);
     assert!(resources.endpoints.len() >= 2);
     resources
@@ -68,6 +73,51 @@ fn a_missing_route_configuration_is_caught() {
             referrer: "ingress_https".into(),
             kind: ResourceKind::RouteConfiguration,
             name: "https/www.example.com".into(),
+        })
+    );
+}
+
+#[test]
+fn a_route_configuration_missing_for_a_scope_is_caught() {
+    let mut resources = resources();
+    let scope = resources.scoped_routes[0].clone();
+    resources.routes.retain(|r| r.name != scope.route_configuration_name);
+    assert_eq!(
+        resources.check_consistency(),
+        Err(Inconsistency::Missing {
+            referrer_kind: ResourceKind::ScopedRouteConfiguration,
+            referrer: scope.name.clone(),
+            kind: ResourceKind::RouteConfiguration,
+            name: scope.route_configuration_name,
+        })
+    );
+}
+
+#[test]
+fn a_listener_taking_scopes_without_any_scope_is_caught() {
+    let mut resources = resources();
+    resources.scoped_routes.clear();
+    assert_eq!(
+        resources.check_consistency(),
+        Err(Inconsistency::Missing {
+            referrer_kind: ResourceKind::Listener,
+            referrer: "ingress_http".into(),
+            kind: ResourceKind::ScopedRouteConfiguration,
+            name: "*".into(),
+        })
+    );
+}
+
+#[test]
+fn a_scope_without_a_listener_that_takes_scopes_is_caught() {
+    let mut resources = resources();
+    resources.listeners.retain(|l| l.name != "ingress_http");
+    let first = resources.scoped_routes[0].name.clone();
+    assert_eq!(
+        resources.check_consistency(),
+        Err(Inconsistency::Unreferenced {
+            kind: ResourceKind::ScopedRouteConfiguration,
+            name: first,
         })
     );
 }

@@ -176,8 +176,8 @@ fn envoy_rejects_virtual_hosts_whose_domains_differ_only_in_case() {
     let route_config = resources
         .routes
         .iter_mut()
-        .find(|r| r.name == "ingress_http")
-        .expect("the ingress_http route configuration");
+        .find(|r| r.name.starts_with("ingress_http/"))
+        .expect("a route bucket of ingress_http");
     let mut shouting = route_config.virtual_hosts[0].clone();
     shouting.name = shouting.name.to_uppercase();
     shouting.domains = shouting.domains.iter().map(|d| d.to_uppercase()).collect();

@@ -14,7 +14,9 @@ use envoy_types::pb::envoy::extensions::filters::network::http_connection_manage
 use envoy_types::pb::envoy::extensions::filters::network::tcp_proxy::v3 as tcp_proxy_v3;
 use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3 as tls_v3;
 use ingressroute_dag::TlsVersion;
-use ingressroute_envoy::{AccessLogFormat, CIPHER_SUITES, ConfigSource, names};
+use envoy_types::pb::envoy::extensions::filters::http::lua::v3 as lua_v3;
+use hcm_v3::scoped_routes::scope_key_builder::fragment_builder::Type;
+use ingressroute_envoy::{AccessLogFormat, CIPHER_SUITES, ConfigSource, HttpRoutes, names};
 use support::*;
 
 fn kuard() -> KubeService {
@@ -52,8 +54,18 @@ fn port(s: &core_v3::SocketAddress) -> u32 {
 }
 
 #[test]
-fn nothing_to_serve_means_no_listener_and_an_empty_http_route_configuration() {
+fn nothing_to_serve_means_no_listener_and_no_route_configuration() {
     let resources = World::new().translate();
+    assert!(resources.listeners.is_empty());
+    assert!(resources.routes.is_empty() && resources.scoped_routes.is_empty());
+    assert!(resources.clusters.is_empty() && resources.endpoints.is_empty() && resources.secrets.is_empty());
+}
+
+#[test]
+fn nothing_to_serve_in_contours_layout_means_an_empty_http_route_configuration() {
+    let resources = World::new()
+        .with_config(|c| c.http_routes = HttpRoutes::Single)
+        .translate();
     assert!(resources.listeners.is_empty());
     assert_eq!(
         resources.names(ingressroute_envoy::ResourceKind::RouteConfiguration),
@@ -82,7 +94,9 @@ fn a_plain_virtual_host_gets_only_the_http_listener() {
 
 #[test]
 fn the_http_connection_manager_follows_contour() {
-    let resources = plain().translate();
+    let resources = plain()
+        .with_config(|c| c.http_routes = HttpRoutes::Single)
+        .translate();
     let hcm = hcm(&listener(&resources, "ingress_http").filter_chains[0]);
     assert_eq!(hcm.stat_prefix, "ingress_http");
     let Some(hcm_v3::http_connection_manager::RouteSpecifier::Rds(rds)) = &hcm.route_specifier else {
@@ -128,6 +142,98 @@ fn the_http_connection_manager_follows_contour() {
     assert_eq!(hcm.codec_type, 0, "AUTO");
     assert_eq!(hcm.access_log.len(), 1);
     assert_eq!(hcm.access_log[0].name, "envoy.access_loggers.file");
+}
+
+#[test]
+fn the_http_listener_picks_a_route_bucket_per_host_with_scoped_rds() {
+    let resources = plain().translate();
+    let hcm = hcm(&listener(&resources, "ingress_http").filter_chains[0]);
+    let Some(hcm_v3::http_connection_manager::RouteSpecifier::ScopedRoutes(scoped)) = &hcm.route_specifier else {
+        panic!("not scoped routes: {:?}", hcm.route_specifier);
+    };
+    assert_eq!(scoped.name, "ingress_http");
+    let fragments = &scoped.scope_key_builder.as_ref().unwrap().fragments;
+    assert_eq!(fragments.len(), 1);
+    let Some(Type::HeaderValueExtractor(extractor)) = &fragments[0].r#type else {
+        panic!("not a header extractor");
+    };
+    assert_eq!(extractor.name, names::HTTP_ROUTE_BUCKET_HEADER);
+    assert!(extractor.element_separator.is_empty(), "the whole value");
+    assert_eq!(
+        extractor.extract_type,
+        Some(hcm_v3::scoped_routes::scope_key_builder::fragment_builder::header_value_extractor::ExtractType::Index(0))
+    );
+    for source in [
+        scoped.rds_config_source.as_ref(),
+        match &scoped.config_specifier {
+            Some(hcm_v3::scoped_routes::ConfigSpecifier::ScopedRds(rds)) => rds.scoped_rds_config_source.as_ref(),
+            other => panic!("not scoped RDS: {other:?}"),
+        },
+    ] {
+        assert!(matches!(
+            source.unwrap().config_source_specifier,
+            Some(core_v3::config_source::ConfigSourceSpecifier::Ads(_))
+        ));
+    }
+
+    // The Lua filter runs first, with the bucket count in its code.
+    let filters: Vec<&str> = hcm.http_filters.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        filters,
+        [
+            "envoy.filters.http.lua",
+            "envoy.filters.http.compressor",
+            "envoy.filters.http.grpc_web",
+            "envoy.filters.http.router"
+        ]
+    );
+    let Some(hcm_v3::http_filter::ConfigType::TypedConfig(any)) = &hcm.http_filters[0].config_type else {
+        panic!()
+    };
+    let lua: lua_v3::Lua = unpack(any);
+    let Some(core_v3::data_source::Specifier::InlineString(code)) = lua.default_source_code.unwrap().specifier else {
+        panic!("no inline code");
+    };
+    assert_eq!(code, names::http_route_bucket_lua(256));
+
+    // One scope and one route configuration for foo.com's bucket.
+    let bucket = names::http_route_bucket("foo.com", 256);
+    let name = names::http_route_bucket_name(bucket);
+    assert_eq!(resources.scoped_routes.len(), 1);
+    let scope = &resources.scoped_routes[0];
+    assert_eq!((scope.name.as_str(), scope.route_configuration_name.as_str()), (name.as_str(), name.as_str()));
+    let key = &scope.key.as_ref().unwrap().fragments;
+    assert_eq!(
+        key[0].r#type,
+        Some(envoy_types::pb::envoy::config::route::v3::scoped_route_configuration::key::fragment::Type::StringKey(
+            bucket.to_string()
+        ))
+    );
+    let config = route_config(&resources, &name);
+    assert_eq!(config.request_headers_to_remove, [names::HTTP_ROUTE_BUCKET_HEADER]);
+    assert_eq!(config.virtual_hosts.len(), 1);
+}
+
+#[test]
+fn virtual_hosts_share_a_route_configuration_only_within_their_bucket() {
+    let mut world = World::new().service(kuard());
+    for i in 0..40 {
+        world = world
+            .root(&format!("default/r{i}"), &format!("host-{i}.example.com"))
+            .route("/", svc("kuard", 80));
+    }
+    let resources = world.with_config(|c| c.http_routes = HttpRoutes::Scoped { buckets: 7 }).translate();
+    resources.check_consistency().unwrap();
+    assert!(resources.scoped_routes.len() <= 7);
+    let mut hosts = 0;
+    for config in resources.routes.iter() {
+        let bucket: u16 = config.name.strip_prefix("ingress_http/").unwrap().parse().unwrap();
+        for vhost in &config.virtual_hosts {
+            assert_eq!(names::http_route_bucket(&vhost.domains[0], 7), bucket);
+            hosts += 1;
+        }
+    }
+    assert_eq!(hosts, 40);
 }
 
 #[test]

@@ -13,7 +13,7 @@ fn kuard() -> KubeService {
 
 fn one_route(world: &World) -> route_v3::Route {
     let resources = world.translate();
-    let routes = routes(route_config(&resources, "ingress_http"), "foo.com");
+    let routes = http_routes(&resources, "foo.com");
     assert_eq!(routes.len(), 1);
     routes[0].clone()
 }
@@ -58,6 +58,7 @@ fn virtual_hosts_are_named_by_hashname_and_match_any_port() {
         .root("default/long", &long)
         .route("/", svc("kuard", 80))
         .service(kuard())
+        .with_config(|c| c.http_routes = ingressroute_envoy::HttpRoutes::Single)
         .translate();
     let config = route_config(&resources, "ingress_http");
     let names: Vec<&str> = config.virtual_hosts.iter().map(|v| v.name.as_str()).collect();
@@ -79,7 +80,7 @@ fn routes_are_ordered_by_prefix_descending_byte_wise() {
         .route("/b", svc("kuard", 80))
         .route("/B", svc("kuard", 80))
         .translate();
-    let prefixes: Vec<&str> = routes(route_config(&resources, "ingress_http"), "foo.com")
+    let prefixes: Vec<&str> = http_routes(&resources, "foo.com")
         .iter()
         .map(prefix)
         .collect();
@@ -231,7 +232,7 @@ fn secure_world() -> World {
 #[test]
 fn tls_routes_redirect_on_http_unless_insecure_is_permitted() {
     let resources = secure_world().translate();
-    let http = routes(route_config(&resources, "ingress_http"), "foo.com");
+    let http = http_routes(&resources, "foo.com");
     assert_eq!(prefix(&http[0]), "/insecure");
     action(&http[0]);
     assert_eq!(prefix(&http[1]), "/");
@@ -271,7 +272,7 @@ fn routes_of_one_tls_host_never_leak_into_another() {
     let bar = route_config(&resources, "https/bar.com");
     assert_eq!(bar.virtual_hosts.len(), 1);
     assert_eq!(routes(bar, "bar.com").iter().map(prefix).collect::<Vec<_>>(), ["/bar"]);
-    assert_eq!(route_config(&resources, "ingress_http").virtual_hosts.len(), 2);
+    assert_eq!(http_virtual_hosts(&resources).len(), 2);
 }
 
 #[test]
@@ -285,7 +286,7 @@ fn delegated_routes_are_served_on_the_roots_host() {
         .service(kuard())
         .service(kube_service("blog/blog").named_port("http", 8080))
         .translate();
-    let http = routes(route_config(&resources, "ingress_http"), "foo.com");
+    let http = http_routes(&resources, "foo.com");
     assert_eq!(http.iter().map(prefix).collect::<Vec<_>>(), ["/blog", "/"]);
     assert_eq!(
         route_clusters(action(&http[0])),

@@ -111,6 +111,7 @@ async fn a_removed_cluster_is_named_in_removed_resources_after_the_route_lets_go
     let api = named(&resources, ClusterLoadAssignment, "api");
 
     let shrunk = support::World::new()
+        .with_config(|c| c.http_routes = ingressroute_envoy::HttpRoutes::Single)
         .root("default/kuard", "kuard.example.com")
         .route("/", svc("kuard", 80))
         .service(kube_service("default/kuard").port(80))

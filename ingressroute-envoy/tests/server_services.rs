@@ -13,7 +13,7 @@ use envoy_types::pb::envoy::service::endpoint::v3::endpoint_discovery_service_cl
 use envoy_types::pb::envoy::service::listener::v3::listener_discovery_service_client::ListenerDiscoveryServiceClient;
 use envoy_types::pb::envoy::service::route::v3::route_discovery_service_client::RouteDiscoveryServiceClient;
 use envoy_types::pb::envoy::service::secret::v3::secret_discovery_service_client::SecretDiscoveryServiceClient;
-use ingressroute_envoy::ResourceKind::{Cluster, ClusterLoadAssignment, Listener, RouteConfiguration, Secret};
+use ingressroute_envoy::ResourceKind::{self, Cluster, ClusterLoadAssignment, Listener, RouteConfiguration, Secret};
 use server_support::*;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -131,7 +131,7 @@ async fn a_type_the_server_does_not_serve_is_not_answered_and_the_others_still_a
     let xds = Xds::serving(&shop().translate()).await;
     let mut ads = xds.ads().await;
     ads.send(DiscoveryRequest {
-        type_url: "type.googleapis.com/envoy.config.route.v3.ScopedRouteConfiguration".into(),
+        type_url: "type.googleapis.com/envoy.config.route.v3.VirtualHost".into(),
         ..Default::default()
     })
     .await;
@@ -191,7 +191,7 @@ async fn metrics_count_streams_pushes_and_bytes_per_type() {
     assert_eq!(clusters.bytes, prost::Message::encoded_len(&cds) as u64);
     assert_eq!(xds.metrics.of(Listener).bytes, prost::Message::encoded_len(&lds) as u64);
     let by_url = xds.metrics.by_type_url();
-    assert_eq!(by_url.len(), 5);
+    assert_eq!(by_url.len(), ResourceKind::ALL.len());
     assert!(
         by_url
             .iter()

@@ -5,7 +5,7 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use ingressroute_envoy::{ResourceKind, sources};
+use ingressroute_envoy::{HttpRoutes, ResourceKind, sources};
 use support::*;
 
 fn refs(keys: &[&str]) -> BTreeSet<ingressroute_dag::ObjectRef> {
@@ -32,17 +32,36 @@ fn every_resource_names_the_ingress_routes_behind_it() {
     let world = world();
     let dag = world.dag();
     let resources = world.translate();
+    let config = world.config.clone();
+    let foo = http_route_config(&resources, "foo.com").name.clone();
+    let secure = http_route_config(&resources, "secure.com").name.clone();
+    assert_ne!(foo, secure, "this test wants them in two buckets");
 
     assert_eq!(
-        sources(&dag, ResourceKind::RouteConfiguration, "ingress_http"),
-        refs(&["default/root", "default/secure", "team/child"])
+        sources(&dag, &config, ResourceKind::RouteConfiguration, &foo),
+        refs(&["default/root", "team/child"])
     );
     assert_eq!(
-        sources(&dag, ResourceKind::RouteConfiguration, "https/secure.com"),
+        sources(&dag, &config, ResourceKind::ScopedRouteConfiguration, &foo),
+        refs(&["default/root", "team/child"])
+    );
+    assert_eq!(
+        sources(&dag, &config, ResourceKind::RouteConfiguration, &secure),
+        refs(&["default/secure"])
+    );
+    let mut single = config.clone();
+    single.http_routes = HttpRoutes::Single;
+    assert_eq!(
+        sources(&dag, &single, ResourceKind::RouteConfiguration, "ingress_http"),
+        refs(&["default/root", "default/secure", "team/child"])
+    );
+    assert!(sources(&dag, &config, ResourceKind::RouteConfiguration, "ingress_http").is_empty());
+    assert_eq!(
+        sources(&dag, &config, ResourceKind::RouteConfiguration, "https/secure.com"),
         refs(&["default/secure"])
     );
     assert_eq!(
-        sources(&dag, ResourceKind::Listener, "ingress_https"),
+        sources(&dag, &config, ResourceKind::Listener, "ingress_https"),
         refs(&["default/secure"])
     );
 
@@ -52,20 +71,22 @@ fn every_resource_names_the_ingress_routes_behind_it() {
         .find(|c| c.name.starts_with("team/api/"))
         .unwrap();
     assert_eq!(
-        sources(&dag, ResourceKind::Cluster, &api.name),
+        sources(&dag, &config, ResourceKind::Cluster, &api.name),
         refs(&["default/root", "team/child"])
     );
     assert_eq!(
-        sources(&dag, ResourceKind::ClusterLoadAssignment, "team/api"),
+        sources(&dag, &config, ResourceKind::ClusterLoadAssignment, "team/api"),
         refs(&["default/root", "team/child"])
     );
     let secret = &resources.secrets[0].name;
-    assert_eq!(sources(&dag, ResourceKind::Secret, secret), refs(&["default/secure"]));
+    assert_eq!(sources(&dag, &config, ResourceKind::Secret, secret), refs(&["default/secure"]));
 }
 
 #[test]
 fn unknown_resources_have_no_sources() {
-    let dag = world().dag();
-    assert!(sources(&dag, ResourceKind::Cluster, "nope").is_empty());
-    assert!(sources(&dag, ResourceKind::Listener, "nope").is_empty());
+    let world = world();
+    let dag = world.dag();
+    let config = world.config.clone();
+    assert!(sources(&dag, &config, ResourceKind::Cluster, "nope").is_empty());
+    assert!(sources(&dag, &config, ResourceKind::Listener, "nope").is_empty());
 }

@@ -274,9 +274,10 @@ impl State {
 
         // Envoy first: the logs can wait.
         let dag = Arc::clone(&build.dag);
+        let envoy = self.envoy.clone();
         let snapshot = Snapshot::new(&build.resources).map(|snapshot| {
             snapshot.with_resolver(move |kind, name| {
-                ingressroute_envoy::sources(&dag, kind, name)
+                ingressroute_envoy::sources(&dag, &envoy, kind, name)
                     .iter()
                     .map(ToString::to_string)
                     .collect()

@@ -12,7 +12,7 @@ use tonic::transport::server::{ServerTlsConfig, TcpIncoming};
 use tonic::transport::{Certificate, Identity};
 
 use super::metrics::Metrics;
-use super::service::{Ads, Cds, DiscoveryService, Eds, Lds, Rds, Sds, Shared};
+use super::service::{Ads, Cds, DiscoveryService, Eds, Lds, Rds, Sds, Shared, Srds};
 use super::snapshot::Snapshots;
 use super::stream::Context;
 use super::{Error, Result};
@@ -203,6 +203,7 @@ impl Server {
             .add_service(DiscoveryService::<Ads>::new(Arc::clone(&shared)))
             .add_service(DiscoveryService::<Lds>::new(Arc::clone(&shared)))
             .add_service(DiscoveryService::<Rds>::new(Arc::clone(&shared)))
+            .add_service(DiscoveryService::<Srds>::new(Arc::clone(&shared)))
             .add_service(DiscoveryService::<Cds>::new(Arc::clone(&shared)))
             .add_service(DiscoveryService::<Eds>::new(Arc::clone(&shared)))
             .add_service(DiscoveryService::<Sds>::new(shared))

@@ -16,6 +16,7 @@ use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service
 use envoy_types::pb::envoy::service::endpoint::v3::endpoint_discovery_service_server as eds;
 use envoy_types::pb::envoy::service::listener::v3::listener_discovery_service_server as lds;
 use envoy_types::pb::envoy::service::route::v3::route_discovery_service_server as rds;
+use envoy_types::pb::envoy::service::route::v3::scoped_routes_discovery_service_server as srds;
 use envoy_types::pb::envoy::service::secret::v3::secret_discovery_service_server as sds;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::codegen::{Body, BoxFuture, Service, StdError, http};
@@ -72,6 +73,12 @@ api!(
     Rds, rds, Some(ResourceKind::RouteConfiguration),
     "/envoy.service.route.v3.RouteDiscoveryService/StreamRoutes",
     "/envoy.service.route.v3.RouteDiscoveryService/DeltaRoutes"
+);
+api!(
+    /// The Scoped Route Discovery Service.
+    Srds, srds, Some(ResourceKind::ScopedRouteConfiguration),
+    "/envoy.service.route.v3.ScopedRoutesDiscoveryService/StreamScopedRoutes",
+    "/envoy.service.route.v3.ScopedRoutesDiscoveryService/DeltaScopedRoutes"
 );
 api!(
     /// The Cluster Discovery Service.

@@ -20,6 +20,7 @@ use crate::{ResourceKind, Resources};
 pub(crate) fn type_url(kind: ResourceKind) -> &'static str {
     match kind {
         ResourceKind::Listener => "type.googleapis.com/envoy.config.listener.v3.Listener",
+        ResourceKind::ScopedRouteConfiguration => "type.googleapis.com/envoy.config.route.v3.ScopedRouteConfiguration",
         ResourceKind::RouteConfiguration => "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
         ResourceKind::Cluster => "type.googleapis.com/envoy.config.cluster.v3.Cluster",
         ResourceKind::ClusterLoadAssignment => "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
@@ -28,10 +29,12 @@ pub(crate) fn type_url(kind: ResourceKind) -> &'static str {
 }
 
 /// The order in which removals are sent: whatever refers to a resource lets go of it
-/// before it goes (listeners name route configurations, which name clusters, which read
-/// endpoints; listeners and clusters name secrets). Updates go in [`ResourceKind::ALL`].
-pub(crate) const REMOVAL_ORDER: [ResourceKind; 5] = [
+/// before it goes (listeners name scopes and route configurations, scopes name route
+/// configurations, which name clusters, which read endpoints; listeners and clusters name
+/// secrets). Updates go in [`ResourceKind::ALL`].
+pub(crate) const REMOVAL_ORDER: [ResourceKind; 6] = [
     ResourceKind::Listener,
+    ResourceKind::ScopedRouteConfiguration,
     ResourceKind::RouteConfiguration,
     ResourceKind::Cluster,
     ResourceKind::ClusterLoadAssignment,
@@ -49,6 +52,7 @@ pub(crate) fn kind_of(type_url: &str) -> Option<ResourceKind> {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PerKind<T> {
     listener: T,
+    scoped: T,
     route: T,
     cluster: T,
     endpoint: T,
@@ -60,6 +64,7 @@ impl<T> PerKind<T> {
     pub(crate) fn from_fn(mut f: impl FnMut(ResourceKind) -> T) -> Self {
         Self {
             listener: f(ResourceKind::Listener),
+            scoped: f(ResourceKind::ScopedRouteConfiguration),
             route: f(ResourceKind::RouteConfiguration),
             cluster: f(ResourceKind::Cluster),
             endpoint: f(ResourceKind::ClusterLoadAssignment),
@@ -71,6 +76,7 @@ impl<T> PerKind<T> {
     pub(crate) fn map<U>(self, mut f: impl FnMut(T) -> U) -> PerKind<U> {
         PerKind {
             listener: f(self.listener),
+            scoped: f(self.scoped),
             route: f(self.route),
             cluster: f(self.cluster),
             endpoint: f(self.endpoint),
@@ -82,6 +88,7 @@ impl<T> PerKind<T> {
     pub(crate) fn get(&self, kind: ResourceKind) -> &T {
         match kind {
             ResourceKind::Listener => &self.listener,
+            ResourceKind::ScopedRouteConfiguration => &self.scoped,
             ResourceKind::RouteConfiguration => &self.route,
             ResourceKind::Cluster => &self.cluster,
             ResourceKind::ClusterLoadAssignment => &self.endpoint,
@@ -93,6 +100,7 @@ impl<T> PerKind<T> {
     pub(crate) fn get_mut(&mut self, kind: ResourceKind) -> &mut T {
         match kind {
             ResourceKind::Listener => &mut self.listener,
+            ResourceKind::ScopedRouteConfiguration => &mut self.scoped,
             ResourceKind::RouteConfiguration => &mut self.route,
             ResourceKind::Cluster => &mut self.cluster,
             ResourceKind::ClusterLoadAssignment => &mut self.endpoint,
@@ -228,6 +236,7 @@ impl KindSnapshot {
         }
         let mut entries = match kind {
             ResourceKind::Listener => entries(&resources.listeners, |r| &r.name),
+            ResourceKind::ScopedRouteConfiguration => entries(&resources.scoped_routes, |r| &r.name),
             ResourceKind::RouteConfiguration => entries(&resources.routes, |r| &r.name),
             ResourceKind::Cluster => entries(&resources.clusters, |r| &r.name),
             ResourceKind::ClusterLoadAssignment => entries(&resources.endpoints, |r| &r.cluster_name),

@@ -73,9 +73,12 @@ impl Watch {
         }
     }
 
-    /// LDS and CDS take the legacy wildcard: no names on the first request.
+    /// LDS, CDS and SRDS take the legacy wildcard: no names on the first request.
     fn takes_legacy_wildcard(&self) -> bool {
-        matches!(self.kind, ResourceKind::Listener | ResourceKind::Cluster)
+        matches!(
+            self.kind,
+            ResourceKind::Listener | ResourceKind::Cluster | ResourceKind::ScopedRouteConfiguration
+        )
     }
 
     fn mark(&mut self, name: &Arc<str>) {

@@ -291,6 +291,7 @@ pub(crate) fn resource_name(any: &Any) -> String {
     match kind(&any.type_url) {
         ResourceKind::Listener => listener_v3::Listener::decode(value).unwrap().name,
         ResourceKind::RouteConfiguration => route_v3::RouteConfiguration::decode(value).unwrap().name,
+        ResourceKind::ScopedRouteConfiguration => route_v3::ScopedRouteConfiguration::decode(value).unwrap().name,
         ResourceKind::Cluster => cluster_v3::Cluster::decode(value).unwrap().name,
         ResourceKind::ClusterLoadAssignment => endpoint_v3::ClusterLoadAssignment::decode(value).unwrap().cluster_name,
         ResourceKind::Secret => tls_v3::Secret::decode(value).unwrap().name,
@@ -413,8 +414,11 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
 use crate::support::{World, kube_service, svc};
 
 /// kuard.example.com: `/` to kuard and `/api` to api, each with one endpoint (`api_ip`).
+/// Plain HTTP in Contour's one `ingress_http` route configuration, which the protocol
+/// tests name (route buckets have their own tests).
 pub(crate) fn shop_with(api_ip: &str) -> World {
     World::new()
+        .with_config(|c| c.http_routes = ingressroute_envoy::HttpRoutes::Single)
         .root("default/kuard", "kuard.example.com")
         .route("/", svc("kuard", 80))
         .route("/api", svc("api", 80))

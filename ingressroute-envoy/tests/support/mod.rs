@@ -559,6 +559,32 @@ pub(crate) fn route_config<'a>(resources: &'a Resources, name: &str) -> &'a rout
         .unwrap_or_else(|| panic!("no route configuration {name}"))
 }
 
+/// The plain-HTTP route configuration that holds the virtual host `fqdn` (its route
+/// bucket's, or `ingress_http`).
+pub(crate) fn http_route_config<'a>(resources: &'a Resources, fqdn: &str) -> &'a route_v3::RouteConfiguration {
+    resources
+        .routes
+        .iter()
+        .filter(|r| !r.name.starts_with("https/"))
+        .find(|r| r.virtual_hosts.iter().any(|v| v.domains.first().map(String::as_str) == Some(fqdn)))
+        .unwrap_or_else(|| panic!("no plain-HTTP virtual host {fqdn}"))
+}
+
+/// The routes of the plain-HTTP virtual host `fqdn`.
+pub(crate) fn http_routes<'a>(resources: &'a Resources, fqdn: &str) -> &'a [route_v3::Route] {
+    routes(http_route_config(resources, fqdn), fqdn)
+}
+
+/// Every plain-HTTP virtual host, whatever route configuration holds it.
+pub(crate) fn http_virtual_hosts(resources: &Resources) -> Vec<&route_v3::VirtualHost> {
+    resources
+        .routes
+        .iter()
+        .filter(|r| !r.name.starts_with("https/"))
+        .flat_map(|r| &r.virtual_hosts)
+        .collect()
+}
+
 /// Finds a cluster.
 pub(crate) fn cluster<'a>(resources: &'a Resources, name: &str) -> &'a cluster_v3::Cluster {
     resources.clusters.iter().find(|c| c.name == name).unwrap_or_else(|| {
