@@ -71,10 +71,10 @@ pub enum HttpRoutes {
     Single,
     /// Each virtual host in the route configuration `ingress_http/<bucket>` of its bucket
     /// (a hash of its lowercased fqdn modulo `buckets`, see
-    /// [`names::http_route_bucket`](crate::names::http_route_bucket)). The listener picks a
-    /// request's bucket from its `Host` with Scoped RDS: a small Lua filter lowercases the
-    /// host, drops the port and hashes it into the `x-ingressroute-bucket` header, which
-    /// selects the scope; the header is removed before the request goes upstream.
+    /// [`names::http_route_bucket`](crate::names::http_route_bucket)), picked per request
+    /// with Scoped RDS: one scope per virtual host, keyed by its lowercased fqdn, matched
+    /// against the request's host without its port. A small Lua filter lowercases a host
+    /// that has uppercase letters, so hosts match without regard to case.
     Scoped {
         /// How many buckets (1 to 65535); only buckets with a virtual host are sent.
         buckets: u16,

@@ -16,7 +16,7 @@ use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3 as tls_v3;
 use ingressroute_dag::TlsVersion;
 
 use crate::config::{EnvoyConfig, HttpRoutes};
-use crate::names::{self, HTTP_LISTENER, HTTP_ROUTE_BUCKET_HEADER, HTTP_ROUTE_CONFIG, HTTPS_LISTENER};
+use crate::names::{HTTP_HOST_LOWERCASE_LUA, HTTP_LISTENER, HTTP_ROUTE_CONFIG, HTTPS_LISTENER};
 use crate::proto;
 
 /// The HTTP connection manager network filter.
@@ -35,8 +35,8 @@ pub const GZIP: &str = "envoy.compression.gzip.compressor";
 pub const GRPC_WEB: &str = "envoy.filters.http.grpc_web";
 /// The router HTTP filter (always last).
 pub const ROUTER: &str = "envoy.filters.http.router";
-/// The Lua HTTP filter: on `ingress_http` with [`HttpRoutes::Scoped`], it picks the route
-/// bucket of a request's host.
+/// The Lua HTTP filter: on `ingress_http` with [`HttpRoutes::Scoped`], it lowercases a
+/// mixed-case host.
 pub const LUA: &str = "envoy.filters.http.lua";
 
 /// Contour's cipher suites (spec §4.3), strongest first; bracketed groups are of equal
@@ -101,7 +101,7 @@ fn http_filter<M: prost::Message + prost::Name>(name: &str, message: &M) -> hcm_
 }
 
 /// The HTTP filters, in order: compression, gRPC-Web, router (after the Lua filter that
-/// picks the route bucket, where there is one).
+/// lowercases mixed-case hosts, where there is one).
 fn http_filters(lua: Option<String>) -> Vec<hcm_v3::HttpFilter> {
     let compressor = compressor_v3::Compressor {
         compressor_library: Some(core_v3::TypedExtensionConfig {
@@ -134,11 +134,11 @@ enum Routes<'a> {
     /// The route configuration of this name, over RDS.
     Rds(&'a str),
     /// The route buckets of `ingress_http` over Scoped RDS ([`HttpRoutes::Scoped`]).
-    Scoped(u16),
+    Scoped,
 }
 
-/// Scoped RDS keyed by the bucket header the Lua filter sets: one scope per bucket, each
-/// naming its route configuration, both over the configured source.
+/// Scoped RDS keyed by the request's host without its port: one scope per virtual host,
+/// naming its bucket's route configuration, both over the configured source.
 fn scoped_routes(config: &EnvoyConfig) -> hcm_v3::http_connection_manager::RouteSpecifier {
     use hcm_v3::scoped_routes::scope_key_builder::{FragmentBuilder, fragment_builder};
     let source = proto::config_source(&config.config_source);
@@ -148,9 +148,9 @@ fn scoped_routes(config: &EnvoyConfig) -> hcm_v3::http_connection_manager::Route
             fragments: vec![FragmentBuilder {
                 r#type: Some(fragment_builder::Type::HeaderValueExtractor(
                     fragment_builder::HeaderValueExtractor {
-                        name: HTTP_ROUTE_BUCKET_HEADER.to_owned(),
-                        // No separator: element 0 is the whole value.
-                        element_separator: String::new(),
+                        name: ":authority".to_owned(),
+                        // The host without its port.
+                        element_separator: ":".to_owned(),
                         extract_type: Some(fragment_builder::header_value_extractor::ExtractType::Index(0)),
                     },
                 )),
@@ -179,7 +179,7 @@ fn http_connection_manager(
             }),
             None,
         ),
-        Routes::Scoped(buckets) => (scoped_routes(config), Some(names::http_route_bucket_lua(buckets))),
+        Routes::Scoped => (scoped_routes(config), Some(HTTP_HOST_LOWERCASE_LUA.to_owned())),
     };
     let hcm = hcm_v3::HttpConnectionManager {
         stat_prefix: stat_prefix.to_owned(),
@@ -275,7 +275,7 @@ fn proxy_protocol_filters(config: &EnvoyConfig) -> Vec<listener_v3::ListenerFilt
 pub(crate) fn http_listener(config: &EnvoyConfig) -> listener_v3::Listener {
     let routes = match config.http_routes {
         HttpRoutes::Single => Routes::Rds(HTTP_ROUTE_CONFIG),
-        HttpRoutes::Scoped { buckets } => Routes::Scoped(buckets),
+        HttpRoutes::Scoped { .. } => Routes::Scoped,
     };
     listener_v3::Listener {
         name: HTTP_LISTENER.to_owned(),

@@ -208,17 +208,10 @@ pub fn virtual_host_name(fqdn: &str) -> String {
     hashname(MAX_NAME, &[fqdn])
 }
 
-/// The request header that carries a request's route bucket from the `ingress_http`
-/// listener's Lua filter to Scoped RDS (see [`HttpRoutes`](crate::HttpRoutes)); removed
-/// before the request goes upstream.
-pub const HTTP_ROUTE_BUCKET_HEADER: &str = "x-ingressroute-bucket";
-
-/// The route bucket of an fqdn among `buckets` (see [`HttpRoutes`](crate::HttpRoutes)).
-///
-/// The hash is the polynomial `h = h * 31 + byte` modulo 2^32 over the bytes of the fqdn
-/// with ASCII letters lowercased, then `h % buckets`. It is chosen to be computed exactly
-/// by the Lua filter in Envoy too ([`http_route_bucket_lua`]), whose numbers are doubles:
-/// every intermediate value stays below 2^53. `buckets` of 0 counts as 1.
+/// The route bucket of an fqdn among `buckets` (see [`HttpRoutes`](crate::HttpRoutes)):
+/// the polynomial hash `h = h * 31 + byte` modulo 2^32 over the bytes of the fqdn with
+/// ASCII letters lowercased, modulo `buckets` (0 counts as 1). Stable across releases: a
+/// virtual host keeps its bucket, so Envoy keeps its route configuration.
 #[must_use]
 pub fn http_route_bucket(fqdn: &str, buckets: u16) -> u16 {
     let mut hash: u64 = 0;
@@ -229,39 +222,36 @@ pub fn http_route_bucket(fqdn: &str, buckets: u16) -> u16 {
     u16::try_from(bucket).unwrap_or(0)
 }
 
-/// The route configuration (and Scoped RDS scope) of a route bucket:
-/// `ingress_http/<bucket>`.
+/// The route configuration of a route bucket: `ingress_http/<bucket>`.
 #[must_use]
 pub fn http_route_bucket_name(bucket: u16) -> String {
     format!("{HTTP_ROUTE_CONFIG}/{bucket}")
 }
 
-/// The Lua filter of the `ingress_http` listener with `buckets` buckets: it computes the
-/// request's bucket exactly as [`http_route_bucket`] does, from the `Host` (`:authority`)
-/// lowercased and without its port, sets [`HTTP_ROUTE_BUCKET_HEADER`] (replacing any value
-/// a client sent) and clears the route cache so that Scoped RDS picks the scope again.
+/// The Scoped RDS scope of a plain-HTTP virtual host: `ingress_http/<fqdn>`, the fqdn
+/// lowercased as its key is.
 #[must_use]
-pub fn http_route_bucket_lua(buckets: u16) -> String {
-    format!(
-        r#"-- ingressroute: pick the route configuration of the request's host.
+pub fn http_scope_name(fqdn: &str) -> String {
+    format!("{HTTP_ROUTE_CONFIG}/{}", fqdn.to_ascii_lowercase())
+}
+
+/// The Lua filter of the `ingress_http` listener with [`HttpRoutes::Scoped`](crate::HttpRoutes::Scoped).
+///
+/// Envoy picks a request's scope from its `Host` (`:authority`, without the port) as
+/// written, while scope keys are lowercased fqdns: a host with an uppercase letter is
+/// lowercased here and the route looked up again, so hosts match without regard to case
+/// as virtual host domains do. Hosts already in lowercase (nearly all) are left alone, and
+/// their route is known before any filter runs.
+pub const HTTP_HOST_LOWERCASE_LUA: &str = r#"-- ingressroute: match the Host without regard to case (see the Scoped RDS keys).
 function envoy_on_request(request)
   local headers = request:headers()
-  local host = string.lower(headers:get(":authority") or "")
-  local colon = string.find(host, ":", 1, true)
-  if colon then
-    host = string.sub(host, 1, colon - 1)
+  local host = headers:get(":authority")
+  if host and string.find(host, "%u") then
+    headers:replace(":authority", string.lower(host))
+    request:clearRouteCache()
   end
-  local hash = 0
-  for i = 1, #host do
-    hash = (hash * 31 + string.byte(host, i)) % 4294967296
-  end
-  headers:replace("{HTTP_ROUTE_BUCKET_HEADER}", string.format("%d", hash % {buckets}))
-  request:clearRouteCache()
 end
-"#,
-        buckets = buckets.max(1)
-    )
-}
+"#;
 
 /// The route configuration of a TLS virtual host (decision D17): `https/<fqdn>`.
 #[must_use]
@@ -336,7 +326,7 @@ mod tests {
         }
         assert_eq!(u64::from(http_route_bucket(&long, 65535)), h % 65535);
         assert_eq!(http_route_bucket_name(17), "ingress_http/17");
-        assert!(http_route_bucket_lua(256).contains("hash % 256"));
+        assert_eq!(http_scope_name("Foo.Example.COM"), "ingress_http/foo.example.com");
     }
 
     #[test]

@@ -77,29 +77,16 @@ pub(crate) fn route_configuration(
     }
 }
 
-/// The route configuration of one route bucket of `ingress_http` (`ingress_http/<bucket>`,
-/// [`HttpRoutes::Scoped`](crate::HttpRoutes::Scoped)): [`route_configuration`] that also
-/// removes the bucket header, so upstreams never see it.
-pub(crate) fn bucket_route_configuration(
-    bucket: u16,
-    virtual_hosts: Vec<route_v3::VirtualHost>,
-) -> route_v3::RouteConfiguration {
-    let mut config = route_configuration(&names::http_route_bucket_name(bucket), virtual_hosts);
-    config.request_headers_to_remove = vec![names::HTTP_ROUTE_BUCKET_HEADER.to_owned()];
-    config
-}
-
-/// The Scoped RDS scope of a route bucket: requests whose bucket header is `bucket` use
-/// the route configuration `ingress_http/<bucket>`.
-pub(crate) fn bucket_scope(bucket: u16) -> route_v3::ScopedRouteConfiguration {
+/// The Scoped RDS scope of a plain-HTTP virtual host: requests whose host (without port)
+/// is its lowercased fqdn use its bucket's route configuration.
+pub(crate) fn host_scope(fqdn: &str, bucket: u16) -> route_v3::ScopedRouteConfiguration {
     use route_v3::scoped_route_configuration::{Key, key};
-    let name = names::http_route_bucket_name(bucket);
     route_v3::ScopedRouteConfiguration {
-        name: name.clone(),
-        route_configuration_name: name,
+        name: names::http_scope_name(fqdn),
+        route_configuration_name: names::http_route_bucket_name(bucket),
         key: Some(Key {
             fragments: vec![key::Fragment {
-                r#type: Some(key::fragment::Type::StringKey(bucket.to_string())),
+                r#type: Some(key::fragment::Type::StringKey(fqdn.to_ascii_lowercase())),
             }],
         }),
         ..Default::default()

@@ -13,9 +13,9 @@ use crate::{EnvoyConfig, HttpRoutes, ResourceKind, names};
 ///
 /// * a listener: the roots of the virtual hosts it serves;
 /// * `ingress_http` (with [`HttpRoutes::Single`]): the roots and route sources of every
-///   plain-HTTP virtual host; a route bucket `ingress_http/<bucket>` and its scope: those of
-///   the plain-HTTP virtual hosts in that bucket; `https/<fqdn>`: that host's root and
-///   route sources;
+///   plain-HTTP virtual host; a route bucket `ingress_http/<bucket>`: those of the
+///   plain-HTTP virtual hosts in that bucket; the scope `ingress_http/<fqdn>` and
+///   `https/<fqdn>`: that host's root and route sources;
 /// * a cluster: every route or TCP proxy that sends traffic to it, and their roots;
 /// * a ClusterLoadAssignment: the same for the clusters that read it;
 /// * a secret: the roots whose TLS certificate it is.
@@ -48,9 +48,10 @@ pub fn sources(
             ResourceKind::RouteConfiguration | ResourceKind::ScopedRouteConfiguration => {
                 let http = match config.http_routes {
                     HttpRoutes::Single => kind == ResourceKind::RouteConfiguration && name == names::HTTP_ROUTE_CONFIG,
-                    HttpRoutes::Scoped { buckets } => {
-                        name == names::http_route_bucket_name(names::http_route_bucket(&vhost.fqdn, buckets))
-                    }
+                    HttpRoutes::Scoped { buckets } => match kind {
+                        ResourceKind::ScopedRouteConfiguration => name == names::http_scope_name(&vhost.fqdn),
+                        _ => name == names::http_route_bucket_name(names::http_route_bucket(&vhost.fqdn, buckets)),
+                    },
                 };
                 if http && !vhost.routes.is_empty() {
                     add_routes(vhost, &vhost.routes, &mut found);

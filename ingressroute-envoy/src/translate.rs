@@ -73,14 +73,15 @@ pub fn translate(dag: &Dag, endpoints: &Endpoints, config: &EnvoyConfig) -> Reso
         HttpRoutes::Scoped { buckets } => {
             let mut by_bucket: BTreeMap<u16, Vec<_>> = BTreeMap::new();
             for (fqdn, vhost) in http_vhosts {
-                by_bucket
-                    .entry(names::http_route_bucket(fqdn, buckets))
-                    .or_default()
-                    .push(vhost);
+                let bucket = names::http_route_bucket(fqdn, buckets);
+                scoped_routes.push(route::host_scope(fqdn, bucket));
+                by_bucket.entry(bucket).or_default().push(vhost);
             }
             for (bucket, vhosts) in by_bucket {
-                route_configs.push(route::bucket_route_configuration(bucket, vhosts));
-                scoped_routes.push(route::bucket_scope(bucket));
+                route_configs.push(route::route_configuration(
+                    &names::http_route_bucket_name(bucket),
+                    vhosts,
+                ));
             }
             scoped_routes.sort_by(|a, b| a.name.cmp(&b.name));
         }

@@ -47,11 +47,11 @@ fn resources() -> Resources {
     let resources = everything().translate();
     assert_eq!(resources.listeners.len(), 2);
     assert_eq!(
-        resources.routes.len(),
-        resources.scoped_routes.len() + 1,
-        "a route bucket per scope, and https/www.example.com"
+        resources.scoped_routes.len(),
+        2,
+        "a scope per plain-HTTP virtual host: www.example.com (permitInsecure) and plain.com"
     );
-    assert!(!resources.scoped_routes.is_empty());
+    assert!(resources.routes.iter().any(|r| r.name == "https/www.example.com"));
     assert_eq!(resources.secrets.len(), 1);
     assert!(resources.endpoints.len() >= 2);
     resources

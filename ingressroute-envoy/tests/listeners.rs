@@ -10,12 +10,12 @@ use std::time::Duration;
 use envoy_types::pb::envoy::config::core::v3 as core_v3;
 use envoy_types::pb::envoy::extensions::access_loggers::file::v3 as file_v3;
 use envoy_types::pb::envoy::extensions::filters::http::compressor::v3 as compressor_v3;
+use envoy_types::pb::envoy::extensions::filters::http::lua::v3 as lua_v3;
 use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3 as hcm_v3;
 use envoy_types::pb::envoy::extensions::filters::network::tcp_proxy::v3 as tcp_proxy_v3;
 use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3 as tls_v3;
-use ingressroute_dag::TlsVersion;
-use envoy_types::pb::envoy::extensions::filters::http::lua::v3 as lua_v3;
 use hcm_v3::scoped_routes::scope_key_builder::fragment_builder::Type;
+use ingressroute_dag::TlsVersion;
 use ingressroute_envoy::{AccessLogFormat, CIPHER_SUITES, ConfigSource, HttpRoutes, names};
 use support::*;
 
@@ -94,9 +94,7 @@ fn a_plain_virtual_host_gets_only_the_http_listener() {
 
 #[test]
 fn the_http_connection_manager_follows_contour() {
-    let resources = plain()
-        .with_config(|c| c.http_routes = HttpRoutes::Single)
-        .translate();
+    let resources = plain().with_config(|c| c.http_routes = HttpRoutes::Single).translate();
     let hcm = hcm(&listener(&resources, "ingress_http").filter_chains[0]);
     assert_eq!(hcm.stat_prefix, "ingress_http");
     let Some(hcm_v3::http_connection_manager::RouteSpecifier::Rds(rds)) = &hcm.route_specifier else {
@@ -145,7 +143,7 @@ fn the_http_connection_manager_follows_contour() {
 }
 
 #[test]
-fn the_http_listener_picks_a_route_bucket_per_host_with_scoped_rds() {
+fn the_http_listener_picks_a_route_configuration_per_host_with_scoped_rds() {
     let resources = plain().translate();
     let hcm = hcm(&listener(&resources, "ingress_http").filter_chains[0]);
     let Some(hcm_v3::http_connection_manager::RouteSpecifier::ScopedRoutes(scoped)) = &hcm.route_specifier else {
@@ -157,8 +155,11 @@ fn the_http_listener_picks_a_route_bucket_per_host_with_scoped_rds() {
     let Some(Type::HeaderValueExtractor(extractor)) = &fragments[0].r#type else {
         panic!("not a header extractor");
     };
-    assert_eq!(extractor.name, names::HTTP_ROUTE_BUCKET_HEADER);
-    assert!(extractor.element_separator.is_empty(), "the whole value");
+    assert_eq!(
+        (extractor.name.as_str(), extractor.element_separator.as_str()),
+        (":authority", ":"),
+        "the host without its port"
+    );
     assert_eq!(
         extractor.extract_type,
         Some(hcm_v3::scoped_routes::scope_key_builder::fragment_builder::header_value_extractor::ExtractType::Index(0))
@@ -176,7 +177,7 @@ fn the_http_listener_picks_a_route_bucket_per_host_with_scoped_rds() {
         ));
     }
 
-    // The Lua filter runs first, with the bucket count in its code.
+    // The Lua filter that lowercases mixed-case hosts runs first.
     let filters: Vec<&str> = hcm.http_filters.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(
         filters,
@@ -194,24 +195,50 @@ fn the_http_listener_picks_a_route_bucket_per_host_with_scoped_rds() {
     let Some(core_v3::data_source::Specifier::InlineString(code)) = lua.default_source_code.unwrap().specifier else {
         panic!("no inline code");
     };
-    assert_eq!(code, names::http_route_bucket_lua(256));
+    assert_eq!(code, names::HTTP_HOST_LOWERCASE_LUA);
 
-    // One scope and one route configuration for foo.com's bucket.
-    let bucket = names::http_route_bucket("foo.com", 256);
-    let name = names::http_route_bucket_name(bucket);
+    // One scope for foo.com, naming its bucket's route configuration.
+    let bucket = names::http_route_bucket_name(names::http_route_bucket("foo.com", 256));
     assert_eq!(resources.scoped_routes.len(), 1);
     let scope = &resources.scoped_routes[0];
-    assert_eq!((scope.name.as_str(), scope.route_configuration_name.as_str()), (name.as_str(), name.as_str()));
+    assert_eq!(
+        (scope.name.as_str(), scope.route_configuration_name.as_str()),
+        ("ingress_http/foo.com", bucket.as_str())
+    );
     let key = &scope.key.as_ref().unwrap().fragments;
     assert_eq!(
         key[0].r#type,
-        Some(envoy_types::pb::envoy::config::route::v3::scoped_route_configuration::key::fragment::Type::StringKey(
-            bucket.to_string()
-        ))
+        Some(
+            envoy_types::pb::envoy::config::route::v3::scoped_route_configuration::key::fragment::Type::StringKey(
+                "foo.com".to_owned()
+            )
+        )
     );
-    let config = route_config(&resources, &name);
-    assert_eq!(config.request_headers_to_remove, [names::HTTP_ROUTE_BUCKET_HEADER]);
+    let config = route_config(&resources, &bucket);
     assert_eq!(config.virtual_hosts.len(), 1);
+}
+
+#[test]
+fn a_scope_key_is_the_lowercased_fqdn() {
+    let resources = World::new()
+        .root("default/foo", "Foo.Example.COM")
+        .route("/", svc("kuard", 80))
+        .service(kuard())
+        .translate();
+    let scope = &resources.scoped_routes[0];
+    assert_eq!(scope.name, "ingress_http/foo.example.com");
+    assert_eq!(
+        scope.key.as_ref().unwrap().fragments[0].r#type,
+        Some(
+            envoy_types::pb::envoy::config::route::v3::scoped_route_configuration::key::fragment::Type::StringKey(
+                "foo.example.com".to_owned()
+            )
+        )
+    );
+    assert_eq!(
+        http_route_config(&resources, "Foo.Example.COM").name,
+        scope.route_configuration_name
+    );
 }
 
 #[test]
@@ -222,9 +249,12 @@ fn virtual_hosts_share_a_route_configuration_only_within_their_bucket() {
             .root(&format!("default/r{i}"), &format!("host-{i}.example.com"))
             .route("/", svc("kuard", 80));
     }
-    let resources = world.with_config(|c| c.http_routes = HttpRoutes::Scoped { buckets: 7 }).translate();
+    let resources = world
+        .with_config(|c| c.http_routes = HttpRoutes::Scoped { buckets: 7 })
+        .translate();
     resources.check_consistency().unwrap();
-    assert!(resources.scoped_routes.len() <= 7);
+    assert_eq!(resources.scoped_routes.len(), 40, "a scope per host");
+    assert!(resources.routes.len() <= 7, "a route configuration per bucket");
     let mut hosts = 0;
     for config in resources.routes.iter() {
         let bucket: u16 = config.name.strip_prefix("ingress_http/").unwrap().parse().unwrap();

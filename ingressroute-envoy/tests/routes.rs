@@ -80,10 +80,7 @@ fn routes_are_ordered_by_prefix_descending_byte_wise() {
         .route("/b", svc("kuard", 80))
         .route("/B", svc("kuard", 80))
         .translate();
-    let prefixes: Vec<&str> = http_routes(&resources, "foo.com")
-        .iter()
-        .map(prefix)
-        .collect();
+    let prefixes: Vec<&str> = http_routes(&resources, "foo.com").iter().map(prefix).collect();
     assert_eq!(prefixes, ["/b", "/ab", "/a", "/B", "/"]);
 }
 

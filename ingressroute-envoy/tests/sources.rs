@@ -42,7 +42,12 @@ fn every_resource_names_the_ingress_routes_behind_it() {
         refs(&["default/root", "team/child"])
     );
     assert_eq!(
-        sources(&dag, &config, ResourceKind::ScopedRouteConfiguration, &foo),
+        sources(
+            &dag,
+            &config,
+            ResourceKind::ScopedRouteConfiguration,
+            "ingress_http/foo.com"
+        ),
         refs(&["default/root", "team/child"])
     );
     assert_eq!(
@@ -79,7 +84,10 @@ fn every_resource_names_the_ingress_routes_behind_it() {
         refs(&["default/root", "team/child"])
     );
     let secret = &resources.secrets[0].name;
-    assert_eq!(sources(&dag, &config, ResourceKind::Secret, secret), refs(&["default/secure"]));
+    assert_eq!(
+        sources(&dag, &config, ResourceKind::Secret, secret),
+        refs(&["default/secure"])
+    );
 }
 
 #[test]

@@ -566,7 +566,11 @@ pub(crate) fn http_route_config<'a>(resources: &'a Resources, fqdn: &str) -> &'a
         .routes
         .iter()
         .filter(|r| !r.name.starts_with("https/"))
-        .find(|r| r.virtual_hosts.iter().any(|v| v.domains.first().map(String::as_str) == Some(fqdn)))
+        .find(|r| {
+            r.virtual_hosts
+                .iter()
+                .any(|v| v.domains.first().map(String::as_str) == Some(fqdn))
+        })
         .unwrap_or_else(|| panic!("no plain-HTTP virtual host {fqdn}"))
 }
 
