@@ -25,8 +25,15 @@
 //!   rescanned per write, so 20 000 statuses take 20 000 small steps.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+
+use governor::clock::{Clock, Reference};
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
 
 use ingressroute_api::{IngressRoute, IngressRouteStatus};
 use ingressroute_dag::ObjectRef;
@@ -144,50 +151,83 @@ impl PendingStatuses {
     }
 }
 
-/// A token bucket: `burst` tokens, refilled at `qps` per second.
-#[derive(Debug)]
+/// The status writes' rate limit: `governor`'s GCRA limiter, which behaves as a token
+/// bucket of `burst` tokens refilled at `qps` per second, starting full.
+///
+/// The limiter reads tokio's clock (see [`TokioClock`]) and waits with `tokio::time::sleep`,
+/// so that a wait is cancelled with the `select!` around it and follows tokio's paused
+/// test clock.
 pub(crate) struct TokenBucket {
-    rate: f64,
-    capacity: f64,
-    tokens: f64,
-    last: Instant,
+    limiter: RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<TokioInstant>>,
+}
+
+impl std::fmt::Debug for TokenBucket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenBucket").finish_non_exhaustive()
+    }
 }
 
 impl TokenBucket {
-    /// A full bucket.
+    /// A full bucket. A `qps` that is not a positive number counts as 1; a burst of 0 as 1.
     pub(crate) fn new(limit: RateLimit) -> Self {
-        let capacity = f64::from(limit.burst.max(1));
+        let qps = if limit.qps.is_finite() && limit.qps > 0.0 {
+            limit.qps
+        } else {
+            1.0
+        };
+        let period = Duration::try_from_secs_f64(1.0 / qps)
+            .ok()
+            .filter(|p| !p.is_zero())
+            .unwrap_or(Duration::from_nanos(1));
+        let burst = NonZeroU32::new(limit.burst).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::with_period(period)
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(burst);
         Self {
-            rate: if limit.qps.is_finite() && limit.qps > 0.0 {
-                limit.qps
-            } else {
-                1.0
-            },
-            capacity,
-            tokens: capacity,
-            last: Instant::now(),
+            limiter: RateLimiter::direct_with_clock(quota, TokioClock),
         }
-    }
-
-    fn refill(&mut self) {
-        let now = Instant::now();
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.capacity);
-        self.last = now;
     }
 
     /// Takes a token, waiting for one if needed. Cancel-safe: a cancelled wait takes
     /// nothing.
-    pub(crate) async fn acquire(&mut self) {
-        loop {
-            self.refill();
-            if self.tokens >= 1.0 {
-                self.tokens -= 1.0;
-                return;
-            }
-            let wait = (1.0 - self.tokens) / self.rate;
-            tokio::time::sleep(Duration::from_secs_f64(wait.max(0.001))).await;
+    pub(crate) async fn acquire(&self) {
+        while let Err(not_until) = self.limiter.check() {
+            tokio::time::sleep(not_until.wait_time_from(TokioClock.now())).await;
         }
+    }
+}
+
+/// `governor`'s clock on tokio's time (which tests may pause).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TokioClock;
+
+/// An instant of [`TokioClock`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct TokioInstant(Instant);
+
+impl std::ops::Add<Nanos> for TokioInstant {
+    type Output = Self;
+
+    fn add(self, nanos: Nanos) -> Self {
+        Self(self.0 + Duration::from(nanos))
+    }
+}
+
+impl Reference for TokioInstant {
+    fn duration_since(&self, earlier: Self) -> Nanos {
+        self.0.saturating_duration_since(earlier.0).into()
+    }
+
+    fn saturating_sub(&self, nanos: Nanos) -> Self {
+        Self(self.0.checked_sub(Duration::from(nanos)).unwrap_or(self.0))
+    }
+}
+
+impl Clock for TokioClock {
+    type Instant = TokioInstant;
+
+    fn now(&self) -> TokioInstant {
+        TokioInstant(Instant::now())
     }
 }
 
@@ -391,7 +431,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_token_bucket_allows_its_burst_then_its_rate() {
-        let mut bucket = TokenBucket::new(RateLimit::new(10.0, 3));
+        let bucket = TokenBucket::new(RateLimit::new(10.0, 3));
         let start = Instant::now();
         for _ in 0..3 {
             bucket.acquire().await;
