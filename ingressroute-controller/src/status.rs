@@ -47,7 +47,7 @@ use crate::metrics::Metrics;
 use crate::settings::RateLimit;
 use ingressroute_envoy::error_chain;
 
-/// The field manager named in status patches.
+/// The field manager named in status patches and Lease writes.
 pub(crate) const FIELD_MANAGER: &str = "ingressroute-controller";
 
 /// The first retry delay of a failed write; doubled per attempt up to [`MAX_BACKOFF`].

@@ -17,7 +17,7 @@
 //!
 //! Tests change the world directly ([`FakeApi::apply`], [`FakeApi::delete`]), inject
 //! conflicts ([`FakeApi::conflict_status_patches`]) and read back what the client did
-//! ([`FakeApi::status_patches`], [`FakeApi::requests`]).
+//! ([`FakeApi::status_patches`], [`FakeApi::requests`], with their query and User-Agent).
 #![allow(dead_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
@@ -97,6 +97,18 @@ pub(crate) struct Request {
     pub(crate) method: Method,
     pub(crate) path: String,
     pub(crate) query: String,
+    /// The `User-Agent` header, if any.
+    pub(crate) user_agent: Option<String>,
+}
+
+impl Request {
+    /// The value of one query parameter.
+    pub(crate) fn param(&self, name: &str) -> Option<String> {
+        self.query.split('&').find_map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (key == name).then(|| percent_decode(value))
+        })
+    }
 }
 
 #[derive(Debug, Default)]
@@ -170,10 +182,9 @@ impl FakeApi {
         format!("http://{}", self.address)
     }
 
-    /// A client for this server.
+    /// A client for this server, built as the controller builds its own.
     pub(crate) fn client(&self) -> kube::Client {
-        let config = kube::Config::new(self.url().parse().unwrap());
-        kube::Client::try_from(config).unwrap()
+        ingressroute_controller::client_from(kube::Config::new(self.url().parse().unwrap())).unwrap()
     }
 
     /// Stops recording requests (for big benchmarks).
@@ -518,6 +529,10 @@ fn handle(shared: &Arc<Shared>, method: &Method, uri: &Uri, headers: &HeaderMap,
                 method: method.clone(),
                 path: uri.path().to_owned(),
                 query: uri.query().unwrap_or_default().to_owned(),
+                user_agent: headers
+                    .get(header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned),
             });
         }
         if inner.unavailable.iter().any(|p| uri.path().starts_with(p)) {
