@@ -271,6 +271,12 @@ impl FakeApi {
         drop(inner);
     }
 
+    /// Deletes an object without any watch event, as if the event were still on its way.
+    pub(crate) fn delete_quietly<K: Resource<DynamicType = ()>>(&self, namespace: &str, name: &str) {
+        let mut inner = self.shared.inner.lock().unwrap();
+        remove(&mut inner, &TypeKey::of::<K>(), namespace, name, false);
+    }
+
     /// Ends every open watch (clients resume from their last resourceVersion).
     pub(crate) fn disconnect_watches(&self) {
         self.shared.disconnect.send_modify(|g| *g += 1);
