@@ -333,5 +333,23 @@ pub async fn client(
     } else {
         kube::Config::infer().await.map_err(|e| Error::Config(Box::new(e)))?
     };
+    client_from(config)
+}
+
+/// The User-Agent of every request the controller's client sends.
+pub const USER_AGENT: &str = concat!("ingressroute-controller/", env!("CARGO_PKG_VERSION"));
+
+/// Builds a client for `config` that sends [`USER_AGENT`] with every request, so that API
+/// server audit logs and metrics name the controller. [`client`] builds its client with it;
+/// an embedder that passes [`start`] a client of its own chooses its own User-Agent.
+///
+/// # Errors
+///
+/// [`Error::Client`] when the client cannot be built from `config`.
+pub fn client_from(mut config: kube::Config) -> Result<Client, Error> {
+    config.headers.push((
+        axum::http::header::USER_AGENT,
+        axum::http::HeaderValue::from_static(USER_AGENT),
+    ));
     Client::try_from(config).map_err(Error::Client)
 }

@@ -26,7 +26,7 @@ mod watch;
 use std::net::SocketAddr;
 
 pub use args::{Args, ArgsError, LogFormat};
-pub use controller::{Running, client, start};
+pub use controller::{Running, USER_AGENT, client, client_from, start};
 pub use metrics::Metrics;
 pub use settings::Settings;
 
