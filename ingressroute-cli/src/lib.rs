@@ -78,6 +78,9 @@ pub enum Command {
     Bootstrap(bootstrap::BootstrapArgs),
     /// Write the Secrets for xDS over mutual TLS between the controller and Envoy (fresh
     /// certificates) as a YAML `List`: `ingressroute certgen | kubectl apply -f -`.
+    ///
+    /// A FILE is created readable by its owner only (0600) and an existing one is not
+    /// replaced without `--force` (exit code 2).
     Certgen(certgen::CertgenArgs),
     /// Serve the Envoy configuration of the given manifests over xDS, rebuilt whenever
     /// they change, and optionally run the Envoy that uses it (`--envoy`).
@@ -125,7 +128,8 @@ impl Error {
 }
 
 /// Writes `text` to the file `path`, or to `stdout` (flushed) when `path` is `-`: where
-/// `bootstrap` and `certgen` put what they make.
+/// `bootstrap` puts what it makes (`certgen`, whose output holds private keys, creates
+/// its file itself; see [`certgen::run`]).
 pub(crate) fn write_output(path: &std::path::Path, text: &str, stdout: &mut impl Write) -> io::Result<()> {
     if path.as_os_str() == load::STDIN {
         stdout.write_all(text.as_bytes())?;
