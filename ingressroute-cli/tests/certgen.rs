@@ -105,3 +105,19 @@ fn a_symbolic_link_is_not_followed() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(!target.exists(), "nothing is written through the link");
 }
+
+#[test]
+fn an_error_about_a_strange_file_name_stays_on_one_line() {
+    let dir = scratch("certgen-strange-name");
+    let file = dir.join("a\nb\u{1b}[2J.yaml");
+    std::fs::write(&file, "").unwrap();
+    let out = run(&["certgen", file.to_str().unwrap()]);
+    assert_eq!(out.code, 2);
+    assert_eq!(out.stderr_lines().len(), 1, "{:?}", out.stderr);
+    assert!(
+        out.stderr
+            .ends_with("/a\\nb\\u{1b}[2J.yaml exists; pass --force to replace it\n"),
+        "{:?}",
+        out.stderr
+    );
+}
