@@ -27,8 +27,8 @@ use ingressroute_api::validate::{self, Finding, FindingKind};
 use ingressroute_api::{DEFAULT_INGRESS_CLASS, INGRESS_CLASS_ANNOTATIONS, IngressRoute};
 use ingressroute_dag::{Config, CurrentStatus, Dag, ObjectRef, Objects, SecretError};
 
-use crate::load::{self, Kind, Loaded, Manifest, Object};
-use crate::output::{self, Format, Item};
+use crate::load::{self, Kind, Loaded, Location, Manifest, Object};
+use crate::output::{self, Format, Item, Rejection, Severity};
 
 /// The arguments every command that reads manifests takes: what to read, and the DAG
 /// settings (`check` and `render` alike).
@@ -107,11 +107,20 @@ impl From<Outcome> for ExitCode {
 }
 
 /// Something `check` reports about an object on standard error.
+///
+/// Displayed as one line that names the file, document and line, the kind and the
+/// object: `a.yaml: document 2 (line 14): IngressRoute default/home: spec.routes[0]...:
+/// must be >= 0 (the API server would reject this object)`; [`Diagnostic::severity`]
+/// says whether it is printed as an `error:` or a `warning:`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Diagnostic {
     /// The CRD schema rejects the object: the API server would refuse to create it.
     Rejected {
+        /// Where the object is.
+        location: Location,
+        /// Its kind (IngressRoute or TLSCertificateDelegation).
+        kind: Kind,
         /// The object.
         object: ObjectRef,
         /// What the schema says.
@@ -120,6 +129,10 @@ pub enum Diagnostic {
     /// A field the CRD schema does not know (the API server would drop it); most likely
     /// a typo.
     UnknownField {
+        /// Where the object is.
+        location: Location,
+        /// Its kind (IngressRoute or TLSCertificateDelegation).
+        kind: Kind,
         /// The object.
         object: ObjectRef,
         /// What the schema says, with a suggestion where there is one.
@@ -128,6 +141,8 @@ pub enum Diagnostic {
     /// A Secret meant for IngressRoutes (TLS or CA) that cannot be used; it is treated as
     /// missing.
     SecretNotUsable {
+        /// Where the Secret is.
+        location: Location,
         /// The Secret.
         object: ObjectRef,
         /// Why.
@@ -135,6 +150,8 @@ pub enum Diagnostic {
     },
     /// An IngressRoute of another ingress class; it gets no status.
     IgnoredIngressClass {
+        /// Where the IngressRoute is.
+        location: Location,
         /// The IngressRoute.
         object: ObjectRef,
         /// Its class.
@@ -152,23 +169,74 @@ impl Diagnostic {
     pub fn fails(&self) -> bool {
         matches!(self, Self::Rejected { .. })
     }
+
+    /// `error` for what fails the check, `warning` for the rest.
+    #[must_use]
+    pub fn severity(&self) -> Severity {
+        if self.fails() {
+            Severity::Error
+        } else {
+            Severity::Warning
+        }
+    }
 }
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Rejected { object, finding } => {
-                write!(f, "{object}: {finding} (the API server would reject this object)")
-            }
-            Self::UnknownField { object, finding } => write!(f, "{object}: {finding}"),
-            Self::SecretNotUsable { object, error } => write!(f, "{object}: Secret not usable: {error}"),
-            Self::IgnoredIngressClass { object, class, served } => write!(
+            Self::Rejected {
+                location,
+                kind,
+                object,
+                finding,
+            } => write!(
                 f,
-                "{object}: IngressRoute ignored: its ingress class {class:?} is not the one served ({served:?})"
+                "{location}: {kind} {object}: {} (the API server would reject this object)",
+                in_document(location, finding)
+            ),
+            Self::UnknownField {
+                location,
+                kind,
+                object,
+                finding,
+            } => write!(f, "{location}: {kind} {object}: {}", in_document(location, finding)),
+            Self::SecretNotUsable {
+                location,
+                object,
+                error,
+            } => write!(f, "{location}: Secret {object}: not usable: {error}"),
+            Self::IgnoredIngressClass {
+                location,
+                object,
+                class,
+                served,
+            } => write!(
+                f,
+                "{location}: IngressRoute {object}: ignored: its ingress class {class:?} is not the one served ({served:?})"
             ),
             Self::NoIngressRoutes => f.write_str("no IngressRoutes found"),
         }
     }
+}
+
+/// A finding with its field path as written in the document (`items[i].` first for an
+/// item of a `kind: List`).
+fn in_document(location: &Location, finding: &Finding) -> String {
+    let field = location.field(&finding.path);
+    if field.is_empty() {
+        finding.message.clone()
+    } else {
+        format!("{field}: {}", finding.message)
+    }
+}
+
+/// A loader diagnostic as a line for standard error (`error:` or `warning:` first).
+pub(crate) fn load_line(diagnostic: &load::Diagnostic) -> String {
+    let severity = match diagnostic {
+        load::Diagnostic::Error(_) => Severity::Error,
+        _ => Severity::Warning,
+    };
+    output::stderr_line(severity, diagnostic)
 }
 
 /// What a check found.
@@ -215,7 +283,9 @@ pub enum Schema {
 #[must_use]
 pub fn schema_diagnostics(manifest: &Manifest) -> Vec<Diagnostic> {
     let object = manifest.object.object_ref();
-    let findings = match manifest.object.kind() {
+    let kind = manifest.object.kind();
+    let location = &manifest.location;
+    let findings = match kind {
         Kind::IngressRoute => validate::validate_ingress_route(&manifest.raw),
         Kind::TlsCertificateDelegation => validate::validate_tls_certificate_delegation(&manifest.raw),
         _ => Vec::new(),
@@ -224,10 +294,14 @@ pub fn schema_diagnostics(manifest: &Manifest) -> Vec<Diagnostic> {
         .into_iter()
         .map(|finding| match finding.kind {
             FindingKind::UnknownField => Diagnostic::UnknownField {
+                location: location.clone(),
+                kind,
                 object: object.clone(),
                 finding,
             },
             _ => Diagnostic::Rejected {
+                location: location.clone(),
+                kind,
                 object: object.clone(),
                 finding,
             },
@@ -241,25 +315,36 @@ pub fn check_and_build_with(loaded: &Loaded, config: &Config, schema: Schema) ->
     let mut diagnostics = Vec::new();
     let mut objects = Objects::new();
     let mut fqdns: BTreeMap<ObjectRef, String> = BTreeMap::new();
-    let mut classes: BTreeMap<ObjectRef, String> = BTreeMap::new();
+    let mut classes: BTreeMap<ObjectRef, (String, Location)> = BTreeMap::new();
+    let mut rejections: BTreeMap<ObjectRef, Vec<Rejection>> = BTreeMap::new();
 
     for manifest in loaded.manifests() {
         let object = manifest.object.object_ref();
         if schema == Schema::Validate {
-            diagnostics.extend(schema_diagnostics(manifest));
+            for diagnostic in schema_diagnostics(manifest) {
+                if let Diagnostic::Rejected {
+                    kind: Kind::IngressRoute,
+                    object,
+                    finding,
+                    ..
+                } = &diagnostic
+                {
+                    rejections.entry(object.clone()).or_default().push(Rejection {
+                        field: finding.path.clone(),
+                        message: finding.message.clone(),
+                    });
+                }
+                diagnostics.push(diagnostic);
+            }
         }
 
         match &manifest.object {
             Object::IngressRoute(route) => {
-                let fqdn = route
-                    .spec
-                    .virtualhost
-                    .as_ref()
-                    .map(|v| v.fqdn.clone())
-                    .unwrap_or_default();
-                fqdns.insert(object.clone(), fqdn);
+                if let Some(virtualhost) = &route.spec.virtualhost {
+                    fqdns.insert(object.clone(), virtualhost.fqdn.clone());
+                }
                 if let Some(class) = ingress_class(route) {
-                    classes.insert(object.clone(), class.to_owned());
+                    classes.insert(object.clone(), (class.to_owned(), manifest.location.clone()));
                 }
                 objects.insert_ingress_route(Arc::clone(route));
             }
@@ -271,7 +356,11 @@ pub fn check_and_build_with(loaded: &Loaded, config: &Config, schema: Schema) ->
             }
             Object::Secret(secret) => {
                 if let Err(error) = objects.insert_secret(secret) {
-                    diagnostics.push(Diagnostic::SecretNotUsable { object, error });
+                    diagnostics.push(Diagnostic::SecretNotUsable {
+                        location: manifest.location.clone(),
+                        object,
+                        error,
+                    });
                 }
             }
             // Endpoints do not change statuses; they are loaded for `render` and `serve`.
@@ -281,9 +370,10 @@ pub fn check_and_build_with(loaded: &Loaded, config: &Config, schema: Schema) ->
 
     let dag = ingressroute_dag::build(&objects, config);
     let statuses = dag.statuses();
-    for (object, class) in classes {
+    for (object, (class, location)) in classes {
         if !statuses.contains_key(&object) {
             diagnostics.push(Diagnostic::IgnoredIngressClass {
+                location,
                 object,
                 class,
                 served: config.ingress_class.clone(),
@@ -297,14 +387,14 @@ pub fn check_and_build_with(loaded: &Loaded, config: &Config, schema: Schema) ->
     let items: Vec<Item> = statuses
         .iter()
         .map(|(object, status)| {
-            let fqdn = fqdns.get(object).map(String::as_str).unwrap_or_default();
             Item::ingress_route(
                 &object.namespace,
                 &object.name,
-                fqdn,
+                fqdns.get(object).map(String::as_str),
                 status.current_status.as_str(),
                 &status.description,
             )
+            .with_rejections(rejections.remove(object).unwrap_or_default())
         })
         .collect();
     let failed = statuses.values().any(|s| s.current_status != CurrentStatus::Valid)
@@ -328,6 +418,15 @@ fn ingress_class(route: &IngressRoute) -> Option<&str> {
         .filter(|class| !class.is_empty())
 }
 
+/// `diagnostics` as lines for standard error; without "no IngressRoutes found" when
+/// the input had errors (nothing was found because something could not be read).
+pub(crate) fn stderr_lines(diagnostics: &[Diagnostic], load_errors: bool) -> impl Iterator<Item = String> + '_ {
+    diagnostics
+        .iter()
+        .filter(move |d| !(load_errors && matches!(d, Diagnostic::NoIngressRoutes)))
+        .map(|d| output::stderr_line(d.severity(), d))
+}
+
 /// Why `check` could not finish.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -343,6 +442,11 @@ pub enum Error {
 /// Runs `ingressroute check`: loads `args.paths` (reading `stdin` for `-`), checks them,
 /// prints the result on `stdout` and every error and warning, one per line, on `stderr`.
 ///
+/// Each line on `stderr` starts with `error:` or `warning:` and names the file, the
+/// document and its line, and the object where there is one; control characters are
+/// escaped. "no IngressRoutes found" is left out when some input could not be read: the
+/// error says why already.
+///
 /// # Errors
 ///
 /// [`Error::Write`] when `stdout` or `stderr` cannot be written, [`Error::Render`] when
@@ -356,11 +460,11 @@ pub fn run(
 ) -> Result<Outcome, Error> {
     let loaded = load::load(&args.input.paths, stdin);
     for diagnostic in loaded.diagnostics() {
-        writeln!(stderr, "{diagnostic}").map_err(Error::Write)?;
+        writeln!(stderr, "{}", load_line(diagnostic)).map_err(Error::Write)?;
     }
     let report = check(&loaded, &args.input.config());
-    for diagnostic in &report.diagnostics {
-        writeln!(stderr, "{diagnostic}").map_err(Error::Write)?;
+    for line in stderr_lines(&report.diagnostics, loaded.has_errors()) {
+        writeln!(stderr, "{line}").map_err(Error::Write)?;
     }
     let text = output::render(args.output, &report.items).map_err(Error::Render)?;
     stdout
@@ -409,7 +513,7 @@ spec: {ports: [{port: 80}]}
             [Item::ingress_route(
                 "default",
                 "root",
-                "root.example.com",
+                Some("root.example.com"),
                 "valid",
                 "valid IngressRoute"
             )]
@@ -430,12 +534,41 @@ spec: {ports: [{port: 80}]}
             "{:?}",
             report.diagnostics
         );
+        let line = report.diagnostics[0].to_string();
         assert!(
-            report.diagnostics[0]
-                .to_string()
-                .starts_with("default/root: spec.routes[0].services[0].strategy: ")
+            line.starts_with(
+                "test.yaml: document 1 (line 1): IngressRoute default/root: spec.routes[0].services[0].strategy: "
+            ),
+            "{line}"
         );
         assert_eq!(report.outcome, Outcome::Invalid);
+        assert_eq!(report.diagnostics[0].severity(), Severity::Error);
+    }
+
+    #[test]
+    fn an_ingress_route_item_carries_its_fqdn_and_its_rejections() {
+        let text = ROOT.replace("port: 80}]}]", "port: 80, strategy: Fastest}]}]");
+        let report = check(&loaded(&text), &Config::default());
+        let item = &report.items[0];
+        assert_eq!(item.fqdn.as_deref(), Some("root.example.com"));
+        assert_eq!(item.rejections.len(), 1);
+        assert_eq!(item.rejections[0].field, "spec.routes[0].services[0].strategy");
+        assert!(!item.rejections[0].message.is_empty());
+
+        let child = "apiVersion: contour.heptio.com/v1beta1\nkind: IngressRoute\nmetadata: {name: child}\nspec: {routes: [{match: /}]}\n";
+        let report = check(&loaded(child), &Config::default());
+        assert_eq!(report.items[0].fqdn, None, "not a root");
+        assert!(report.items[0].rejections.is_empty());
+    }
+
+    #[test]
+    fn no_ingress_routes_is_not_said_when_the_input_had_errors() {
+        let diagnostics = [Diagnostic::NoIngressRoutes];
+        assert_eq!(
+            stderr_lines(&diagnostics, false).collect::<Vec<_>>(),
+            ["warning: no IngressRoutes found"]
+        );
+        assert_eq!(stderr_lines(&diagnostics, true).count(), 0);
     }
 
     #[test]

@@ -164,8 +164,10 @@ fn invalid_ingress_routes_are_summarised_on_stderr_and_do_not_fail_the_render() 
     assert_eq!(
         run.stderr_lines(),
         [
-            "default/missing-service: invalid, not rendered: Service [missing-svc:80] is invalid or missing",
-            "default/orphaned-child: orphaned, not rendered: this IngressRoute is not part of a delegation chain from a root IngressRoute",
+            "warning: examples/invalid/missing-service.yaml: document 1 (line 6): IngressRoute default/missing-service: \
+             invalid, not rendered: Service [missing-svc:80] is invalid or missing",
+            "warning: examples/invalid/orphaned-child.yaml: document 1 (line 6): IngressRoute default/orphaned-child: \
+             orphaned, not rendered: this IngressRoute is not part of a delegation chain from a root IngressRoute",
         ]
     );
     // Only the valid root is served.
@@ -191,8 +193,9 @@ fn schema_rejections_are_reported_but_do_not_fail_the_render() {
     let lines = run.stderr_lines();
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(
-        lines[0].starts_with("default/web: spec.routes[0].services[0].strategy: ")
-            && lines[0].ends_with("(the API server would reject this object)"),
+        lines[0].starts_with(
+            "warning: web.yaml: document 1 (line 1): IngressRoute default/web: spec.routes[0].services[0].strategy: "
+        ) && lines[0].ends_with("(the API server would reject this object)"),
         "{lines:?}"
     );
     assert_eq!(run.json()["listeners"][0]["name"], "ingress_http");
@@ -219,10 +222,13 @@ fn unreadable_input_exits_2_and_prints_nothing() {
     assert_eq!(run.code, 2);
     assert_eq!(run.stdout, "");
     let lines = run.stderr_lines();
-    assert!(lines[0].starts_with("broken.yaml: document 1 (line 1): "), "{lines:?}");
+    assert!(
+        lines[0].starts_with("error: broken.yaml: document 1 (line 1): "),
+        "{lines:?}"
+    );
     assert_eq!(
         lines.last().copied(),
-        Some("nothing rendered: some input cannot be read or parsed")
+        Some("error: nothing rendered: some input cannot be read or parsed")
     );
 
     let missing = run_in(&dir, &["render", "does-not-exist.yaml"], "");
@@ -257,7 +263,9 @@ fn stdin_and_root_namespaces_work_as_for_check() {
     assert_eq!(restricted.json()["listeners"], serde_json::json!([]));
     assert_eq!(restricted.stderr_lines().len(), 1, "{}", restricted.stderr);
     assert!(
-        restricted.stderr.starts_with("team/web: invalid, not rendered: "),
+        restricted
+            .stderr
+            .starts_with("warning: <stdin>: document 1 (line 1): IngressRoute team/web: invalid, not rendered: "),
         "{}",
         restricted.stderr
     );
@@ -273,7 +281,12 @@ fn another_ingress_class_is_ignored_with_a_warning() {
     let run = run_in(&scratch("render-class"), &["render", "-"], &text);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.json()["listeners"], serde_json::json!([]));
-    assert!(run.stderr.contains("IngressRoute ignored"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("warning: <stdin>: document 1 (line 1): IngressRoute default/web: ignored: "),
+        "{}",
+        run.stderr
+    );
     let served = run_in(
         &scratch("render-class-served"),
         &["render", "--ingress-class", "other", "-"],

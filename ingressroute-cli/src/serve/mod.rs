@@ -16,6 +16,15 @@
 //! What this module does **not** do: talk to a cluster or write statuses anywhere but the
 //! log. It runs the same load, check and translation as `check` and `render`, and the xDS
 //! server of `ingressroute-envoy`.
+//!
+//! # Logs
+//!
+//! `serve` runs for long and logs through `tracing` (`RUST_LOG`, default `info`) on
+//! standard error: each line carries its level (`INFO`, `WARN`, `ERROR`) where `check` and
+//! `render` write `error:` or `warning:`. A WARN or ERROR about an object names its file,
+//! document and line and the object, as `check` does (`a.yaml: document 2 (line 14):
+//! IngressRoute default/home: ...`; a status change carries them as the `ingressroute`
+//! and `at` fields), with control characters escaped.
 
 pub mod envoy;
 pub mod holdoff;
@@ -41,7 +50,8 @@ use tracing::{debug, error, info, warn};
 
 use crate::bootstrap::{self, DEFAULT_ADMIN_ADDRESS, DEFAULT_NODE_ID, DEFAULT_STATS_ADDRESS, DEFAULT_XDS_ADDRESS};
 use crate::check;
-use crate::load::{Loaded, Object};
+use crate::load::{Kind, Loaded, Location, Object};
+use crate::output;
 use envoy::Envoy;
 use holdoff::Holdoff;
 use sources::Sources;
@@ -211,8 +221,11 @@ pub struct Build {
     pub resources: Resources,
     /// Every IngressRoute's status.
     pub statuses: Statuses,
-    /// What `check` would say on standard error, one line each.
+    /// What `check` would say on standard error, one line each, control characters
+    /// escaped.
     pub diagnostics: Vec<String>,
+    /// Where each IngressRoute is, to say so when its status changes.
+    pub locations: BTreeMap<ObjectRef, Location>,
     /// The DAG the resources came from, to name the objects behind a resource Envoy
     /// rejects.
     pub dag: Arc<Dag>,
@@ -236,12 +249,27 @@ pub fn build(loaded: &Loaded, config: &Config, envoy: &EnvoyConfig) -> Build {
         .iter()
         .map(|(object, status)| (object.clone(), (status.current_status, status.description.clone())))
         .collect();
-    let mut diagnostics: Vec<String> = loaded.warnings().map(ToString::to_string).collect();
-    diagnostics.extend(report.diagnostics.iter().map(ToString::to_string));
+    let mut diagnostics: Vec<String> = loaded
+        .warnings()
+        .map(|warning| output::escape_control(&warning.to_string()).into_owned())
+        .collect();
+    diagnostics.extend(
+        report
+            .diagnostics
+            .iter()
+            .map(|diagnostic| output::escape_control(&diagnostic.to_string()).into_owned()),
+    );
+    let locations = loaded
+        .manifests()
+        .iter()
+        .filter(|manifest| manifest.object.kind() == Kind::IngressRoute)
+        .map(|manifest| (manifest.object.object_ref(), manifest.location.clone()))
+        .collect();
     Build {
         resources,
         statuses,
         diagnostics,
+        locations,
         dag: Arc::new(dag),
     }
 }
@@ -310,11 +338,15 @@ impl State {
         self.diagnostics = diagnostics;
 
         for change in status_changes(&self.statuses, &build.statuses) {
+            let line = output::escape_control(&change.to_string()).into_owned();
             match &change.status {
                 Some((CurrentStatus::Valid, _)) | None => {
-                    info!(ingressroute = %change.object, "status: {change}");
+                    info!(ingressroute = %change.object, "status: {line}");
                 }
-                Some(_) => warn!(ingressroute = %change.object, "status: {change}"),
+                Some(_) => match build.locations.get(&change.object) {
+                    Some(location) => warn!(ingressroute = %change.object, at = %location, "status: {line}"),
+                    None => warn!(ingressroute = %change.object, "status: {line}"),
+                },
             }
         }
         retire(std::mem::replace(&mut self.statuses, build.statuses));

@@ -60,7 +60,7 @@ pub fn assess(path: &Path, text: &str) -> Verdict {
     for manifest in loaded.manifests() {
         for diagnostic in check::schema_diagnostics(manifest) {
             match diagnostic {
-                Diagnostic::Rejected { object, finding } => problems.push(format!(
+                Diagnostic::Rejected { object, finding, .. } => problems.push(format!(
                     "{}: {} {object}: {}{finding} (the API server would reject this object)",
                     manifest.location,
                     manifest.object.kind(),
