@@ -20,6 +20,7 @@
 //!  bootstrap ──▶ Envoy's bootstrap (ADS to `serve`)
 //! ```
 //!
+//! * [`walk`] finds the manifest files under a directory and opens only regular files;
 //! * [`load`] reads files, directories and standard input into typed manifests, each
 //!   with its file, document and line, and collects errors and warnings;
 //! * [`check`] validates against the CRD schema, builds the DAG and works out the exit
@@ -41,6 +42,7 @@ pub mod load;
 pub mod output;
 pub mod render;
 pub mod serve;
+pub mod walk;
 
 use std::io::{self, Write};
 

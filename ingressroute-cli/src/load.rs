@@ -36,7 +36,7 @@
 //! read as a stream of JSON values, one document each.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::fs;
 use std::io::{self, Read};
@@ -49,11 +49,12 @@ use k8s_openapi::api::core::v1 as core_v1;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::walk;
+
 /// The path that stands for standard input on the command line.
 pub const STDIN: &str = "-";
 
-/// File name extensions picked up when walking a directory.
-pub const EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
+pub use crate::walk::EXTENSIONS;
 
 /// Where a manifest (or a problem) is: a file, a document in it and the line the
 /// document starts on.
@@ -302,6 +303,19 @@ pub enum Warning {
         /// The directory.
         path: PathBuf,
     },
+    /// A manifest name in a directory for something that is not a regular file (a FIFO,
+    /// a socket, a device): it is never opened.
+    NotRegular {
+        /// The path.
+        path: PathBuf,
+        /// What it is, e.g. `a FIFO`.
+        what: &'static str,
+    },
+    /// A symbolic link back to a directory being walked: not followed again.
+    Loop {
+        /// The link.
+        path: PathBuf,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -330,6 +344,14 @@ impl fmt::Display for Warning {
             Self::EmptyDirectory { path } => {
                 write!(f, "{}: no *.yaml, *.yml or *.json file found", display_path(path))
             }
+            Self::NotRegular { path, what } => {
+                write!(f, "{}: not a regular file ({what}); skipped", display_path(path))
+            }
+            Self::Loop { path } => write!(
+                f,
+                "{}: a symbolic link back to a directory being walked; not followed",
+                display_path(path)
+            ),
         }
     }
 }
@@ -446,15 +468,25 @@ impl Loaded {
     }
 
     /// Loads a file, or every `*.yaml`, `*.yml` and `*.json` file under a directory
-    /// (recursively, in sorted order; a file given directly is read whatever its name).
+    /// (recursively, in sorted order, as [`walk::walk`] finds them; a file given directly
+    /// is read whatever its name).
     pub fn add_path(&mut self, path: &Path) {
         match fs::metadata(path) {
             Ok(meta) if meta.is_dir() => {
-                let mut visited = HashSet::new();
-                if self.walk(path, &mut visited) == 0 {
+                let walked = walk::walk(path);
+                for skipped in walked.skipped {
+                    self.skipped(skipped);
+                }
+                if walked.files.is_empty() {
                     self.warn(Warning::EmptyDirectory { path: path.to_owned() });
                 }
+                for file in walked.files {
+                    self.add_file(&file);
+                }
             }
+            // Named on the command line: read as a stream, like `-` (`<(kustomize build)`
+            // is a pipe). Only files found in a directory must be regular.
+            Ok(meta) if !meta.is_file() => self.add_reader_from(path),
             Ok(_) => self.add_file(path),
             Err(source) => self.error(Error::Read {
                 path: path.to_owned(),
@@ -463,51 +495,33 @@ impl Loaded {
         }
     }
 
-    /// Walks a directory; returns how many manifest files it found.
-    fn walk(&mut self, dir: &Path, visited: &mut HashSet<PathBuf>) -> usize {
-        // Symbolic links may loop back to a directory being walked.
-        match fs::canonicalize(dir) {
-            Ok(canonical) => {
-                if !visited.insert(canonical) {
-                    return 0;
-                }
-            }
-            Err(source) => {
-                self.error(Error::Read {
-                    path: dir.to_owned(),
-                    source,
-                });
-                return 0;
-            }
+    /// Records what a walk skipped: a warning for what is not a regular file or loops, an
+    /// error for a directory or manifest file that cannot be read.
+    pub fn skipped(&mut self, skipped: walk::Skipped) {
+        match skipped {
+            walk::Skipped::NotRegular { path, what } => self.warn(Warning::NotRegular { path, what }),
+            walk::Skipped::Loop { path } => self.warn(Warning::Loop { path }),
+            walk::Skipped::Unreadable { path, source } => self.error(Error::Read { path, source }),
         }
-        let entries =
-            match fs::read_dir(dir).and_then(|rd| rd.map(|e| e.map(|e| e.path())).collect::<io::Result<Vec<_>>>()) {
-                Ok(entries) => entries,
-                Err(source) => {
-                    self.error(Error::Read {
-                        path: dir.to_owned(),
-                        source,
-                    });
-                    return 0;
-                }
-            };
-        let mut entries = entries;
-        entries.sort();
-        let mut found = 0;
-        for entry in entries {
-            if fs::metadata(&entry).is_ok_and(|m| m.is_dir()) {
-                found += self.walk(&entry, visited);
-            } else if has_manifest_extension(&entry) {
-                found += 1;
-                self.add_file(&entry);
-            }
-        }
-        found
     }
 
     fn add_file(&mut self, path: &Path) {
-        match fs::read_to_string(path) {
+        match walk::read(path) {
             Ok(text) => self.add_str(path, &text),
+            Err(walk::ReadError::NotRegular(what)) => self.warn(Warning::NotRegular {
+                path: path.to_owned(),
+                what,
+            }),
+            Err(walk::ReadError::Io(source)) => self.error(Error::Read {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    fn add_reader_from(&mut self, path: &Path) {
+        match fs::File::open(path) {
+            Ok(file) => self.add_reader(path, file),
             Err(source) => self.error(Error::Read {
                 path: path.to_owned(),
                 source,
@@ -759,12 +773,6 @@ fn type_name(value: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
-}
-
-fn has_manifest_extension(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)))
 }
 
 fn is_json(path: &Path, text: &str) -> bool {

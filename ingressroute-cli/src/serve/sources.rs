@@ -21,15 +21,15 @@
 //! the command line that cannot be read is broken instead (editors may delete and write
 //! a file again when they save it).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::check::{self, Diagnostic};
-use crate::load::{self, EXTENSIONS, Loaded, Manifest, display_path};
+use crate::load::{self, Loaded, Manifest, display_path};
+use crate::walk;
 
 /// What one version of a file gives.
 #[derive(Debug)]
@@ -104,6 +104,8 @@ pub struct Sources {
     /// In the order they are merged: the paths' order, directories walked in sorted order.
     order: Vec<PathBuf>,
     files: BTreeMap<PathBuf, File>,
+    /// What the last walk skipped with a warning, to warn only about what is new.
+    notes: BTreeSet<String>,
 }
 
 impl Sources {
@@ -114,6 +116,7 @@ impl Sources {
             roots,
             order: Vec::new(),
             files: BTreeMap::new(),
+            notes: BTreeSet::new(),
         }
     }
 
@@ -127,8 +130,16 @@ impl Sources {
     /// with them. Returns whether the objects served changed (a file's good version
     /// changed, or a file came or went).
     pub fn reload(&mut self) -> bool {
-        let (order, unreadable) = enumerate(&self.roots);
+        let Listing {
+            order,
+            unreadable,
+            notes,
+        } = enumerate(&self.roots);
         let mut changed = false;
+        for note in notes.difference(&self.notes) {
+            warn!("{note}");
+        }
+        self.notes = notes;
 
         let listed: HashSet<&PathBuf> = order.iter().collect();
         let gone: Vec<PathBuf> = self.files.keys().filter(|p| !listed.contains(p)).cloned().collect();
@@ -143,7 +154,7 @@ impl Sources {
             let file = self.files.entry(path.clone()).or_default();
             let text = match unreadable.get(path) {
                 Some(error) => Err(error.clone()),
-                None => fs::read_to_string(path).map_err(|e| e.to_string()),
+                None => walk::read(path).map_err(|e| e.to_string()),
             };
             changed |= update(path, file, text);
         }
@@ -235,16 +246,49 @@ fn say_kept(shown: &str, has_good: bool) {
     }
 }
 
-/// The files under `roots`, in merge order, and the roots that cannot be read, with why.
-fn enumerate(roots: &[PathBuf]) -> (Vec<PathBuf>, BTreeMap<PathBuf, String>) {
+/// What [`enumerate`] found.
+#[derive(Debug, Default)]
+struct Listing {
+    /// The files, in merge order.
+    order: Vec<PathBuf>,
+    /// The files that cannot be read, with why.
+    unreadable: BTreeMap<PathBuf, String>,
+    /// What the walks skipped that is worth a warning (a FIFO named `*.yaml`, a loop).
+    notes: BTreeSet<String>,
+}
+
+/// The files under `roots`, in merge order, and what is wrong with some.
+fn enumerate(roots: &[PathBuf]) -> Listing {
     let mut order = Vec::new();
     let mut unreadable = BTreeMap::new();
+    let mut notes = BTreeSet::new();
     let mut seen = HashSet::new();
     for root in roots {
         match fs::metadata(root) {
             Ok(meta) if meta.is_dir() => {
-                let mut visited = HashSet::new();
-                walk(root, &mut visited, &mut order, &mut seen);
+                let walked = walk::walk(root);
+                for skipped in walked.skipped {
+                    match skipped {
+                        walk::Skipped::Unreadable { path, source } if walk::has_manifest_extension(&path) => {
+                            if seen.insert(path.clone()) {
+                                order.push(path.clone());
+                                unreadable.insert(path, source.to_string());
+                            }
+                        }
+                        walk::Skipped::NotRegular { path, what } => {
+                            notes.insert(load::Warning::NotRegular { path, what }.to_string());
+                        }
+                        walk::Skipped::Loop { path } => {
+                            notes.insert(load::Warning::Loop { path }.to_string());
+                        }
+                        other => debug!(skipped = ?other, "not read"),
+                    }
+                }
+                for file in walked.files {
+                    if seen.insert(file.clone()) {
+                        order.push(file);
+                    }
+                }
             }
             Ok(_) => {
                 if seen.insert(root.clone()) {
@@ -259,46 +303,11 @@ fn enumerate(roots: &[PathBuf]) -> (Vec<PathBuf>, BTreeMap<PathBuf, String>) {
             }
         }
     }
-    (order, unreadable)
-}
-
-/// Adds the manifest files under `dir`, recursively and sorted, skipping directories
-/// already walked (symbolic links may loop) and unreadable ones.
-fn walk(dir: &Path, visited: &mut HashSet<PathBuf>, out: &mut Vec<PathBuf>, seen: &mut HashSet<PathBuf>) {
-    let Ok(canonical) = fs::canonicalize(dir) else {
-        return;
-    };
-    if !visited.insert(canonical) {
-        return;
+    Listing {
+        order,
+        unreadable,
+        notes,
     }
-    let entries: io::Result<Vec<PathBuf>> = fs::read_dir(dir).and_then(|rd| rd.map(|e| e.map(|e| e.path())).collect());
-    let Ok(mut entries) = entries else {
-        warn!(directory = %display_path(dir), "cannot read the directory");
-        return;
-    };
-    entries.sort();
-    for entry in entries {
-        if fs::metadata(&entry).is_ok_and(|m| m.is_dir()) {
-            walk(&entry, visited, out, seen);
-        } else if is_manifest(&entry) && seen.insert(entry.clone()) {
-            out.push(entry);
-        }
-    }
-}
-
-/// Whether a file found in a directory is read: `*.yaml`, `*.yml` or `*.json`, and not
-/// an editor's hidden swap or backup file.
-#[must_use]
-pub fn is_manifest(path: &Path) -> bool {
-    let hidden = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with('.'));
-    !hidden
-        && path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)))
 }
 
 #[cfg(test)]
