@@ -24,13 +24,17 @@
 //!
 //! # Documents and lines
 //!
-//! A YAML file is split on document markers: a line that is `---` (optionally followed by
-//! white space, a comment or the document's first content) starts a document and a line
-//! that is `...` ends one. Documents that hold nothing but blank lines, comments and YAML
-//! directives are skipped and **not counted**: document numbers are 1-based and count
-//! only documents with content, so `document 3` is the third object-bearing document of
-//! the file. A document's line is the 1-based line of its first content in the file, and
-//! YAML syntax errors are reported with their real line in the file.
+//! YAML is read with serde-saphyr, document by document, with budgets per document
+//! (nesting depth, nodes, scalar bytes, alias replay: see [`MAX_DEPTH`] and
+//! [`MAX_ALIAS_REPLAY`]), so that no input can make parsing take long or use much memory.
+//! Empty documents (nothing but comments, directives, or `null`) are skipped and **not
+//! counted**: document numbers are 1-based and count only documents with content, so
+//! `document 3` is the third object-bearing document of the file. A document's line is
+//! the 1-based line of its first content in the file. A document that does not parse
+//! (a duplicate key, say) is an error of its own and the next one is read; a syntax
+//! error ends the file there, since a YAML stream cannot be resynchronised after one.
+//! The line of such a document is the line of the error, which the message repeats
+//! with the column.
 //!
 //! A `.json` file (and standard input or any other file that starts with `{` or `[`) is
 //! read as a stream of JSON values, one document each.
@@ -48,6 +52,7 @@ use ingressroute_dag::ObjectRef;
 use k8s_openapi::api::core::v1 as core_v1;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_saphyr::Spanned;
 
 use crate::walk;
 
@@ -516,6 +521,10 @@ impl Loaded {
                 path: path.to_owned(),
                 source,
             }),
+            Err(too_large @ walk::ReadError::TooLarge(_)) => self.error(Error::Read {
+                path: path.to_owned(),
+                source: io::Error::other(too_large.to_string()),
+            }),
         }
     }
 
@@ -588,22 +597,33 @@ impl Loaded {
     }
 
     fn add_yaml(&mut self, path: &Path, text: &str) {
-        for (index, chunk) in split_yaml(text).into_iter().enumerate() {
-            let location = Location {
-                path: path.to_owned(),
-                document: index + 1,
-                line: chunk.content_line,
-                item: None,
-            };
-            let parsed = serde_yaml::from_str::<serde_yaml::Value>(chunk.text).and_then(|mut value| {
-                value.apply_merge()?;
-                serde_yaml::from_value::<Value>(value)
-            });
+        let mut reader = text.as_bytes();
+        let documents = serde_saphyr::read_with_options::<_, Spanned<Value>>(&mut reader, yaml_options());
+        for (index, parsed) in documents.enumerate() {
             match parsed {
-                Ok(value) => self.add_value(location, value),
+                Ok(Spanned { value, referenced, .. }) => {
+                    let location = Location {
+                        path: path.to_owned(),
+                        document: index + 1,
+                        line: usize::try_from(referenced.line()).unwrap_or(usize::MAX),
+                        item: None,
+                    };
+                    self.add_value(location, value);
+                }
                 Err(e) => {
-                    let message = shift_lines(&e.to_string(), chunk.first_line.saturating_sub(1));
-                    self.error(Error::Syntax { location, message });
+                    // The document's own first line is not known when it does not parse:
+                    // the line of the error stands in.
+                    let line = e.location().map_or(1, |l| l.line());
+                    let location = Location {
+                        path: path.to_owned(),
+                        document: index + 1,
+                        line: usize::try_from(line).unwrap_or(usize::MAX),
+                        item: None,
+                    };
+                    self.error(Error::Syntax {
+                        location,
+                        message: yaml_message(&e),
+                    });
                 }
             }
         }
@@ -792,139 +812,53 @@ fn newlines(text: &str) -> usize {
     text.bytes().filter(|&b| b == b'\n').count()
 }
 
-/// One YAML document of a file.
-#[derive(Debug, PartialEq, Eq)]
-struct Chunk<'a> {
-    /// The document's text, including its `---` marker and any leading comments.
-    text: &'a str,
-    /// The 1-based line of the chunk's first line in the file.
-    first_line: usize,
-    /// The 1-based line of the document's first content in the file.
-    content_line: usize,
-}
+/// How deep a YAML document may nest. A Kubernetes object nests a dozen levels (a CRD
+/// with its schema about twenty); 10^5 levels of `[` are refused at once. Decoding
+/// recurses once per level, so this also keeps the stack of a 2 MiB thread (tokio's
+/// blocking pool, a test) safe. JSON has serde_json's own limit, 128.
+pub const MAX_DEPTH: usize = 64;
 
-/// What a line means to the splitter.
-enum LineKind {
-    /// `---`, with content after it on the same line or not.
-    Start { content: bool },
-    /// `...`.
-    End,
-    /// Blank, a comment, or a directive before any content.
-    Nothing,
-    /// Anything else.
-    Content,
-}
+/// How many values aliases may replay in one document: enough for any manifest that uses
+/// anchors, and far too few for an alias bomb (a billion laughs).
+pub const MAX_ALIAS_REPLAY: usize = 100_000;
 
-fn classify(line: &str, in_content: bool) -> LineKind {
-    let line = line.trim_end_matches(['\n', '\r']);
-    let marker_rest = |marker: &str| {
-        line.strip_prefix(marker)
-            .filter(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
-            .map(str::trim)
-    };
-    if let Some(rest) = marker_rest("---") {
-        return LineKind::Start {
-            content: !(rest.is_empty() || rest.starts_with('#')),
-        };
-    }
-    if marker_rest("...").is_some_and(|rest| rest.is_empty() || rest.starts_with('#')) {
-        return LineKind::End;
-    }
-    let trimmed = line.trim();
-    if trimmed.is_empty() || trimmed.starts_with('#') || (!in_content && line.starts_with('%')) {
-        LineKind::Nothing
+/// The parser's message for a document that does not parse, in one line, with where
+/// it is in the file; nesting too deep says so in words.
+fn yaml_message(error: &serde_saphyr::Error) -> String {
+    let message = error.to_string();
+    let too_deep = matches!(
+        error.without_snippet(),
+        serde_saphyr::Error::Budget {
+            breach: serde_saphyr::budget::BudgetBreach::Depth { .. },
+            ..
+        }
+    ) || message.starts_with("recursion limit exceeded");
+    if too_deep {
+        format!("the document nests deeper than {MAX_DEPTH} levels ({message})")
     } else {
-        LineKind::Content
+        message
     }
 }
 
-/// Splits a YAML stream into its documents, dropping those without content.
-///
-/// A `---` line starts a new document unless the current one has neither content nor a
-/// marker yet (leading comments and directives belong to the document they precede). A
-/// `...` line ends the current document.
-fn split_yaml(text: &str) -> Vec<Chunk<'_>> {
-    struct Open {
-        start: usize,
-        first_line: usize,
-        content_line: Option<usize>,
-        marker: bool,
+/// The YAML parser's settings: YAML 1.2 booleans (`yes` stays a string, as it did with
+/// serde_yaml), duplicate keys refused (as kubectl refuses them), merge keys resolved,
+/// plain one-line messages, and budgets per document: depth, nodes, scalar bytes and
+/// alias replay. No limit on the number of documents in a file.
+fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        strict_booleans: true,
+        with_snippet: false,
+        budget: serde_saphyr::budget! {
+            max_depth: MAX_DEPTH,
+            flow_nesting_limit: MAX_DEPTH,
+            max_documents: usize::MAX,
+            // The file is already in memory (see `walk::read` for its size limit).
+            max_reader_input_bytes: None,
+        },
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: MAX_ALIAS_REPLAY,
+        },
     }
-    fn close<'a>(text: &'a str, open: &Open, end: usize, chunks: &mut Vec<Chunk<'a>>) {
-        if let (Some(content_line), Some(chunk)) = (open.content_line, text.get(open.start..end)) {
-            chunks.push(Chunk {
-                text: chunk,
-                first_line: open.first_line,
-                content_line,
-            });
-        }
-    }
-
-    let mut chunks = Vec::new();
-    let mut open = Open {
-        start: 0,
-        first_line: 1,
-        content_line: None,
-        marker: false,
-    };
-    let mut offset = 0;
-    for (index, line) in text.split_inclusive('\n').enumerate() {
-        let number = index + 1;
-        match classify(line, open.content_line.is_some()) {
-            LineKind::Start { content } => {
-                if open.content_line.is_some() || open.marker {
-                    close(text, &open, offset, &mut chunks);
-                    open = Open {
-                        start: offset,
-                        first_line: number,
-                        content_line: None,
-                        marker: false,
-                    };
-                }
-                open.marker = true;
-                if content {
-                    open.content_line = Some(number);
-                }
-            }
-            LineKind::End => {
-                close(text, &open, offset + line.len(), &mut chunks);
-                open = Open {
-                    start: offset + line.len(),
-                    first_line: number + 1,
-                    content_line: None,
-                    marker: false,
-                };
-            }
-            LineKind::Nothing => {}
-            LineKind::Content => {
-                open.content_line.get_or_insert(number);
-            }
-        }
-        offset += line.len();
-    }
-    close(text, &open, text.len(), &mut chunks);
-    chunks
-}
-
-/// Adds `by` to every `line N` of a YAML parser message (`... at line 3 column 5`), so
-/// that lines counted from a document's first line are counted from the file's.
-fn shift_lines(message: &str, by: usize) -> String {
-    const NEEDLE: &str = "at line ";
-    let mut out = String::with_capacity(message.len());
-    let mut rest = message;
-    while let Some(pos) = rest.find(NEEDLE) {
-        let (before, after) = rest.split_at(pos + NEEDLE.len());
-        out.push_str(before);
-        let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        let (number, tail) = after.split_at(digits);
-        match number.parse::<usize>() {
-            Ok(n) => out.push_str(&(n.saturating_add(by)).to_string()),
-            Err(_) => out.push_str(number),
-        }
-        rest = tail;
-    }
-    out.push_str(rest);
-    out
 }
 
 #[cfg(test)]
@@ -944,67 +878,35 @@ mod tests {
     const SERVICE: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: s1\nspec:\n  ports:\n  - port: 80\n";
 
     #[test]
-    fn documents_are_split_on_markers_and_empty_ones_are_not_counted() {
-        let text = "# leading comment\n---\n---\na: 1\n--- # c\n\nb: 2\n...\n# trailing\n---\n";
-        let chunks = split_yaml(text);
+    fn documents_are_numbered_without_empty_ones_and_located_at_their_first_content() {
+        let service = |name: &str| SERVICE.replace("s1", name);
+        let text = format!(
+            "# leading comment\n---\n---\n{}--- # c\n\n{}...\n# trailing\n%YAML 1.2\n---\n{}",
+            service("a"),
+            service("b"),
+            service("c")
+        );
+        let loaded = load_str("x.yaml", &text);
+        assert!(messages(&loaded).is_empty(), "{:?}", messages(&loaded));
+        let found: Vec<(String, usize, usize)> = loaded
+            .manifests()
+            .iter()
+            .map(|m| (m.object.object_ref().name, m.location.document, m.location.line))
+            .collect();
+        assert_eq!(found, [("a".into(), 1, 4), ("b".into(), 2, 13), ("c".into(), 3, 24)]);
+    }
+
+    #[test]
+    fn content_on_the_marker_line_and_windows_line_endings_keep_their_lines() {
+        let loaded = load_str("x.yaml", "a: 1\r\n---\r\nb: 2\r\n--- [c]\n");
         assert_eq!(
-            chunks,
+            messages(&loaded),
             [
-                Chunk {
-                    text: "---\na: 1\n",
-                    first_line: 3,
-                    content_line: 4
-                },
-                Chunk {
-                    text: "--- # c\n\nb: 2\n...\n",
-                    first_line: 5,
-                    content_line: 7
-                },
+                "x.yaml: document 1 (line 1): apiVersion: is required",
+                "x.yaml: document 2 (line 3): apiVersion: is required",
+                "x.yaml: document 3 (line 4): expected a Kubernetes object, found an array",
             ]
         );
-    }
-
-    #[test]
-    fn leading_comments_and_directives_stay_with_their_document() {
-        let chunks = split_yaml("%YAML 1.1\n# hello\n---\na: 1\n");
-        assert_eq!(
-            chunks,
-            [Chunk {
-                text: "%YAML 1.1\n# hello\n---\na: 1\n",
-                first_line: 1,
-                content_line: 4
-            }]
-        );
-        let value: serde_yaml::Value = serde_yaml::from_str(chunks[0].text).unwrap();
-        assert_eq!(value["a"], 1);
-    }
-
-    #[test]
-    fn content_on_the_marker_line_starts_the_document_there() {
-        let chunks = split_yaml("a: 1\n--- {b: 2}\n---x: 3\n");
-        assert_eq!(chunks.len(), 2);
-        assert_eq!(chunks[1].content_line, 2);
-        assert_eq!(chunks[1].text, "--- {b: 2}\n---x: 3\n");
-    }
-
-    #[test]
-    fn windows_line_endings_are_markers_too() {
-        let chunks = split_yaml("a: 1\r\n---\r\nb: 2\r\n");
-        assert_eq!(chunks.len(), 2);
-        assert_eq!(chunks[1].content_line, 3);
-    }
-
-    #[test]
-    fn parser_lines_are_shifted_to_the_file() {
-        assert_eq!(
-            shift_lines(
-                "did not find expected key at line 3 column 5, while parsing a block mapping at line 1 column 1",
-                10
-            ),
-            "did not find expected key at line 13 column 5, while parsing a block mapping at line 11 column 1"
-        );
-        assert_eq!(shift_lines("no lines here", 4), "no lines here");
-        assert_eq!(shift_lines("at line x", 4), "at line x");
     }
 
     #[test]
@@ -1012,9 +914,61 @@ mod tests {
         let loaded = load_str("x.yaml", &format!("{SERVICE}---\n{SERVICE}---\nkind: [\n  oops: {{\n"));
         assert_eq!(loaded.manifests().len(), 1, "the two Services are one object");
         let errors: Vec<String> = loaded.errors().map(ToString::to_string).collect();
-        assert_eq!(errors.len(), 1);
-        assert!(errors[0].starts_with("x.yaml: document 3 (line 17): "), "{}", errors[0]);
-        assert!(errors[0].contains(" at line 19 column 1"), "{}", errors[0]);
+        assert_eq!(
+            errors,
+            ["x.yaml: document 3 (line 18): unclosed bracket '{' at line 18, column 9"]
+        );
+    }
+
+    #[test]
+    fn a_document_that_does_not_parse_spares_the_documents_around_it() {
+        let other = SERVICE.replace("s1", "s2");
+        let loaded = load_str("x.yaml", &format!("{SERVICE}---\na: 1\na: 2\n---\n{other}"));
+        assert_eq!(loaded.manifests().len(), 2);
+        assert_eq!(
+            messages(&loaded),
+            [
+                "x.yaml: document 2 (line 10): duplicate mapping key: a, set DuplicateKeyPolicy in Options if acceptable at line 10, column 1"
+            ]
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_at_once() {
+        for (text, line) in [
+            (
+                "[".repeat(100_000),
+                "x.yaml: document 1 (line 1): the document nests deeper than 64 levels",
+            ),
+            (
+                "{a: ".repeat(100_000),
+                "x.yaml: document 1 (line 1): the document nests deeper than 64 levels",
+            ),
+            (
+                (0..200).map(|i| format!("{}a:\n", " ".repeat(i))).collect::<String>(),
+                "x.yaml: document 1 (line 65): the document nests deeper than 64 levels",
+            ),
+        ] {
+            let loaded = load_str("x.yaml", &text);
+            let errors: Vec<String> = loaded.errors().map(ToString::to_string).collect();
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert!(errors[0].starts_with(line), "{errors:?}");
+        }
+        let loaded = load_str("x.json", &"[".repeat(100_000));
+        assert!(loaded.has_errors());
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for i in 1..9 {
+            let previous = format!("*a{}", i - 1);
+            text.push_str(&format!("a{i}: &a{i} [{}]\n", vec![previous; 9].join(", ")));
+        }
+        let loaded = load_str("bomb.yaml", &text);
+        let errors: Vec<String> = loaded.errors().map(ToString::to_string).collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains("alias replay limit exceeded"), "{errors:?}");
     }
 
     #[test]
@@ -1029,15 +983,15 @@ mod tests {
 
     #[test]
     fn documents_that_are_not_objects_are_errors() {
+        // A `null` document is an empty one: skipped, not counted.
         let loaded = load_str("x.yaml", "null\n---\n- a\n---\n42\n---\n{}\n---\nkind: Service\n");
         assert_eq!(
             messages(&loaded),
             [
-                "x.yaml: document 1 (line 1): expected a Kubernetes object, found null",
-                "x.yaml: document 2 (line 3): expected a Kubernetes object, found an array",
-                "x.yaml: document 3 (line 5): expected a Kubernetes object, found a number",
-                "x.yaml: document 4 (line 7): apiVersion: is required",
-                "x.yaml: document 5 (line 9): apiVersion: is required",
+                "x.yaml: document 1 (line 3): expected a Kubernetes object, found an array",
+                "x.yaml: document 2 (line 5): expected a Kubernetes object, found a number",
+                "x.yaml: document 3 (line 7): apiVersion: is required",
+                "x.yaml: document 4 (line 9): apiVersion: is required",
             ]
         );
     }

@@ -141,6 +141,9 @@ pub enum ReadError {
     /// Not a regular file (a FIFO, a socket, a device, a directory): never read.
     #[error("not a regular file ({0}); skipped")]
     NotRegular(&'static str),
+    /// Larger than [`MAX_FILE_BYTES`]: not read.
+    #[error("{0} bytes, more than the {MAX_FILE_BYTES} read from one file")]
+    TooLarge(u64),
     /// Opening or reading failed, or the file is not UTF-8.
     #[error(transparent)]
     Io(#[from] io::Error),
@@ -170,9 +173,20 @@ pub fn read(path: &Path) -> Result<String, ReadError> {
     read_all(&mut file, &opened)
 }
 
+/// The largest file read: far more than any set of manifests (the API server stores
+/// objects of at most about 1.5 MiB), far less than what would exhaust memory.
+pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
 fn read_all(file: &mut File, meta: &fs::Metadata) -> Result<String, ReadError> {
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(ReadError::TooLarge(meta.len()));
+    }
     let mut text = String::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.read_to_string(&mut text)?;
+    // A file that grows while it is read stops at the limit too.
+    file.take(MAX_FILE_BYTES + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(ReadError::TooLarge(text.len() as u64));
+    }
     Ok(text)
 }
 
