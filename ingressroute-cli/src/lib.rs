@@ -175,7 +175,11 @@ pub fn run(cli: &Cli) -> Result<check::Outcome, Error> {
                 .enable_all()
                 .build()
                 .map_err(Error::Runtime)?;
-            runtime.block_on(serve::run(args.clone()))?;
+            let served = runtime.block_on(serve::run(args.clone()));
+            // Not waiting for blocking work still under way (a large file being parsed):
+            // SIGTERM must stop `serve` at once.
+            runtime.shutdown_background();
+            served?;
             Ok(check::Outcome::Valid)
         }
     }

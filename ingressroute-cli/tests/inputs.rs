@@ -219,3 +219,33 @@ fn a_fifo_named_like_a_manifest_is_skipped_with_a_warning_and_never_opened() {
     assert!(served.stderr.contains(warning), "{}", served.stderr);
     assert_eq!(served.code, Some(0), "serve stops on SIGTERM: {}", served.stderr);
 }
+
+#[test]
+fn sigterm_stops_serve_while_it_parses_a_large_file() {
+    let dir = scratch("inputs-sigterm-while-parsing");
+    // Tens of thousands of documents: seconds of parsing in a debug build.
+    let big: String = (0..60_000)
+        .map(|i| root("default", &format!("r{i}"), &format!("r{i}.example.com")))
+        .collect::<Vec<_>>()
+        .join("---\n");
+    write_files(&dir, &[("d/big.yaml", &big)]);
+    let mut child = spawn(&dir, &["serve", "--xds-address", "127.0.0.1:0", "d"]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(child.try_wait().unwrap().is_none(), "serve is running");
+    let signalled = Instant::now();
+    let _ = kill(Pid::from_raw(i32::try_from(child.id()).unwrap()), Signal::SIGTERM);
+    let out = finish(child, Duration::from_secs(5));
+    assert_eq!(
+        out.code,
+        Some(0),
+        "serve stopped {:?} after SIGTERM: {}",
+        signalled.elapsed(),
+        out.stderr
+    );
+    assert!(out.stderr.contains("SIGTERM: shutting down"), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("serving listeners"),
+        "the file was still being read when SIGTERM came: {}",
+        out.stderr
+    );
+}

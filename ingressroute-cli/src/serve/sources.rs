@@ -19,7 +19,8 @@
 //!
 //! A file that disappears from a directory is gone, with its objects. A file named on
 //! the command line that cannot be read is broken instead (editors may delete and write
-//! a file again when they save it).
+//! a file again when they save it), and so are the files of a directory named on the
+//! command line that is gone (deploy tools may remove it and create it again).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs;
@@ -134,7 +135,7 @@ impl Sources {
             order,
             unreadable,
             notes,
-        } = enumerate(&self.roots);
+        } = enumerate(&self.roots, &self.order);
         let mut changed = false;
         for note in notes.difference(&self.notes) {
             warn!("{note}");
@@ -167,6 +168,14 @@ impl Sources {
     #[must_use]
     pub fn complete(&self) -> bool {
         self.files.values().all(|file| file.good.is_some())
+    }
+
+    /// The files that have never loaded: their objects are not served at all.
+    pub fn never_loaded(&self) -> impl Iterator<Item = &Path> {
+        self.order
+            .iter()
+            .filter(|path| self.files.get(*path).is_some_and(|f| f.good.is_none()))
+            .map(PathBuf::as_path)
     }
 
     /// The files that are broken now.
@@ -257,8 +266,10 @@ struct Listing {
     notes: BTreeSet<String>,
 }
 
-/// The files under `roots`, in merge order, and what is wrong with some.
-fn enumerate(roots: &[PathBuf]) -> Listing {
+/// The files under `roots`, in merge order, and what is wrong with some. `previous` is
+/// the last listing's order: the files of a root directory that is gone are listed
+/// again, as unreadable, so that their last good versions stay served until it is back.
+fn enumerate(roots: &[PathBuf], previous: &[PathBuf]) -> Listing {
     let mut order = Vec::new();
     let mut unreadable = BTreeMap::new();
     let mut notes = BTreeSet::new();
@@ -296,9 +307,19 @@ fn enumerate(roots: &[PathBuf]) -> Listing {
                 }
             }
             Err(error) => {
-                if seen.insert(root.clone()) {
+                let under: Vec<&PathBuf> = previous.iter().filter(|p| *p != root && p.starts_with(root)).collect();
+                if under.is_empty() && seen.insert(root.clone()) {
                     order.push(root.clone());
                     unreadable.insert(root.clone(), error.to_string());
+                }
+                for path in under {
+                    if seen.insert(path.clone()) {
+                        order.push(path.clone());
+                        unreadable.insert(
+                            path.clone(),
+                            format!("its directory {} is gone: {error}", display_path(root)),
+                        );
+                    }
                 }
             }
         }
@@ -407,5 +428,28 @@ mod tests {
         assert!(sources.reload());
         assert_eq!(names(&sources), ["default/other"]);
         assert_eq!(sources.broken().collect::<Vec<_>>(), [named.as_path()]);
+    }
+
+    #[test]
+    fn a_named_directory_that_is_gone_keeps_its_files_until_it_is_back_with_new_content() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("d");
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join("a.yaml"), SERVICE).unwrap();
+        fs::write(dir.join("b.yaml"), OTHER).unwrap();
+        let mut sources = Sources::new(vec![dir.clone()]);
+        assert!(sources.reload());
+        assert_eq!(names(&sources), ["default/web", "default/other"]);
+
+        fs::remove_dir_all(&dir).unwrap();
+        assert!(!sources.reload(), "nothing served changes while the directory is gone");
+        assert_eq!(names(&sources), ["default/web", "default/other"]);
+        assert_eq!(sources.broken().count(), 2);
+
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join("a.yaml"), SERVICE.replace("web", "web2")).unwrap();
+        assert!(sources.reload());
+        assert_eq!(names(&sources), ["default/web2"]);
+        assert_eq!(sources.broken().count(), 0);
     }
 }

@@ -110,7 +110,7 @@ async fn a_broken_edit_keeps_the_files_last_good_routing_and_other_files_still_u
     let mark = world.logs().len();
     world.write("first.yaml", "# a comment\napiVersion: v1\nkind: [\n");
     world
-        .wait_for_log(mark, &["first.yaml: document 1 (line 2):", "line 4"])
+        .wait_for_log(mark, &["first.yaml: document 1 (line 3): unclosed bracket '[' at line 3, column 7"])
         .await;
     assert_eq!(
         world.get("first.example.com", "/").await.unwrap().backend().unwrap(),
@@ -163,7 +163,29 @@ async fn status_changes_are_logged_once_per_ingressroute_that_changed() {
 }
 
 #[tokio::test]
-async fn nothing_is_served_until_every_file_has_loaded_once() {
+async fn the_files_that_load_are_served_at_once_and_one_that_never_loaded_is_an_error() {
+    let Some(mut s) = Setup::new("reload-never-loaded") else {
+        return;
+    };
+    let one = s.http("one");
+    s.file("service.yaml", service("default", "one", &[&one]));
+    s.file("good.yaml", root("good", "good.example.com", "one"));
+    s.file("broken.yaml", "kind: [\n");
+    let world = Lease::own(s.start().await);
+    served_by(&world, "good.example.com", "one").await;
+    let line = world
+        .wait_for_log(0, &["broken.yaml: has never loaded; none of its objects are served"])
+        .await;
+    assert!(line.contains("ERROR"), "{line}");
+
+    world.write("broken.yaml", &root("fixed", "fixed.example.com", "one"));
+    served_by(&world, "fixed.example.com", "one").await;
+    served_by(&world, "good.example.com", "one").await;
+    world.assert_no_rejected_updates().await;
+}
+
+#[tokio::test]
+async fn with_wait_for_all_nothing_is_served_until_every_file_has_loaded_once() {
     let Some(mut s) = Setup::new("reload-incomplete") else {
         return;
     };
@@ -171,6 +193,7 @@ async fn nothing_is_served_until_every_file_has_loaded_once() {
     s.file("service.yaml", service("default", "one", &[&one]));
     s.file("good.yaml", root("good", "good.example.com", "one"));
     s.file("broken.yaml", "kind: [\n");
+    s.arg("--wait-for-all");
     let world = Lease::own(s.start_unready().await);
     world
         .wait_for_log(0, &["not serving yet: every file must load once"])
@@ -261,4 +284,46 @@ async fn sigterm_stops_serve_and_the_envoy_it_started() {
         std::net::TcpStream::connect(admin).is_err(),
         "Envoy's admin interface is gone"
     );
+}
+
+/// Waits until `GET http://<host>/` is no longer answered by a backend.
+async fn not_served(world: &World, host: &str) {
+    eventually(&format!("{host} to be served no more"), || async {
+        match world.get(host, "/").await {
+            Ok(response) if response.status == 200 => Err(format!("served by {:?}", response.backend())),
+            _ => Ok(()),
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_quick_start_serves_a_relative_path_and_follows_edits_renames_deletions_and_creations() {
+    // `cargo xtask demo` runs `serve ... examples/local` in the repository: a relative
+    // path, and notify reports absolute ones.
+    let Some(mut s) = Setup::new("reload-relative") else {
+        return;
+    };
+    let hello = s.http("hello");
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/local/hello.yaml"))
+        .unwrap()
+        .replace("9000", &hello.port.to_string());
+    s.relative("examples/local");
+    s.file("hello.yaml", example.clone());
+    let world = Lease::own(s.start().await);
+    served_by(&world, "hello.local", "hello").await;
+
+    // Written in place.
+    world.write_in_place("hello.yaml", &example.replace("hello.local", "edited.local"));
+    served_by(&world, "edited.local", "hello").await;
+    // A new file renamed over the old one, as most editors save.
+    world.write("hello.yaml", &example.replace("hello.local", "renamed.local"));
+    served_by(&world, "renamed.local", "hello").await;
+    not_served(&world, "edited.local").await;
+    // Deleted, then created again.
+    world.remove("hello.yaml");
+    not_served(&world, "renamed.local").await;
+    world.write_in_place("created.yaml", &example.replace("hello.local", "created.local"));
+    served_by(&world, "created.local", "hello").await;
+    world.assert_no_rejected_updates().await;
 }
