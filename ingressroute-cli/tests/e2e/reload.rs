@@ -110,7 +110,10 @@ async fn a_broken_edit_keeps_the_files_last_good_routing_and_other_files_still_u
     let mark = world.logs().len();
     world.write("first.yaml", "# a comment\napiVersion: v1\nkind: [\n");
     world
-        .wait_for_log(mark, &["first.yaml: document 1 (line 3): unclosed bracket '[' at line 3, column 7"])
+        .wait_for_log(
+            mark,
+            &["first.yaml: document 1 (line 3): unclosed bracket '[' at line 3, column 7"],
+        )
         .await;
     assert_eq!(
         world.get("first.example.com", "/").await.unwrap().backend().unwrap(),
