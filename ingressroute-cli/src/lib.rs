@@ -39,6 +39,7 @@ pub mod bootstrap;
 pub mod certgen;
 pub mod check;
 pub mod load;
+pub mod names;
 pub mod output;
 pub mod render;
 pub mod serve;
@@ -84,9 +85,11 @@ pub enum Command {
     /// Serve the Envoy configuration of the given manifests over xDS, rebuilt whenever
     /// they change, and optionally run the Envoy that uses it (`--envoy`).
     ///
-    /// A file that breaks (bad YAML, a field of the wrong type, an object the API server
-    /// would reject) keeps its last good objects served; every other file still updates.
-    /// Runs until SIGINT or SIGTERM; exit code 1 if something fails.
+    /// A file that breaks (it cannot be read, or is not YAML) keeps its last good objects
+    /// served; every other file still updates. Within a file each object stands on its
+    /// own: one the API server would reject is logged (an IngressRoute gets an `invalid`
+    /// status) and never served, and the others are. Runs until SIGINT or SIGTERM; exit
+    /// code 1 if something fails.
     Serve(serve::ServeArgs),
 }
 

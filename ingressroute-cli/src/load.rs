@@ -47,14 +47,15 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ingressroute_api::{API_VERSION, IngressRoute, TLSCertificateDelegation};
+use ingressroute_api::validate::{self, Finding, FindingKind};
+use ingressroute_api::{API_VERSION, IngressRoute, TLSCertificateDelegation, lenient};
 use ingressroute_dag::ObjectRef;
 use k8s_openapi::api::core::v1 as core_v1;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
-use crate::walk;
+use crate::{names, walk};
 
 /// The path that stands for standard input on the command line.
 pub const STDIN: &str = "-";
@@ -186,6 +187,32 @@ pub enum Object {
     Secret(Arc<core_v1::Secret>),
     /// An Endpoints object.
     Endpoints(Arc<core_v1::Endpoints>),
+    /// An IngressRoute that does not decode even leniently (a field of the wrong type):
+    /// the API server would reject it, so it takes no part in the build, but it gets a
+    /// status (`invalid`, `cannot decode the IngressRoute: ...`), as the controller
+    /// gives one.
+    Undecodable(Arc<Undecodable>),
+}
+
+/// What is known of an IngressRoute that does not decode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undecodable {
+    /// Its namespace (`default` when it has none) and name.
+    pub object: ObjectRef,
+    /// Its ingress class annotation, if it has a readable one (see
+    /// [`ingressroute_api::INGRESS_CLASS_ANNOTATIONS`]).
+    pub class: Option<String>,
+    /// Why it does not decode: the field's path, then serde's message, e.g.
+    /// `spec.routes[0].services[0].port: invalid type: string "eighty", expected i64`.
+    pub error: String,
+}
+
+impl Undecodable {
+    /// Its status description: `cannot decode the IngressRoute: <field>: <reason>`.
+    #[must_use]
+    pub fn description(&self) -> String {
+        format!("cannot decode the IngressRoute: {}", self.error)
+    }
 }
 
 impl Object {
@@ -198,6 +225,7 @@ impl Object {
             Self::Service(_) => Kind::Service,
             Self::Secret(_) => Kind::Secret,
             Self::Endpoints(_) => Kind::Endpoints,
+            Self::Undecodable(_) => Kind::IngressRoute,
         }
     }
 
@@ -210,6 +238,7 @@ impl Object {
             Self::Service(o) => &o.metadata,
             Self::Secret(o) => &o.metadata,
             Self::Endpoints(o) => &o.metadata,
+            Self::Undecodable(o) => return o.object.clone(),
         };
         ObjectRef::from_meta(meta)
     }
@@ -226,6 +255,38 @@ pub struct Manifest {
     pub raw: Arc<Value>,
     /// The decoded object.
     pub object: Object,
+    /// What the API server would say about creating the object: the CRD schema's
+    /// findings for IngressRoutes and TLSCertificateDelegations, and for every kind the
+    /// checks of `metadata.name` and `metadata.namespace`. A [`FindingKind::Rejected`]
+    /// finding means the API server would refuse the object: it does not exist, except
+    /// that an IngressRoute still gets a status.
+    pub findings: Arc<[Finding]>,
+    /// For an IngressRoute or TLSCertificateDelegation that only decoded leniently (see
+    /// [`ingressroute_api::lenient`]): the path of the first required field it lacks.
+    pub missing: Option<String>,
+}
+
+impl Manifest {
+    /// Whether the API server would refuse to create the object.
+    #[must_use]
+    pub fn rejected(&self) -> bool {
+        self.missing.is_some() || self.findings.iter().any(|f| f.kind == FindingKind::Rejected)
+    }
+
+    /// Why the API server would refuse an IngressRoute that still takes part in the build
+    /// (without being served), as its status description: `cannot decode the
+    /// IngressRoute: <field>: is required` when it only decoded leniently, else the first
+    /// rejection; `None` when it would be accepted.
+    #[must_use]
+    pub fn rejection(&self) -> Option<String> {
+        if let Some(missing) = &self.missing {
+            return Some(format!("cannot decode the IngressRoute: {missing}: is required"));
+        }
+        self.findings
+            .iter()
+            .find(|f| f.kind == FindingKind::Rejected)
+            .map(|finding| format!("the API server would reject this IngressRoute: {finding}"))
+    }
 }
 
 /// A problem that keeps a file or a document from being loaded.
@@ -321,6 +382,14 @@ pub enum Warning {
         /// The link.
         path: PathBuf,
     },
+    /// An IngressRoute that does not decode even leniently (a field of the wrong type):
+    /// it gets an `invalid` status and takes no part in the build.
+    Undecodable {
+        /// Where it is.
+        location: Location,
+        /// The field's path and serde's message.
+        error: String,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -352,6 +421,7 @@ impl fmt::Display for Warning {
             Self::NotRegular { path, what } => {
                 write!(f, "{}: not a regular file ({what}); skipped", display_path(path))
             }
+            Self::Undecodable { location, error } => write!(f, "{location}: {}{error}", item_prefix(location)),
             Self::Loop { path } => write!(
                 f,
                 "{}: a symbolic link back to a directory being walked; not followed",
@@ -700,18 +770,39 @@ impl Loaded {
 
         let raw = Value::Object(map);
         let decoded = match kind {
-            Kind::IngressRoute => decode(&raw).map(Object::IngressRoute),
-            Kind::TlsCertificateDelegation => decode(&raw).map(Object::TlsCertificateDelegation),
-            Kind::Service => decode(&raw).map(Object::Service),
-            Kind::Secret => decode(&raw).map(Object::Secret),
-            Kind::Endpoints => decode(&raw).map(Object::Endpoints),
+            Kind::IngressRoute => decode_ingress_route(&raw),
+            Kind::TlsCertificateDelegation => decode(&raw)
+                .map(|o| (Object::TlsCertificateDelegation(o), None))
+                .or_else(|strict| {
+                    lenient::tls_certificate_delegation(&raw)
+                        .map(|l| {
+                            let missing = l.missing.first().cloned();
+                            (Object::TlsCertificateDelegation(Arc::new(l.object)), missing)
+                        })
+                        .map_err(|_| strict)
+                }),
+            Kind::Service => decode(&raw).map(|o| (Object::Service(o), None)),
+            Kind::Secret => decode(&raw).map(|o| (Object::Secret(o), None)),
+            Kind::Endpoints => decode(&raw).map(|o| (Object::Endpoints(o), None)),
         };
         match decoded {
-            Ok(object) => self.push(Manifest {
-                location,
-                raw: Arc::new(raw),
-                object,
-            }),
+            Ok((object, missing)) => {
+                if let Object::Undecodable(route) = &object {
+                    // Not an error (it gets a status), but where it is deserves saying.
+                    self.warn(Warning::Undecodable {
+                        location: location.clone(),
+                        error: route.error.clone(),
+                    });
+                }
+                let findings = admission(kind, &raw);
+                self.push(Manifest {
+                    location,
+                    raw: Arc::new(raw),
+                    object,
+                    findings: findings.into(),
+                    missing,
+                });
+            }
             Err((field, message)) => self.document_error(&location, &field, message),
         }
     }
@@ -773,6 +864,59 @@ impl Loaded {
     fn warn(&mut self, warning: Warning) {
         self.diagnostics.push(Diagnostic::Warning(warning));
     }
+}
+
+/// Decodes an IngressRoute strictly, else leniently (with the first required field it
+/// lacks), else as an [`Undecodable`] one. Never fails: an IngressRoute that the API
+/// server would reject still gets a status.
+fn decode_ingress_route(raw: &Value) -> Result<(Object, Option<String>), (String, String)> {
+    if let Ok(route) = decode(raw) {
+        return Ok((Object::IngressRoute(route), None));
+    }
+    Ok(match lenient::ingress_route(raw) {
+        Ok(decoded) => {
+            let missing = decoded.missing.first().cloned();
+            (Object::IngressRoute(Arc::new(decoded.object)), missing)
+        }
+        Err(error) => {
+            let meta = raw.get("metadata");
+            let text = |key: &str| {
+                meta.and_then(|m| m.get(key))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+            };
+            let namespace = Some(text("namespace")).filter(|ns| !ns.is_empty()).unwrap_or("default");
+            let class = meta
+                .and_then(|m| m.get("annotations"))
+                .and_then(|annotations| {
+                    ingressroute_api::INGRESS_CLASS_ANNOTATIONS
+                        .iter()
+                        .find_map(|key| annotations.get(*key))
+                })
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            (
+                Object::Undecodable(Arc::new(Undecodable {
+                    object: ObjectRef::new(namespace, text("name")),
+                    class,
+                    error: error.to_string(),
+                })),
+                None,
+            )
+        }
+    })
+}
+
+/// What the API server would say about creating an object of `kind`: the names, and
+/// the CRD schema for our kinds.
+fn admission(kind: Kind, raw: &Value) -> Vec<Finding> {
+    let mut findings = names::findings(kind, raw);
+    findings.extend(match kind {
+        Kind::IngressRoute => validate::validate_ingress_route(raw),
+        Kind::TlsCertificateDelegation => validate::validate_tls_certificate_delegation(raw),
+        Kind::Service | Kind::Secret | Kind::Endpoints => Vec::new(),
+    });
+    findings
 }
 
 /// Decodes a typed object; on failure returns the field path and the message.

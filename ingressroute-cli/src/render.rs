@@ -140,7 +140,7 @@ pub fn render(loaded: &Loaded, config: &Config, envoy: &EnvoyConfig, secrets: Se
         }
     }
     let resources = ingressroute_envoy::translate(&dag, &endpoints, envoy);
-    let not_valid = dag
+    let mut not_valid: Vec<NotValid> = dag
         .statuses()
         .iter()
         .filter(|(_, status)| status.current_status != CurrentStatus::Valid)
@@ -150,6 +150,12 @@ pub fn render(loaded: &Loaded, config: &Config, envoy: &EnvoyConfig, secrets: Se
             description: status.description.clone(),
         })
         .collect();
+    not_valid.extend(report.undecodable.iter().map(|(object, description)| NotValid {
+        object: object.clone(),
+        status: CurrentStatus::Invalid,
+        description: description.clone(),
+    }));
+    not_valid.sort_by(|a, b| a.object.cmp(&b.object));
     Ok(Rendered {
         resources: json::typed_resources(&resources, secrets).map_err(Error::Json)?,
         diagnostics: report.diagnostics,

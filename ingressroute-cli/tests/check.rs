@@ -248,14 +248,24 @@ fn a_string_port_is_reported_with_file_document_line_and_field() {
     assert_eq!(
         run.stderr_lines(),
         [
-            "examples/x.yaml: document 3 (line 25): spec.routes[2].services[0].port: invalid type: string \"80\", expected i64"
+            "examples/x.yaml: document 3 (line 25): spec.routes[2].services[0].port: invalid type: string \"80\", expected i64",
+            "default/bad: spec.routes[2].services[0].port: must be of type integer (the API server would reject this object)",
         ]
     );
-    assert_eq!(run.code, 2);
+    // The API server would reject it: exit code 1, and a status that says why.
+    assert_eq!(run.code, 1);
     // One bad document does not stop the others.
     assert_eq!(
         run.statuses(),
-        [("default/good".into(), "valid".into(), "valid IngressRoute".into())]
+        [
+            (
+                "default/bad".into(),
+                "invalid".into(),
+                "cannot decode the IngressRoute: spec.routes[2].services[0].port: invalid type: string \"80\", expected i64"
+                    .into()
+            ),
+            ("default/good".into(), "valid".into(), "valid IngressRoute".into())
+        ]
     );
 }
 

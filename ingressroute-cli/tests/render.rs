@@ -176,7 +176,7 @@ fn invalid_ingress_routes_are_summarised_on_stderr_and_do_not_fail_the_render() 
 }
 
 #[test]
-fn schema_rejections_are_reported_but_do_not_fail_the_render() {
+fn schema_rejections_are_reported_and_not_rendered_but_do_not_fail_the_render() {
     let dir = scratch("render-schema");
     // `strategy` is an enum in the schema; the DAG ignores unknown strategies.
     let text = format!(
@@ -189,13 +189,20 @@ fn schema_rejections_are_reported_but_do_not_fail_the_render() {
     let run = run_in(&dir, &["render", "web.yaml"], "");
     assert_eq!(run.code, 0, "{}", run.stderr);
     let lines = run.stderr_lines();
-    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(
         lines[0].starts_with("default/web: spec.routes[0].services[0].strategy: ")
             && lines[0].ends_with("(the API server would reject this object)"),
         "{lines:?}"
     );
-    assert_eq!(run.json()["listeners"][0]["name"], "ingress_http");
+    // An object the API server would reject does not exist: nothing of it is rendered.
+    assert!(
+        lines[1].starts_with(
+            "default/web: invalid, not rendered: the API server would reject this IngressRoute: spec.routes[0].services[0].strategy: "
+        ),
+        "{lines:?}"
+    );
+    assert_eq!(run.json()["listeners"], serde_json::json!([]));
 }
 
 #[test]
@@ -219,7 +226,7 @@ fn unreadable_input_exits_2_and_prints_nothing() {
     assert_eq!(run.code, 2);
     assert_eq!(run.stdout, "");
     let lines = run.stderr_lines();
-    assert!(lines[0].starts_with("broken.yaml: document 1 (line 1): "), "{lines:?}");
+    assert!(lines[0].starts_with("broken.yaml: document 1 (line 3): "), "{lines:?}");
     assert_eq!(
         lines.last().copied(),
         Some("nothing rendered: some input cannot be read or parsed")

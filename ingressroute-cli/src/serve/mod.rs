@@ -251,11 +251,17 @@ pub fn build(loaded: &Loaded, config: &Config, envoy: &EnvoyConfig) -> Build {
         }
     }
     let resources = ingressroute_envoy::translate(&dag, &endpoints, envoy);
-    let statuses = dag
+    let mut statuses: Statuses = dag
         .statuses()
         .iter()
         .map(|(object, status)| (object.clone(), (status.current_status, status.description.clone())))
         .collect();
+    statuses.extend(
+        report
+            .undecodable
+            .iter()
+            .map(|(object, description)| (object.clone(), (CurrentStatus::Invalid, description.clone()))),
+    );
     let mut diagnostics: Vec<String> = loaded.warnings().map(ToString::to_string).collect();
     diagnostics.extend(report.diagnostics.iter().map(ToString::to_string));
     Build {

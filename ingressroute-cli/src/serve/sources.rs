@@ -5,17 +5,19 @@
 //!                │  read; unchanged text is not parsed again
 //!                ▼
 //!  assess(path, text) ──▶ Good { manifests }  ──▶ replaces the file's last good version
-//!                     └─▶ Broken { problems } ──▶ the last good version stays (logged)
+//!                     │   (per object: what the API server would reject is logged)
+//!                     └─▶ Broken { problems } ──▶ not YAML: the last good version stays
 //!                │
 //!                ▼
 //!  merged(): every file's last good manifests, in file order ──▶ Loaded
 //! ```
 //!
-//! A file is broken when it cannot be read, when a document in it is not valid YAML or
-//! JSON or does not decode (a field of the wrong type), or when the API server would
-//! reject one of its IngressRoutes or TLSCertificateDelegations (the CRD schema). In a
-//! cluster such an edit never reaches the controller, so the objects as they were before
-//! stay in force; `serve` does the same per file, and every other file still updates.
+//! A file is broken when it cannot be read or is not YAML (or JSON): its last good
+//! version stays in force, and every other file still updates. Within a file that
+//! parses, each object stands on its own, as in a cluster: an object the API server
+//! would reject (a field of the wrong type, a name it refuses, what the CRD schema
+//! refuses) does not exist, and is logged; an IngressRoute among them still gets a status
+//! saying why, and is never served; every other object is served.
 //!
 //! A file that disappears from a directory is gone, with its objects. A file named on
 //! the command line that cannot be read is broken instead (editors may delete and write
@@ -36,14 +38,17 @@ use crate::walk;
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Verdict {
-    /// Every document loads and the API server would accept every object.
+    /// The file is YAML (or JSON) throughout: its objects are used, each on its own.
     Good {
-        /// The objects.
+        /// The objects, those the API server would reject included (see
+        /// [`Manifest::rejected`]): an IngressRoute among them still gets a status.
         manifests: Vec<Manifest>,
-        /// What is worth knowing (unsupported kinds, duplicates in the file, ...).
+        /// What is wrong with single documents or objects (a document that is not an
+        /// object, a field of the wrong type, what the API server would reject) and what
+        /// is worth knowing (unsupported kinds, duplicates in the file, ...).
         warnings: Vec<String>,
     },
-    /// Something in the file keeps it from being used.
+    /// The file cannot be read, or is not YAML (or JSON): its last good version stays.
     Broken {
         /// Each problem, with the file, document and line.
         problems: Vec<String>,
@@ -55,13 +60,20 @@ pub enum Verdict {
 pub fn assess(path: &Path, text: &str) -> Verdict {
     let mut loaded = Loaded::new();
     loaded.add_str(path, text);
-    let mut problems: Vec<String> = loaded.errors().map(ToString::to_string).collect();
-    let mut warnings: Vec<String> = loaded.warnings().map(ToString::to_string).collect();
-    // The schema is checked here, once per version of a file, not on every rebuild.
+    let problems: Vec<String> = loaded
+        .errors()
+        .filter(|e| matches!(e, load::Error::Syntax { .. } | load::Error::Read { .. }))
+        .map(ToString::to_string)
+        .collect();
+    if !problems.is_empty() {
+        return Verdict::Broken { problems };
+    }
+    let mut warnings: Vec<String> = loaded.diagnostics().iter().map(ToString::to_string).collect();
+    // The schema is reported here, once per version of a file, not on every rebuild.
     for manifest in loaded.manifests() {
         for diagnostic in check::schema_diagnostics(manifest) {
             match diagnostic {
-                Diagnostic::Rejected { object, finding } => problems.push(format!(
+                Diagnostic::Rejected { object, finding } => warnings.push(format!(
                     "{}: {} {object}: {}{finding} (the API server would reject this object)",
                     manifest.location,
                     manifest.object.kind(),
@@ -71,13 +83,9 @@ pub fn assess(path: &Path, text: &str) -> Verdict {
             }
         }
     }
-    if problems.is_empty() {
-        Verdict::Good {
-            warnings,
-            manifests: loaded.into_manifests(),
-        }
-    } else {
-        Verdict::Broken { problems }
+    Verdict::Good {
+        warnings,
+        manifests: loaded.into_manifests(),
     }
 }
 
@@ -373,25 +381,43 @@ mod tests {
     }
 
     #[test]
-    fn a_field_of_the_wrong_type_or_a_schema_rejection_breaks_the_file() {
+    fn only_a_file_that_is_not_yaml_is_broken_and_objects_stand_on_their_own() {
         let path = Path::new("x.yaml");
-        let Verdict::Broken { problems } = assess(path, &SERVICE.replace("port: 80", "port: eighty")) else {
-            panic!("a type error breaks the file");
+        let Verdict::Broken { problems } = assess(path, &format!("{SERVICE}---\nkind: [\n")) else {
+            panic!("bad YAML breaks the file");
         };
         assert_eq!(
             problems,
-            ["x.yaml: document 1 (line 1): spec.ports[0].port: invalid type: string \"eighty\", expected i32"]
+            ["x.yaml: document 2 (line 6): unclosed bracket '[' at line 6, column 7"]
         );
+
         let route = "apiVersion: contour.heptio.com/v1beta1\nkind: IngressRoute\nmetadata: {name: r}\nspec:\n  routes: [{match: /, services: [{name: web, port: 80, strategy: Fastest}]}]\n";
-        let Verdict::Broken { problems } = assess(path, route) else {
-            panic!("a schema rejection breaks the file");
+        let text = format!(
+            "{}---\n{OTHER}---\n{route}",
+            SERVICE.replace("port: 80", "port: eighty")
+        );
+        let Verdict::Good { manifests, warnings } = assess(path, &text) else {
+            panic!("a file of YAML is good");
         };
-        assert_eq!(problems.len(), 1);
+        let names: Vec<(String, bool)> = manifests
+            .iter()
+            .map(|m| (m.object.object_ref().to_string(), m.rejected()))
+            .collect();
+        assert_eq!(
+            names,
+            [("default/other".into(), false), ("default/r".into(), true)],
+            "the Service of the wrong type does not exist; the rejected IngressRoute gets a status"
+        );
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert_eq!(
+            warnings[0],
+            "x.yaml: document 1 (line 1): spec.ports[0].port: invalid type: string \"eighty\", expected i32"
+        );
         assert!(
-            problems[0].starts_with(
-                "x.yaml: document 1 (line 1): IngressRoute default/r: spec.routes[0].services[0].strategy: "
+            warnings[1].starts_with(
+                "x.yaml: document 3 (line 11): IngressRoute default/r: spec.routes[0].services[0].strategy: "
             ),
-            "{problems:?}"
+            "{warnings:?}"
         );
     }
 

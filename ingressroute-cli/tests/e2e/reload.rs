@@ -81,18 +81,16 @@ async fn a_broken_edit_keeps_the_files_last_good_routing_and_other_files_still_u
     served_by(&world, "first.example.com", "one").await;
     served_by(&world, "second.example.com", "one").await;
 
-    // A field of the wrong type in one file, a good edit in the other.
+    // Bad YAML in one file, a good edit in the other: the parser's line is the line in
+    // the file, and the broken file's last good version is still served.
     let mark = world.logs().len();
-    world.write(
-        "first.yaml",
-        &root("first", "first.example.com", "two").replace("port: 80", "port: eighty"),
-    );
+    world.write("first.yaml", "# a comment\napiVersion: v1\nkind: [\n");
     world.write("second.yaml", &root("second", "second.example.com", "two"));
     served_by(&world, "second.example.com", "two").await;
     let error = world
         .wait_for_log(
             mark,
-            &["first.yaml: document 1 (line 1): spec.routes[0].services[0].port: invalid type"],
+            &["first.yaml: document 1 (line 3): unclosed bracket '[' at line 3, column 7"],
         )
         .await;
     assert!(error.contains("WARN"), "{error}");
@@ -106,25 +104,62 @@ async fn a_broken_edit_keeps_the_files_last_good_routing_and_other_files_still_u
         );
     }
 
-    // Bad YAML: the parser's line is the line in the file.
-    let mark = world.logs().len();
-    world.write("first.yaml", "# a comment\napiVersion: v1\nkind: [\n");
-    world
-        .wait_for_log(
-            mark,
-            &["first.yaml: document 1 (line 3): unclosed bracket '[' at line 3, column 7"],
-        )
-        .await;
-    assert_eq!(
-        world.get("first.example.com", "/").await.unwrap().backend().unwrap(),
-        "one"
-    );
-
     // Fixed: the new version is served.
     let mark = world.logs().len();
     world.write("first.yaml", &root("first", "first.example.com", "two"));
     served_by(&world, "first.example.com", "two").await;
     world.wait_for_log(mark, &["first.yaml: fixed"]).await;
+    world.assert_no_rejected_updates().await;
+}
+
+#[tokio::test]
+async fn an_object_the_api_server_would_reject_is_not_served_and_the_rest_of_its_file_is() {
+    let both = |first: &str| format!("{first}---\n{}", root("second", "second.example.com", "one"));
+    let files = [("routes.yaml", both(&root("first", "first.example.com", "one")))];
+    let Some(world) = world("reload-per-object", &files).await else {
+        return;
+    };
+    served_by(&world, "first.example.com", "one").await;
+    served_by(&world, "second.example.com", "one").await;
+
+    // A field of the wrong type: that IngressRoute does not exist (its status says why),
+    // the other one in the same file takes the edit.
+    let mark = world.logs().len();
+    let eighty = root("first", "first.example.com", "two").replace("port: 80", "port: eighty");
+    world.write(
+        "routes.yaml",
+        &format!("{eighty}---\n{}", root("second", "second.example.com", "two")),
+    );
+    served_by(&world, "second.example.com", "two").await;
+    not_served(&world, "first.example.com").await;
+    world
+        .wait_for_log(
+            mark,
+            &["status: default/first: invalid: cannot decode the IngressRoute: spec.routes[0].services[0].port: invalid type: string \"eighty\""],
+        )
+        .await;
+    world
+        .wait_for_log(
+            mark,
+            &["routes.yaml: document 1 (line 1): spec.routes[0].services[0].port: invalid type"],
+        )
+        .await;
+
+    // A negative weight (the CRD rejects it): Contour's status, and not served either.
+    let mark = world.logs().len();
+    let negative = root("first", "first.example.com", "one").replace("port: 80}", "port: 80, weight: -1}");
+    world.write("routes.yaml", &both(&negative));
+    served_by(&world, "second.example.com", "one").await;
+    world
+        .wait_for_log(
+            mark,
+            &["status: default/first: invalid: route \"/\": service \"one\": weight must be greater than or equal to zero"],
+        )
+        .await;
+    not_served(&world, "first.example.com").await;
+
+    world.write("routes.yaml", &both(&root("first", "first.example.com", "one")));
+    served_by(&world, "first.example.com", "one").await;
     world.assert_no_rejected_updates().await;
 }
 
