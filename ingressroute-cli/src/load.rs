@@ -782,7 +782,12 @@ impl Loaded {
                         .map_err(|_| strict)
                 }),
             Kind::Service => decode(&raw).map(|o| (Object::Service(o), None)),
-            Kind::Secret => decode(&raw).map(|o| (Object::Secret(o), None)),
+            Kind::Secret => decode(&raw)
+                .map(|o| (Object::Secret(o), None))
+                .map_err(|(field, message)| {
+                    let message = redact_secret_message(&raw, &field, &message);
+                    (field, message)
+                }),
             Kind::Endpoints => decode(&raw).map(|o| (Object::Endpoints(o), None)),
         };
         match decoded {
@@ -917,6 +922,55 @@ fn admission(kind: Kind, raw: &Value) -> Vec<Finding> {
         Kind::Service | Kind::Secret | Kind::Endpoints => Vec::new(),
     });
     findings
+}
+
+/// serde's message about a field of a Secret, without the field's value: serde quotes
+/// the value it did not expect (`invalid type: string "-----BEGIN PRIVATE KEY-----…",
+/// expected a map`), and base64 errors name bytes of it. What is kept: what kind of
+/// value was found (from the object itself) and what was expected (serde's words for
+/// the type, never data); messages that quote nothing but field names are kept whole.
+fn redact_secret_message(raw: &Value, field: &str, message: &str) -> String {
+    if ["missing field `", "unknown field `", "duplicate field `"]
+        .iter()
+        .any(|prefix| message.starts_with(prefix))
+    {
+        return message.to_owned();
+    }
+    let found = value_at(raw, field).map_or("a value", type_name);
+    let expected = message
+        .starts_with("invalid ")
+        .then(|| message.rfind(", expected ").and_then(|i| message.get(i..)))
+        .flatten()
+        .unwrap_or_default();
+    format!("invalid value: {found} (not shown: it is part of a Secret){expected}")
+}
+
+/// The value at a field path as serde_path_to_error writes it (`data.tls.key` is the key
+/// `tls.key` of `data`, `items[0]` an index): the first matching reading wins.
+fn value_at<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+    if path.is_empty() {
+        return Some(value);
+    }
+    match value {
+        Value::Object(map) => {
+            // Keys may hold dots (`tls.key`): try every split, the longest key first.
+            let mut ends: Vec<usize> = path.match_indices(['.', '[']).map(|(i, _)| i).collect();
+            ends.push(path.len());
+            ends.into_iter().rev().find_map(|end| {
+                let key = path.get(..end)?;
+                let rest = path.get(end..)?;
+                let rest = rest.strip_prefix('.').unwrap_or(rest);
+                value_at(map.get(key)?, rest)
+            })
+        }
+        Value::Array(items) => {
+            let rest = path.strip_prefix('[')?;
+            let (index, rest) = rest.split_once(']')?;
+            let rest = rest.strip_prefix('.').unwrap_or(rest);
+            value_at(items.get(index.parse::<usize>().ok()?)?, rest)
+        }
+        _ => None,
+    }
 }
 
 /// Decodes a typed object; on failure returns the field path and the message.
@@ -1113,6 +1167,38 @@ mod tests {
         let errors: Vec<String> = loaded.errors().map(ToString::to_string).collect();
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert!(errors[0].contains("alias replay limit exceeded"), "{errors:?}");
+    }
+
+    #[test]
+    fn errors_about_a_secret_name_the_field_and_the_type_but_never_the_value() {
+        let key = "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY-----";
+        let secret = |body: &str| format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: s}}\n{body}\n");
+        let cases = [
+            (
+                secret(&format!("data: \"{key}\"")),
+                "data: invalid value: a string (not shown: it is part of a Secret), expected a map",
+            ),
+            (
+                secret("data: {tls.key: 123456789}"),
+                "data.tls.key: invalid value: a number (not shown: it is part of a Secret), expected a base64-encoded string",
+            ),
+            (
+                secret("data: {tls.key: \"not base64 ---\"}"),
+                "data.tls.key: invalid value: a string (not shown: it is part of a Secret)",
+            ),
+            (
+                secret(&format!("stringData: [\"{key}\"]")),
+                "stringData: invalid value: an array (not shown: it is part of a Secret), expected a map",
+            ),
+            (
+                secret("type: 42"),
+                "type: invalid value: a number (not shown: it is part of a Secret), expected a string",
+            ),
+        ];
+        for (text, expected) in cases {
+            let loaded = load_str("s.yaml", &text);
+            assert_eq!(messages(&loaded), [format!("s.yaml: document 1 (line 1): {expected}")]);
+        }
     }
 
     #[test]

@@ -249,3 +249,116 @@ fn sigterm_stops_serve_while_it_parses_a_large_file() {
         out.stderr
     );
 }
+
+/// Malformed Secrets that carry `key` (a PEM private key) in every wrong place: `data`
+/// as a string, data values as numbers, lists and maps, `stringData` of the wrong shape,
+/// base64 garbage, a List item, JSON, YAML that does not parse, unusable TLS Secrets.
+fn malformed_secrets(key: &str) -> Vec<(String, String)> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(key);
+    let quoted = serde_json::to_string(key).unwrap();
+    let secret = |name: &str, body: &str| {
+        format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}}}\ntype: kubernetes.io/tls\n{body}\n")
+    };
+    let mut files = vec![
+        ("data-string.yaml", secret("a", &format!("data: {quoted}"))),
+        ("data-base64-string.yaml", secret("b", &format!("data: {b64}"))),
+        ("data-number.yaml", secret("c", "data: {tls.key: 1234567890}")),
+        ("data-list.yaml", secret("d", &format!("data: {{tls.key: [{b64}]}}"))),
+        (
+            "data-map.yaml",
+            secret("e", &format!("data: {{tls.key: {{k: {b64}}}}}")),
+        ),
+        (
+            "data-garbage.yaml",
+            secret("f", &format!("data: {{tls.key: {quoted}}}")),
+        ),
+        ("string-data-string.yaml", secret("g", &format!("stringData: {quoted}"))),
+        (
+            "string-data-list.yaml",
+            secret("h", &format!("stringData: {{tls.key: [{quoted}]}}")),
+        ),
+        (
+            "string-data-map.yaml",
+            secret("i", &format!("stringData: {{tls.key: {{k: {quoted}}}}}")),
+        ),
+        (
+            "list.yaml",
+            format!(
+                "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata: {{name: j}}\n  data: {quoted}\n"
+            ),
+        ),
+        (
+            "secret.json",
+            format!(r#"{{"apiVersion": "v1", "kind": "Secret", "metadata": {{"name": "k"}}, "data": {quoted}}}"#),
+        ),
+        ("unterminated.yaml", secret("l", &format!("data: {{tls.key: \"{b64}"))),
+        (
+            "bad-indent.yaml",
+            secret("m", &format!("stringData:\n  tls.key: |\n{key}\n  tls.crt: x")),
+        ),
+        (
+            "unusable.yaml",
+            secret("n", &format!("stringData: {{tls.key: {quoted}, tls.crt: {quoted}}}")),
+        ),
+        ("no-cert.yaml", secret("o", &format!("data: {{tls.key: {b64}}}"))),
+        (
+            "route.yaml",
+            root("default", "r", "r.example.com")
+                .replace("fqdn: r.example.com", "fqdn: r.example.com\n    tls: {secretName: n}"),
+        ),
+    ];
+    files.push(("web.yaml", service("default", "web")));
+    files.into_iter().map(|(name, text)| (name.to_owned(), text)).collect()
+}
+
+#[test]
+fn no_output_of_check_render_or_serve_holds_a_secrets_key_material() {
+    use base64::Engine as _;
+    let dir = scratch("inputs-secrets");
+    let key = rcgen::KeyPair::generate().unwrap().serialize_pem();
+    for (name, text) in malformed_secrets(&key) {
+        write_files(&dir, &[(&format!("d/{name}"), &text)]);
+    }
+    // The key's lines, and its base64 form in pieces: none may show anywhere.
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&key);
+    let mut needles: Vec<String> = key
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .map(str::to_owned)
+        .collect();
+    needles.extend(
+        b64.as_bytes()
+            .chunks(24)
+            .map(|c| String::from_utf8_lossy(c).into_owned()),
+    );
+
+    let mut outputs = Vec::new();
+    for args in [
+        vec!["check", "d"],
+        vec!["check", "-o", "json", "d"],
+        vec!["check", "-o", "yaml", "d"],
+        vec!["render", "d"],
+        vec!["render", "-o", "yaml", "d"],
+    ] {
+        let out = run(&dir, &args);
+        assert_ne!(out.code, None, "{args:?} hung");
+        outputs.push((format!("{args:?}"), format!("{}\n{}", out.stdout, out.stderr)));
+    }
+    let served = serve_until(&dir, &["d"], "serving");
+    assert_eq!(served.code, Some(0), "{}", served.stderr);
+    outputs.push(("serve".to_owned(), served.stderr));
+
+    for (what, output) in &outputs {
+        assert!(
+            output.contains("data"),
+            "{what} said something about the Secrets: {output}"
+        );
+        for needle in &needles {
+            assert!(
+                !output.contains(needle.as_str()),
+                "{what} printed key material {needle:?}:\n{output}"
+            );
+        }
+    }
+}
