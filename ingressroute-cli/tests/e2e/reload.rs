@@ -365,3 +365,38 @@ async fn the_quick_start_serves_a_relative_path_and_follows_edits_renames_deleti
     served_by(&world, "created.local", "hello").await;
     world.assert_no_rejected_updates().await;
 }
+
+#[tokio::test]
+async fn a_directory_removed_and_created_again_is_watched_again_and_its_new_content_served() {
+    let Some(world) = world(
+        "reload-recreated",
+        &[("route.yaml", root("old", "old.example.com", "one"))],
+    )
+    .await
+    else {
+        return;
+    };
+    served_by(&world, "old.example.com", "one").await;
+    let services = std::fs::read_to_string(world.manifests().join("services.yaml")).unwrap();
+
+    // As some deploy tools do: `rm -rf d; mkdir d; cp ...`.
+    let mark = world.logs().len();
+    std::fs::remove_dir_all(world.manifests()).unwrap();
+    std::fs::create_dir(world.manifests()).unwrap();
+    std::fs::write(world.manifests().join("services.yaml"), &services).unwrap();
+    std::fs::write(
+        world.manifests().join("route.yaml"),
+        root("new", "new.example.com", "two"),
+    )
+    .unwrap();
+    served_by(&world, "new.example.com", "two").await;
+    not_served(&world, "old.example.com").await;
+    world
+        .wait_for_log(mark, &["the directory was created again; watching the new one"])
+        .await;
+
+    // And the new directory is watched.
+    world.write("route.yaml", &root("new", "new.example.com", "one"));
+    served_by(&world, "new.example.com", "one").await;
+    world.assert_no_rejected_updates().await;
+}
