@@ -46,9 +46,12 @@ pub enum Error {
     /// The certificates could not be made.
     #[error("cannot generate the certificates")]
     Generate(#[source] rcgen::Error),
+    /// The Secrets could not be turned into JSON values.
+    #[error("cannot convert the Secrets")]
+    Json(#[source] serde_json::Error),
     /// The Secrets could not be serialised.
     #[error("cannot render YAML")]
-    Serialize(#[source] serde_yaml::Error),
+    Serialize(#[source] serde_saphyr::SerializeError),
     /// The output could not be written.
     #[error("cannot write {}", .path.display())]
     Write {
@@ -101,19 +104,16 @@ pub fn run(args: &CertgenArgs, stdout: &mut impl Write) -> Result<(), Error> {
     let items = secrets(&args.namespace)?
         .iter()
         .map(|secret| {
-            let mut value = serde_yaml::to_value(secret).map_err(Error::Serialize)?;
-            if let serde_yaml::Value::Mapping(map) = &mut value {
+            let mut value = serde_json::to_value(secret).map_err(Error::Json)?;
+            if let serde_json::Value::Object(map) = &mut value {
                 map.insert("apiVersion".into(), "v1".into());
                 map.insert("kind".into(), "Secret".into());
             }
             Ok(value)
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    let mut list = serde_yaml::Mapping::new();
-    list.insert("apiVersion".into(), "v1".into());
-    list.insert("kind".into(), "List".into());
-    list.insert("items".into(), serde_yaml::Value::Sequence(items));
-    let text = serde_yaml::to_string(&list).map_err(Error::Serialize)?;
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
+    let text = serde_saphyr::to_string(&list).map_err(Error::Serialize)?;
     crate::write_output(&args.output, &text, stdout).map_err(|source| Error::Write {
         path: args.output.clone(),
         source,

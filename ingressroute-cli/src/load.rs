@@ -1038,8 +1038,7 @@ fn yaml_message(error: &serde_saphyr::Error) -> String {
     }
 }
 
-/// The YAML parser's settings: YAML 1.2 booleans (`yes` stays a string, as it did with
-/// serde_yaml), duplicate keys refused (as kubectl refuses them), merge keys resolved,
+/// The YAML parser's settings: YAML 1.2 booleans (`yes` stays a string), duplicate keys refused (as kubectl refuses them), merge keys resolved,
 /// plain one-line messages, and budgets per document: depth, nodes, scalar bytes and
 /// alias replay. No limit on the number of documents in a file.
 fn yaml_options() -> serde_saphyr::Options {

@@ -38,7 +38,7 @@ pub enum Error {
     Json(#[source] serde_json::Error),
     /// Serialising to YAML failed.
     #[error("cannot render YAML")]
-    Yaml(#[source] serde_yaml::Error),
+    Yaml(#[source] serde_saphyr::SerializeError),
 }
 
 /// The result of rendering.
@@ -129,7 +129,7 @@ pub fn json(items: &[Item]) -> Result<String> {
 ///
 /// [`Error::Yaml`] if serialisation fails.
 pub fn yaml(items: &[Item]) -> Result<String> {
-    serde_yaml::to_string(&Items { items }).map_err(Error::Yaml)
+    serde_saphyr::to_string(&Items { items }).map_err(Error::Yaml)
 }
 
 const HEADERS: [&str; 5] = ["NAMESPACE", "NAME", "FQDN", "STATUS", "DESCRIPTION"];

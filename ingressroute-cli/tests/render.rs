@@ -90,7 +90,7 @@ fn yaml_output_is_the_same_object() {
     let yaml = run(&["render", "-o", "yaml", "examples/ingressroute/tls.yaml"]);
     assert_eq!(yaml.code, 0, "{}", yaml.stderr);
     assert!(yaml.stdout.starts_with("listeners:\n"), "{}", yaml.stdout);
-    let from_yaml: Value = serde_yaml::from_str(&yaml.stdout).unwrap();
+    let from_yaml: Value = serde_saphyr::from_str(&yaml.stdout).unwrap();
     assert_eq!(from_yaml, json.json());
 }
 
