@@ -4,7 +4,7 @@
 //!  inotify (notify's recommended watcher; a 500 ms polling watcher if that fails)
 //!     │  directory given: watched recursively, and its parent non-recursively (to see
 //!     │                   it removed and created again)
-//!     │  file given: its directory watched, events for other files ignored
+//!     │  file given: its directory watched (and, for a link, its target's directory)
 //!     ▼
 //!  relevant event ──▶ unbounded channel ──▶ the serve loop (holdoff, then
 //!                                            Watcher::refresh and a reload)
@@ -107,10 +107,15 @@ impl Target {
 
     /// The directory to watch non-recursively: a file's directory, a directory's parent.
     fn parent(&self) -> PathBuf {
-        match self.absolute.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
-            _ => PathBuf::from("/"),
-        }
+        parent_of(&self.absolute)
+    }
+
+    /// For a file reached through links (`hello.yaml -> ..data/hello.yaml` in a ConfigMap
+    /// volume, say): the directory of the file itself, watched too.
+    fn linked_parent(&self) -> Option<PathBuf> {
+        let canonical = self.canonical.as_deref().filter(|_| !self.directory)?;
+        let parent = parent_of(canonical);
+        (parent != self.parent()).then_some(parent)
     }
 
     /// Whether a path an event names is this directory target itself.
@@ -124,9 +129,20 @@ impl Target {
         if self.directory {
             under(&self.absolute) || self.canonical.as_deref().is_some_and(under)
         } else {
-            // The watched directory is the file's own: the file name decides.
-            changed.file_name().is_some() && changed.file_name() == self.absolute.file_name()
+            // Anything in the file's directory (or, through links, its target's): the
+            // file may be a link whose target changed (a ConfigMap's `..data` swapped),
+            // and one read too many costs nothing.
+            let parent = changed.parent();
+            parent == Some(self.parent().as_path())
+                || parent.is_some_and(|p| Some(p.to_owned()) == self.linked_parent())
         }
+    }
+}
+
+fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("/"),
     }
 }
 
@@ -199,6 +215,11 @@ pub fn watch(paths: &[PathBuf], changes: mpsc::UnboundedSender<()>) -> Result<Wa
         lost,
     };
     for target in &watcher.targets {
+        if let Some(linked) = target.linked_parent()
+            && let Err(error) = watcher.inner.get().watch(&linked, RecursiveMode::NonRecursive)
+        {
+            warn!(directory = %linked.display(), %error, "cannot watch the directory a linked file is in");
+        }
         let parent = target.parent();
         if let Err(source) = watcher.inner.get().watch(&parent, RecursiveMode::NonRecursive) {
             // A directory target still works without its parent's watch (it is only
@@ -299,11 +320,13 @@ mod tests {
     }
 
     #[test]
-    fn a_file_target_watches_its_directory_and_only_concerns_itself() {
+    fn a_file_target_watches_its_directory_and_concerns_what_is_in_it() {
         let target = Target::new(Path::new("/no/such/dir/a.yaml"));
         assert_eq!(target.parent(), Path::new("/no/such/dir"));
         assert!(target.concerns(Path::new("/no/such/dir/a.yaml")));
-        assert!(!target.concerns(Path::new("/no/such/dir/b.yaml")));
+        assert!(target.concerns(Path::new("/no/such/dir/..data")));
+        assert!(!target.concerns(Path::new("/no/such/other/a.yaml")));
+        assert!(!target.concerns(Path::new("/no/such/dir/sub/a.yaml")));
         let relative = Target::new(Path::new("a.yaml"));
         assert_eq!(relative.parent(), std::env::current_dir().unwrap());
     }
@@ -351,5 +374,25 @@ mod tests {
 
         std::fs::write(dir.join("a.yaml"), "x").unwrap();
         noticed(&mut rx, "a write in the new directory").await;
+    }
+
+    #[tokio::test]
+    async fn a_file_given_through_a_configmap_link_is_noticed_when_its_data_is_swapped() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("..2026_01_01");
+        std::fs::create_dir(&first).unwrap();
+        std::fs::write(first.join("hello.yaml"), "a").unwrap();
+        std::os::unix::fs::symlink("..2026_01_01", dir.path().join("..data")).unwrap();
+        std::os::unix::fs::symlink("..data/hello.yaml", dir.path().join("hello.yaml")).unwrap();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let _watcher = watch(&[dir.path().join("hello.yaml")], tx).unwrap();
+
+        let second = dir.path().join("..2026_01_02");
+        std::fs::create_dir(&second).unwrap();
+        std::fs::write(second.join("hello.yaml"), "b").unwrap();
+        quiet(&mut rx).await;
+        std::os::unix::fs::symlink("..2026_01_02", dir.path().join("..data_tmp")).unwrap();
+        std::fs::rename(dir.path().join("..data_tmp"), dir.path().join("..data")).unwrap();
+        noticed(&mut rx, "the swap of ..data").await;
     }
 }
