@@ -1,26 +1,33 @@
 //! Loading manifests from files, directories and standard input.
 //!
-//! Every subcommand that reads local manifests (`check` today, `render`, `serve` and a
-//! file watcher later) goes through this module, so that they all accept the same
-//! inputs and report the same problems the same way.
+//! Every subcommand that reads local manifests (`check`, `render`, `serve`) goes through
+//! this module, so that they all accept the same inputs and report the same problems the
+//! same way.
 //!
 //! ```text
-//!  PATH... ──▶ files (directories walked recursively, sorted; `-` is stdin)
-//!                │
+//!  PATH... ──▶ files (crate::walk: directories walked recursively, sorted, only
+//!                │     regular files opened; `-` is stdin)
 //!                ▼
-//!  documents (YAML split on `---`/`...`, or a JSON stream), each with its Location
+//!  documents (YAML with serde-saphyr and budgets, or a JSON stream), each with its Location
 //!                │
 //!                ▼
 //!  serde_json::Value ──▶ `kind: List` expanded ──▶ apiVersion/kind dispatch
 //!                │                                        │
 //!                ▼                                        ▼
-//!  Manifest { location, raw, object }        Diagnostic (errors and warnings)
+//!  decoded (IngressRoutes and TLSCertificateDelegations      Diagnostic (errors and
+//!  leniently if need be) + what the API server would          warnings)
+//!  say (names, CRD schema)
+//!                │
+//!                ▼
+//!  Manifest { location, raw, object, findings, missing }
 //! ```
 //!
-//! What this module does **not** do: it does not validate objects against the CRD
-//! schema or compute statuses (see [`crate::check`]), and it never stops at the first
-//! problem: a bad file or document becomes an [`Error`] and loading goes on with the
-//! next one.
+//! What this module does **not** do: compute statuses or decide what a finding means for
+//! the build (see [`crate::check`]), and it never stops at the first problem: a bad file
+//! or document becomes an [`Error`] and loading goes on with the next one. An IngressRoute
+//! the API server would reject is not an error here: it is a [`Manifest`] (with
+//! [`Manifest::rejection`]) or an [`Object::Undecodable`], so that it gets a status.
+//! Messages about a Secret never show its values.
 //!
 //! # Documents and lines
 //!
