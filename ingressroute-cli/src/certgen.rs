@@ -58,9 +58,12 @@ pub enum Error {
     /// The certificates could not be made.
     #[error("cannot generate the certificates")]
     Generate(#[source] rcgen::Error),
+    /// The Secrets could not be turned into JSON values.
+    #[error("cannot convert the Secrets")]
+    Json(#[source] serde_json::Error),
     /// The Secrets could not be serialised.
     #[error("cannot render YAML")]
-    Serialize(#[source] serde_yaml::Error),
+    Serialize(#[source] serde_saphyr::SerializeError),
     /// The output file exists and `--force` was not given.
     #[error("{} exists; pass --force to replace it", .path.display())]
     Exists {
@@ -120,19 +123,16 @@ pub fn run(args: &CertgenArgs, stdout: &mut impl Write) -> Result<(), Error> {
     let items = secrets(&args.namespace)?
         .iter()
         .map(|secret| {
-            let mut value = serde_yaml::to_value(secret).map_err(Error::Serialize)?;
-            if let serde_yaml::Value::Mapping(map) = &mut value {
+            let mut value = serde_json::to_value(secret).map_err(Error::Json)?;
+            if let serde_json::Value::Object(map) = &mut value {
                 map.insert("apiVersion".into(), "v1".into());
                 map.insert("kind".into(), "Secret".into());
             }
             Ok(value)
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    let mut list = serde_yaml::Mapping::new();
-    list.insert("apiVersion".into(), "v1".into());
-    list.insert("kind".into(), "List".into());
-    list.insert("items".into(), serde_yaml::Value::Sequence(items));
-    let text = serde_yaml::to_string(&list).map_err(Error::Serialize)?;
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
+    let text = serde_saphyr::to_string(&list).map_err(Error::Serialize)?;
     let write_error = |source| Error::Write {
         path: args.output.clone(),
         source,

@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use ingressroute_api::validate::{self, Finding, FindingKind};
+use ingressroute_api::validate::{Finding, FindingKind};
 use ingressroute_api::{DEFAULT_INGRESS_CLASS, INGRESS_CLASS_ANNOTATIONS, IngressRoute};
 use ingressroute_dag::{Config, CurrentStatus, Dag, ObjectRef, Objects, SecretError};
 
@@ -244,6 +244,10 @@ pub(crate) fn load_line(diagnostic: &load::Diagnostic) -> String {
 pub struct Report {
     /// One item per IngressRoute of the served class, by namespace then name.
     pub items: Vec<Item>,
+    /// The IngressRoutes of the served class that do not decode even leniently: they
+    /// take no part in the build, and their status is `invalid` with this description
+    /// (`cannot decode the IngressRoute: <field>: <reason>`). They are among `items` too.
+    pub undecodable: Vec<(ObjectRef, String)>,
     /// What to say on standard error, in the order the objects were loaded (ingress
     /// class notes last).
     pub diagnostics: Vec<Diagnostic>,
@@ -278,20 +282,17 @@ pub enum Schema {
     AlreadyValidated,
 }
 
-/// Schema diagnostics of one manifest: what the API server would reject, and unknown
-/// fields.
+/// Schema diagnostics of one manifest: what the API server would reject (the CRD
+/// schema, names), and unknown fields.
 #[must_use]
 pub fn schema_diagnostics(manifest: &Manifest) -> Vec<Diagnostic> {
     let object = manifest.object.object_ref();
     let kind = manifest.object.kind();
     let location = &manifest.location;
-    let findings = match kind {
-        Kind::IngressRoute => validate::validate_ingress_route(&manifest.raw),
-        Kind::TlsCertificateDelegation => validate::validate_tls_certificate_delegation(&manifest.raw),
-        _ => Vec::new(),
-    };
-    findings
-        .into_iter()
+    manifest
+        .findings
+        .iter()
+        .cloned()
         .map(|finding| match finding.kind {
             FindingKind::UnknownField => Diagnostic::UnknownField {
                 location: location.clone(),
@@ -317,6 +318,8 @@ pub fn check_and_build_with(loaded: &Loaded, config: &Config, schema: Schema) ->
     let mut fqdns: BTreeMap<ObjectRef, String> = BTreeMap::new();
     let mut classes: BTreeMap<ObjectRef, (String, Location)> = BTreeMap::new();
     let mut rejections: BTreeMap<ObjectRef, Vec<Rejection>> = BTreeMap::new();
+
+    let mut undecodable: BTreeMap<ObjectRef, String> = BTreeMap::new();
 
     for manifest in loaded.manifests() {
         let object = manifest.object.object_ref();
@@ -346,8 +349,35 @@ pub fn check_and_build_with(loaded: &Loaded, config: &Config, schema: Schema) ->
                 if let Some(class) = ingress_class(route) {
                     classes.insert(object.clone(), (class.to_owned(), manifest.location.clone()));
                 }
-                objects.insert_ingress_route(Arc::clone(route));
+                // What the API server would reject takes part in the build (its status
+                // says why) but is never served.
+                match manifest.rejection() {
+                    Some(description) => {
+                        objects.insert_rejected_ingress_route(Arc::clone(route), description);
+                    }
+                    None => {
+                        objects.insert_ingress_route(Arc::clone(route));
+                    }
+                }
             }
+            Object::Undecodable(route) => {
+                let class = route.class.as_deref().filter(|class| !class.is_empty());
+                match class {
+                    Some(class) if class != config.ingress_class => {
+                        diagnostics.push(Diagnostic::IgnoredIngressClass {
+                            location: manifest.location.clone(),
+                            object,
+                            class: class.to_owned(),
+                            served: config.ingress_class.clone(),
+                        });
+                    }
+                    _ => {
+                        undecodable.insert(object, route.description());
+                    }
+                }
+            }
+            // Any other object the API server would reject does not exist.
+            _ if manifest.rejected() => {}
             Object::TlsCertificateDelegation(delegation) => {
                 objects.insert_delegation(Arc::clone(delegation));
             }
@@ -380,27 +410,40 @@ pub fn check_and_build_with(loaded: &Loaded, config: &Config, schema: Schema) ->
             });
         }
     }
-    if statuses.is_empty() {
+    if statuses.is_empty() && undecodable.is_empty() {
         diagnostics.push(Diagnostic::NoIngressRoutes);
     }
 
-    let items: Vec<Item> = statuses
+    let mut items: BTreeMap<&ObjectRef, Item> = statuses
         .iter()
         .map(|(object, status)| {
-            Item::ingress_route(
+            let item = Item::ingress_route(
                 &object.namespace,
                 &object.name,
                 fqdns.get(object).map(String::as_str),
                 status.current_status.as_str(),
                 &status.description,
             )
-            .with_rejections(rejections.remove(object).unwrap_or_default())
+            .with_rejections(rejections.remove(object).unwrap_or_default());
+            (object, item)
         })
         .collect();
-    let failed = statuses.values().any(|s| s.current_status != CurrentStatus::Valid)
+    for (object, description) in &undecodable {
+        let item = Item::ingress_route(
+            &object.namespace,
+            &object.name,
+            None,
+            CurrentStatus::Invalid.as_str(),
+            description,
+        );
+        items.insert(object, item);
+    }
+    let failed = !undecodable.is_empty()
+        || statuses.values().any(|s| s.current_status != CurrentStatus::Valid)
         || diagnostics.iter().any(Diagnostic::fails);
     let report = Report {
-        items,
+        items: items.into_values().collect(),
+        undecodable: undecodable.into_iter().collect(),
         diagnostics,
         outcome: if failed { Outcome::Invalid } else { Outcome::Valid },
     };
@@ -528,7 +571,16 @@ spec: {ports: [{port: 80}]}
         // `strategy` is an enum in the schema; the DAG ignores unknown strategies.
         let text = ROOT.replace("port: 80}]}]", "port: 80, strategy: Fastest}]}]");
         let report = check(&loaded(&text), &Config::default());
-        assert_eq!(report.items[0].status.current_status, "valid");
+        // Never served: its status says why.
+        assert_eq!(report.items[0].status.current_status, "invalid");
+        assert!(
+            report.items[0]
+                .status
+                .description
+                .starts_with("the API server would reject this IngressRoute: spec.routes[0].services[0].strategy: "),
+            "{:?}",
+            report.items[0]
+        );
         assert!(
             matches!(report.diagnostics.as_slice(), [Diagnostic::Rejected { .. }]),
             "{:?}",
@@ -569,6 +621,114 @@ spec: {ports: [{port: 80}]}
             ["warning: no IngressRoutes found"]
         );
         assert_eq!(stderr_lines(&diagnostics, true).count(), 0);
+    }
+
+    /// The status of every IngressRoute, by name.
+    fn statuses(report: &Report) -> Vec<(String, String, String)> {
+        report
+            .items
+            .iter()
+            .map(|item| {
+                (
+                    item.name.clone(),
+                    item.status.current_status.clone(),
+                    item.status.description.clone(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_ingress_route_the_api_server_would_reject_gets_contours_status_or_says_why_and_the_others_are_valid() {
+        let route = |name: &str, spec: &str| {
+            format!(
+                "---\napiVersion: contour.heptio.com/v1beta1\nkind: IngressRoute\nmetadata: {{name: {name}}}\nspec: {spec}\n"
+            )
+        };
+        let text = [
+            ROOT.to_owned(),
+            route("no-fqdn", "{virtualhost: {}, routes: [{match: /, services: [{name: web, port: 80}]}]}"),
+            route("no-match", "{virtualhost: {fqdn: m.example.com}, routes: [{services: [{name: web, port: 80}]}]}"),
+            route("no-port", "{virtualhost: {fqdn: p.example.com}, routes: [{match: /, services: [{name: web}]}]}"),
+            route("eighty", "{virtualhost: {fqdn: e.example.com}, routes: [{match: /, services: [{name: web, port: eighty}]}]}"),
+            route("negative", "{virtualhost: {fqdn: n.example.com}, routes: [{match: /, services: [{name: web, port: 80, weight: -1}]}]}"),
+            route("both", "{virtualhost: {fqdn: b.example.com}, routes: [{match: /, services: [{name: web, port: 80}], delegate: {name: x}}]}"),
+        ]
+        .concat();
+        let report = check(&loaded(&text), &Config::default());
+        let invalid = |name: &str, description: &str| (name.to_owned(), "invalid".to_owned(), description.to_owned());
+        assert_eq!(
+            statuses(&report),
+            [
+                invalid(
+                    "both",
+                    "route \"/\": cannot specify services and delegate in the same route"
+                ),
+                invalid(
+                    "eighty",
+                    "cannot decode the IngressRoute: spec.routes[0].services[0].port: invalid type: string \"eighty\", expected i64"
+                ),
+                invalid(
+                    "negative",
+                    "route \"/\": service \"web\": weight must be greater than or equal to zero"
+                ),
+                invalid("no-fqdn", "Spec.VirtualHost.Fqdn must be specified"),
+                invalid(
+                    "no-match",
+                    "cannot decode the IngressRoute: spec.routes[0].match: is required"
+                ),
+                invalid(
+                    "no-port",
+                    "route \"/\": service \"web\": port must be in the range 1-65535"
+                ),
+                ("root".to_owned(), "valid".to_owned(), "valid IngressRoute".to_owned()),
+            ]
+        );
+        assert_eq!(report.outcome, Outcome::Invalid);
+        let rejected: Vec<String> = report
+            .diagnostics
+            .iter()
+            .filter(|d| d.fails())
+            .map(ToString::to_string)
+            .collect();
+        for name in ["both", "eighty", "negative", "no-fqdn", "no-match", "no-port"] {
+            assert!(
+                rejected
+                    .iter()
+                    .any(|d| d.contains(&format!("IngressRoute default/{name}: "))),
+                "{name}: {rejected:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn objects_with_names_the_api_server_refuses_do_not_exist() {
+        let text = ROOT.replace("metadata: {name: web}", "metadata: {name: Web}");
+        let report = check(&loaded(&text), &Config::default());
+        assert_eq!(
+            statuses(&report),
+            [(
+                "root".to_owned(),
+                "invalid".to_owned(),
+                "Service [web:80] is invalid or missing".to_owned()
+            )]
+        );
+        assert_eq!(
+            report.diagnostics[0].to_string(),
+            "test.yaml: document 2 (line 8): Service default/Web: metadata.name: \"Web\" is not a DNS-1035 label: it must consist of lowercase alphanumeric characters or '-', start with a lowercase letter and end with an alphanumeric character (e.g. 'my-name' or 'abc-123') (the API server would reject this object)"
+        );
+        let text = ROOT.replace("metadata: {name: root,", "metadata: {name: Root,");
+        let report = check(&loaded(&text), &Config::default());
+        assert_eq!(report.items[0].status.current_status, "invalid");
+        assert!(
+            report.items[0]
+                .status
+                .description
+                .starts_with("the API server would reject this IngressRoute: metadata.name: \"Root\" is not a lowercase RFC 1123 subdomain"),
+            "{:?}",
+            report.items[0]
+        );
+        assert_eq!(report.outcome, Outcome::Invalid);
     }
 
     #[test]

@@ -20,6 +20,7 @@
 //!  bootstrap ──▶ Envoy's bootstrap (ADS to `serve`)
 //! ```
 //!
+//! * [`walk`] finds the manifest files under a directory and opens only regular files;
 //! * [`load`] reads files, directories and standard input into typed manifests, each
 //!   with its file, document and line, and collects errors and warnings;
 //! * [`check`] validates against the CRD schema, builds the DAG and works out the exit
@@ -38,9 +39,11 @@ pub mod bootstrap;
 pub mod certgen;
 pub mod check;
 pub mod load;
+pub mod names;
 pub mod output;
 pub mod render;
 pub mod serve;
+pub mod walk;
 
 use std::io::{self, Write};
 
@@ -85,9 +88,11 @@ pub enum Command {
     /// Serve the Envoy configuration of the given manifests over xDS, rebuilt whenever
     /// they change, and optionally run the Envoy that uses it (`--envoy`).
     ///
-    /// A file that breaks (bad YAML, a field of the wrong type, an object the API server
-    /// would reject) keeps its last good objects served; every other file still updates.
-    /// Runs until SIGINT or SIGTERM; exit code 1 if something fails.
+    /// A file that breaks (it cannot be read, or is not YAML) keeps its last good objects
+    /// served; every other file still updates. Within a file each object stands on its
+    /// own: one the API server would reject is logged (an IngressRoute gets an `invalid`
+    /// status) and never served, and the others are. Runs until SIGINT or SIGTERM; exit
+    /// code 1 if something fails.
     Serve(serve::ServeArgs),
     /// Internal: how `serve --envoy` starts Envoy, so that Envoy dies with it (see
     /// [`serve::envoy`]).
@@ -189,7 +194,11 @@ pub fn run(cli: &Cli) -> Result<check::Outcome, Error> {
                 .map_err(Error::Runtime)?;
             // On this thread, which lives as long as the process: Envoy's parent-death
             // signal follows the thread that started it (see `serve::envoy`).
-            runtime.block_on(serve::run(args.clone()))?;
+            let served = runtime.block_on(serve::run(args.clone()));
+            // Not waiting for blocking work still under way (a large file being parsed):
+            // SIGTERM must stop `serve` at once.
+            runtime.shutdown_background();
+            served?;
             Ok(check::Outcome::Valid)
         }
         Command::EnvoyChild(args) => {

@@ -50,7 +50,7 @@ pub enum Error {
     Json(#[source] serde_json::Error),
     /// Serialising to YAML failed.
     #[error("cannot render YAML")]
-    Yaml(#[source] serde_yaml::Error),
+    Yaml(#[source] serde_saphyr::SerializeError),
 }
 
 /// The result of rendering.
@@ -175,7 +175,7 @@ pub fn json(items: &[Item]) -> Result<String> {
 ///
 /// [`Error::Yaml`] if serialisation fails.
 pub fn yaml(items: &[Item]) -> Result<String> {
-    serde_yaml::to_string(&ItemsRef { items }).map_err(Error::Yaml)
+    serde_saphyr::to_string(&ItemsRef { items }).map_err(Error::Yaml)
 }
 
 const HEADERS: [&str; 5] = ["NAMESPACE", "NAME", "FQDN", "STATUS", "DESCRIPTION"];
@@ -508,7 +508,7 @@ marketing   child                       orphaned   this IngressRoute is not part
             let back: Items = serde_json::from_str(&text).unwrap();
             prop_assert_eq!(&back.items, &items);
             let text = yaml(&items).unwrap();
-            let back: Items = serde_yaml::from_str(&text).unwrap();
+            let back: Items = serde_saphyr::from_str(&text).unwrap();
             prop_assert_eq!(&back.items, &items);
         }
 

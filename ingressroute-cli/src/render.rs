@@ -125,7 +125,7 @@ pub enum Error {
     Serialize(#[source] serde_json::Error),
     /// The result could not be serialised as YAML.
     #[error("cannot render YAML")]
-    Yaml(#[source] serde_yaml::Error),
+    Yaml(#[source] serde_saphyr::SerializeError),
     /// Standard output or standard error could not be written.
     #[error("cannot write the result")]
     Write(#[source] io::Error),
@@ -154,7 +154,7 @@ pub fn render(loaded: &Loaded, config: &Config, envoy: &EnvoyConfig, secrets: Se
         .filter(|manifest| manifest.object.kind() == Kind::IngressRoute)
         .map(|manifest| (manifest.object.object_ref(), &manifest.location))
         .collect();
-    let not_valid = dag
+    let mut not_valid: Vec<NotValid> = dag
         .statuses()
         .iter()
         .filter(|(_, status)| status.current_status != CurrentStatus::Valid)
@@ -165,6 +165,13 @@ pub fn render(loaded: &Loaded, config: &Config, envoy: &EnvoyConfig, secrets: Se
             description: status.description.clone(),
         })
         .collect();
+    not_valid.extend(report.undecodable.iter().map(|(object, description)| NotValid {
+        location: locations.get(object).map(|location| (*location).clone()),
+        object: object.clone(),
+        status: CurrentStatus::Invalid,
+        description: description.clone(),
+    }));
+    not_valid.sort_by(|a, b| a.object.cmp(&b.object));
     Ok(Rendered {
         resources: json::typed_resources(&resources, secrets).map_err(Error::Json)?,
         diagnostics: report.diagnostics,
@@ -185,7 +192,7 @@ pub fn format(resources: &TypedResources, format: RenderFormat) -> Result<String
             text.push('\n');
             Ok(text)
         }
-        RenderFormat::Yaml => serde_yaml::to_string(resources).map_err(Error::Yaml),
+        RenderFormat::Yaml => serde_saphyr::to_string(resources).map_err(Error::Yaml),
     }
 }
 
@@ -316,7 +323,7 @@ subsets: [{addresses: [{ip: 10.0.0.1}], ports: [{name: http, port: 8080}]}]
     fn yaml_and_json_hold_the_same_object() {
         let resources = rendered(ROOT).resources;
         let json: serde_json::Value = serde_json::from_str(&format(&resources, RenderFormat::Json).unwrap()).unwrap();
-        let yaml: serde_json::Value = serde_yaml::from_str(&format(&resources, RenderFormat::Yaml).unwrap()).unwrap();
+        let yaml: serde_json::Value = serde_saphyr::from_str(&format(&resources, RenderFormat::Yaml).unwrap()).unwrap();
         assert_eq!(json, yaml);
         assert!(format(&resources, RenderFormat::Json).unwrap().ends_with("}\n"));
     }

@@ -9,7 +9,7 @@ mod common;
 use common::{run, scratch};
 
 fn secrets(yaml: &str) -> Vec<serde_json::Value> {
-    let list: serde_json::Value = serde_yaml::from_str(yaml).unwrap();
+    let list: serde_json::Value = serde_saphyr::from_str(yaml).unwrap();
     assert_eq!(list["apiVersion"], "v1");
     assert_eq!(list["kind"], "List");
     list["items"].as_array().unwrap().clone()

@@ -90,7 +90,7 @@ fn yaml_output_is_the_same_object() {
     let yaml = run(&["render", "-o", "yaml", "examples/ingressroute/tls.yaml"]);
     assert_eq!(yaml.code, 0, "{}", yaml.stderr);
     assert!(yaml.stdout.starts_with("listeners:\n"), "{}", yaml.stdout);
-    let from_yaml: Value = serde_yaml::from_str(&yaml.stdout).unwrap();
+    let from_yaml: Value = serde_saphyr::from_str(&yaml.stdout).unwrap();
     assert_eq!(from_yaml, json.json());
 }
 
@@ -178,7 +178,7 @@ fn invalid_ingress_routes_are_summarised_on_stderr_and_do_not_fail_the_render() 
 }
 
 #[test]
-fn schema_rejections_are_reported_but_do_not_fail_the_render() {
+fn schema_rejections_are_reported_and_not_rendered_but_do_not_fail_the_render() {
     let dir = scratch("render-schema");
     // `strategy` is an enum in the schema; the DAG ignores unknown strategies.
     let text = format!(
@@ -191,14 +191,21 @@ fn schema_rejections_are_reported_but_do_not_fail_the_render() {
     let run = run_in(&dir, &["render", "web.yaml"], "");
     assert_eq!(run.code, 0, "{}", run.stderr);
     let lines = run.stderr_lines();
-    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(
         lines[0].starts_with(
             "warning: web.yaml: document 1 (line 1): IngressRoute default/web: spec.routes[0].services[0].strategy: "
         ) && lines[0].ends_with("(the API server would reject this object)"),
         "{lines:?}"
     );
-    assert_eq!(run.json()["listeners"][0]["name"], "ingress_http");
+    // An object the API server would reject does not exist: nothing of it is rendered.
+    assert!(
+        lines[1].starts_with(
+            "warning: web.yaml: document 1 (line 1): IngressRoute default/web: invalid, not rendered: the API server would reject this IngressRoute: spec.routes[0].services[0].strategy: "
+        ),
+        "{lines:?}"
+    );
+    assert_eq!(run.json()["listeners"], serde_json::json!([]));
 }
 
 #[test]
@@ -223,7 +230,7 @@ fn unreadable_input_exits_2_and_prints_nothing() {
     assert_eq!(run.stdout, "");
     let lines = run.stderr_lines();
     assert!(
-        lines[0].starts_with("error: broken.yaml: document 1 (line 1): "),
+        lines[0].starts_with("error: broken.yaml: document 1 (line 3): "),
         "{lines:?}"
     );
     assert_eq!(

@@ -26,7 +26,6 @@ use k8s_openapi::api::core::v1::{Container, Namespace, PodSpec, Service, Service
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use serde::Deserialize as _;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -80,11 +79,8 @@ fn load_dir(dir: &Path) -> Manifests {
     for path in files {
         let file = path.file_name().unwrap().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(&path).unwrap();
-        for document in serde_yaml::Deserializer::from_str(&text) {
-            let value = Value::deserialize(document).unwrap_or_else(|e| panic!("{file}: {e}"));
-            if value.is_null() {
-                continue;
-            }
+        let documents: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        for value in documents {
             match value["kind"]
                 .as_str()
                 .unwrap_or_else(|| panic!("{file}: a document without kind"))

@@ -210,7 +210,7 @@ pub fn resources_to_json(resources: &crate::Resources) -> Result<Value> {
 
 /// Every resource of a [`Resources`](crate::Resources) as JSON, one list per kind, each
 /// element with its `@type` ([`to_typed_json`]). Serialises (with `serde_json` or
-/// `serde_yaml`) as one object with the keys `listeners`, `routes`, `clusters`,
+/// `serde-saphyr`) as one object with the keys `listeners`, `routes`, `clusters`,
 /// `endpoints` and `secrets`, in that order: what `ingressroute render` prints and what
 /// the golden files of this crate hold.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

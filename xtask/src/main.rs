@@ -190,8 +190,8 @@ fn crd_files() -> anyhow::Result<Vec<Generated>> {
         if i > 0 {
             out.push_str("---\n");
         }
-        let yaml =
-            serde_yaml::to_string(crd).with_context(|| format!("cannot serialize the CRD {}", crd.spec.names.kind))?;
+        let yaml = serde_saphyr::to_string(crd)
+            .with_context(|| format!("cannot serialize the CRD {}", crd.spec.names.kind))?;
         out.push_str(&yaml);
     }
     Ok(vec![(CRDS_PATH, out)])
