@@ -16,7 +16,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 
 use ingressroute_envoy::bootstrap::XDS_SUBJECT_ALT_NAME;
-use ingressroute_envoy::server::{Pem, XdsCertificates};
+use ingressroute_xds::{Pem, XdsCertificates};
 use k8s_openapi::api::core::v1 as core_v1;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 

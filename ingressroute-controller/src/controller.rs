@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ingressroute_envoy::server::{Publisher, Server, Snapshot};
+use ingressroute_xds::{Publisher, Server, Snapshot};
 use kube::Client;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};

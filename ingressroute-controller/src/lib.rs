@@ -45,7 +45,7 @@ pub enum Error {
     Client(#[source] kube::Error),
     /// The xDS server could not start.
     #[error("cannot start the xDS server")]
-    Xds(#[source] ingressroute_envoy::server::Error),
+    Xds(#[source] ingressroute_xds::Error),
     /// An HTTP listener could not be bound.
     #[error("cannot listen on {address}")]
     Bind {

@@ -39,7 +39,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use ingressroute_dag::{CurrentStatus, Dag};
-use ingressroute_envoy::server;
+use ingressroute_xds as server;
 
 use crate::status::PendingStatuses;
 use crate::store::Store;

@@ -24,8 +24,6 @@ pub mod names;
 mod proto;
 mod resources;
 mod route;
-#[cfg(feature = "server")]
-pub mod server;
 mod sources;
 mod translate;
 

@@ -32,8 +32,8 @@ use std::time::Duration;
 
 use ingressroute_api::DEFAULT_INGRESS_CLASS;
 use ingressroute_dag::{Config, CurrentStatus, Dag, ObjectRef};
-use ingressroute_envoy::server::{Publisher, Server, Snapshot};
 use ingressroute_envoy::{Endpoints, EnvoyConfig, ResourceKind, Resources};
+use ingressroute_xds::{Publisher, Server, Snapshot};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -136,7 +136,7 @@ pub enum Error {
     Stdin,
     /// The xDS server could not start or failed.
     #[error("the xDS server failed")]
-    Server(#[source] ingressroute_envoy::server::Error),
+    Server(#[source] ingressroute_xds::Error),
     /// The xDS server task ended unexpectedly.
     #[error("the xDS server stopped unexpectedly")]
     ServerStopped,

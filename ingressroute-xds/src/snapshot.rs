@@ -12,19 +12,14 @@ use prost::{Message, Name};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
-use super::{Error, Result};
-use crate::{ResourceKind, Resources};
+use crate::{Error, Result};
+use ingressroute_envoy::{ResourceKind, Resources};
 
-/// The type URL of each kind, as a `&'static str` (checked against
-/// [`ResourceKind::type_url`] by a test).
+/// The type URL of each kind, as a `&'static str`, made once.
 pub(crate) fn type_url(kind: ResourceKind) -> &'static str {
-    match kind {
-        ResourceKind::Listener => "type.googleapis.com/envoy.config.listener.v3.Listener",
-        ResourceKind::RouteConfiguration => "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
-        ResourceKind::Cluster => "type.googleapis.com/envoy.config.cluster.v3.Cluster",
-        ResourceKind::ClusterLoadAssignment => "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
-        ResourceKind::Secret => "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret",
-    }
+    static URLS: std::sync::LazyLock<PerKind<String>> =
+        std::sync::LazyLock::new(|| PerKind::from_fn(ResourceKind::type_url));
+    URLS.get(kind)
 }
 
 /// The order in which removals are sent: whatever refers to a resource lets go of it
@@ -45,59 +40,36 @@ pub(crate) fn kind_of(type_url: &str) -> Option<ResourceKind> {
         .find(|kind| self::type_url(*kind) == type_url)
 }
 
-/// One value per resource kind.
+/// One value per resource kind, in [`ResourceKind::ALL`] order (which holds every kind).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct PerKind<T> {
-    listener: T,
-    route: T,
-    cluster: T,
-    endpoint: T,
-    secret: T,
+pub(crate) struct PerKind<T>([T; 5]);
+
+/// The position of `kind` in [`ResourceKind::ALL`], which lists every kind.
+fn index(kind: ResourceKind) -> usize {
+    ResourceKind::ALL.iter().position(|k| *k == kind).unwrap_or_default()
 }
 
 impl<T> PerKind<T> {
     /// Builds each value from its kind.
     pub(crate) fn from_fn(mut f: impl FnMut(ResourceKind) -> T) -> Self {
-        Self {
-            listener: f(ResourceKind::Listener),
-            route: f(ResourceKind::RouteConfiguration),
-            cluster: f(ResourceKind::Cluster),
-            endpoint: f(ResourceKind::ClusterLoadAssignment),
-            secret: f(ResourceKind::Secret),
-        }
+        Self(ResourceKind::ALL.map(&mut f))
     }
 
     /// Each value through `f`, in [`ResourceKind::ALL`] order.
-    pub(crate) fn map<U>(self, mut f: impl FnMut(T) -> U) -> PerKind<U> {
-        PerKind {
-            listener: f(self.listener),
-            route: f(self.route),
-            cluster: f(self.cluster),
-            endpoint: f(self.endpoint),
-            secret: f(self.secret),
-        }
+    pub(crate) fn map<U>(self, f: impl FnMut(T) -> U) -> PerKind<U> {
+        PerKind(self.0.map(f))
     }
 
     /// The value of `kind`.
+    #[allow(clippy::indexing_slicing)] // `index` is below 5
     pub(crate) fn get(&self, kind: ResourceKind) -> &T {
-        match kind {
-            ResourceKind::Listener => &self.listener,
-            ResourceKind::RouteConfiguration => &self.route,
-            ResourceKind::Cluster => &self.cluster,
-            ResourceKind::ClusterLoadAssignment => &self.endpoint,
-            ResourceKind::Secret => &self.secret,
-        }
+        &self.0[index(kind)]
     }
 
     /// The value of `kind`, to change.
+    #[allow(clippy::indexing_slicing)] // `index` is below 5
     pub(crate) fn get_mut(&mut self, kind: ResourceKind) -> &mut T {
-        match kind {
-            ResourceKind::Listener => &mut self.listener,
-            ResourceKind::RouteConfiguration => &mut self.route,
-            ResourceKind::Cluster => &mut self.cluster,
-            ResourceKind::ClusterLoadAssignment => &mut self.endpoint,
-            ResourceKind::Secret => &mut self.secret,
-        }
+        &mut self.0[index(kind)]
     }
 }
 
@@ -232,6 +204,7 @@ impl KindSnapshot {
             ResourceKind::Cluster => entries(&resources.clusters, |r| &r.name),
             ResourceKind::ClusterLoadAssignment => entries(&resources.endpoints, |r| &r.cluster_name),
             ResourceKind::Secret => entries(&resources.secrets, |r| &r.name),
+            _ => Vec::new(),
         };
         // `Resources` are sorted already; this keeps lookups right if a caller's are not.
         entries.sort_by(|a, b| a.name.cmp(&b.name));
@@ -341,7 +314,7 @@ impl Snapshot {
     }
 
     /// Sets how to find the objects behind a resource when Envoy rejects it, computed only
-    /// then (for example [`crate::sources`] over the DAG the resources came from). Its
+    /// then (for example [`ingressroute_envoy::sources`] over the DAG the resources came from). Its
     /// answers are added to those given to [`Snapshot::with_source`].
     #[must_use]
     pub fn with_resolver(
@@ -459,7 +432,7 @@ impl Publisher {
 
     /// Publishes the served snapshot again with new ClusterLoadAssignments and nothing
     /// else changed: `assignment` gives the one for each EDS name the snapshot serves (for
-    /// example [`Endpoints::cluster_load_assignment`](crate::Endpoints::cluster_load_assignment)).
+    /// example [`Endpoints::cluster_load_assignment`](ingressroute_envoy::Endpoints::cluster_load_assignment)).
     /// This is how an endpoint change goes straight to EDS without translating anything
     /// else; since the set of names stays the same, the snapshot stays consistent.
     ///
@@ -513,7 +486,7 @@ impl Publisher {
     }
 }
 
-/// The reading side of a [`Publisher`]: what a [`Server`](super::Server) serves from.
+/// The reading side of a [`Publisher`]: what a [`Server`](crate::Server) serves from.
 #[derive(Debug, Clone)]
 pub struct Snapshots {
     rx: watch::Receiver<Slot>,
@@ -576,7 +549,12 @@ mod tests {
         let empty = endpoint_v3::ClusterLoadAssignment::default();
         assert_eq!(
             pack(&empty).as_ref(),
-            crate::proto::any(&empty).encode_to_vec().as_slice()
+            envoy_types::pb::google::protobuf::Any {
+                type_url: <endpoint_v3::ClusterLoadAssignment as Name>::type_url(),
+                value: empty.encode_to_vec(),
+            }
+            .encode_to_vec()
+            .as_slice()
         );
     }
 
@@ -603,9 +581,9 @@ mod tests {
         assert!(published);
         let first = publisher.current().unwrap();
 
-        let mut endpoints = crate::Endpoints::new();
-        let mut a = crate::ServiceEndpoints::new();
-        a.add("http", crate::Endpoint::new([10, 0, 0, 1].into(), 8080));
+        let mut endpoints = ingressroute_envoy::Endpoints::new();
+        let mut a = ingressroute_envoy::ServiceEndpoints::new();
+        a.add("http", ingressroute_envoy::Endpoint::new([10, 0, 0, 1].into(), 8080));
         endpoints.insert_service(ingressroute_dag::ObjectRef::new("apps", "a"), a);
         assert!(publisher.publish_endpoints(|name| endpoints.cluster_load_assignment(name)));
 

@@ -8,13 +8,13 @@ use envoy_types::pb::envoy::config::core::v3 as core_v3;
 use envoy_types::pb::envoy::service::discovery::v3 as discovery_v3;
 use tracing::debug;
 
-use super::Result;
-use super::codec::DeltaResponse;
-use super::metrics::Metrics;
-use super::snapshot::{Entry, KindSnapshot, REMOVAL_ORDER, Snapshot};
-use super::stream::{Protocol, nacked, next_nonce, resolve, unknown_type};
-use super::watch::Watch;
-use crate::ResourceKind;
+use crate::Result;
+use crate::codec::DeltaResponse;
+use crate::metrics::Metrics;
+use crate::snapshot::{Entry, KindSnapshot, REMOVAL_ORDER, Snapshot};
+use crate::stream::{Protocol, nacked, next_nonce, resolve, unknown_type};
+use crate::watch::Watch;
+use ingressroute_envoy::ResourceKind;
 
 /// One delta stream.
 #[derive(Debug)]

@@ -4,9 +4,9 @@
 //!
 //! ```no_run
 //! use ingressroute_envoy::Resources;
-//! use ingressroute_envoy::server::{Publisher, Server};
+//! use ingressroute_xds::{Publisher, Server};
 //!
-//! # async fn run(resources: Resources) -> Result<(), ingressroute_envoy::server::Error> {
+//! # async fn run(resources: Resources) -> Result<(), ingressroute_xds::Error> {
 //! let publisher = Publisher::new(); // nothing is answered before the first publish
 //! let server = Server::bind("127.0.0.1:8001".parse().unwrap(), publisher.snapshots()).await?;
 //! println!("xDS on {}", server.local_addr());
@@ -36,7 +36,7 @@ pub use metrics::{Metrics, TypeMetrics};
 pub use serve::{Server, ServerConfig, ServerTls};
 pub use snapshot::{Publisher, Snapshot, Snapshots};
 
-use crate::{Inconsistency, ResourceKind, error_chain};
+use ingressroute_envoy::{Inconsistency, ResourceKind, error_chain};
 
 /// What can go wrong when building snapshots or serving them.
 #[derive(Debug, thiserror::Error)]

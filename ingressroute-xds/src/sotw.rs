@@ -8,13 +8,13 @@ use envoy_types::pb::envoy::config::core::v3 as core_v3;
 use envoy_types::pb::envoy::service::discovery::v3 as discovery_v3;
 use tracing::debug;
 
-use super::Result;
-use super::codec::SotwResponse;
-use super::metrics::Metrics;
-use super::snapshot::{KindSnapshot, REMOVAL_ORDER, Snapshot};
-use super::stream::{Protocol, nacked, next_nonce, resolve, unknown_type};
-use super::watch::Watch;
-use crate::ResourceKind;
+use crate::Result;
+use crate::codec::SotwResponse;
+use crate::metrics::Metrics;
+use crate::snapshot::{KindSnapshot, REMOVAL_ORDER, Snapshot};
+use crate::stream::{Protocol, nacked, next_nonce, resolve, unknown_type};
+use crate::watch::Watch;
+use ingressroute_envoy::ResourceKind;
 
 /// One SotW stream.
 #[derive(Debug)]
@@ -77,10 +77,10 @@ fn respond(
 }
 
 fn snapshot_type(w: &SotwWatch) -> &'static str {
-    super::snapshot::type_url(w.watch.kind)
+    crate::snapshot::type_url(w.watch.kind)
 }
 
-fn names(entries: &[Arc<super::snapshot::Entry>]) -> Vec<Arc<str>> {
+fn names(entries: &[Arc<crate::snapshot::Entry>]) -> Vec<Arc<str>> {
     entries.iter().map(|e| Arc::clone(&e.name)).collect()
 }
 

@@ -1,16 +1,16 @@
 //! Feature tests of the xDS server's state-of-the-world ADS streams: objects in, requests
 //! over loopback, responses compared.
-#![cfg(feature = "server")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod server_support;
+#[path = "../../ingressroute-envoy/tests/support/mod.rs"]
 mod support;
 
 use envoy_types::pb::envoy::config::route::v3 as route_v3;
 use envoy_types::pb::google::protobuf::Any;
 use ingressroute_envoy::ResourceKind::{Cluster, ClusterLoadAssignment, Listener, RouteConfiguration, Secret};
-use ingressroute_envoy::server::Snapshot;
 use ingressroute_envoy::{ResourceKind, Resources};
+use ingressroute_xds::Snapshot;
 use prost::Message;
 use server_support::*;
 use support::{kube_service, svc};

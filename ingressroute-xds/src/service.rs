@@ -1,5 +1,5 @@
 //! The gRPC services: the aggregated one and one per type, each routing its `Stream*` and
-//! `Delta*` methods to a stream task, with the codec of [`codec`](super::codec).
+//! `Delta*` methods to a stream task, with the codec of [`codec`](crate::codec).
 //!
 //! They are written by hand rather than with the traits envoy-types generates, because
 //! those fix the response type to the prost message, which would mean encoding every
@@ -22,11 +22,11 @@ use tonic::codegen::{Body, BoxFuture, Service, StdError, http};
 use tonic::server::{Grpc, NamedService, StreamingService};
 use tonic::{Status, Streaming};
 
-use super::codec::XdsCodec;
-use super::delta::Delta;
-use super::sotw::Sotw;
-use super::stream::{self, Context, Protocol};
-use crate::ResourceKind;
+use crate::codec::XdsCodec;
+use crate::delta::Delta;
+use crate::sotw::Sotw;
+use crate::stream::{self, Context, Protocol};
+use ingressroute_envoy::ResourceKind;
 
 /// One xDS gRPC service: its name, the type it serves and its two streaming methods.
 pub(crate) trait Api: Send + Sync + 'static {

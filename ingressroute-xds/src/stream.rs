@@ -11,12 +11,12 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Status, Streaming};
 use tracing::{Instrument, debug, warn};
 
-use super::codec::{Encode, Pushed};
-use super::metrics::Metrics;
-use super::snapshot::{Slot, Snapshot, kind_of, type_url};
-use super::watch::Watch;
-use super::{Error, Result};
-use crate::ResourceKind;
+use crate::codec::{Encode, Pushed};
+use crate::metrics::Metrics;
+use crate::snapshot::{Slot, Snapshot, kind_of, type_url};
+use crate::watch::Watch;
+use crate::{Error, Result};
+use ingressroute_envoy::ResourceKind;
 
 /// Responses a stream may have queued before it waits for Envoy to read them.
 const QUEUE: usize = 16;
@@ -93,7 +93,7 @@ async fn drive<P: Protocol>(
     let _connected = Connected::new(Arc::clone(&context.metrics));
     debug!("stream opened");
     if let Err(error) = run(protocol, inbound, context, &tx).await {
-        warn!(error = %crate::error_chain(&error), "ending the stream");
+        warn!(error = %ingressroute_envoy::error_chain(&error), "ending the stream");
         let _ = tx.send(Err(Status::from(error))).await;
     }
     debug!("stream closed");

@@ -19,8 +19,8 @@ use envoy_types::pb::envoy::service::discovery::v3::{
 };
 use envoy_types::pb::google::protobuf::Any;
 use envoy_types::pb::google::rpc;
-use ingressroute_envoy::server::{Metrics, Publisher, Server};
 use ingressroute_envoy::{ResourceKind, Resources};
+use ingressroute_xds::{Metrics, Publisher, Server};
 use prost::{Message, Name};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -39,7 +39,7 @@ pub(crate) struct Xds {
     pub(crate) address: SocketAddr,
     pub(crate) metrics: Arc<Metrics>,
     stop: Option<oneshot::Sender<()>>,
-    serving: JoinHandle<Result<(), ingressroute_envoy::server::Error>>,
+    serving: JoinHandle<Result<(), ingressroute_xds::Error>>,
 }
 
 impl Xds {

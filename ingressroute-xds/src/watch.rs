@@ -9,8 +9,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::snapshot::{Entry, KindSnapshot, VersionHasher};
-use crate::ResourceKind;
+use crate::snapshot::{Entry, KindSnapshot, VersionHasher};
+use ingressroute_envoy::ResourceKind;
 
 /// Names whose subscription changed since the last refresh.
 #[derive(Debug)]
@@ -262,8 +262,8 @@ mod tests {
     use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3 as tls_v3;
 
     use super::*;
-    use crate::Resources;
-    use crate::server::Publisher;
+    use crate::Publisher;
+    use ingressroute_envoy::Resources;
 
     /// Secrets `names`, each holding `content`.
     fn secrets(names: &[(&str, &str)]) -> Resources {

@@ -2,8 +2,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::snapshot::{PerKind, type_url};
-use crate::ResourceKind;
+use crate::snapshot::{PerKind, type_url};
+use ingressroute_envoy::ResourceKind;
 
 #[derive(Debug, Default)]
 struct Counters {
@@ -33,7 +33,7 @@ pub struct TypeMetrics {
     pub nacks: u64,
 }
 
-/// Counters shared by every stream of a [`Server`](super::Server): streams connected, and
+/// Counters shared by every stream of a [`Server`](crate::Server): streams connected, and
 /// per type URL the responses, resources and bytes pushed and the ACKs and NACKs received.
 #[derive(Debug, Default)]
 pub struct Metrics {

@@ -11,11 +11,11 @@ use tokio::sync::watch;
 use tonic::transport::server::{ServerTlsConfig, TcpIncoming};
 use tonic::transport::{Certificate, Identity};
 
-use super::metrics::Metrics;
-use super::service::{Ads, Cds, DiscoveryService, Eds, Lds, Rds, Sds, Shared};
-use super::snapshot::Snapshots;
-use super::stream::Context;
-use super::{Error, Result};
+use crate::metrics::Metrics;
+use crate::service::{Ads, Cds, DiscoveryService, Eds, Lds, Rds, Sds, Shared};
+use crate::snapshot::Snapshots;
+use crate::stream::Context;
+use crate::{Error, Result};
 
 /// gRPC and HTTP/2 settings of a [`Server`]. The defaults are Contour's, with larger
 /// messages.
@@ -47,8 +47,8 @@ impl Default for ServerConfig {
 /// Mutual TLS for the xDS server, as Contour's `--contour-cafile`, `--contour-cert-file`
 /// and `--contour-key-file`: the server presents its certificate, and every client (Envoy)
 /// must present one signed by the CA. Envoy checks that the server's certificate names
-/// [`XDS_SUBJECT_ALT_NAME`](crate::bootstrap::XDS_SUBJECT_ALT_NAME) (see
-/// [`XdsTls`](crate::XdsTls) for Envoy's side).
+/// [`XDS_SUBJECT_ALT_NAME`](ingressroute_envoy::bootstrap::XDS_SUBJECT_ALT_NAME) (see
+/// [`XdsTls`](ingressroute_envoy::XdsTls) for Envoy's side).
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ServerTls {
@@ -91,7 +91,7 @@ impl std::fmt::Debug for ServerTls {
 /// An xDS server bound to a socket, serving the snapshots of a [`Publisher`]
 /// ([`Snapshots`]) until [`serve`](Server::serve)'s shutdown future completes.
 ///
-/// [`Publisher`]: super::Publisher
+/// [`Publisher`]: crate::Publisher
 #[derive(Debug)]
 pub struct Server {
     listener: TcpListener,

@@ -23,7 +23,7 @@ pub const CERTIFICATE_VALIDITY: std::time::Duration = std::time::Duration::from_
 /// says otherwise), and a client's (Envoy's). The CA's private key is not kept: nothing
 /// else can be signed by it.
 ///
-/// [`XDS_SUBJECT_ALT_NAME`]: crate::bootstrap::XDS_SUBJECT_ALT_NAME
+/// [`XDS_SUBJECT_ALT_NAME`]: ingressroute_envoy::bootstrap::XDS_SUBJECT_ALT_NAME
 #[derive(Debug, Clone)]
 pub struct XdsCertificates {
     /// The CA certificate, PEM.

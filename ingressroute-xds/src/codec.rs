@@ -16,8 +16,8 @@ use tonic::Status;
 use tonic::codec::{BufferSettings, Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic_prost::ProstDecoder;
 
-use super::snapshot::{Entry, type_url};
-use crate::ResourceKind;
+use crate::snapshot::{Entry, type_url};
+use ingressroute_envoy::ResourceKind;
 
 /// A message written by hand into an encode buffer.
 pub(crate) trait Encode {

@@ -1,9 +1,9 @@
 //! Feature tests of the xDS server's services and transport: the separate LDS, RDS, CDS,
 //! EDS and SDS services, errors, message sizes, metrics and shutdown.
-#![cfg(feature = "server")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod server_support;
+#[path = "../../ingressroute-envoy/tests/support/mod.rs"]
 mod support;
 
 use envoy_types::pb::envoy::service::cluster::v3::cluster_discovery_service_client::ClusterDiscoveryServiceClient;
@@ -224,10 +224,7 @@ async fn an_inconsistent_snapshot_is_refused_and_the_served_one_kept() {
     let mut broken = resources.clone();
     broken.clusters.clear();
     let error = xds.publisher.publish_resources(&broken).unwrap_err();
-    assert!(
-        matches!(error, ingressroute_envoy::server::Error::Inconsistent(_)),
-        "{error}"
-    );
+    assert!(matches!(error, ingressroute_xds::Error::Inconsistent(_)), "{error}");
     let mut ads = xds.ads().await;
     assert_eq!(names(&ads.subscribe(Cluster, &[]).await), all(&resources, Cluster));
 }

@@ -2,7 +2,7 @@
 //! subscribed to everything of dataset L (`ingressroute-fixtures`), once over SotW and once
 //! over delta.
 //!
-//! `cargo bench -p ingressroute-envoy --features server --bench fanout` prints, per variant:
+//! `cargo bench -p ingressroute-xds --bench fanout` prints, per variant:
 //! * `initial`: from the clients' first requests until every stream got every type;
 //! * `route change`: one route added to one IngressRoute, from publish until every stream
 //!   ACKed the new route configuration(s);
@@ -32,9 +32,9 @@ use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service
 use envoy_types::pb::envoy::service::discovery::v3::{DeltaDiscoveryRequest, DiscoveryRequest};
 use ingressroute_api::Route;
 use ingressroute_dag::{Config, build};
-use ingressroute_envoy::server::{Metrics, Publisher, Server, Snapshot, TypeMetrics};
 use ingressroute_envoy::{EnvoyConfig, ResourceKind, Resources, translate};
 use ingressroute_fixtures::{Dataset, Size};
+use ingressroute_xds::{Metrics, Publisher, Server, Snapshot, TypeMetrics};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
@@ -374,7 +374,7 @@ fn main() {
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this too, without it:
     // do not run minutes of fan-out in a debug build then.
     if !std::env::args().any(|a| a == "--bench") {
-        println!("fanout: run with `cargo bench -p ingressroute-envoy --features server --bench fanout`");
+        println!("fanout: run with `cargo bench -p ingressroute-xds --bench fanout`");
         return;
     }
     let data = Dataset::generate(Size::L);
