@@ -39,11 +39,12 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use ingressroute_dag::{CurrentStatus, Dag};
-use ingressroute_xds as server;
+use ingressroute_envoy::ResourceKind;
 
 use crate::status::PendingStatuses;
 use crate::store::Store;
 use crate::watch::Kind;
+use crate::xds_metrics::{TypeMetrics, XdsMetrics};
 
 /// The upper bounds of the rebuild-duration histogram's buckets, in seconds.
 const REBUILD_BUCKETS: [f64; 14] = [
@@ -129,7 +130,7 @@ pub struct Metrics {
     status_error: AtomicU64,
     leader: AtomicBool,
     ready: AtomicBool,
-    xds: OnceLock<Arc<server::Metrics>>,
+    xds: XdsMetrics,
     pending: OnceLock<Arc<PendingStatuses>>,
 }
 
@@ -185,14 +186,30 @@ impl Metrics {
         self.events.iter().map(|e| e.load(Ordering::Relaxed)).sum()
     }
 
-    /// The xDS server's counters, once it runs.
+    /// The xDS server's counters.
     #[must_use]
-    pub fn xds(&self) -> Option<&Arc<server::Metrics>> {
-        self.xds.get()
+    pub fn xds(&self) -> &XdsMetrics {
+        &self.xds
     }
 
-    pub(crate) fn set_xds(&self, xds: Arc<server::Metrics>) {
-        let _ = self.xds.set(xds);
+    pub(crate) fn xds_stream_opened(&self) {
+        self.xds.stream_opened();
+    }
+
+    pub(crate) fn xds_stream_closed(&self) {
+        self.xds.stream_closed();
+    }
+
+    pub(crate) fn xds_pushed(&self, kind: ResourceKind, resources: usize, removals: usize, bytes: usize) {
+        self.xds.pushed(kind, resources, removals, bytes);
+    }
+
+    pub(crate) fn xds_acked(&self, kind: ResourceKind) {
+        self.xds.acked(kind);
+    }
+
+    pub(crate) fn xds_nacked(&self, kind: ResourceKind) {
+        self.xds.nacked(kind);
     }
 
     pub(crate) fn set_pending(&self, pending: Arc<PendingStatuses>) {
@@ -447,14 +464,12 @@ impl Metrics {
             "",
             u64::from(self.ready.load(Ordering::Relaxed)),
         );
-        if let Some(xds) = self.xds.get() {
-            render_xds(&mut out, xds);
-        }
+        render_xds(&mut out, &self.xds);
         out
     }
 }
 
-fn render_xds(out: &mut String, xds: &server::Metrics) {
+fn render_xds(out: &mut String, xds: &XdsMetrics) {
     header(
         out,
         "ingressroute_xds_connected_streams",
@@ -469,7 +484,7 @@ fn render_xds(out: &mut String, xds: &server::Metrics) {
         xds.total_streams(),
     );
     let by_type = xds.by_type_url();
-    type Field = fn(&server::TypeMetrics) -> u64;
+    type Field = fn(&TypeMetrics) -> u64;
     let families: [(&str, &str, Field); 6] = [
         ("ingressroute_xds_pushes_total", "xDS responses sent.", |m| m.pushes),
         (

@@ -34,7 +34,7 @@ use ingressroute_api::Route;
 use ingressroute_dag::{Config, build};
 use ingressroute_envoy::{EnvoyConfig, ResourceKind, Resources, translate};
 use ingressroute_fixtures::{Dataset, Size};
-use ingressroute_xds::{Metrics, Publisher, Server, Snapshot, TypeMetrics};
+use ingressroute_xds::{Ack, Callbacks, Publisher, Response, Server, Snapshot, StreamInfo};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
@@ -167,6 +167,40 @@ async fn delta_client(
     }
 }
 
+/// What the server sent and was told, per type: counted by the benchmark's callbacks.
+#[derive(Debug, Clone, Copy, Default)]
+struct TypeMetrics {
+    pushes: u64,
+    resources: u64,
+    removals: u64,
+    bytes: u64,
+    acks: u64,
+}
+
+#[derive(Debug, Default)]
+struct Metrics(std::sync::Mutex<BTreeMap<ResourceKind, TypeMetrics>>);
+
+impl Metrics {
+    fn of(&self, kind: ResourceKind) -> TypeMetrics {
+        self.0.lock().unwrap().get(&kind).copied().unwrap_or_default()
+    }
+}
+
+impl Callbacks for Metrics {
+    fn on_response(&self, _: &StreamInfo, response: &Response) {
+        let mut all = self.0.lock().unwrap();
+        let m = all.entry(response.kind).or_default();
+        m.pushes += 1;
+        m.resources += response.resources as u64;
+        m.removals += response.removals as u64;
+        m.bytes += response.bytes as u64;
+    }
+
+    fn on_ack(&self, _: &StreamInfo, ack: &Ack) {
+        self.0.lock().unwrap().entry(ack.kind).or_default().acks += 1;
+    }
+}
+
 fn totals(metrics: &Metrics) -> BTreeMap<ResourceKind, TypeMetrics> {
     ResourceKind::ALL.into_iter().map(|k| (k, metrics.of(k))).collect()
 }
@@ -231,11 +265,12 @@ async fn run(variant: Variant, data: &Dataset, config: &EnvoyConfig) {
     assert!(publisher.publish(snapshot));
     println!("    Snapshot::new {built:?} (of which the consistency check {check:?}, the rest encoding and hashing)");
 
+    let metrics = Arc::new(Metrics::default());
     let server = Server::bind("127.0.0.1:0".parse().unwrap(), publisher.snapshots())
         .await
-        .unwrap();
+        .unwrap()
+        .with_callbacks(Arc::clone(&metrics));
     let address = server.local_addr();
-    let metrics = server.metrics();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(server.serve(async {
         let _ = stopped.await;

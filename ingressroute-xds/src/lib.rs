@@ -10,18 +10,17 @@
 //! let publisher = Publisher::new(); // nothing is answered before the first publish
 //! let server = Server::bind("127.0.0.1:8001".parse().unwrap(), publisher.snapshots()).await?;
 //! println!("xDS on {}", server.local_addr());
-//! let metrics = server.metrics();
 //! let serving = tokio::spawn(server.serve(async { /* e.g. ctrl-c */ }));
 //! publisher.publish_resources(&resources)?;
-//! # let _ = (metrics, serving);
+//! # let _ = serving;
 //! # Ok(())
 //! # }
 //! ```
 
+mod callbacks;
 mod certs;
 mod codec;
 mod delta;
-mod metrics;
 mod serve;
 mod service;
 mod snapshot;
@@ -31,8 +30,8 @@ mod watch;
 
 use std::net::SocketAddr;
 
+pub use callbacks::{Ack, Callbacks, Nack, Response, StreamInfo, Variant};
 pub use certs::{CERTIFICATE_VALIDITY, Pem, XdsCertificates};
-pub use metrics::{Metrics, TypeMetrics};
 pub use serve::{Server, ServerConfig, ServerTls};
 pub use snapshot::{Publisher, Snapshot, Snapshots};
 

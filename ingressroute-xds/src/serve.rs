@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use tonic::transport::server::{ServerTlsConfig, TcpIncoming};
 use tonic::transport::{Certificate, Identity};
 
-use crate::metrics::Metrics;
+use crate::callbacks::Callbacks;
 use crate::service::{Ads, Cds, DiscoveryService, Eds, Lds, Rds, Sds, Shared};
 use crate::snapshot::Snapshots;
 use crate::stream::Context;
@@ -97,7 +97,7 @@ pub struct Server {
     listener: TcpListener,
     address: SocketAddr,
     snapshots: Snapshots,
-    metrics: Arc<Metrics>,
+    callbacks: Arc<dyn Callbacks>,
     config: ServerConfig,
     tls: Option<ServerTlsConfig>,
 }
@@ -126,7 +126,7 @@ impl Server {
             listener,
             address,
             snapshots,
-            metrics: Arc::new(Metrics::default()),
+            callbacks: Arc::new(()),
             config: ServerConfig::default(),
             tls: None,
         })
@@ -161,10 +161,12 @@ impl Server {
         self.address
     }
 
-    /// The server's counters, live.
+    /// Tells `callbacks` what the server does: streams opened and closed, responses sent,
+    /// ACKs and NACKs (none by default).
     #[must_use]
-    pub fn metrics(&self) -> Arc<Metrics> {
-        Arc::clone(&self.metrics)
+    pub fn with_callbacks(mut self, callbacks: impl Callbacks) -> Self {
+        self.callbacks = Arc::new(callbacks);
+        self
     }
 
     /// Serves until `shutdown` completes, then ends every stream and returns once the
@@ -179,7 +181,7 @@ impl Server {
             context: Context {
                 snapshots: self.snapshots.receiver(),
                 shutdown: stopped,
-                metrics: self.metrics,
+                callbacks: self.callbacks,
             },
             max_message_size: self.config.max_message_size,
             next_stream: AtomicU64::new(1),

@@ -50,6 +50,8 @@ pub(crate) struct Watch {
     dirty: Dirty,
     /// The nonce of the latest response of this type.
     pub(crate) nonce: Option<String>,
+    /// The version of the latest response of this type.
+    pub(crate) version: String,
     /// Whether a response of this type was sent (or found unnecessary) on this stream.
     pub(crate) answered: bool,
     /// The resources the latest response sent anew, to name them if it is rejected.
@@ -68,6 +70,7 @@ impl Watch {
             base: 0,
             dirty: Dirty::All,
             nonce: None,
+            version: String::new(),
             answered: false,
             in_flight: Vec::new(),
         }
