@@ -33,7 +33,14 @@ use std::net::SocketAddr;
 pub use callbacks::{Ack, Callbacks, Nack, Response, StreamInfo, Variant};
 pub use certs::{CERTIFICATE_VALIDITY, Pem, XdsCertificates};
 pub use serve::{Server, ServerConfig, ServerTls};
+pub use service::{
+    AggregatedDiscoveryService, ClusterDiscoveryService, DEFAULT_MAX_MESSAGE_SIZE, EndpointDiscoveryService,
+    ListenerDiscoveryService, RouteDiscoveryService, SecretDiscoveryService, Services,
+};
 pub use snapshot::{Publisher, Snapshot, Snapshots};
+/// The tonic this crate's services are built with, so that callers mount them on a router
+/// of the same version.
+pub use tonic;
 
 use ingressroute_envoy::{Inconsistency, ResourceKind, error_chain};
 

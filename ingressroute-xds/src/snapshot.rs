@@ -499,8 +499,8 @@ impl Snapshots {
         self.rx.borrow().clone()
     }
 
-    pub(crate) fn receiver(&self) -> watch::Receiver<Slot> {
-        self.rx.clone()
+    pub(crate) fn into_receiver(self) -> watch::Receiver<Slot> {
+        self.rx
     }
 }
 
