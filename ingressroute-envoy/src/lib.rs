@@ -38,7 +38,7 @@ pub use listener::{
     CIPHER_SUITES, COMPRESSOR, GRPC_WEB, GZIP, HTTP_CONNECTION_MANAGER, PROXY_PROTOCOL, ROUTER, TCP_PROXY,
     TLS_INSPECTOR,
 };
-pub use resources::{Inconsistency, ResourceKind, Resources};
+pub use resources::{Inconsistency, Reference, ResourceKind, Resources};
 pub use route::{REQUEST_START_HEADER, REQUEST_START_VALUE, SESSION_AFFINITY_COOKIE};
 pub use sources::sources;
 pub use translate::translate;
