@@ -1,7 +1,18 @@
 //! Immutable, versioned snapshots of [`Resources`], and the [`Publisher`] that hands them
 //! to the server.
+//!
+//! A snapshot keeps, per kind, a sorted map from name to a shared [`Entry`]: the resource
+//! encoded once, its version (the hash of its bytes) and the names it uses. A snapshot
+//! derived from another ([`Snapshot::derive`]) shares every entry that did not change and
+//! encodes only the resources given to it.
+//!
+//! ```text
+//!   Snapshot ─┬─ clusters:  name ─▶ Arc<Entry { version, Any bytes, references }>
+//!             ├─ endpoints: name ─▶ Arc<Entry>   ◀── shared with the previous snapshot
+//!             └─ ...                                 unless upserted or removed
+//! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -13,7 +24,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use crate::{Error, Result};
-use ingressroute_envoy::{ResourceKind, Resources};
+use ingressroute_envoy::{Inconsistency, Reference, ResourceKind, Resources};
 
 /// The type URL of each kind, as a `&'static str`, made once.
 pub(crate) fn type_url(kind: ResourceKind) -> &'static str {
@@ -70,6 +81,14 @@ impl<T> PerKind<T> {
     #[allow(clippy::indexing_slicing)] // `index` is below 5
     pub(crate) fn get_mut(&mut self, kind: ResourceKind) -> &mut T {
         &mut self.0[index(kind)]
+    }
+}
+
+impl<T, E> PerKind<Result<T, E>> {
+    /// Every value, or the first error in [`ResourceKind::ALL`] order.
+    fn transpose(self) -> Result<PerKind<T>, E> {
+        let [a, b, c, d, e] = self.0;
+        Ok(PerKind([a?, b?, c?, d?, e?]))
     }
 }
 
@@ -131,17 +150,20 @@ pub(crate) struct Entry {
     pub(crate) any: Bytes,
     /// An empty `ClusterLoadAssignment` standing in for a name that does not exist.
     pub(crate) placeholder: bool,
+    /// The names the resource uses, which must exist in the same snapshot.
+    pub(crate) references: Box<[Reference]>,
 }
 
 impl Entry {
     /// Packs `message` into an encoded `google.protobuf.Any`, in one pass.
-    fn new<M: Message + Name>(name: &str, message: &M) -> Self {
+    fn new<M: Message + Name>(name: &str, message: &M, references: Vec<Reference>) -> Self {
         let any = pack(message);
         Self {
             name: Arc::from(name),
             version: content_version(&any),
             any,
             placeholder: false,
+            references: references.into_boxed_slice(),
         }
     }
 
@@ -158,6 +180,7 @@ impl Entry {
             version: content_version(&any),
             any,
             placeholder: true,
+            references: Box::default(),
         })
     }
 
@@ -168,6 +191,7 @@ impl Entry {
             version,
             any: Bytes::new(),
             placeholder: false,
+            references: Box::default(),
         })
     }
 }
@@ -177,51 +201,75 @@ const PARALLEL_ENCODING: usize = 1000;
 
 static SERIAL: AtomicU64 = AtomicU64::new(1);
 
+/// The resources of one kind, sorted by name.
+pub(crate) type Entries = BTreeMap<Arc<str>, Arc<Entry>>;
+
 /// The resources of one kind in one snapshot.
 #[derive(Debug, Clone)]
 pub(crate) struct KindSnapshot {
     /// Unique per distinct content of a kind; an unchanged kind keeps its serial from one
     /// snapshot to the next.
     pub(crate) serial: u64,
-    /// The serial of the kind this one was compared with when published (0: none).
+    /// The serial of the kind this one was compared with (0: none).
     pub(crate) parent: u64,
     /// The hash of every `(name, version)`.
     pub(crate) version: String,
-    /// Sorted by name, unique.
-    pub(crate) entries: Vec<Arc<Entry>>,
+    /// By name.
+    pub(crate) entries: Entries,
     /// The names added, changed or removed since `parent`, sorted.
     pub(crate) changed: Vec<Arc<str>>,
 }
 
+/// Encodes `list` as entries, with the names each resource uses.
+fn encode<'a, M: Message + Name + 'a>(
+    list: impl IntoIterator<Item = &'a M>,
+    references: Vec<(&str, Vec<Reference>)>,
+) -> Vec<Arc<Entry>> {
+    list.into_iter()
+        .zip(references)
+        .map(|(message, (name, references))| Arc::new(Entry::new(name, message, references)))
+        .collect()
+}
+
+/// The entries of `kind` in `resources`, encoded, in the order of `resources`.
+fn encode_kind(resources: &Resources, kind: ResourceKind) -> Result<Vec<Arc<Entry>>, Inconsistency> {
+    let references = resources.references(kind)?;
+    Ok(match kind {
+        ResourceKind::Listener => encode(&resources.listeners, references),
+        ResourceKind::RouteConfiguration => encode(&resources.routes, references),
+        ResourceKind::Cluster => encode(&resources.clusters, references),
+        ResourceKind::ClusterLoadAssignment => encode(&resources.endpoints, references),
+        ResourceKind::Secret => encode(&resources.secrets, references),
+        _ => Vec::new(),
+    })
+}
+
+/// The version of a kind: the hash of every `(name, version)`, in order.
+fn kind_version(entries: &Entries) -> String {
+    let mut hasher = VersionHasher::default();
+    for (name, entry) in entries {
+        hasher.add(name, &entry.version);
+    }
+    hasher.finish()
+}
+
 impl KindSnapshot {
-    fn new(resources: &Resources, kind: ResourceKind) -> Self {
-        fn entries<M: Message + Name>(list: &[M], name: impl Fn(&M) -> &str) -> Vec<Arc<Entry>> {
-            list.iter().map(|m| Arc::new(Entry::new(name(m), m))).collect()
+    fn new(resources: &Resources, kind: ResourceKind) -> Result<Self, Inconsistency> {
+        let mut entries = Entries::new();
+        for entry in encode_kind(resources, kind)? {
+            // The first of two of the same name wins (`Resources::check_consistency`
+            // refuses duplicates before this matters).
+            entries.entry(Arc::clone(&entry.name)).or_insert(entry);
         }
-        let mut entries = match kind {
-            ResourceKind::Listener => entries(&resources.listeners, |r| &r.name),
-            ResourceKind::RouteConfiguration => entries(&resources.routes, |r| &r.name),
-            ResourceKind::Cluster => entries(&resources.clusters, |r| &r.name),
-            ResourceKind::ClusterLoadAssignment => entries(&resources.endpoints, |r| &r.cluster_name),
-            ResourceKind::Secret => entries(&resources.secrets, |r| &r.name),
-            _ => Vec::new(),
-        };
-        // `Resources` are sorted already; this keeps lookups right if a caller's are not.
-        entries.sort_by(|a, b| a.name.cmp(&b.name));
-        entries.dedup_by(|a, b| a.name == b.name);
-        Self::from_entries(entries)
+        Ok(Self::from_entries(entries))
     }
 
-    /// A kind holding `entries`, sorted by name and unique.
-    fn from_entries(entries: Vec<Arc<Entry>>) -> Self {
-        let mut hasher = VersionHasher::default();
-        for entry in &entries {
-            hasher.add(&entry.name, &entry.version);
-        }
+    /// A kind holding `entries`.
+    fn from_entries(entries: Entries) -> Self {
         Self {
             serial: SERIAL.fetch_add(1, Ordering::Relaxed),
             parent: 0,
-            version: hasher.finish(),
+            version: kind_version(&entries),
             entries,
             changed: Vec::new(),
         }
@@ -229,31 +277,92 @@ impl KindSnapshot {
 
     /// The resource named `name`.
     pub(crate) fn get(&self, name: &str) -> Option<&Arc<Entry>> {
-        self.entries
-            .binary_search_by(|e| e.name.as_ref().cmp(name))
-            .ok()
-            .and_then(|i| self.entries.get(i))
+        self.entries.get(name)
     }
 
     /// This kind, compared with `old`: what changed, and the old bytes of what did not.
     fn relink(mut self, old: &KindSnapshot) -> Self {
         let mut changed = Vec::new();
         let mut olds = old.entries.iter().peekable();
-        for entry in &mut self.entries {
-            while let Some(o) = olds.next_if(|o| o.name < entry.name) {
-                changed.push(Arc::clone(&o.name));
+        for (name, entry) in &mut self.entries {
+            while let Some((o, _)) = olds.next_if(|(o, _)| *o < name) {
+                changed.push(Arc::clone(o));
             }
-            match olds.next_if(|o| o.name == entry.name) {
-                Some(o) if o.version == entry.version => *entry = Arc::clone(o),
-                _ => changed.push(Arc::clone(&entry.name)),
+            match olds.next_if(|(o, _)| *o == name) {
+                Some((_, o)) if o.version == entry.version => *entry = Arc::clone(o),
+                _ => changed.push(Arc::clone(name)),
             }
         }
-        changed.extend(olds.map(|o| Arc::clone(&o.name)));
+        changed.extend(olds.map(|(o, _)| Arc::clone(o)));
         changed.sort();
         self.changed = changed;
         self.parent = old.serial;
         self
     }
+
+    /// This kind with `removals` gone and `upserts` added or replaced, sharing every entry
+    /// that did not change; `None` when nothing changed.
+    fn derive(&self, upserts: Vec<Arc<Entry>>, removals: &BTreeSet<&str>) -> Option<Self> {
+        let mut entries = self.entries.clone();
+        let mut changed = BTreeSet::new();
+        for name in removals {
+            if let Some((name, _)) = entries.remove_entry(*name) {
+                changed.insert(name);
+            }
+        }
+        for entry in upserts {
+            match entries.get(&entry.name) {
+                Some(old) if old.version == entry.version => {}
+                _ => {
+                    changed.insert(Arc::clone(&entry.name));
+                    entries.insert(Arc::clone(&entry.name), entry);
+                }
+            }
+        }
+        if changed.is_empty() {
+            return None;
+        }
+        Some(Self {
+            serial: SERIAL.fetch_add(1, Ordering::Relaxed),
+            parent: self.serial,
+            version: kind_version(&entries),
+            entries,
+            changed: changed.into_iter().collect(),
+        })
+    }
+}
+
+/// Checks that every name the resources of `kinds` use exists, and that every
+/// ClusterLoadAssignment is read by a cluster: [`Resources::check_consistency`] on the
+/// entries' references. It looks at the whole snapshot; a caller that knows which names
+/// changed may one day look only at those and at whoever uses them.
+fn check(kinds: &PerKind<Arc<KindSnapshot>>) -> Result<(), Inconsistency> {
+    let mut read: BTreeSet<&str> = BTreeSet::new();
+    for kind in ResourceKind::ALL {
+        for (name, entry) in &kinds.get(kind).entries {
+            for reference in &entry.references {
+                if !kinds.get(reference.kind).entries.contains_key(reference.name.as_str()) {
+                    return Err(Inconsistency::Missing {
+                        referrer_kind: kind,
+                        referrer: name.to_string(),
+                        kind: reference.kind,
+                        name: reference.name.clone(),
+                    });
+                }
+                if kind == ResourceKind::Cluster && reference.kind == ResourceKind::ClusterLoadAssignment {
+                    read.insert(&reference.name);
+                }
+            }
+        }
+    }
+    let endpoints = &kinds.get(ResourceKind::ClusterLoadAssignment).entries;
+    if let Some(unread) = endpoints.keys().find(|name| !read.contains(name.as_ref())) {
+        return Err(Inconsistency::Unreferenced {
+            kind: ResourceKind::ClusterLoadAssignment,
+            name: unread.to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// One complete, consistent set of Envoy resources, encoded and versioned, ready to be
@@ -295,14 +404,22 @@ impl Snapshot {
         let count: usize = ResourceKind::ALL.iter().map(|kind| resources.len(*kind)).sum();
         let kinds = if count < PARALLEL_ENCODING {
             resources.check_consistency().map_err(Error::Inconsistent)?;
-            PerKind::from_fn(|kind| Arc::new(KindSnapshot::new(resources, kind)))
+            PerKind::from_fn(|kind| KindSnapshot::new(resources, kind).map(Arc::new))
+                .transpose()
+                .map_err(Error::Inconsistent)?
         } else {
             std::thread::scope(|scope| {
                 let encoding = PerKind::from_fn(|kind| scope.spawn(move || KindSnapshot::new(resources, kind)));
                 let consistent = resources.check_consistency();
                 let kinds = encoding
-                    .map(|handle| Arc::new(handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))));
-                consistent.map(|()| kinds)
+                    .map(|handle| {
+                        handle
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                            .map(Arc::new)
+                    })
+                    .transpose();
+                consistent.and(kinds)
             })
             .map_err(Error::Inconsistent)?
         };
@@ -310,6 +427,53 @@ impl Snapshot {
             kinds,
             sources: BTreeMap::new(),
             resolver: None,
+        })
+    }
+
+    /// A snapshot like this one, with per kind the resources of `upserts` added (or
+    /// replacing those of the same name) and the `(kind, name)`s of `removals` gone. Only
+    /// the resources of `upserts` are encoded; every other resource keeps its entry, bytes
+    /// and version, and a kind nothing changed in is shared whole. The result has the same
+    /// versions and bytes as [`Snapshot::new`] of the resulting resources.
+    ///
+    /// A name both removed and upserted is upserted; a name upserted twice takes the last.
+    /// The sources and the resolver are kept; add to them with [`Snapshot::with_source`],
+    /// or replace the resolver with [`Snapshot::with_resolver`].
+    ///
+    /// This is how a change to one virtual host among thousands is served without encoding
+    /// the others again (hand the result to [`Publisher::publish`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Inconsistent`] when a resource of the result names one that does not exist,
+    /// or a ClusterLoadAssignment is read by no cluster (checked over the whole result for
+    /// now), or a resource of `upserts` holds a malformed typed config.
+    pub fn derive<S: AsRef<str>>(
+        &self,
+        upserts: &Resources,
+        removals: impl IntoIterator<Item = (ResourceKind, S)>,
+    ) -> Result<Self> {
+        let removals: Vec<(ResourceKind, S)> = removals.into_iter().collect();
+        let mut kinds = self.kinds.clone();
+        for kind in ResourceKind::ALL {
+            let removed: BTreeSet<&str> = removals
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, name)| name.as_ref())
+                .collect();
+            let upserted = encode_kind(upserts, kind).map_err(Error::Inconsistent)?;
+            if removed.is_empty() && upserted.is_empty() {
+                continue;
+            }
+            if let Some(derived) = self.kinds.get(kind).derive(upserted, &removed) {
+                *kinds.get_mut(kind) = Arc::new(derived);
+            }
+        }
+        check(&kinds).map_err(Error::Inconsistent)?;
+        Ok(Self {
+            kinds,
+            sources: self.sources.clone(),
+            resolver: self.resolver.clone(),
         })
     }
 
@@ -346,9 +510,16 @@ impl Snapshot {
         self.kinds.get(kind).get(name).map(|e| e.version.as_str())
     }
 
+    /// The encoded `google.protobuf.Any` of one resource, as every response carries it,
+    /// if it exists.
+    #[must_use]
+    pub fn encoded(&self, kind: ResourceKind, name: &str) -> Option<&[u8]> {
+        self.kinds.get(kind).get(name).map(|e| e.any.as_ref())
+    }
+
     /// The names of the resources of `kind`, in order.
     pub fn names(&self, kind: ResourceKind) -> impl Iterator<Item = &str> {
-        self.kinds.get(kind).entries.iter().map(|e| e.name.as_ref())
+        self.kinds.get(kind).entries.keys().map(AsRef::as_ref)
     }
 
     /// The objects that produced a resource: those given to [`Snapshot::with_source`] and
@@ -380,6 +551,9 @@ impl Snapshot {
             let slot = self.kinds.get_mut(kind);
             if old.version == slot.version {
                 *slot = Arc::clone(old);
+            } else if slot.parent == old.serial {
+                // Derived from exactly this kind: it knows what changed already.
+                changed = true;
             } else {
                 changed = true;
                 let taken = std::mem::replace(slot, Arc::clone(old));
@@ -446,11 +620,11 @@ impl Publisher {
         let entries = current
             .kind(ResourceKind::ClusterLoadAssignment)
             .entries
-            .iter()
-            .map(|entry| {
-                let mut assignment = assignment(&entry.name);
-                assignment.cluster_name = entry.name.to_string();
-                Arc::new(Entry::new(&entry.name, &assignment))
+            .keys()
+            .map(|name| {
+                let mut assignment = assignment(name);
+                assignment.cluster_name = name.to_string();
+                (Arc::clone(name), Arc::new(Entry::new(name, &assignment, Vec::new())))
             })
             .collect();
         let mut kinds = current.kinds.clone();
@@ -538,10 +712,10 @@ mod tests {
             ..Default::default()
         });
         for (kind, expected) in [(ResourceKind::ClusterLoadAssignment, 1), (ResourceKind::Listener, 0)] {
-            let packed = KindSnapshot::new(&resources, kind);
+            let packed = KindSnapshot::new(&resources, kind).unwrap();
             let encoded = resources.encoded(kind);
             assert_eq!(packed.entries.len(), expected);
-            for (entry, (name, any)) in packed.entries.iter().zip(encoded) {
+            for (entry, (name, any)) in packed.entries.values().zip(encoded) {
                 assert_eq!(*entry.name, *name);
                 assert_eq!(entry.any.as_ref(), any.encode_to_vec().as_slice());
             }
@@ -592,14 +766,56 @@ mod tests {
         assert_eq!(eds.changed, [Arc::from("apps/a/http")]);
         assert_eq!(eds.parent, first.kind(ResourceKind::ClusterLoadAssignment).serial);
         assert!(Arc::ptr_eq(
-            &eds.entries[1],
-            &first.kind(ResourceKind::ClusterLoadAssignment).entries[1]
+            &eds.entries["apps/b"],
+            &first.kind(ResourceKind::ClusterLoadAssignment).entries["apps/b"]
         ));
         for kind in [ResourceKind::Listener, ResourceKind::Cluster, ResourceKind::Secret] {
             assert!(Arc::ptr_eq(first.kind(kind), second.kind(kind)));
         }
         // The same endpoints again change nothing.
         assert!(!publisher.publish_endpoints(|name| endpoints.cluster_load_assignment(name)));
+    }
+
+    #[test]
+    fn a_derived_snapshot_encodes_only_what_it_is_given_and_shares_the_rest() {
+        let base = Snapshot::new(&eds_resources(3, true)).unwrap();
+        let mut upserts = Resources::default();
+        upserts.endpoints.push(endpoint_v3::ClusterLoadAssignment {
+            cluster_name: "apps/s00001/http".into(),
+            policy: Some(endpoint_v3::cluster_load_assignment::Policy {
+                overprovisioning_factor: Some(envoy_types::pb::google::protobuf::UInt32Value { value: 140 }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        let derived = base.derive(&upserts, [(ResourceKind::Listener, "absent")]).unwrap();
+        for kind in [ResourceKind::Listener, ResourceKind::Cluster, ResourceKind::Secret] {
+            assert!(Arc::ptr_eq(base.kind(kind), derived.kind(kind)), "{kind}");
+        }
+        let (old, new) = (
+            Arc::clone(base.kind(ResourceKind::ClusterLoadAssignment)),
+            Arc::clone(derived.kind(ResourceKind::ClusterLoadAssignment)),
+        );
+        assert_eq!(new.parent, old.serial);
+        assert_eq!(new.changed, [Arc::from("apps/s00001/http")]);
+        for name in ["apps/s00000/http", "apps/s00002/http"] {
+            assert!(Arc::ptr_eq(&old.entries[name], &new.entries[name]), "{name}");
+        }
+        assert_ne!(
+            old.entries["apps/s00001/http"].version,
+            new.entries["apps/s00001/http"].version
+        );
+
+        // Published after its base, it is taken as it is: it knows what changed.
+        let publisher = Publisher::new();
+        publisher.publish(base);
+        assert!(publisher.publish(derived));
+        let served = publisher.current().unwrap();
+        assert!(Arc::ptr_eq(served.kind(ResourceKind::ClusterLoadAssignment), &new));
+        // The same content again changes nothing.
+        let again = served.derive(&upserts, Vec::<(ResourceKind, String)>::new()).unwrap();
+        assert!(Arc::ptr_eq(again.kind(ResourceKind::ClusterLoadAssignment), &new));
+        assert!(!publisher.publish(again));
     }
 
     /// `count` EDS clusters and, with `assignments`, their ClusterLoadAssignments.
@@ -630,7 +846,7 @@ mod tests {
         let resources = eds_resources(PARALLEL_ENCODING, true);
         let snapshot = Snapshot::new(&resources).unwrap();
         for kind in ResourceKind::ALL {
-            let alone = KindSnapshot::new(&resources, kind);
+            let alone = KindSnapshot::new(&resources, kind).unwrap();
             assert_eq!(snapshot.version(kind), alone.version, "{kind}");
             assert_eq!(snapshot.kind(kind).entries.len(), alone.entries.len());
         }

@@ -182,7 +182,7 @@ impl Watch {
                 let mut names: BTreeSet<Arc<str>> = self.names.clone();
                 names.extend(self.known.keys().cloned());
                 if self.wildcard {
-                    names.extend(snapshot.entries.iter().map(|e| Arc::clone(&e.name)));
+                    names.extend(snapshot.entries.keys().cloned());
                 }
                 names.into_iter().collect()
             }
