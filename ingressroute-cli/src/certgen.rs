@@ -45,7 +45,7 @@ pub struct CertgenArgs {
 pub enum Error {
     /// The certificates could not be made.
     #[error("cannot generate the certificates")]
-    Generate(#[source] rcgen::Error),
+    Generate(#[source] ingressroute_xds::CertificateError),
     /// The Secrets could not be serialised.
     #[error("cannot render YAML")]
     Serialize(#[source] serde_yaml::Error),

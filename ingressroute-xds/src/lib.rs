@@ -31,7 +31,10 @@ mod watch;
 use std::net::SocketAddr;
 
 pub use callbacks::{Ack, Callbacks, Nack, Response, StreamInfo, Variant};
-pub use certs::{CERTIFICATE_VALIDITY, Pem, XdsCertificates};
+pub use certs::{CERTIFICATE_VALIDITY, CertificateError, Pem, XdsCertificates};
+/// The ingressroute-envoy whose `Resources` this crate serves (and, through it, the
+/// `envoy_types` of [`Publisher::publish_endpoints`]).
+pub use ingressroute_envoy;
 pub use serve::{Server, ServerConfig, ServerTls};
 pub use service::{
     AggregatedDiscoveryService, ClusterDiscoveryService, DEFAULT_MAX_MESSAGE_SIZE, EndpointDiscoveryService,
