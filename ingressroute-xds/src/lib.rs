@@ -1,21 +1,15 @@
+#![doc = include_str!("../README.md")]
+//!
+//! # Where to start
+//!
+//! * [`Services`]: the services to mount on your tonic server; [`Server`]: the same on a
+//!   socket of its own.
+//! * [`Publisher`] and [`Snapshot`]: what is served; [`Snapshot::derive`] for small changes.
+//! * [`Callbacks`]: what you are told while it serves.
+//!
+//! # The protocol
+//!
 #![doc = include_str!("protocol.md")]
-//!
-//! # Example
-//!
-//! ```no_run
-//! use ingressroute_envoy::Resources;
-//! use ingressroute_xds::{Publisher, Server};
-//!
-//! # async fn run(resources: Resources) -> Result<(), ingressroute_xds::Error> {
-//! let publisher = Publisher::new(); // nothing is answered before the first publish
-//! let server = Server::bind("127.0.0.1:8001".parse().unwrap(), publisher.snapshots()).await?;
-//! println!("xDS on {}", server.local_addr());
-//! let serving = tokio::spawn(server.serve(async { /* e.g. ctrl-c */ }));
-//! publisher.publish_resources(&resources)?;
-//! # let _ = serving;
-//! # Ok(())
-//! # }
-//! ```
 
 mod callbacks;
 mod certs;
