@@ -23,7 +23,7 @@ use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use ingressroute_envoy::bootstrap::XDS_SUBJECT_ALT_NAME;
-use ingressroute_envoy::server::{Pem, XdsCertificates};
+use ingressroute_xds::{Pem, XdsCertificates};
 use k8s_openapi::api::core::v1 as core_v1;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
@@ -57,7 +57,7 @@ pub struct CertgenArgs {
 pub enum Error {
     /// The certificates could not be made.
     #[error("cannot generate the certificates")]
-    Generate(#[source] rcgen::Error),
+    Generate(#[source] ingressroute_xds::CertificateError),
     /// The Secrets could not be turned into JSON values.
     #[error("cannot convert the Secrets")]
     Json(#[source] serde_json::Error),

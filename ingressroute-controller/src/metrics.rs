@@ -42,8 +42,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
+use crate::xds_metrics::{TypeMetrics, XdsMetrics};
 use ingressroute_dag::{CurrentStatus, Dag};
-use ingressroute_envoy::server;
+use ingressroute_envoy::ResourceKind;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::MetricType;
@@ -137,7 +138,7 @@ pub struct Metrics {
     status_writes: Family<Label<'static>, Counter>,
     leader: Gauge,
     ready: Gauge,
-    xds: Arc<OnceLock<Arc<server::Metrics>>>,
+    xds: Arc<XdsMetrics>,
     pending: Arc<OnceLock<Arc<PendingStatuses>>>,
 }
 
@@ -300,14 +301,30 @@ impl Metrics {
             .sum()
     }
 
-    /// The xDS server's counters, once it runs.
+    /// The xDS server's counters.
     #[must_use]
-    pub fn xds(&self) -> Option<&Arc<server::Metrics>> {
-        self.xds.get()
+    pub fn xds(&self) -> &XdsMetrics {
+        &self.xds
     }
 
-    pub(crate) fn set_xds(&self, xds: Arc<server::Metrics>) {
-        let _ = self.xds.set(xds);
+    pub(crate) fn xds_stream_opened(&self) {
+        self.xds.stream_opened();
+    }
+
+    pub(crate) fn xds_stream_closed(&self) {
+        self.xds.stream_closed();
+    }
+
+    pub(crate) fn xds_pushed(&self, kind: ResourceKind, resources: usize, removals: usize, bytes: usize) {
+        self.xds.pushed(kind, resources, removals, bytes);
+    }
+
+    pub(crate) fn xds_acked(&self, kind: ResourceKind) {
+        self.xds.acked(kind);
+    }
+
+    pub(crate) fn xds_nacked(&self, kind: ResourceKind) {
+        self.xds.nacked(kind);
     }
 
     pub(crate) fn set_pending(&self, pending: Arc<PendingStatuses>) {
@@ -478,15 +495,13 @@ impl Collector for PendingCollector {
     }
 }
 
-/// The xDS server's counters, read when scraped (once the server runs).
+/// The xDS server's counters (see [`crate::xds_metrics`]), read when scraped.
 #[derive(Debug)]
-struct XdsCollector(Arc<OnceLock<Arc<server::Metrics>>>);
+struct XdsCollector(Arc<XdsMetrics>);
 
 impl Collector for XdsCollector {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> std::fmt::Result {
-        let Some(xds) = self.0.get() else {
-            return Ok(());
-        };
+        let xds = &self.0;
         gauge(
             &mut encoder,
             "ingressroute_xds_connected_streams",
@@ -501,7 +516,7 @@ impl Collector for XdsCollector {
         )?;
         ConstCounter::new(xds.total_streams()).encode(metric)?;
         let by_type = xds.by_type_url();
-        type Field = fn(&server::TypeMetrics) -> u64;
+        type Field = fn(&TypeMetrics) -> u64;
         let families: [(&str, &str, Field); 6] = [
             ("ingressroute_xds_pushes", "xDS responses sent.", |m| m.pushes),
             (
@@ -525,7 +540,7 @@ impl Collector for XdsCollector {
         for (name, help, field) in families {
             let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
             for (type_url, m) in &by_type {
-                let labels = [("type_url", *type_url)];
+                let labels = [("type_url", type_url.as_str())];
                 ConstCounter::new(field(m)).encode(metric.encode_family(&labels)?)?;
             }
         }
@@ -583,7 +598,6 @@ mod tests {
     #[test]
     fn names_types_and_help_are_the_documented_ones() {
         let metrics = Metrics::default();
-        metrics.set_xds(Arc::new(server::Metrics::default()));
         let text = metrics.render();
         for (name, kind, help) in [
             ("contour_ingressroute_total", "gauge", "Total number of IngressRoutes."),

@@ -548,7 +548,7 @@ fn the_dockerfile_builds_both_binaries_the_manifests_run() {
 async fn the_certgen_secrets_make_a_working_mutual_tls_pair() {
     use envoy_types::pb::envoy::service::discovery::v3::DiscoveryRequest;
     use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient;
-    use ingressroute_envoy::server::{Publisher, Server, ServerTls};
+    use ingressroute_xds::{Publisher, Server, ServerTls};
     use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
     let secrets = ingressroute_cli::certgen::secrets("projectcontour").unwrap();

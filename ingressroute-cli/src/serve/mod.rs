@@ -22,7 +22,7 @@
 //!
 //! What this module does **not** do: talk to a cluster or write statuses anywhere but the
 //! log. It runs the same load, check and translation as `check` and `render`, and the xDS
-//! server of `ingressroute-envoy`.
+//! server of `ingressroute-xds`.
 //!
 //! # Logs
 //!
@@ -48,8 +48,8 @@ use std::time::Duration;
 
 use ingressroute_api::DEFAULT_INGRESS_CLASS;
 use ingressroute_dag::{Config, CurrentStatus, Dag, ObjectRef};
-use ingressroute_envoy::server::{Publisher, Server, Snapshot};
 use ingressroute_envoy::{Endpoints, EnvoyConfig, ResourceKind, Resources};
+use ingressroute_xds::{Callbacks, Nack, Publisher, Server, Snapshot, StreamInfo};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -163,7 +163,7 @@ pub enum Error {
     Stdin,
     /// The xDS server could not start or failed.
     #[error("the xDS server failed")]
-    Server(#[source] ingressroute_envoy::server::Error),
+    Server(#[source] ingressroute_xds::Error),
     /// The xDS server task ended unexpectedly.
     #[error("the xDS server stopped unexpectedly")]
     ServerStopped,
@@ -416,6 +416,31 @@ impl State {
     }
 }
 
+/// The xDS server's callbacks: a NACK is logged at `WARN` with Envoy's message, the
+/// resources of the rejected response and the IngressRoutes behind them.
+#[derive(Debug)]
+struct LogNacks;
+
+/// How many resource names a NACK warning lists before it just counts the rest.
+const NAMES_LOGGED: usize = 16;
+
+impl Callbacks for LogNacks {
+    fn on_nack(&self, stream: &StreamInfo, nack: &Nack<'_>) {
+        let rejected: Vec<&str> = nack.rejected().take(NAMES_LOGGED).collect();
+        warn!(
+            node = stream.node.as_deref().unwrap_or_default(),
+            type_url = %nack.kind().type_url(),
+            nonce = nack.nonce(),
+            code = nack.code(),
+            error = %nack.message(),
+            rejected = ?rejected,
+            more_rejected = nack.rejected().len().saturating_sub(NAMES_LOGGED),
+            ingressroutes = ?nack.sources(),
+            "envoy rejected a response (NACK) and keeps its last good configuration",
+        );
+    }
+}
+
 /// Drops `value` on a blocking thread: freeing tens of thousands of objects takes tens of
 /// milliseconds the next rebuild (or Envoy) should not wait for.
 fn retire<T: Send + 'static>(value: T) {
@@ -443,7 +468,8 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
     let publisher = Publisher::new();
     let server = Server::bind(args.xds_address, publisher.snapshots())
         .await
-        .map_err(Error::Server)?;
+        .map_err(Error::Server)?
+        .with_callbacks(LogNacks);
     let xds = server.local_addr();
     let (stop_server, server_stopped) = oneshot::channel::<()>();
     let mut serving = tokio::spawn(server.serve(async move {
