@@ -1,46 +1,49 @@
 //! The build: from [`Objects`] and a [`Config`] to a [`Dag`].
 //!
-//! It runs in two passes over the [`DelegationGraph`].
+//! The [`DelegationGraph`] is built first: it is the only place a delegation is
+//! resolved to its target. Then two passes run over it.
 //!
 //! 1. **Walk.** Roots are taken in namespace-then-name order. A root that passes the root
 //!    checks (namespace, unique fqdn, fqdn, TLS) is evaluated as a whole: its tcpproxy
 //!    and every one of its routes. Only when the whole object is valid does the walk
-//!    follow its delegations, depth first in route order, evaluating each target the same
-//!    way against the delegating route's prefix and the chain that led to it. Every
-//!    evaluation is a *visit*; a target reached again from the same root through the same
-//!    prefix reuses its visit, so shared sub-trees are walked once per root (no
+//!    follow its edges, depth first in route order, evaluating each target the same way
+//!    against the delegating route's prefix and the chain that led to it. A delegation
+//!    closes a cycle when it lies on a cycle of the graph (a strongly connected
+//!    component) and its target is on the walk's path; the path names the cycle. Every
+//!    evaluation is a *visit*; a target reached again from the same root through the
+//!    same prefix reuses its visit, so shared sub-trees are walked once per root (no
 //!    exponential blow-up on diamonds). The walk keeps its own stack, so a chain of any
 //!    length cannot overflow the call stack. Errors are *findings*; an object with a
 //!    finding on any visit is invalid (decision D2), and the first finding in walk order
 //!    is its description. An object inserted as rejected is evaluated the same way but
 //!    never followed; when no visit finds anything on it, its rejection is its finding.
-//! 2. **Serve.** From every valid root, the visits are followed again, but only through
-//!    objects without findings. Routes and TCP proxies of the visits reached this way are
-//!    served; an IngressRoute none of whose visits is reached is orphaned (decision D1:
-//!    an invalid object contributes nothing, and what only it leads to is not part of a
-//!    valid chain). Where routes share a prefix, the one Contour would add last wins:
-//!    depth first in route order, a shared visit counting again each time it is reached
+//! 2. **Serve.** An object is reached when the graph leads to it from a valid root
+//!    through objects without findings, along the kinds of delegation the walk follows;
+//!    an IngressRoute that is not reached is orphaned (decision D1: an invalid object
+//!    contributes nothing, and what only it leads to is not part of a valid chain). The
+//!    routes and TCP proxies of each valid root's visits of objects without findings are
+//!    served. Where routes share a prefix, the one Contour would add last wins: depth
+//!    first in route order, a shared visit counting again each time it is reached
 //!    (§3.4, §3.6). Reading the visits backwards gives that answer while expanding each
 //!    visit once.
 //!
 //! ```text
 //!   Objects ──▶ DelegationGraph ──walk──▶ visits + findings ──serve──▶ VirtualHosts
-//!                                                   └──────────────────▶ statuses
+//!                      └──────────reachability──────────────────────▶ statuses
 //! ```
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use ingressroute_api::{self as api, INGRESS_CLASS_ANNOTATIONS, IngressRoute};
-use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::dag::References;
 use crate::duration::parse_go_duration;
 use crate::external_name::is_refused_external_name;
-use crate::graph::{Delegation, DelegationGraph, Vertex};
+use crate::graph::{CycleMembership, Delegation, DelegationGraph};
 use crate::model::{
     Cluster, HealthCheck, RetryPolicy, Route, SecureVirtualHost, TcpProxy, Timeout, TlsMode, TlsVersion,
     UpstreamValidation, VirtualHost, WeightedCluster,
@@ -71,7 +74,9 @@ pub fn build(objects: &Objects, config: &Config) -> Dag {
         }
         routes.push((ObjectRef::new(ns, name), stored.route.as_ref()));
     }
-    Builder::new(objects, config, &routes, rejections).run()
+    let graph = DelegationGraph::new(&routes);
+    let dag = Builder::new(objects, config, &routes, &graph, rejections).run();
+    Dag { graph, ..dag }
 }
 
 /// An error found on an object during the walk.
@@ -108,36 +113,50 @@ enum Item {
     Served,
 }
 
-/// The chain of objects that led to the one being evaluated (never with repeats: a
-/// cycle is refused before it is pushed), with constant-time membership so that cycle
-/// checks stay linear in the length of a chain.
+/// The chain of objects that led to the one being evaluated: the walk's explicit stack
+/// (never with repeats: a cycle is refused before it is pushed), with constant-time
+/// membership so that cycle checks stay linear in the length of a chain. One per build,
+/// reset for every chain.
 #[derive(Debug)]
 struct Path {
     nodes: Vec<usize>,
-    members: HashSet<usize>,
+    /// Indexed by vertex.
+    members: Vec<bool>,
 }
 
 impl Path {
-    fn new(first: usize) -> Self {
+    fn new(vertices: usize) -> Self {
         Self {
-            nodes: vec![first],
-            members: HashSet::from([first]),
+            nodes: Vec::new(),
+            members: vec![false; vertices],
         }
+    }
+
+    /// Starts a new chain at `first`.
+    fn reset(&mut self, first: usize) {
+        while !self.nodes.is_empty() {
+            self.pop();
+        }
+        self.push(first);
     }
 
     fn push(&mut self, node: usize) {
         self.nodes.push(node);
-        self.members.insert(node);
+        if let Some(member) = self.members.get_mut(node) {
+            *member = true;
+        }
     }
 
     fn pop(&mut self) {
-        if let Some(node) = self.nodes.pop() {
-            self.members.remove(&node);
+        if let Some(node) = self.nodes.pop()
+            && let Some(member) = self.members.get_mut(node)
+        {
+            *member = false;
         }
     }
 
     fn contains(&self, node: usize) -> bool {
-        self.members.contains(&node)
+        self.members.get(node).copied().unwrap_or(false)
     }
 
     fn nodes(&self) -> &[usize] {
@@ -176,8 +195,13 @@ struct Builder<'a> {
     /// IngressRoutes of the served class, sorted by (namespace, name); index = vertex.
     /// A shared slice, so that reading an object never borrows the builder.
     routes: &'a [(ObjectRef, &'a IngressRoute)],
-    /// Vertex of each (namespace, name).
-    index: FxHashMap<(&'a str, &'a str), usize>,
+    /// The delegations to follow: the walk resolves none itself.
+    graph: &'a DelegationGraph,
+    /// Where a delegation can close a cycle, so that only those are checked against the
+    /// walk's path.
+    cycles: CycleMembership,
+    /// A reused buffer for the route delegations of the object being evaluated.
+    route_targets: Vec<(usize, usize)>,
     findings: Vec<Option<(Finding, Option<String>)>>,
     /// Objects inserted as rejected, with their description: evaluated like any other
     /// but never followed or served, and invalid with this description when the walk
@@ -199,13 +223,9 @@ impl<'a> Builder<'a> {
         objects: &'a Objects,
         config: &'a Config,
         routes: &'a [(ObjectRef, &'a IngressRoute)],
+        graph: &'a DelegationGraph,
         rejections: FxHashMap<usize, &'a str>,
     ) -> Self {
-        let index = routes
-            .iter()
-            .enumerate()
-            .map(|(i, (key, _))| ((key.namespace.as_str(), key.name.as_str()), i))
-            .collect();
         Self {
             objects,
             config,
@@ -213,7 +233,9 @@ impl<'a> Builder<'a> {
             rejections,
             rejected_reached_from: FxHashMap::default(),
             routes,
-            index,
+            graph,
+            cycles: graph.cycle_membership(),
+            route_targets: Vec::new(),
             visits: Vec::new(),
             referenced_services: References::default(),
             found_services: FxHashMap::default(),
@@ -221,9 +243,11 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Walks, serves and gives statuses; the returned [`Dag`]'s graph is left empty for
+    /// the caller to move its graph into.
     fn run(mut self) -> Dag {
-        let graph = self.graph();
         let duplicates = self.duplicate_fqdns();
+        let mut path = Path::new(self.routes.len());
 
         // Pass 1: walk every root.
         let mut walks = Vec::new();
@@ -251,7 +275,7 @@ impl<'a> Builder<'a> {
                 );
                 continue;
             }
-            if let Some(walk) = self.walk_root(node) {
+            if let Some(walk) = self.walk_root(node, &mut path) {
                 walks.push(walk);
             }
         }
@@ -259,15 +283,11 @@ impl<'a> Builder<'a> {
         self.reject_the_rest();
 
         // Pass 2: serve what valid chains reach.
-        let mut served_from: Vec<Option<String>> = vec![None; self.routes.len()];
-        let mut reached = vec![false; self.visits.len()];
+        walks.retain(|walk| !self.is_invalid(walk.node));
+        let mut served_from = self.served_from(&walks);
         let mut virtual_hosts = Vec::new();
         for walk in walks {
-            if self.is_invalid(walk.node) {
-                continue;
-            }
-            self.mark_reached(walk.visit, &mut reached, &mut served_from, &walk.fqdn);
-            if let Some(vhost) = self.virtual_host(walk, &reached) {
+            if let Some(vhost) = self.virtual_host(walk) {
                 virtual_hosts.push(vhost);
             }
         }
@@ -297,44 +317,10 @@ impl<'a> Builder<'a> {
         Dag {
             virtual_hosts,
             statuses,
-            graph,
+            graph: DelegationGraph::default(),
             referenced_services,
             referenced_secrets: self.referenced_secrets,
         }
-    }
-
-    fn graph(&self) -> DelegationGraph {
-        let mut graph = DiGraph::with_capacity(self.routes.len(), self.routes.len());
-        for (key, route) in self.routes {
-            graph.add_node(Vertex {
-                object: key.clone(),
-                root: route.spec.virtualhost.is_some(),
-            });
-        }
-        for (node, (key, route)) in self.routes.iter().enumerate() {
-            for (i, r) in route.spec.routes.iter().enumerate() {
-                if let Some(target) = r.delegate.as_ref().and_then(|d| self.target(&key.namespace, d)) {
-                    graph.add_edge(
-                        NodeIndex::new(node),
-                        NodeIndex::new(target),
-                        Delegation::Route {
-                            route: i,
-                            prefix: r.match_.clone(),
-                        },
-                    );
-                }
-            }
-            if let Some(target) = route
-                .spec
-                .tcpproxy
-                .as_ref()
-                .and_then(|t| t.delegate.as_ref())
-                .and_then(|d| self.target(&key.namespace, d))
-            {
-                graph.add_edge(NodeIndex::new(node), NodeIndex::new(target), Delegation::TcpProxy);
-            }
-        }
-        DelegationGraph { graph }
     }
 
     /// Roots that share an fqdn (ignoring ASCII case, as Envoy matches hosts), among those
@@ -363,15 +349,6 @@ impl<'a> Builder<'a> {
             }
         }
         duplicates
-    }
-
-    fn target(&self, namespace: &str, delegate: &api::Delegate) -> Option<usize> {
-        let ns = delegate
-            .namespace
-            .as_deref()
-            .filter(|ns| !ns.is_empty())
-            .unwrap_or(namespace);
-        self.index.get(&(ns, delegate.name.as_str())).copied()
     }
 
     /// Looks up a Service, noting that the build depends on it, found or not.
@@ -443,7 +420,7 @@ impl<'a> Builder<'a> {
 
     // ----- pass 1 -------------------------------------------------------------------
 
-    fn walk_root(&mut self, node: usize) -> Option<RootWalk> {
+    fn walk_root(&mut self, node: usize, path: &mut Path) -> Option<RootWalk> {
         let routes = self.routes;
         let (key, route) = routes.get(node)?;
         let vhost = route.spec.virtualhost.as_ref()?;
@@ -461,14 +438,14 @@ impl<'a> Builder<'a> {
         let https_routes = terminates && route.spec.tcpproxy.is_none();
 
         // The root as a whole: tcpproxy, then routes.
-        let mut path = Path::new(node);
+        path.reset(node);
         let evaluated = (|| -> Check<(Option<TcpStep>, Vec<Step<'a>>)> {
             let tcp = if tcp_effective {
-                Some(self.tcp_steps(node, &path)?)
+                Some(self.tcp_steps(node, path)?)
             } else {
                 None
             };
-            let steps = self.route_steps(node, "", &path, https_routes)?;
+            let steps = self.route_steps(node, "", path, https_routes)?;
             Ok((tcp, steps))
         })();
         let (tcp, steps) = match evaluated {
@@ -484,10 +461,11 @@ impl<'a> Builder<'a> {
         let visit = self.new_visit(node);
 
         let tcp_chain = match tcp {
-            Some(step) => self.walk_tcp(visit, node, step, &fqdn),
+            Some(step) => self.walk_tcp(visit, node, step, path, &fqdn),
             None => Vec::new(),
         };
-        self.walk_http(visit, node, steps, &mut path, https_routes, &fqdn);
+        path.reset(node);
+        self.walk_http(visit, node, steps, path, https_routes, &fqdn);
         Some(RootWalk {
             node,
             fqdn,
@@ -563,16 +541,23 @@ impl<'a> Builder<'a> {
 
     /// Follows a valid root's tcpproxy delegations. A child's finding records the root's
     /// fqdn as its vhost, as HTTP children's do (§2.4: the child inherits the vhost).
-    fn walk_tcp(&mut self, root_visit: usize, root: usize, first: TcpStep, fqdn: &str) -> Vec<(usize, TcpStep)> {
+    fn walk_tcp(
+        &mut self,
+        root_visit: usize,
+        root: usize,
+        first: TcpStep,
+        path: &mut Path,
+        fqdn: &str,
+    ) -> Vec<(usize, TcpStep)> {
         let mut chain = vec![(root_visit, first)];
-        let mut path = Path::new(root);
+        path.reset(root);
         while let Some((parent_visit, TcpStep::Delegate(target))) = chain.last() {
             let (parent_visit, target) = (*parent_visit, *target);
             let visit = self.new_visit(target);
             if let Some(parent) = self.visits.get_mut(parent_visit) {
                 parent.tcp_child = Some(visit);
             }
-            match self.tcp_steps(target, &path) {
+            match self.tcp_steps(target, path) {
                 Ok(step) => {
                     path.push(target);
                     chain.push((visit, step));
@@ -715,16 +700,13 @@ impl<'a> Builder<'a> {
             }
             return Ok(TcpStep::Serve(clusters));
         }
-        let Some(delegate) = &tcp.delegate else {
-            return Ok(TcpStep::Nothing);
-        };
-        let Some(target) = self.target(&key.namespace, delegate) else {
+        let Some(target) = self.graph.tcp_target(node) else {
             return Ok(TcpStep::Nothing);
         };
         let Some((target_key, target_route)) = self.routes.get(target) else {
             return Ok(TcpStep::Nothing);
         };
-        if target_route.spec.virtualhost.is_some() {
+        if self.graph.is_root(target) {
             return Err(Finding::new(Reason::DelegateToRoot, messages::DELEGATE_TO_ROOT.into()));
         }
         if target_route.spec.tcpproxy.is_none() {
@@ -733,13 +715,21 @@ impl<'a> Builder<'a> {
                 messages::tcpproxy_delegate_without_tcpproxy(&target_key.namespace, &target_key.name),
             ));
         }
-        if target == node || path.contains(target) {
+        if self.closes_cycle(node, target, path) {
             let chain = self.cycle_path(path, node, target);
             return Err(Finding::new(Reason::DelegationCycle, messages::tcpproxy_cycle(&chain)));
         }
         Ok(TcpStep::Delegate(target))
     }
 
+    /// Whether delegating from `node` to `target` closes a cycle on the walk's path: the
+    /// delegation must lie on a cycle of the graph, and the walk must have come through
+    /// `target` (or be delegating to `node` itself).
+    fn closes_cycle(&self, node: usize, target: usize, path: &Path) -> bool {
+        self.cycles.on_cycle(node, target) && (target == node || path.contains(target))
+    }
+
+    /// The cycle as the walk met it: the path, `node` and `target`.
     fn cycle_path(&self, path: &Path, node: usize, target: usize) -> Vec<String> {
         let mut chain: Vec<String> = path.nodes().iter().map(|n| self.key(*n)).collect();
         if path.nodes().last() != Some(&node) {
@@ -756,8 +746,28 @@ impl<'a> Builder<'a> {
         let Some((key, route)) = routes.get(node) else {
             return Ok(Vec::new());
         };
+        let mut targets = std::mem::take(&mut self.route_targets);
+        self.graph.route_targets(node, &mut targets);
+        let steps = self.route_steps_with(node, key, route, &mut targets, parent_prefix, path, https);
+        self.route_targets = targets;
+        steps
+    }
+
+    /// [`route_steps`](Self::route_steps), with the object's route delegations as
+    /// (route index, target) by descending route index.
+    #[allow(clippy::too_many_arguments)]
+    fn route_steps_with(
+        &mut self,
+        node: usize,
+        key: &ObjectRef,
+        route: &'a IngressRoute,
+        targets: &mut Vec<(usize, usize)>,
+        parent_prefix: &str,
+        path: &Path,
+        https: bool,
+    ) -> Check<Vec<Step<'a>>> {
         let mut steps = Vec::new();
-        for r in &route.spec.routes {
+        for (i, r) in route.spec.routes.iter().enumerate() {
             let m = r.match_.as_str();
             if m.chars().any(char::is_control) {
                 return Err(Finding::new(
@@ -785,7 +795,7 @@ impl<'a> Builder<'a> {
                     ));
                 }
                 steps.push(Step::Serve(self.route(key, route, r, https)?));
-            } else if let Some(delegate) = &r.delegate {
+            } else if r.delegate.is_some() {
                 // Decision D4: delegating routes are held to the parent's prefix too.
                 if !prefix_matches(m, parent_prefix) {
                     return Err(Finding::new(
@@ -793,17 +803,17 @@ impl<'a> Builder<'a> {
                         messages::prefix_mismatch(m, parent_prefix),
                     ));
                 }
-                let Some(target) = self.target(&key.namespace, delegate) else {
+                // The graph's edge for this route; none when the target does not exist.
+                while targets.last().is_some_and(|(route, _)| *route < i) {
+                    targets.pop();
+                }
+                let Some(target) = targets.pop_if(|(route, _)| *route == i).map(|(_, target)| target) else {
                     continue;
                 };
-                if self
-                    .routes
-                    .get(target)
-                    .is_some_and(|(_, t)| t.spec.virtualhost.is_some())
-                {
+                if self.graph.is_root(target) {
                     return Err(Finding::new(Reason::DelegateToRoot, messages::DELEGATE_TO_ROOT.into()));
                 }
-                if target == node || path.contains(target) {
+                if self.closes_cycle(node, target, path) {
                     let chain = self.cycle_path(path, node, target);
                     return Err(Finding::new(Reason::DelegationCycle, messages::route_cycle(&chain)));
                 }
@@ -930,26 +940,44 @@ impl<'a> Builder<'a> {
 
     // ----- pass 2 -------------------------------------------------------------------
 
-    /// Marks every visit reachable from `root_visit` through objects without findings.
-    fn mark_reached(&self, root_visit: usize, reached: &mut [bool], served_from: &mut [Option<String>], fqdn: &str) {
-        let mut stack = vec![root_visit];
-        while let Some(v) = stack.pop() {
-            let Some(visit) = self.visits.get(v) else { continue };
-            if self.is_invalid(visit.node) || reached.get(v).copied().unwrap_or(true) {
-                continue;
-            }
-            if let Some(r) = reached.get_mut(v) {
-                *r = true;
-            }
-            if let Some(slot) = served_from.get_mut(visit.node) {
-                slot.get_or_insert_with(|| fqdn.to_owned());
-            }
-            stack.extend(visit.items.iter().rev().filter_map(|item| match item {
-                Item::Child(child) => Some(*child),
-                Item::Route(_) | Item::Served => None,
+    /// For every object a valid chain reaches, the fqdn of the first valid root (in walk
+    /// order) that reaches it; `None` for the orphans.
+    ///
+    /// Reachability over the graph, through objects without findings (decision D1), along
+    /// the delegations the walk follows: a root's route delegations and, when its TLS
+    /// makes the tcpproxy take effect, its tcpproxy delegation; from there, route
+    /// delegations lead on to route delegations and tcpproxy ones to tcpproxy ones.
+    /// Each (object, kind of delegation) is expanded once for all roots: whatever an
+    /// earlier root reached already has its fqdn.
+    fn served_from(&self, walks: &[RootWalk]) -> Vec<Option<String>> {
+        let mut served_from: Vec<Option<String>> = vec![None; self.routes.len()];
+        let mut expanded = vec![[false; 2]; self.routes.len()];
+        let mut stack: Vec<(usize, bool)> = Vec::new();
+        for walk in walks {
+            let tcp_effective = !walk.tcp_chain.is_empty();
+            stack.extend(self.graph.edges_from(walk.node).filter_map(|(target, d)| match d {
+                Delegation::Route { .. } => Some((target, true)),
+                Delegation::TcpProxy => tcp_effective.then_some((target, false)),
             }));
-            stack.extend(visit.tcp_child);
+            while let Some((node, http)) = stack.pop() {
+                if self.is_invalid(node) {
+                    continue;
+                }
+                let Some(seen) = expanded.get_mut(node).and_then(|e| e.get_mut(usize::from(http))) else {
+                    continue;
+                };
+                if std::mem::replace(seen, true) {
+                    continue;
+                }
+                if let Some(slot) = served_from.get_mut(node) {
+                    slot.get_or_insert_with(|| walk.fqdn.clone());
+                }
+                stack.extend(self.graph.edges_from(node).filter_map(|(target, d)| {
+                    (matches!(d, Delegation::Route { .. }) == http).then_some((target, http))
+                }));
+            }
         }
+        served_from
     }
 
     /// The routes served from a root's visit, one per prefix, sorted by prefix.
@@ -960,8 +988,9 @@ impl<'a> Builder<'a> {
     /// that last one, and a visit met a second time has nothing left to claim, so each
     /// visit is expanded once. Visits not reached (invalid objects, and what only they
     /// lead to) are skipped, delegations included (decision D1).
-    fn routes_of(&mut self, root_visit: usize, reached: &[bool]) -> Vec<Route> {
-        let is_reached = |visit: usize| reached.get(visit).copied().unwrap_or(false);
+    fn routes_of(&mut self, root_visit: usize) -> Vec<Route> {
+        // Read from a valid root, a visit is reached when its object has no finding.
+        let is_reached = |visit: usize| self.visits.get(visit).is_some_and(|v| !self.is_invalid(v.node));
         // The winning route of each prefix, as (visit, item): found by reading, then
         // moved out (each visit belongs to one root, so nothing needs it afterwards).
         let mut winners: Vec<(usize, usize)> = Vec::new();
@@ -1015,10 +1044,10 @@ impl<'a> Builder<'a> {
         routes
     }
 
-    fn virtual_host(&mut self, walk: RootWalk, reached: &[bool]) -> Option<VirtualHost> {
-        let is_reached = |visit: usize| reached.get(visit).copied().unwrap_or(false);
-        let routes = self.routes_of(walk.visit, reached);
+    fn virtual_host(&mut self, walk: RootWalk) -> Option<VirtualHost> {
+        let routes = self.routes_of(walk.visit);
 
+        let is_reached = |visit: usize| self.visits.get(visit).is_some_and(|v| !self.is_invalid(v.node));
         let tcp_proxy = if walk.tcp_chain.iter().all(|(visit, _)| is_reached(*visit)) {
             match walk.tcp_chain.into_iter().next_back() {
                 Some((visit, TcpStep::Serve(clusters))) => {
