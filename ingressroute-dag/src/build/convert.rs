@@ -12,9 +12,11 @@ use ingressroute_api::{self as api, IngressRoute};
 use super::{Builder, Check, Finding};
 use crate::duration::parse_go_duration;
 use crate::external_name::is_refused_external_name;
-use crate::model::{Cluster, HealthCheck, RetryPolicy, Route, Timeout, UpstreamValidation, WeightedCluster};
+use crate::model::{
+    Cluster, ServedHealthCheck, ServedRetryPolicy, ServedRoute, ServedUpstreamValidation, Timeout, WeightedCluster,
+};
 use crate::status::{Reason, messages};
-use crate::{ObjectRef, Objects, Service};
+use crate::{K8sService, ObjectRef, Objects};
 
 /// Envoy's largest protobuf `Duration` in seconds is far larger, but Go's
 /// `time.Duration` (whose rendering names clusters) ends here.
@@ -23,7 +25,7 @@ const MAX_U32: i64 = u32::MAX as i64;
 
 impl<'a> Builder<'a> {
     /// Looks up a Service, noting that the build depends on it, found or not.
-    fn service(&mut self, namespace: &str, name: &str) -> Option<&'a Arc<Service>> {
+    fn service(&mut self, namespace: &str, name: &str) -> Option<&'a Arc<K8sService>> {
         let objects: &'a Objects = self.objects;
         match objects.services.get(namespace, name) {
             Some(service) => {
@@ -94,7 +96,13 @@ impl<'a> Builder<'a> {
     }
 
     /// Builds one route with services (§3.5), checking every service.
-    pub(super) fn route(&mut self, key: &ObjectRef, ir: &IngressRoute, r: &api::Route, https: bool) -> Check<Route> {
+    pub(super) fn route(
+        &mut self,
+        key: &ObjectRef,
+        ir: &IngressRoute,
+        r: &api::Route,
+        https: bool,
+    ) -> Check<ServedRoute> {
         let m = r.match_.as_str();
         let mut clusters = Vec::with_capacity(r.services.len());
         let mut total: i64 = 0;
@@ -162,7 +170,7 @@ impl<'a> Builder<'a> {
         let timeout = timeout(m, r.timeout_policy.as_ref())?;
         let retry = retry(m, r.retry_policy.as_ref())?;
         let permit_insecure = r.permit_insecure && !self.config.disable_permit_insecure;
-        Ok(Route {
+        Ok(ServedRoute {
             prefix: r.match_.clone(),
             clusters,
             websocket: r.enable_websockets,
@@ -182,7 +190,7 @@ impl<'a> Builder<'a> {
         m: &str,
         service: &str,
         v: &api::UpstreamValidation,
-    ) -> Check<UpstreamValidation> {
+    ) -> Check<ServedUpstreamValidation> {
         self.referenced_secrets.note(&key.namespace, &v.ca_secret);
         let Some(ca) = self
             .objects
@@ -202,7 +210,7 @@ impl<'a> Builder<'a> {
                 messages::validation_subject_name(m, service),
             ));
         }
-        Ok(UpstreamValidation {
+        Ok(ServedUpstreamValidation {
             ca_secret: Arc::clone(ca),
             subject_name: subject.to_owned(),
         })
@@ -226,7 +234,7 @@ fn timeout(m: &str, policy: Option<&api::TimeoutPolicy>) -> Check<Timeout> {
     }
 }
 
-fn retry(m: &str, policy: Option<&api::RetryPolicy>) -> Check<Option<RetryPolicy>> {
+fn retry(m: &str, policy: Option<&api::RetryPolicy>) -> Check<Option<ServedRetryPolicy>> {
     let Some(policy) = policy else { return Ok(None) };
     let count = policy.count.unwrap_or(0);
     if count < 0 {
@@ -256,10 +264,10 @@ fn retry(m: &str, policy: Option<&api::RetryPolicy>) -> Check<Option<RetryPolicy
             }
         },
     };
-    Ok(Some(RetryPolicy { count, per_try_timeout }))
+    Ok(Some(ServedRetryPolicy { count, per_try_timeout }))
 }
 
-fn health_check(m: &str, service: &str, hc: &api::HealthCheck) -> Check<HealthCheck> {
+fn health_check(m: &str, service: &str, hc: &api::HealthCheck) -> Check<ServedHealthCheck> {
     if hc.path.is_empty() {
         return Err(Finding::new(
             Reason::InvalidValue,
@@ -301,7 +309,7 @@ fn health_check(m: &str, service: &str, hc: &api::HealthCheck) -> Check<HealthCh
         MAX_U32,
     )?;
     let healthy = number("healthCheck.healthyThresholdCount", hc.healthy_threshold_count, MAX_U32)?;
-    Ok(HealthCheck {
+    Ok(ServedHealthCheck {
         path: hc.path.clone(),
         host: hc.host.clone().filter(|h| !h.is_empty()),
         interval_seconds,

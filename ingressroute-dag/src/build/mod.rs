@@ -54,7 +54,7 @@ use ingressroute_api::{INGRESS_CLASS_ANNOTATIONS, IngressRoute};
 use crate::dag::References;
 use crate::graph::DelegationGraph;
 use crate::status::Reason;
-use crate::{Config, Dag, ObjectRef, Objects, Service};
+use crate::{Config, Dag, K8sService, ObjectRef, Objects};
 
 use self::graph::CycleMembership;
 use self::walk::{Path, Visit};
@@ -124,7 +124,7 @@ struct Builder<'a> {
     referenced_services: References,
     /// Services that were found, by address (noting them by name for every route that
     /// uses them would cost more than the rest of the lookup).
-    found_services: FxHashMap<usize, &'a Service>,
+    found_services: FxHashMap<usize, &'a K8sService>,
     referenced_secrets: References,
 }
 

@@ -5,7 +5,7 @@ use rustc_hash::FxHashSet;
 
 use super::Builder;
 use super::walk::{Item, RootWalk, TcpStep};
-use crate::model::{Route, SecureVirtualHost, TcpProxy, TlsMode, VirtualHost};
+use crate::model::{SecureVirtualHost, ServedRoute, ServedTcpProxy, ServedVirtualHost, TlsMode};
 
 impl Builder<'_> {
     /// The routes served from a root's visit, one per prefix, sorted by prefix.
@@ -16,7 +16,7 @@ impl Builder<'_> {
     /// that last one, and a visit met a second time has nothing left to claim, so each
     /// visit is expanded once. Visits not reached (invalid objects, and what only they
     /// lead to) are skipped, delegations included (decision D1).
-    fn routes_of(&mut self, root_visit: usize) -> Vec<Route> {
+    fn routes_of(&mut self, root_visit: usize) -> Vec<ServedRoute> {
         // Read from a valid root, a visit is reached when its object has no finding.
         let is_reached = |visit: usize| self.visits.get(visit).is_some_and(|v| !self.is_invalid(v.node));
         // The winning route of each prefix, as (visit, item): found by reading, then
@@ -55,7 +55,7 @@ impl Builder<'_> {
                 }
             }
         }
-        let mut routes: Vec<Route> = winners
+        let mut routes: Vec<ServedRoute> = winners
             .into_iter()
             .filter_map(|(visit, i)| {
                 let item = self.visits.get_mut(visit)?.items.get_mut(i)?;
@@ -72,7 +72,7 @@ impl Builder<'_> {
         routes
     }
 
-    pub(super) fn virtual_host(&mut self, walk: RootWalk) -> Option<VirtualHost> {
+    pub(super) fn virtual_host(&mut self, walk: RootWalk) -> Option<ServedVirtualHost> {
         let routes = self.routes_of(walk.visit);
 
         let is_reached = |visit: usize| self.visits.get(visit).is_some_and(|v| !self.is_invalid(v.node));
@@ -84,7 +84,7 @@ impl Builder<'_> {
                         .get(visit)
                         .and_then(|v| self.routes.get(v.node))
                         .map(|(k, _)| k.clone());
-                    source.map(|source| TcpProxy { clusters, source })
+                    source.map(|source| ServedTcpProxy { clusters, source })
                 }
                 _ => None,
             }
@@ -108,7 +108,7 @@ impl Builder<'_> {
             return None;
         }
         let root = self.routes.get(walk.node).map(|(k, _)| k.clone())?;
-        Some(VirtualHost {
+        Some(ServedVirtualHost {
             fqdn: walk.fqdn,
             root,
             routes,

@@ -17,7 +17,7 @@ use ingressroute_api::IngressRoute;
 
 use super::{Builder, Check, Finding};
 use crate::ObjectRef;
-use crate::model::{Route, TlsMode, WeightedCluster};
+use crate::model::{ServedRoute, TlsMode, WeightedCluster};
 use crate::status::{Reason, messages};
 
 /// One evaluation of an IngressRoute, reached through one prefix from one root.
@@ -35,7 +35,7 @@ pub(super) struct Visit {
 #[derive(Debug)]
 pub(super) enum Item {
     /// A route with services.
-    Route(Route),
+    Route(ServedRoute),
     /// A delegation, to this visit.
     Child(usize),
     /// A route already moved into its virtual host.
@@ -96,7 +96,7 @@ impl Path {
 
 /// What a valid object's routes do, in route order.
 enum Step<'a> {
-    Serve(Route),
+    Serve(ServedRoute),
     Delegate { target: usize, prefix: &'a str },
 }
 
