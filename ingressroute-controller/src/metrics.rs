@@ -108,6 +108,9 @@ impl IngressRouteGauges {
                     *gauges.invalid.entry((ns, vhost)).or_default() += 1;
                 }
                 CurrentStatus::Orphaned => *gauges.orphaned.entry(ns).or_default() += 1,
+                // A status this controller does not know yet has no gauge of its own; it
+                // still counts in `total`.
+                _ => {}
             }
         }
         // Objects that do not decode are invalid, with no known virtual host.

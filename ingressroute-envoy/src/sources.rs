@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use ingressroute_dag::{Dag, Route, TlsMode, VirtualHost, WeightedCluster};
+use ingressroute_dag::{Dag, ServedRoute, ServedVirtualHost, TlsMode, WeightedCluster};
 
 use crate::{ResourceKind, names};
 
@@ -22,7 +22,7 @@ use crate::{ResourceKind, names};
 #[must_use]
 pub fn sources(dag: &Dag, kind: ResourceKind, name: &str) -> BTreeSet<ingressroute_dag::ObjectRef> {
     let mut found = BTreeSet::new();
-    let add_routes = |vhost: &VirtualHost, routes: &[Route], found: &mut BTreeSet<_>| {
+    let add_routes = |vhost: &ServedVirtualHost, routes: &[ServedRoute], found: &mut BTreeSet<_>| {
         found.insert(vhost.root.clone());
         found.extend(routes.iter().map(|r| r.source.clone()));
     };
