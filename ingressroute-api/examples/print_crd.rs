@@ -3,6 +3,6 @@ use kube::CustomResourceExt;
 fn main() {
     print!(
         "{}",
-        serde_yaml::to_string(&ingressroute_api::IngressRoute::crd()).unwrap_or_default()
+        serde_saphyr::to_string(&ingressroute_api::IngressRoute::crd()).unwrap_or_default()
     );
 }

@@ -7,12 +7,14 @@
 //!  Secret ◀── TLSCertificateDelegation     Service
 //! ```
 //!
-//! This crate only holds types. It does **not** resolve delegation, compute statuses or
-//! talk to an API server: `ingressroute-dag` does the first two, any kube client the
-//! last.
+//! This crate holds the types, a lenient decoder that reads them as Contour's Go structs
+//! would ([`lenient`]) and, with the `validate` feature, the checks of the CRD schema. It
+//! does **not** resolve delegation, compute statuses or talk to an API server:
+//! `ingressroute-dag` does the first two, any kube client the last.
 
 mod delegation;
 mod ingressroute;
+pub mod lenient;
 #[cfg(feature = "validate")]
 pub mod validate;
 

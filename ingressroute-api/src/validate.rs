@@ -911,28 +911,10 @@ fn suggestion<'a>(key: &str, known: impl Iterator<Item = &'a String>) -> Option<
     let limit = 2.max(length / 3);
     let key = key.to_lowercase();
     known
-        .map(|k| (levenshtein(&key, &k.to_lowercase()), k.as_str()))
+        .map(|k| (strsim::levenshtein(&key, &k.to_lowercase()), k.as_str()))
         .filter(|(distance, _)| *distance <= limit)
         .min()
         .map(|(_, k)| k)
-}
-
-/// Edit distance in characters (insertions, deletions, substitutions).
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = Vec::with_capacity(b.len() + 1);
-        let mut left = i + 1;
-        current.push(left);
-        for (cb, window) in b.iter().zip(previous.windows(2)) {
-            let &[diagonal, up] = window else { continue };
-            left = (diagonal + usize::from(ca != *cb)).min(up + 1).min(left + 1);
-            current.push(left);
-        }
-        previous = current;
-    }
-    previous.last().copied().unwrap_or(0)
 }
 
 /// Rewrites the Perl classes of an RE2 pattern (what the API server runs) to their ASCII
@@ -1734,11 +1716,14 @@ mod tests {
     }
 
     #[test]
-    fn levenshtein_counts_edits() {
-        assert_eq!(levenshtein("service", "services"), 1);
-        assert_eq!(levenshtein("", "abc"), 3);
-        assert_eq!(levenshtein("kitten", "sitting"), 3);
-        assert_eq!(levenshtein("same", "same"), 0);
+    fn a_suggestion_counts_edits_in_characters_within_a_third_of_the_key() {
+        let known: Vec<String> = ["services", "strategy", "match"].map(String::from).into();
+        assert_eq!(suggestion("service", known.iter()), Some("services"));
+        assert_eq!(suggestion("MATHC", known.iter()), Some("match"));
+        // Two accented letters are two edits, not four bytes' worth.
+        assert_eq!(suggestion("sérvîces", known.iter()), Some("services"));
+        assert_eq!(suggestion("srvcs", known.iter()), None);
+        assert_eq!(suggestion("rewrite", known.iter()), None);
     }
 
     #[test]

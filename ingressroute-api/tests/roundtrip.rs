@@ -10,7 +10,7 @@ use std::{
 };
 
 use ingressroute_api::{API_VERSION, IngressRoute, TLSCertificateDelegation};
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde::{Serialize, de::DeserializeOwned};
 
 /// Every `*.yaml`/`*.yml` file below `dir`, sorted.
 fn manifests(dir: &Path) -> Vec<PathBuf> {
@@ -31,13 +31,13 @@ fn manifests(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Decodes `value`, re-encodes it as YAML, decodes that, and checks both decodings agree.
-fn round_trip<T>(value: serde_yaml::Value, origin: &str)
+fn round_trip<T>(value: serde_json::Value, origin: &str)
 where
     T: DeserializeOwned + Serialize + PartialEq + Debug,
 {
-    let first: T = serde_yaml::from_value(value).unwrap_or_else(|e| panic!("{origin}: {e}"));
-    let yaml = serde_yaml::to_string(&first).unwrap_or_else(|e| panic!("{origin}: {e}"));
-    let second: T = serde_yaml::from_str(&yaml).unwrap_or_else(|e| panic!("{origin}: re-reading: {e}\n{yaml}"));
+    let first: T = serde_json::from_value(value).unwrap_or_else(|e| panic!("{origin}: {e}"));
+    let yaml = serde_saphyr::to_string(&first).unwrap_or_else(|e| panic!("{origin}: {e}"));
+    let second: T = serde_saphyr::from_str(&yaml).unwrap_or_else(|e| panic!("{origin}: re-reading: {e}\n{yaml}"));
     assert_eq!(first, second, "{origin}: changed in a round trip through\n{yaml}");
 }
 
@@ -47,9 +47,10 @@ fn every_example_round_trips_through_yaml() {
     let (mut routes, mut delegations) = (0, 0);
     for path in manifests(&examples) {
         let text = std::fs::read_to_string(&path).unwrap();
-        for (i, document) in serde_yaml::Deserializer::from_str(&text).enumerate() {
+        let documents: Vec<serde_json::Value> =
+            serde_saphyr::from_multiple(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for (i, value) in documents.into_iter().enumerate() {
             let origin = format!("{} (document {})", path.display(), i + 1);
-            let value = serde_yaml::Value::deserialize(document).unwrap_or_else(|e| panic!("{origin}: {e}"));
             if value.get("apiVersion").and_then(|v| v.as_str()) != Some(API_VERSION) {
                 continue;
             }

@@ -4,8 +4,9 @@
 
 use ingressroute_api::validate::{Finding, FindingKind, validate_ingress_route, validate_tls_certificate_delegation};
 
+/// YAML 1.2 scalars, as the CLI reads them (`yes` is a string).
 fn yaml(text: &str) -> serde_json::Value {
-    serde_yaml::from_str(text).unwrap()
+    serde_saphyr::from_str_with_options(text, serde_saphyr::options! { strict_booleans: true }).unwrap()
 }
 
 /// The findings as `path: message` lines, with `(unknown)` after unknown fields.
@@ -224,7 +225,7 @@ spec:
 
 #[test]
 fn yaml_scalars_are_typed_as_yaml_1_2_reads_them() {
-    // `permitInsecure: yes` is a string in YAML 1.2 (serde_yaml); kubectl's YAML 1.1
+    // `permitInsecure: yes` is a string in YAML 1.2 (as read here); kubectl's YAML 1.1
     // reader would make it a boolean. The validator sees what it is given.
     let object = yaml(
         r#"

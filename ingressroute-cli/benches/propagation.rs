@@ -69,8 +69,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use clap::Parser as _;
 use ingressroute_cli::serve::sources::Sources;
 use ingressroute_cli::serve::{self, ServeArgs};
-use ingressroute_envoy::server::Snapshot;
 use ingressroute_envoy::{Endpoints, ResourceKind};
+use ingressroute_xds::Snapshot;
 
 use support::backend::Backend;
 use support::client::{self, Connection};

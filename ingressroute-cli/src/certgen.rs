@@ -10,13 +10,20 @@
 //! the CA's key is thrown away. `examples/deploy` mounts them: the controller's
 //! `--contour-cafile/--contour-cert-file/--contour-key-file` and the Envoy init
 //! container's `--envoy-cafile/--envoy-cert-file/--envoy-key-file` point into them.
+//!
+//! The output holds private keys: a file is created readable by its owner only (mode
+//! 0600, given when the file is created, so it is never readable by others even for a
+//! moment), and an existing file is replaced only with `--force` (it is removed and
+//! created anew, so its old, possibly wider, permissions do not carry over).
 
 use std::collections::BTreeMap;
+use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
 
 use ingressroute_envoy::bootstrap::XDS_SUBJECT_ALT_NAME;
-use ingressroute_envoy::server::{Pem, XdsCertificates};
+use ingressroute_xds::{Pem, XdsCertificates};
 use k8s_openapi::api::core::v1 as core_v1;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
@@ -34,9 +41,14 @@ pub struct CertgenArgs {
     #[arg(long, value_name = "NS", default_value = "projectcontour")]
     pub namespace: String,
 
-    /// Where to write the Secrets (YAML); `-` writes standard output.
+    /// Where to write the Secrets (YAML); `-` writes standard output. The file is
+    /// created with mode 0600 (it holds private keys).
     #[arg(value_name = "FILE|-", default_value = STDIN)]
     pub output: PathBuf,
+
+    /// Replace FILE if it exists (by default an existing file is left alone).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Why `certgen` could not finish.
@@ -45,10 +57,19 @@ pub struct CertgenArgs {
 pub enum Error {
     /// The certificates could not be made.
     #[error("cannot generate the certificates")]
-    Generate(#[source] rcgen::Error),
+    Generate(#[source] ingressroute_xds::CertificateError),
+    /// The Secrets could not be turned into JSON values.
+    #[error("cannot convert the Secrets")]
+    Json(#[source] serde_json::Error),
     /// The Secrets could not be serialised.
     #[error("cannot render YAML")]
-    Serialize(#[source] serde_yaml::Error),
+    Serialize(#[source] serde_saphyr::SerializeError),
+    /// The output file exists and `--force` was not given.
+    #[error("{} exists; pass --force to replace it", .path.display())]
+    Exists {
+        /// The file.
+        path: PathBuf,
+    },
     /// The output could not be written.
     #[error("cannot write {}", .path.display())]
     Write {
@@ -91,31 +112,63 @@ pub fn secrets(namespace: &str) -> Result<[core_v1::Secret; 2], Error> {
     ])
 }
 
-/// Runs `ingressroute certgen`: writes a `List` of the two Secrets to `args.output`, or
-/// to `stdout` when it is `-`.
+/// Runs `ingressroute certgen`: writes a `List` of the two Secrets to `args.output`
+/// (created with mode 0600), or to `stdout` when it is `-`.
 ///
 /// # Errors
 ///
-/// [`Error::Write`] when the output cannot be written; the others as [`secrets`].
+/// [`Error::Exists`] when the file exists and `args.force` is not set, [`Error::Write`]
+/// when the output cannot be written; the others as [`secrets`].
 pub fn run(args: &CertgenArgs, stdout: &mut impl Write) -> Result<(), Error> {
     let items = secrets(&args.namespace)?
         .iter()
         .map(|secret| {
-            let mut value = serde_yaml::to_value(secret).map_err(Error::Serialize)?;
-            if let serde_yaml::Value::Mapping(map) = &mut value {
+            let mut value = serde_json::to_value(secret).map_err(Error::Json)?;
+            if let serde_json::Value::Object(map) = &mut value {
                 map.insert("apiVersion".into(), "v1".into());
                 map.insert("kind".into(), "Secret".into());
             }
             Ok(value)
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    let mut list = serde_yaml::Mapping::new();
-    list.insert("apiVersion".into(), "v1".into());
-    list.insert("kind".into(), "List".into());
-    list.insert("items".into(), serde_yaml::Value::Sequence(items));
-    let text = serde_yaml::to_string(&list).map_err(Error::Serialize)?;
-    crate::write_output(&args.output, &text, stdout).map_err(|source| Error::Write {
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
+    let text = serde_saphyr::to_string(&list).map_err(Error::Serialize)?;
+    let write_error = |source| Error::Write {
         path: args.output.clone(),
         source,
-    })
+    };
+    if args.output.as_os_str() == STDIN {
+        return stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush())
+            .map_err(write_error);
+    }
+    write_private(&args.output, &text, args.force)
+}
+
+/// Writes `text` into a new file at `path` that only its owner can read, replacing an
+/// existing file only when `force` is set.
+fn write_private(path: &Path, text: &str, force: bool) -> Result<(), Error> {
+    let write_error = |source| Error::Write {
+        path: path.to_owned(),
+        source,
+    };
+    if force {
+        // Removed rather than truncated: an existing file keeps its permissions.
+        match fs::remove_file(path) {
+            Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(write_error(error)),
+            _ => {}
+        }
+    }
+    // `create_new` also refuses a symbolic link at `path`, dangling or not.
+    let mut file = match OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
+            return Err(Error::Exists { path: path.to_owned() });
+        }
+        Err(error) => return Err(write_error(error)),
+    };
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(write_error)
 }

@@ -23,12 +23,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use ingressroute_api::validate::{self, Finding, FindingKind};
+use ingressroute_api::validate::{Finding, FindingKind};
 use ingressroute_api::{DEFAULT_INGRESS_CLASS, INGRESS_CLASS_ANNOTATIONS, IngressRoute};
 use ingressroute_dag::{Config, CurrentStatus, Dag, ObjectRef, Objects, SecretError};
 
-use crate::load::{self, Kind, Loaded, Manifest, Object};
-use crate::output::{self, Format, Item};
+use crate::load::{self, Kind, Loaded, Location, Manifest, Object};
+use crate::output::{self, Format, Item, Rejection, Severity};
 
 /// The arguments every command that reads manifests takes: what to read, and the DAG
 /// settings (`check` and `render` alike).
@@ -107,11 +107,20 @@ impl From<Outcome> for ExitCode {
 }
 
 /// Something `check` reports about an object on standard error.
+///
+/// Displayed as one line that names the file, document and line, the kind and the
+/// object: `a.yaml: document 2 (line 14): IngressRoute default/home: spec.routes[0]...:
+/// must be >= 0 (the API server would reject this object)`; [`Diagnostic::severity`]
+/// says whether it is printed as an `error:` or a `warning:`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Diagnostic {
     /// The CRD schema rejects the object: the API server would refuse to create it.
     Rejected {
+        /// Where the object is.
+        location: Location,
+        /// Its kind (IngressRoute or TLSCertificateDelegation).
+        kind: Kind,
         /// The object.
         object: ObjectRef,
         /// What the schema says.
@@ -120,6 +129,10 @@ pub enum Diagnostic {
     /// A field the CRD schema does not know (the API server would drop it); most likely
     /// a typo.
     UnknownField {
+        /// Where the object is.
+        location: Location,
+        /// Its kind (IngressRoute or TLSCertificateDelegation).
+        kind: Kind,
         /// The object.
         object: ObjectRef,
         /// What the schema says, with a suggestion where there is one.
@@ -128,6 +141,8 @@ pub enum Diagnostic {
     /// A Secret meant for IngressRoutes (TLS or CA) that cannot be used; it is treated as
     /// missing.
     SecretNotUsable {
+        /// Where the Secret is.
+        location: Location,
         /// The Secret.
         object: ObjectRef,
         /// Why.
@@ -135,6 +150,8 @@ pub enum Diagnostic {
     },
     /// An IngressRoute of another ingress class; it gets no status.
     IgnoredIngressClass {
+        /// Where the IngressRoute is.
+        location: Location,
         /// The IngressRoute.
         object: ObjectRef,
         /// Its class.
@@ -152,23 +169,74 @@ impl Diagnostic {
     pub fn fails(&self) -> bool {
         matches!(self, Self::Rejected { .. })
     }
+
+    /// `error` for what fails the check, `warning` for the rest.
+    #[must_use]
+    pub fn severity(&self) -> Severity {
+        if self.fails() {
+            Severity::Error
+        } else {
+            Severity::Warning
+        }
+    }
 }
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Rejected { object, finding } => {
-                write!(f, "{object}: {finding} (the API server would reject this object)")
-            }
-            Self::UnknownField { object, finding } => write!(f, "{object}: {finding}"),
-            Self::SecretNotUsable { object, error } => write!(f, "{object}: Secret not usable: {error}"),
-            Self::IgnoredIngressClass { object, class, served } => write!(
+            Self::Rejected {
+                location,
+                kind,
+                object,
+                finding,
+            } => write!(
                 f,
-                "{object}: IngressRoute ignored: its ingress class {class:?} is not the one served ({served:?})"
+                "{location}: {kind} {object}: {} (the API server would reject this object)",
+                in_document(location, finding)
+            ),
+            Self::UnknownField {
+                location,
+                kind,
+                object,
+                finding,
+            } => write!(f, "{location}: {kind} {object}: {}", in_document(location, finding)),
+            Self::SecretNotUsable {
+                location,
+                object,
+                error,
+            } => write!(f, "{location}: Secret {object}: not usable: {error}"),
+            Self::IgnoredIngressClass {
+                location,
+                object,
+                class,
+                served,
+            } => write!(
+                f,
+                "{location}: IngressRoute {object}: ignored: its ingress class {class:?} is not the one served ({served:?})"
             ),
             Self::NoIngressRoutes => f.write_str("no IngressRoutes found"),
         }
     }
+}
+
+/// A finding with its field path as written in the document (`items[i].` first for an
+/// item of a `kind: List`).
+fn in_document(location: &Location, finding: &Finding) -> String {
+    let field = location.field(&finding.path);
+    if field.is_empty() {
+        finding.message.clone()
+    } else {
+        format!("{field}: {}", finding.message)
+    }
+}
+
+/// A loader diagnostic as a line for standard error (`error:` or `warning:` first).
+pub(crate) fn load_line(diagnostic: &load::Diagnostic) -> String {
+    let severity = match diagnostic {
+        load::Diagnostic::Error(_) => Severity::Error,
+        _ => Severity::Warning,
+    };
+    output::stderr_line(severity, diagnostic)
 }
 
 /// What a check found.
@@ -176,6 +244,10 @@ impl fmt::Display for Diagnostic {
 pub struct Report {
     /// One item per IngressRoute of the served class, by namespace then name.
     pub items: Vec<Item>,
+    /// The IngressRoutes of the served class that do not decode even leniently: they
+    /// take no part in the build, and their status is `invalid` with this description
+    /// (`cannot decode the IngressRoute: <field>: <reason>`). They are among `items` too.
+    pub undecodable: Vec<(ObjectRef, String)>,
     /// What to say on standard error, in the order the objects were loaded (ingress
     /// class notes last).
     pub diagnostics: Vec<Diagnostic>,
@@ -210,24 +282,27 @@ pub enum Schema {
     AlreadyValidated,
 }
 
-/// Schema diagnostics of one manifest: what the API server would reject, and unknown
-/// fields.
+/// Schema diagnostics of one manifest: what the API server would reject (the CRD
+/// schema, names), and unknown fields.
 #[must_use]
 pub fn schema_diagnostics(manifest: &Manifest) -> Vec<Diagnostic> {
     let object = manifest.object.object_ref();
-    let findings = match manifest.object.kind() {
-        Kind::IngressRoute => validate::validate_ingress_route(&manifest.raw),
-        Kind::TlsCertificateDelegation => validate::validate_tls_certificate_delegation(&manifest.raw),
-        _ => Vec::new(),
-    };
-    findings
-        .into_iter()
+    let kind = manifest.object.kind();
+    let location = &manifest.location;
+    manifest
+        .findings
+        .iter()
+        .cloned()
         .map(|finding| match finding.kind {
             FindingKind::UnknownField => Diagnostic::UnknownField {
+                location: location.clone(),
+                kind,
                 object: object.clone(),
                 finding,
             },
             _ => Diagnostic::Rejected {
+                location: location.clone(),
+                kind,
                 object: object.clone(),
                 finding,
             },
@@ -241,28 +316,68 @@ pub fn check_and_build_with(loaded: &Loaded, config: &Config, schema: Schema) ->
     let mut diagnostics = Vec::new();
     let mut objects = Objects::new();
     let mut fqdns: BTreeMap<ObjectRef, String> = BTreeMap::new();
-    let mut classes: BTreeMap<ObjectRef, String> = BTreeMap::new();
+    let mut classes: BTreeMap<ObjectRef, (String, Location)> = BTreeMap::new();
+    let mut rejections: BTreeMap<ObjectRef, Vec<Rejection>> = BTreeMap::new();
+
+    let mut undecodable: BTreeMap<ObjectRef, String> = BTreeMap::new();
 
     for manifest in loaded.manifests() {
         let object = manifest.object.object_ref();
         if schema == Schema::Validate {
-            diagnostics.extend(schema_diagnostics(manifest));
+            for diagnostic in schema_diagnostics(manifest) {
+                if let Diagnostic::Rejected {
+                    kind: Kind::IngressRoute,
+                    object,
+                    finding,
+                    ..
+                } = &diagnostic
+                {
+                    rejections.entry(object.clone()).or_default().push(Rejection {
+                        field: finding.path.clone(),
+                        message: finding.message.clone(),
+                    });
+                }
+                diagnostics.push(diagnostic);
+            }
         }
 
         match &manifest.object {
             Object::IngressRoute(route) => {
-                let fqdn = route
-                    .spec
-                    .virtualhost
-                    .as_ref()
-                    .map(|v| v.fqdn.clone())
-                    .unwrap_or_default();
-                fqdns.insert(object.clone(), fqdn);
-                if let Some(class) = ingress_class(route) {
-                    classes.insert(object.clone(), class.to_owned());
+                if let Some(virtualhost) = &route.spec.virtualhost {
+                    fqdns.insert(object.clone(), virtualhost.fqdn.clone());
                 }
-                objects.insert_ingress_route(Arc::clone(route));
+                if let Some(class) = ingress_class(route) {
+                    classes.insert(object.clone(), (class.to_owned(), manifest.location.clone()));
+                }
+                // What the API server would reject takes part in the build (its status
+                // says why) but is never served.
+                match manifest.rejection() {
+                    Some(description) => {
+                        objects.insert_rejected_ingress_route(Arc::clone(route), description);
+                    }
+                    None => {
+                        objects.insert_ingress_route(Arc::clone(route));
+                    }
+                }
             }
+            Object::Undecodable(route) => {
+                let class = route.class.as_deref().filter(|class| !class.is_empty());
+                match class {
+                    Some(class) if class != config.ingress_class => {
+                        diagnostics.push(Diagnostic::IgnoredIngressClass {
+                            location: manifest.location.clone(),
+                            object,
+                            class: class.to_owned(),
+                            served: config.ingress_class.clone(),
+                        });
+                    }
+                    _ => {
+                        undecodable.insert(object, route.description());
+                    }
+                }
+            }
+            // Any other object the API server would reject does not exist.
+            _ if manifest.rejected() => {}
             Object::TlsCertificateDelegation(delegation) => {
                 objects.insert_delegation(Arc::clone(delegation));
             }
@@ -271,7 +386,11 @@ pub fn check_and_build_with(loaded: &Loaded, config: &Config, schema: Schema) ->
             }
             Object::Secret(secret) => {
                 if let Err(error) = objects.insert_secret(secret) {
-                    diagnostics.push(Diagnostic::SecretNotUsable { object, error });
+                    diagnostics.push(Diagnostic::SecretNotUsable {
+                        location: manifest.location.clone(),
+                        object,
+                        error,
+                    });
                 }
             }
             // Endpoints do not change statuses; they are loaded for `render` and `serve`.
@@ -281,36 +400,50 @@ pub fn check_and_build_with(loaded: &Loaded, config: &Config, schema: Schema) ->
 
     let dag = ingressroute_dag::build(&objects, config);
     let statuses = dag.statuses();
-    for (object, class) in classes {
+    for (object, (class, location)) in classes {
         if !statuses.contains_key(&object) {
             diagnostics.push(Diagnostic::IgnoredIngressClass {
+                location,
                 object,
                 class,
                 served: config.ingress_class.clone(),
             });
         }
     }
-    if statuses.is_empty() {
+    if statuses.is_empty() && undecodable.is_empty() {
         diagnostics.push(Diagnostic::NoIngressRoutes);
     }
 
-    let items: Vec<Item> = statuses
+    let mut items: BTreeMap<&ObjectRef, Item> = statuses
         .iter()
         .map(|(object, status)| {
-            let fqdn = fqdns.get(object).map(String::as_str).unwrap_or_default();
-            Item::ingress_route(
+            let item = Item::ingress_route(
                 &object.namespace,
                 &object.name,
-                fqdn,
+                fqdns.get(object).map(String::as_str),
                 status.current_status.as_str(),
                 &status.description,
             )
+            .with_rejections(rejections.remove(object).unwrap_or_default());
+            (object, item)
         })
         .collect();
-    let failed = statuses.values().any(|s| s.current_status != CurrentStatus::Valid)
+    for (object, description) in &undecodable {
+        let item = Item::ingress_route(
+            &object.namespace,
+            &object.name,
+            None,
+            CurrentStatus::Invalid.as_str(),
+            description,
+        );
+        items.insert(object, item);
+    }
+    let failed = !undecodable.is_empty()
+        || statuses.values().any(|s| s.current_status != CurrentStatus::Valid)
         || diagnostics.iter().any(Diagnostic::fails);
     let report = Report {
-        items,
+        items: items.into_values().collect(),
+        undecodable: undecodable.into_iter().collect(),
         diagnostics,
         outcome: if failed { Outcome::Invalid } else { Outcome::Valid },
     };
@@ -328,6 +461,15 @@ fn ingress_class(route: &IngressRoute) -> Option<&str> {
         .filter(|class| !class.is_empty())
 }
 
+/// `diagnostics` as lines for standard error; without "no IngressRoutes found" when
+/// the input had errors (nothing was found because something could not be read).
+pub(crate) fn stderr_lines(diagnostics: &[Diagnostic], load_errors: bool) -> impl Iterator<Item = String> + '_ {
+    diagnostics
+        .iter()
+        .filter(move |d| !(load_errors && matches!(d, Diagnostic::NoIngressRoutes)))
+        .map(|d| output::stderr_line(d.severity(), d))
+}
+
 /// Why `check` could not finish.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -343,6 +485,11 @@ pub enum Error {
 /// Runs `ingressroute check`: loads `args.paths` (reading `stdin` for `-`), checks them,
 /// prints the result on `stdout` and every error and warning, one per line, on `stderr`.
 ///
+/// Each line on `stderr` starts with `error:` or `warning:` and names the file, the
+/// document and its line, and the object where there is one; control characters are
+/// escaped. "no IngressRoutes found" is left out when some input could not be read: the
+/// error says why already.
+///
 /// # Errors
 ///
 /// [`Error::Write`] when `stdout` or `stderr` cannot be written, [`Error::Render`] when
@@ -356,11 +503,11 @@ pub fn run(
 ) -> Result<Outcome, Error> {
     let loaded = load::load(&args.input.paths, stdin);
     for diagnostic in loaded.diagnostics() {
-        writeln!(stderr, "{diagnostic}").map_err(Error::Write)?;
+        writeln!(stderr, "{}", load_line(diagnostic)).map_err(Error::Write)?;
     }
     let report = check(&loaded, &args.input.config());
-    for diagnostic in &report.diagnostics {
-        writeln!(stderr, "{diagnostic}").map_err(Error::Write)?;
+    for line in stderr_lines(&report.diagnostics, loaded.has_errors()) {
+        writeln!(stderr, "{line}").map_err(Error::Write)?;
     }
     let text = output::render(args.output, &report.items).map_err(Error::Render)?;
     stdout
@@ -409,7 +556,7 @@ spec: {ports: [{port: 80}]}
             [Item::ingress_route(
                 "default",
                 "root",
-                "root.example.com",
+                Some("root.example.com"),
                 "valid",
                 "valid IngressRoute"
             )]
@@ -424,16 +571,162 @@ spec: {ports: [{port: 80}]}
         // `strategy` is an enum in the schema; the DAG ignores unknown strategies.
         let text = ROOT.replace("port: 80}]}]", "port: 80, strategy: Fastest}]}]");
         let report = check(&loaded(&text), &Config::default());
-        assert_eq!(report.items[0].status.current_status, "valid");
+        // Never served: its status says why.
+        assert_eq!(report.items[0].status.current_status, "invalid");
+        assert!(
+            report.items[0]
+                .status
+                .description
+                .starts_with("the API server would reject this IngressRoute: spec.routes[0].services[0].strategy: "),
+            "{:?}",
+            report.items[0]
+        );
         assert!(
             matches!(report.diagnostics.as_slice(), [Diagnostic::Rejected { .. }]),
             "{:?}",
             report.diagnostics
         );
+        let line = report.diagnostics[0].to_string();
         assert!(
-            report.diagnostics[0]
-                .to_string()
-                .starts_with("default/root: spec.routes[0].services[0].strategy: ")
+            line.starts_with(
+                "test.yaml: document 1 (line 1): IngressRoute default/root: spec.routes[0].services[0].strategy: "
+            ),
+            "{line}"
+        );
+        assert_eq!(report.outcome, Outcome::Invalid);
+        assert_eq!(report.diagnostics[0].severity(), Severity::Error);
+    }
+
+    #[test]
+    fn an_ingress_route_item_carries_its_fqdn_and_its_rejections() {
+        let text = ROOT.replace("port: 80}]}]", "port: 80, strategy: Fastest}]}]");
+        let report = check(&loaded(&text), &Config::default());
+        let item = &report.items[0];
+        assert_eq!(item.fqdn.as_deref(), Some("root.example.com"));
+        assert_eq!(item.rejections.len(), 1);
+        assert_eq!(item.rejections[0].field, "spec.routes[0].services[0].strategy");
+        assert!(!item.rejections[0].message.is_empty());
+
+        let child = "apiVersion: contour.heptio.com/v1beta1\nkind: IngressRoute\nmetadata: {name: child}\nspec: {routes: [{match: /}]}\n";
+        let report = check(&loaded(child), &Config::default());
+        assert_eq!(report.items[0].fqdn, None, "not a root");
+        assert!(report.items[0].rejections.is_empty());
+    }
+
+    #[test]
+    fn no_ingress_routes_is_not_said_when_the_input_had_errors() {
+        let diagnostics = [Diagnostic::NoIngressRoutes];
+        assert_eq!(
+            stderr_lines(&diagnostics, false).collect::<Vec<_>>(),
+            ["warning: no IngressRoutes found"]
+        );
+        assert_eq!(stderr_lines(&diagnostics, true).count(), 0);
+    }
+
+    /// The status of every IngressRoute, by name.
+    fn statuses(report: &Report) -> Vec<(String, String, String)> {
+        report
+            .items
+            .iter()
+            .map(|item| {
+                (
+                    item.name.clone(),
+                    item.status.current_status.clone(),
+                    item.status.description.clone(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_ingress_route_the_api_server_would_reject_gets_contours_status_or_says_why_and_the_others_are_valid() {
+        let route = |name: &str, spec: &str| {
+            format!(
+                "---\napiVersion: contour.heptio.com/v1beta1\nkind: IngressRoute\nmetadata: {{name: {name}}}\nspec: {spec}\n"
+            )
+        };
+        let text = [
+            ROOT.to_owned(),
+            route("no-fqdn", "{virtualhost: {}, routes: [{match: /, services: [{name: web, port: 80}]}]}"),
+            route("no-match", "{virtualhost: {fqdn: m.example.com}, routes: [{services: [{name: web, port: 80}]}]}"),
+            route("no-port", "{virtualhost: {fqdn: p.example.com}, routes: [{match: /, services: [{name: web}]}]}"),
+            route("eighty", "{virtualhost: {fqdn: e.example.com}, routes: [{match: /, services: [{name: web, port: eighty}]}]}"),
+            route("negative", "{virtualhost: {fqdn: n.example.com}, routes: [{match: /, services: [{name: web, port: 80, weight: -1}]}]}"),
+            route("both", "{virtualhost: {fqdn: b.example.com}, routes: [{match: /, services: [{name: web, port: 80}], delegate: {name: x}}]}"),
+        ]
+        .concat();
+        let report = check(&loaded(&text), &Config::default());
+        let invalid = |name: &str, description: &str| (name.to_owned(), "invalid".to_owned(), description.to_owned());
+        assert_eq!(
+            statuses(&report),
+            [
+                invalid(
+                    "both",
+                    "route \"/\": cannot specify services and delegate in the same route"
+                ),
+                invalid(
+                    "eighty",
+                    "cannot decode the IngressRoute: spec.routes[0].services[0].port: invalid type: string \"eighty\", expected i64"
+                ),
+                invalid(
+                    "negative",
+                    "route \"/\": service \"web\": weight must be greater than or equal to zero"
+                ),
+                invalid("no-fqdn", "Spec.VirtualHost.Fqdn must be specified"),
+                invalid(
+                    "no-match",
+                    "cannot decode the IngressRoute: spec.routes[0].match: is required"
+                ),
+                invalid(
+                    "no-port",
+                    "route \"/\": service \"web\": port must be in the range 1-65535"
+                ),
+                ("root".to_owned(), "valid".to_owned(), "valid IngressRoute".to_owned()),
+            ]
+        );
+        assert_eq!(report.outcome, Outcome::Invalid);
+        let rejected: Vec<String> = report
+            .diagnostics
+            .iter()
+            .filter(|d| d.fails())
+            .map(ToString::to_string)
+            .collect();
+        for name in ["both", "eighty", "negative", "no-fqdn", "no-match", "no-port"] {
+            assert!(
+                rejected
+                    .iter()
+                    .any(|d| d.contains(&format!("IngressRoute default/{name}: "))),
+                "{name}: {rejected:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn objects_with_names_the_api_server_refuses_do_not_exist() {
+        let text = ROOT.replace("metadata: {name: web}", "metadata: {name: Web}");
+        let report = check(&loaded(&text), &Config::default());
+        assert_eq!(
+            statuses(&report),
+            [(
+                "root".to_owned(),
+                "invalid".to_owned(),
+                "Service [web:80] is invalid or missing".to_owned()
+            )]
+        );
+        assert_eq!(
+            report.diagnostics[0].to_string(),
+            "test.yaml: document 2 (line 8): Service default/Web: metadata.name: \"Web\" is not a DNS-1035 label: it must consist of lowercase alphanumeric characters or '-', start with a lowercase letter and end with an alphanumeric character (e.g. 'my-name' or 'abc-123') (the API server would reject this object)"
+        );
+        let text = ROOT.replace("metadata: {name: root,", "metadata: {name: Root,");
+        let report = check(&loaded(&text), &Config::default());
+        assert_eq!(report.items[0].status.current_status, "invalid");
+        assert!(
+            report.items[0]
+                .status
+                .description
+                .starts_with("the API server would reject this IngressRoute: metadata.name: \"Root\" is not a lowercase RFC 1123 subdomain"),
+            "{:?}",
+            report.items[0]
         );
         assert_eq!(report.outcome, Outcome::Invalid);
     }

@@ -20,6 +20,7 @@
 //!  bootstrap ──▶ Envoy's bootstrap (ADS to `serve`)
 //! ```
 //!
+//! * [`walk`] finds the manifest files under a directory and opens only regular files;
 //! * [`load`] reads files, directories and standard input into typed manifests, each
 //!   with its file, document and line, and collects errors and warnings;
 //! * [`check`] validates against the CRD schema, builds the DAG and works out the exit
@@ -38,9 +39,11 @@ pub mod bootstrap;
 pub mod certgen;
 pub mod check;
 pub mod load;
+pub mod names;
 pub mod output;
 pub mod render;
 pub mod serve;
+pub mod walk;
 
 use std::io::{self, Write};
 
@@ -78,14 +81,23 @@ pub enum Command {
     Bootstrap(bootstrap::BootstrapArgs),
     /// Write the Secrets for xDS over mutual TLS between the controller and Envoy (fresh
     /// certificates) as a YAML `List`: `ingressroute certgen | kubectl apply -f -`.
+    ///
+    /// A FILE is created readable by its owner only (0600) and an existing one is not
+    /// replaced without `--force` (exit code 2).
     Certgen(certgen::CertgenArgs),
     /// Serve the Envoy configuration of the given manifests over xDS, rebuilt whenever
     /// they change, and optionally run the Envoy that uses it (`--envoy`).
     ///
-    /// A file that breaks (bad YAML, a field of the wrong type, an object the API server
-    /// would reject) keeps its last good objects served; every other file still updates.
-    /// Runs until SIGINT or SIGTERM; exit code 1 if something fails.
+    /// A file that breaks (it cannot be read, or is not YAML) keeps its last good objects
+    /// served; every other file still updates. Within a file each object stands on its
+    /// own: one the API server would reject is logged (an IngressRoute gets an `invalid`
+    /// status) and never served, and the others are. Runs until SIGINT or SIGTERM; exit
+    /// code 1 if something fails.
     Serve(serve::ServeArgs),
+    /// Internal: how `serve --envoy` starts Envoy, so that Envoy dies with it (see
+    /// [`serve::envoy`]).
+    #[command(name = "__envoy-child", hide = true)]
+    EnvoyChild(serve::envoy::ChildArgs),
 }
 
 /// Why a command could not finish.
@@ -110,22 +122,29 @@ pub enum Error {
     /// The async runtime of `serve` could not be started.
     #[error("cannot start the async runtime")]
     Runtime(#[source] io::Error),
+    /// `serve`'s Envoy could not be started (in the child process that was to become
+    /// it).
+    #[error(transparent)]
+    EnvoyChild(#[from] serve::envoy::ChildError),
 }
 
 impl Error {
-    /// The process exit code for this error: 1 when `serve` fails, 2 otherwise (the
+    /// The process exit code for this error: 1 when `serve` fails, 127 when its Envoy
+    /// cannot be started (as a shell says of a command it cannot run), 2 otherwise (the
     /// input or the output could not be read or written).
     #[must_use]
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Serve(_) | Self::Runtime(_) => 1,
+            Self::EnvoyChild(_) => 127,
             _ => 2,
         }
     }
 }
 
 /// Writes `text` to the file `path`, or to `stdout` (flushed) when `path` is `-`: where
-/// `bootstrap` and `certgen` put what they make.
+/// `bootstrap` puts what it makes (`certgen`, whose output holds private keys, creates
+/// its file itself; see [`certgen::run`]).
 pub(crate) fn write_output(path: &std::path::Path, text: &str, stdout: &mut impl Write) -> io::Result<()> {
     if path.as_os_str() == load::STDIN {
         stdout.write_all(text.as_bytes())?;
@@ -173,8 +192,18 @@ pub fn run(cli: &Cli) -> Result<check::Outcome, Error> {
                 .enable_all()
                 .build()
                 .map_err(Error::Runtime)?;
-            runtime.block_on(serve::run(args.clone()))?;
+            // On this thread, which lives as long as the process: Envoy's parent-death
+            // signal follows the thread that started it (see `serve::envoy`).
+            let served = runtime.block_on(serve::run(args.clone()));
+            // Not waiting for blocking work still under way (a large file being parsed):
+            // SIGTERM must stop `serve` at once.
+            runtime.shutdown_background();
+            served?;
             Ok(check::Outcome::Valid)
+        }
+        Command::EnvoyChild(args) => {
+            drop((stdout, stderr, stdin));
+            Err(serve::envoy::exec_child(args).into())
         }
     }
 }

@@ -1,59 +1,73 @@
 //! Loading manifests from files, directories and standard input.
 //!
-//! Every subcommand that reads local manifests (`check` today, `render`, `serve` and a
-//! file watcher later) goes through this module, so that they all accept the same
-//! inputs and report the same problems the same way.
+//! Every subcommand that reads local manifests (`check`, `render`, `serve`) goes through
+//! this module, so that they all accept the same inputs and report the same problems the
+//! same way.
 //!
 //! ```text
-//!  PATH... ──▶ files (directories walked recursively, sorted; `-` is stdin)
-//!                │
+//!  PATH... ──▶ files (crate::walk: directories walked recursively, sorted, only
+//!                │     regular files opened; `-` is stdin)
 //!                ▼
-//!  documents (YAML split on `---`/`...`, or a JSON stream), each with its Location
+//!  documents (YAML with serde-saphyr and budgets, or a JSON stream), each with its Location
 //!                │
 //!                ▼
 //!  serde_json::Value ──▶ `kind: List` expanded ──▶ apiVersion/kind dispatch
 //!                │                                        │
 //!                ▼                                        ▼
-//!  Manifest { location, raw, object }        Diagnostic (errors and warnings)
+//!  decoded (IngressRoutes and TLSCertificateDelegations      Diagnostic (errors and
+//!  leniently if need be) + what the API server would          warnings)
+//!  say (names, CRD schema)
+//!                │
+//!                ▼
+//!  Manifest { location, raw, object, findings, missing }
 //! ```
 //!
-//! What this module does **not** do: it does not validate objects against the CRD
-//! schema or compute statuses (see [`crate::check`]), and it never stops at the first
-//! problem: a bad file or document becomes an [`Error`] and loading goes on with the
-//! next one.
+//! What this module does **not** do: compute statuses or decide what a finding means for
+//! the build (see [`crate::check`]), and it never stops at the first problem: a bad file
+//! or document becomes an [`Error`] and loading goes on with the next one. An IngressRoute
+//! the API server would reject is not an error here: it is a [`Manifest`] (with
+//! [`Manifest::rejection`]) or an [`Object::Undecodable`], so that it gets a status.
+//! Messages about a Secret never show its values.
 //!
 //! # Documents and lines
 //!
-//! A YAML file is split on document markers: a line that is `---` (optionally followed by
-//! white space, a comment or the document's first content) starts a document and a line
-//! that is `...` ends one. Documents that hold nothing but blank lines, comments and YAML
-//! directives are skipped and **not counted**: document numbers are 1-based and count
-//! only documents with content, so `document 3` is the third object-bearing document of
-//! the file. A document's line is the 1-based line of its first content in the file, and
-//! YAML syntax errors are reported with their real line in the file.
+//! YAML is read with serde-saphyr, document by document, with budgets per document
+//! (nesting depth, nodes, scalar bytes, alias replay: see [`MAX_DEPTH`] and
+//! [`MAX_ALIAS_REPLAY`]), so that no input can make parsing take long or use much memory.
+//! Empty documents (nothing but comments, directives, or `null`) are skipped and **not
+//! counted**: document numbers are 1-based and count only documents with content, so
+//! `document 3` is the third object-bearing document of the file. A document's line is
+//! the 1-based line of its first content in the file. A document that does not parse
+//! (a duplicate key, say) is an error of its own and the next one is read; a syntax
+//! error ends the file there, since a YAML stream cannot be resynchronised after one.
+//! The line of such a document is the line of the error, which the message repeats
+//! with the column.
 //!
 //! A `.json` file (and standard input or any other file that starts with `{` or `[`) is
 //! read as a stream of JSON values, one document each.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ingressroute_api::{API_VERSION, IngressRoute, TLSCertificateDelegation};
+use ingressroute_api::validate::{self, Finding, FindingKind};
+use ingressroute_api::{API_VERSION, IngressRoute, TLSCertificateDelegation, lenient};
 use ingressroute_dag::ObjectRef;
 use k8s_openapi::api::core::v1 as core_v1;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_saphyr::Spanned;
+
+use crate::{names, walk};
 
 /// The path that stands for standard input on the command line.
 pub const STDIN: &str = "-";
 
-/// File name extensions picked up when walking a directory.
-pub const EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
+pub use crate::walk::EXTENSIONS;
 
 /// Where a manifest (or a problem) is: a file, a document in it and the line the
 /// document starts on.
@@ -180,6 +194,32 @@ pub enum Object {
     Secret(Arc<core_v1::Secret>),
     /// An Endpoints object.
     Endpoints(Arc<core_v1::Endpoints>),
+    /// An IngressRoute that does not decode even leniently (a field of the wrong type):
+    /// the API server would reject it, so it takes no part in the build, but it gets a
+    /// status (`invalid`, `cannot decode the IngressRoute: ...`), as the controller
+    /// gives one.
+    Undecodable(Arc<Undecodable>),
+}
+
+/// What is known of an IngressRoute that does not decode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undecodable {
+    /// Its namespace (`default` when it has none) and name.
+    pub object: ObjectRef,
+    /// Its ingress class annotation, if it has a readable one (see
+    /// [`ingressroute_api::INGRESS_CLASS_ANNOTATIONS`]).
+    pub class: Option<String>,
+    /// Why it does not decode: the field's path, then serde's message, e.g.
+    /// `spec.routes[0].services[0].port: invalid type: string "eighty", expected i64`.
+    pub error: String,
+}
+
+impl Undecodable {
+    /// Its status description: `cannot decode the IngressRoute: <field>: <reason>`.
+    #[must_use]
+    pub fn description(&self) -> String {
+        format!("cannot decode the IngressRoute: {}", self.error)
+    }
 }
 
 impl Object {
@@ -192,6 +232,7 @@ impl Object {
             Self::Service(_) => Kind::Service,
             Self::Secret(_) => Kind::Secret,
             Self::Endpoints(_) => Kind::Endpoints,
+            Self::Undecodable(_) => Kind::IngressRoute,
         }
     }
 
@@ -204,6 +245,7 @@ impl Object {
             Self::Service(o) => &o.metadata,
             Self::Secret(o) => &o.metadata,
             Self::Endpoints(o) => &o.metadata,
+            Self::Undecodable(o) => return o.object.clone(),
         };
         ObjectRef::from_meta(meta)
     }
@@ -220,6 +262,38 @@ pub struct Manifest {
     pub raw: Arc<Value>,
     /// The decoded object.
     pub object: Object,
+    /// What the API server would say about creating the object: the CRD schema's
+    /// findings for IngressRoutes and TLSCertificateDelegations, and for every kind the
+    /// checks of `metadata.name` and `metadata.namespace`. A [`FindingKind::Rejected`]
+    /// finding means the API server would refuse the object: it does not exist, except
+    /// that an IngressRoute still gets a status.
+    pub findings: Arc<[Finding]>,
+    /// For an IngressRoute or TLSCertificateDelegation that only decoded leniently (see
+    /// [`ingressroute_api::lenient`]): the path of the first required field it lacks.
+    pub missing: Option<String>,
+}
+
+impl Manifest {
+    /// Whether the API server would refuse to create the object.
+    #[must_use]
+    pub fn rejected(&self) -> bool {
+        self.missing.is_some() || self.findings.iter().any(|f| f.kind == FindingKind::Rejected)
+    }
+
+    /// Why the API server would refuse an IngressRoute that still takes part in the build
+    /// (without being served), as its status description: `cannot decode the
+    /// IngressRoute: <field>: is required` when it only decoded leniently, else the first
+    /// rejection; `None` when it would be accepted.
+    #[must_use]
+    pub fn rejection(&self) -> Option<String> {
+        if let Some(missing) = &self.missing {
+            return Some(format!("cannot decode the IngressRoute: {missing}: is required"));
+        }
+        self.findings
+            .iter()
+            .find(|f| f.kind == FindingKind::Rejected)
+            .map(|finding| format!("the API server would reject this IngressRoute: {finding}"))
+    }
 }
 
 /// A problem that keeps a file or a document from being loaded.
@@ -302,6 +376,27 @@ pub enum Warning {
         /// The directory.
         path: PathBuf,
     },
+    /// A manifest name in a directory for something that is not a regular file (a FIFO,
+    /// a socket, a device): it is never opened.
+    NotRegular {
+        /// The path.
+        path: PathBuf,
+        /// What it is, e.g. `a FIFO`.
+        what: &'static str,
+    },
+    /// A symbolic link back to a directory being walked: not followed again.
+    Loop {
+        /// The link.
+        path: PathBuf,
+    },
+    /// An IngressRoute that does not decode even leniently (a field of the wrong type):
+    /// it gets an `invalid` status and takes no part in the build.
+    Undecodable {
+        /// Where it is.
+        location: Location,
+        /// The field's path and serde's message.
+        error: String,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -330,6 +425,15 @@ impl fmt::Display for Warning {
             Self::EmptyDirectory { path } => {
                 write!(f, "{}: no *.yaml, *.yml or *.json file found", display_path(path))
             }
+            Self::NotRegular { path, what } => {
+                write!(f, "{}: not a regular file ({what}); skipped", display_path(path))
+            }
+            Self::Undecodable { location, error } => write!(f, "{location}: {}{error}", item_prefix(location)),
+            Self::Loop { path } => write!(
+                f,
+                "{}: a symbolic link back to a directory being walked; not followed",
+                display_path(path)
+            ),
         }
     }
 }
@@ -446,15 +550,25 @@ impl Loaded {
     }
 
     /// Loads a file, or every `*.yaml`, `*.yml` and `*.json` file under a directory
-    /// (recursively, in sorted order; a file given directly is read whatever its name).
+    /// (recursively, in sorted order, as [`walk::walk`] finds them; a file given directly
+    /// is read whatever its name).
     pub fn add_path(&mut self, path: &Path) {
         match fs::metadata(path) {
             Ok(meta) if meta.is_dir() => {
-                let mut visited = HashSet::new();
-                if self.walk(path, &mut visited) == 0 {
+                let walked = walk::walk(path);
+                for skipped in walked.skipped {
+                    self.skipped(skipped);
+                }
+                if walked.files.is_empty() {
                     self.warn(Warning::EmptyDirectory { path: path.to_owned() });
                 }
+                for file in walked.files {
+                    self.add_file(&file);
+                }
             }
+            // Named on the command line: read as a stream, like `-` (`<(kustomize build)`
+            // is a pipe). Only files found in a directory must be regular.
+            Ok(meta) if !meta.is_file() => self.add_reader_from(path),
             Ok(_) => self.add_file(path),
             Err(source) => self.error(Error::Read {
                 path: path.to_owned(),
@@ -463,51 +577,37 @@ impl Loaded {
         }
     }
 
-    /// Walks a directory; returns how many manifest files it found.
-    fn walk(&mut self, dir: &Path, visited: &mut HashSet<PathBuf>) -> usize {
-        // Symbolic links may loop back to a directory being walked.
-        match fs::canonicalize(dir) {
-            Ok(canonical) => {
-                if !visited.insert(canonical) {
-                    return 0;
-                }
-            }
-            Err(source) => {
-                self.error(Error::Read {
-                    path: dir.to_owned(),
-                    source,
-                });
-                return 0;
-            }
+    /// Records what a walk skipped: a warning for what is not a regular file or loops, an
+    /// error for a directory or manifest file that cannot be read.
+    pub fn skipped(&mut self, skipped: walk::Skipped) {
+        match skipped {
+            walk::Skipped::NotRegular { path, what } => self.warn(Warning::NotRegular { path, what }),
+            walk::Skipped::Loop { path } => self.warn(Warning::Loop { path }),
+            walk::Skipped::Unreadable { path, source } => self.error(Error::Read { path, source }),
         }
-        let entries =
-            match fs::read_dir(dir).and_then(|rd| rd.map(|e| e.map(|e| e.path())).collect::<io::Result<Vec<_>>>()) {
-                Ok(entries) => entries,
-                Err(source) => {
-                    self.error(Error::Read {
-                        path: dir.to_owned(),
-                        source,
-                    });
-                    return 0;
-                }
-            };
-        let mut entries = entries;
-        entries.sort();
-        let mut found = 0;
-        for entry in entries {
-            if fs::metadata(&entry).is_ok_and(|m| m.is_dir()) {
-                found += self.walk(&entry, visited);
-            } else if has_manifest_extension(&entry) {
-                found += 1;
-                self.add_file(&entry);
-            }
-        }
-        found
     }
 
     fn add_file(&mut self, path: &Path) {
-        match fs::read_to_string(path) {
+        match walk::read(path) {
             Ok(text) => self.add_str(path, &text),
+            Err(walk::ReadError::NotRegular(what)) => self.warn(Warning::NotRegular {
+                path: path.to_owned(),
+                what,
+            }),
+            Err(walk::ReadError::Io(source)) => self.error(Error::Read {
+                path: path.to_owned(),
+                source,
+            }),
+            Err(too_large @ walk::ReadError::TooLarge(_)) => self.error(Error::Read {
+                path: path.to_owned(),
+                source: io::Error::other(too_large.to_string()),
+            }),
+        }
+    }
+
+    fn add_reader_from(&mut self, path: &Path) {
+        match fs::File::open(path) {
+            Ok(file) => self.add_reader(path, file),
             Err(source) => self.error(Error::Read {
                 path: path.to_owned(),
                 source,
@@ -574,22 +674,33 @@ impl Loaded {
     }
 
     fn add_yaml(&mut self, path: &Path, text: &str) {
-        for (index, chunk) in split_yaml(text).into_iter().enumerate() {
-            let location = Location {
-                path: path.to_owned(),
-                document: index + 1,
-                line: chunk.content_line,
-                item: None,
-            };
-            let parsed = serde_yaml::from_str::<serde_yaml::Value>(chunk.text).and_then(|mut value| {
-                value.apply_merge()?;
-                serde_yaml::from_value::<Value>(value)
-            });
+        let mut reader = text.as_bytes();
+        let documents = serde_saphyr::read_with_options::<_, Spanned<Value>>(&mut reader, yaml_options());
+        for (index, parsed) in documents.enumerate() {
             match parsed {
-                Ok(value) => self.add_value(location, value),
+                Ok(Spanned { value, referenced, .. }) => {
+                    let location = Location {
+                        path: path.to_owned(),
+                        document: index + 1,
+                        line: usize::try_from(referenced.line()).unwrap_or(usize::MAX),
+                        item: None,
+                    };
+                    self.add_value(location, value);
+                }
                 Err(e) => {
-                    let message = shift_lines(&e.to_string(), chunk.first_line.saturating_sub(1));
-                    self.error(Error::Syntax { location, message });
+                    // The document's own first line is not known when it does not parse:
+                    // the line of the error stands in.
+                    let line = e.location().map_or(1, |l| l.line());
+                    let location = Location {
+                        path: path.to_owned(),
+                        document: index + 1,
+                        line: usize::try_from(line).unwrap_or(usize::MAX),
+                        item: None,
+                    };
+                    self.error(Error::Syntax {
+                        location,
+                        message: yaml_message(&e),
+                    });
                 }
             }
         }
@@ -666,18 +777,44 @@ impl Loaded {
 
         let raw = Value::Object(map);
         let decoded = match kind {
-            Kind::IngressRoute => decode(&raw).map(Object::IngressRoute),
-            Kind::TlsCertificateDelegation => decode(&raw).map(Object::TlsCertificateDelegation),
-            Kind::Service => decode(&raw).map(Object::Service),
-            Kind::Secret => decode(&raw).map(Object::Secret),
-            Kind::Endpoints => decode(&raw).map(Object::Endpoints),
+            Kind::IngressRoute => decode_ingress_route(&raw),
+            Kind::TlsCertificateDelegation => decode(&raw)
+                .map(|o| (Object::TlsCertificateDelegation(o), None))
+                .or_else(|strict| {
+                    lenient::tls_certificate_delegation(&raw)
+                        .map(|l| {
+                            let missing = l.missing.first().cloned();
+                            (Object::TlsCertificateDelegation(Arc::new(l.object)), missing)
+                        })
+                        .map_err(|_| strict)
+                }),
+            Kind::Service => decode(&raw).map(|o| (Object::Service(o), None)),
+            Kind::Secret => decode(&raw)
+                .map(|o| (Object::Secret(o), None))
+                .map_err(|(field, message)| {
+                    let message = redact_secret_message(&raw, &field, &message);
+                    (field, message)
+                }),
+            Kind::Endpoints => decode(&raw).map(|o| (Object::Endpoints(o), None)),
         };
         match decoded {
-            Ok(object) => self.push(Manifest {
-                location,
-                raw: Arc::new(raw),
-                object,
-            }),
+            Ok((object, missing)) => {
+                if let Object::Undecodable(route) = &object {
+                    // Not an error (it gets a status), but where it is deserves saying.
+                    self.warn(Warning::Undecodable {
+                        location: location.clone(),
+                        error: route.error.clone(),
+                    });
+                }
+                let findings = admission(kind, &raw);
+                self.push(Manifest {
+                    location,
+                    raw: Arc::new(raw),
+                    object,
+                    findings: findings.into(),
+                    missing,
+                });
+            }
             Err((field, message)) => self.document_error(&location, &field, message),
         }
     }
@@ -741,6 +878,108 @@ impl Loaded {
     }
 }
 
+/// Decodes an IngressRoute strictly, else leniently (with the first required field it
+/// lacks), else as an [`Undecodable`] one. Never fails: an IngressRoute that the API
+/// server would reject still gets a status.
+fn decode_ingress_route(raw: &Value) -> Result<(Object, Option<String>), (String, String)> {
+    if let Ok(route) = decode(raw) {
+        return Ok((Object::IngressRoute(route), None));
+    }
+    Ok(match lenient::ingress_route(raw) {
+        Ok(decoded) => {
+            let missing = decoded.missing.first().cloned();
+            (Object::IngressRoute(Arc::new(decoded.object)), missing)
+        }
+        Err(error) => {
+            let meta = raw.get("metadata");
+            let text = |key: &str| {
+                meta.and_then(|m| m.get(key))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+            };
+            let namespace = Some(text("namespace")).filter(|ns| !ns.is_empty()).unwrap_or("default");
+            let class = meta
+                .and_then(|m| m.get("annotations"))
+                .and_then(|annotations| {
+                    ingressroute_api::INGRESS_CLASS_ANNOTATIONS
+                        .iter()
+                        .find_map(|key| annotations.get(*key))
+                })
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            (
+                Object::Undecodable(Arc::new(Undecodable {
+                    object: ObjectRef::new(namespace, text("name")),
+                    class,
+                    error: error.to_string(),
+                })),
+                None,
+            )
+        }
+    })
+}
+
+/// What the API server would say about creating an object of `kind`: the names, and
+/// the CRD schema for our kinds.
+fn admission(kind: Kind, raw: &Value) -> Vec<Finding> {
+    let mut findings = names::findings(kind, raw);
+    findings.extend(match kind {
+        Kind::IngressRoute => validate::validate_ingress_route(raw),
+        Kind::TlsCertificateDelegation => validate::validate_tls_certificate_delegation(raw),
+        Kind::Service | Kind::Secret | Kind::Endpoints => Vec::new(),
+    });
+    findings
+}
+
+/// serde's message about a field of a Secret, without the field's value: serde quotes
+/// the value it did not expect (`invalid type: string "-----BEGIN PRIVATE KEY-----…",
+/// expected a map`), and base64 errors name bytes of it. What is kept: what kind of
+/// value was found (from the object itself) and what was expected (serde's words for
+/// the type, never data); messages that quote nothing but field names are kept whole.
+fn redact_secret_message(raw: &Value, field: &str, message: &str) -> String {
+    if ["missing field `", "unknown field `", "duplicate field `"]
+        .iter()
+        .any(|prefix| message.starts_with(prefix))
+    {
+        return message.to_owned();
+    }
+    let found = value_at(raw, field).map_or("a value", type_name);
+    let expected = message
+        .starts_with("invalid ")
+        .then(|| message.rfind(", expected ").and_then(|i| message.get(i..)))
+        .flatten()
+        .unwrap_or_default();
+    format!("invalid value: {found} (not shown: it is part of a Secret){expected}")
+}
+
+/// The value at a field path as serde_path_to_error writes it (`data.tls.key` is the key
+/// `tls.key` of `data`, `items[0]` an index): the first matching reading wins.
+fn value_at<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+    if path.is_empty() {
+        return Some(value);
+    }
+    match value {
+        Value::Object(map) => {
+            // Keys may hold dots (`tls.key`): try every split, the longest key first.
+            let mut ends: Vec<usize> = path.match_indices(['.', '[']).map(|(i, _)| i).collect();
+            ends.push(path.len());
+            ends.into_iter().rev().find_map(|end| {
+                let key = path.get(..end)?;
+                let rest = path.get(end..)?;
+                let rest = rest.strip_prefix('.').unwrap_or(rest);
+                value_at(map.get(key)?, rest)
+            })
+        }
+        Value::Array(items) => {
+            let rest = path.strip_prefix('[')?;
+            let (index, rest) = rest.split_once(']')?;
+            let rest = rest.strip_prefix('.').unwrap_or(rest);
+            value_at(items.get(index.parse::<usize>().ok()?)?, rest)
+        }
+        _ => None,
+    }
+}
+
 /// Decodes a typed object; on failure returns the field path and the message.
 fn decode<T: DeserializeOwned>(raw: &Value) -> Result<Arc<T>, (String, String)> {
     serde_path_to_error::deserialize(raw).map(Arc::new).map_err(|e| {
@@ -761,12 +1000,6 @@ fn type_name(value: &Value) -> &'static str {
     }
 }
 
-fn has_manifest_extension(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)))
-}
-
 fn is_json(path: &Path, text: &str) -> bool {
     match path
         .extension()
@@ -784,139 +1017,52 @@ fn newlines(text: &str) -> usize {
     text.bytes().filter(|&b| b == b'\n').count()
 }
 
-/// One YAML document of a file.
-#[derive(Debug, PartialEq, Eq)]
-struct Chunk<'a> {
-    /// The document's text, including its `---` marker and any leading comments.
-    text: &'a str,
-    /// The 1-based line of the chunk's first line in the file.
-    first_line: usize,
-    /// The 1-based line of the document's first content in the file.
-    content_line: usize,
-}
+/// How deep a YAML document may nest. A Kubernetes object nests a dozen levels (a CRD
+/// with its schema about twenty); 10^5 levels of `[` are refused at once. Decoding
+/// recurses once per level, so this also keeps the stack of a 2 MiB thread (tokio's
+/// blocking pool, a test) safe. JSON has serde_json's own limit, 128.
+pub const MAX_DEPTH: usize = 64;
 
-/// What a line means to the splitter.
-enum LineKind {
-    /// `---`, with content after it on the same line or not.
-    Start { content: bool },
-    /// `...`.
-    End,
-    /// Blank, a comment, or a directive before any content.
-    Nothing,
-    /// Anything else.
-    Content,
-}
+/// How many values aliases may replay in one document: enough for any manifest that uses
+/// anchors, and far too few for an alias bomb (a billion laughs).
+pub const MAX_ALIAS_REPLAY: usize = 100_000;
 
-fn classify(line: &str, in_content: bool) -> LineKind {
-    let line = line.trim_end_matches(['\n', '\r']);
-    let marker_rest = |marker: &str| {
-        line.strip_prefix(marker)
-            .filter(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
-            .map(str::trim)
-    };
-    if let Some(rest) = marker_rest("---") {
-        return LineKind::Start {
-            content: !(rest.is_empty() || rest.starts_with('#')),
-        };
-    }
-    if marker_rest("...").is_some_and(|rest| rest.is_empty() || rest.starts_with('#')) {
-        return LineKind::End;
-    }
-    let trimmed = line.trim();
-    if trimmed.is_empty() || trimmed.starts_with('#') || (!in_content && line.starts_with('%')) {
-        LineKind::Nothing
+/// The parser's message for a document that does not parse, in one line, with where
+/// it is in the file; nesting too deep says so in words.
+fn yaml_message(error: &serde_saphyr::Error) -> String {
+    let message = error.to_string();
+    let too_deep = matches!(
+        error.without_snippet(),
+        serde_saphyr::Error::Budget {
+            breach: serde_saphyr::budget::BudgetBreach::Depth { .. },
+            ..
+        }
+    ) || message.starts_with("recursion limit exceeded");
+    if too_deep {
+        format!("the document nests deeper than {MAX_DEPTH} levels ({message})")
     } else {
-        LineKind::Content
+        message
     }
 }
 
-/// Splits a YAML stream into its documents, dropping those without content.
-///
-/// A `---` line starts a new document unless the current one has neither content nor a
-/// marker yet (leading comments and directives belong to the document they precede). A
-/// `...` line ends the current document.
-fn split_yaml(text: &str) -> Vec<Chunk<'_>> {
-    struct Open {
-        start: usize,
-        first_line: usize,
-        content_line: Option<usize>,
-        marker: bool,
+/// The YAML parser's settings: YAML 1.2 booleans (`yes` stays a string), duplicate keys refused (as kubectl refuses them), merge keys resolved,
+/// plain one-line messages, and budgets per document: depth, nodes, scalar bytes and
+/// alias replay. No limit on the number of documents in a file.
+fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        strict_booleans: true,
+        with_snippet: false,
+        budget: serde_saphyr::budget! {
+            max_depth: MAX_DEPTH,
+            flow_nesting_limit: MAX_DEPTH,
+            max_documents: usize::MAX,
+            // The file is already in memory (see `walk::read` for its size limit).
+            max_reader_input_bytes: None,
+        },
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: MAX_ALIAS_REPLAY,
+        },
     }
-    fn close<'a>(text: &'a str, open: &Open, end: usize, chunks: &mut Vec<Chunk<'a>>) {
-        if let (Some(content_line), Some(chunk)) = (open.content_line, text.get(open.start..end)) {
-            chunks.push(Chunk {
-                text: chunk,
-                first_line: open.first_line,
-                content_line,
-            });
-        }
-    }
-
-    let mut chunks = Vec::new();
-    let mut open = Open {
-        start: 0,
-        first_line: 1,
-        content_line: None,
-        marker: false,
-    };
-    let mut offset = 0;
-    for (index, line) in text.split_inclusive('\n').enumerate() {
-        let number = index + 1;
-        match classify(line, open.content_line.is_some()) {
-            LineKind::Start { content } => {
-                if open.content_line.is_some() || open.marker {
-                    close(text, &open, offset, &mut chunks);
-                    open = Open {
-                        start: offset,
-                        first_line: number,
-                        content_line: None,
-                        marker: false,
-                    };
-                }
-                open.marker = true;
-                if content {
-                    open.content_line = Some(number);
-                }
-            }
-            LineKind::End => {
-                close(text, &open, offset + line.len(), &mut chunks);
-                open = Open {
-                    start: offset + line.len(),
-                    first_line: number + 1,
-                    content_line: None,
-                    marker: false,
-                };
-            }
-            LineKind::Nothing => {}
-            LineKind::Content => {
-                open.content_line.get_or_insert(number);
-            }
-        }
-        offset += line.len();
-    }
-    close(text, &open, text.len(), &mut chunks);
-    chunks
-}
-
-/// Adds `by` to every `line N` of a YAML parser message (`... at line 3 column 5`), so
-/// that lines counted from a document's first line are counted from the file's.
-fn shift_lines(message: &str, by: usize) -> String {
-    const NEEDLE: &str = "at line ";
-    let mut out = String::with_capacity(message.len());
-    let mut rest = message;
-    while let Some(pos) = rest.find(NEEDLE) {
-        let (before, after) = rest.split_at(pos + NEEDLE.len());
-        out.push_str(before);
-        let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        let (number, tail) = after.split_at(digits);
-        match number.parse::<usize>() {
-            Ok(n) => out.push_str(&(n.saturating_add(by)).to_string()),
-            Err(_) => out.push_str(number),
-        }
-        rest = tail;
-    }
-    out.push_str(rest);
-    out
 }
 
 #[cfg(test)]
@@ -936,67 +1082,35 @@ mod tests {
     const SERVICE: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: s1\nspec:\n  ports:\n  - port: 80\n";
 
     #[test]
-    fn documents_are_split_on_markers_and_empty_ones_are_not_counted() {
-        let text = "# leading comment\n---\n---\na: 1\n--- # c\n\nb: 2\n...\n# trailing\n---\n";
-        let chunks = split_yaml(text);
+    fn documents_are_numbered_without_empty_ones_and_located_at_their_first_content() {
+        let service = |name: &str| SERVICE.replace("s1", name);
+        let text = format!(
+            "# leading comment\n---\n---\n{}--- # c\n\n{}...\n# trailing\n%YAML 1.2\n---\n{}",
+            service("a"),
+            service("b"),
+            service("c")
+        );
+        let loaded = load_str("x.yaml", &text);
+        assert!(messages(&loaded).is_empty(), "{:?}", messages(&loaded));
+        let found: Vec<(String, usize, usize)> = loaded
+            .manifests()
+            .iter()
+            .map(|m| (m.object.object_ref().name, m.location.document, m.location.line))
+            .collect();
+        assert_eq!(found, [("a".into(), 1, 4), ("b".into(), 2, 13), ("c".into(), 3, 24)]);
+    }
+
+    #[test]
+    fn content_on_the_marker_line_and_windows_line_endings_keep_their_lines() {
+        let loaded = load_str("x.yaml", "a: 1\r\n---\r\nb: 2\r\n--- [c]\n");
         assert_eq!(
-            chunks,
+            messages(&loaded),
             [
-                Chunk {
-                    text: "---\na: 1\n",
-                    first_line: 3,
-                    content_line: 4
-                },
-                Chunk {
-                    text: "--- # c\n\nb: 2\n...\n",
-                    first_line: 5,
-                    content_line: 7
-                },
+                "x.yaml: document 1 (line 1): apiVersion: is required",
+                "x.yaml: document 2 (line 3): apiVersion: is required",
+                "x.yaml: document 3 (line 4): expected a Kubernetes object, found an array",
             ]
         );
-    }
-
-    #[test]
-    fn leading_comments_and_directives_stay_with_their_document() {
-        let chunks = split_yaml("%YAML 1.1\n# hello\n---\na: 1\n");
-        assert_eq!(
-            chunks,
-            [Chunk {
-                text: "%YAML 1.1\n# hello\n---\na: 1\n",
-                first_line: 1,
-                content_line: 4
-            }]
-        );
-        let value: serde_yaml::Value = serde_yaml::from_str(chunks[0].text).unwrap();
-        assert_eq!(value["a"], 1);
-    }
-
-    #[test]
-    fn content_on_the_marker_line_starts_the_document_there() {
-        let chunks = split_yaml("a: 1\n--- {b: 2}\n---x: 3\n");
-        assert_eq!(chunks.len(), 2);
-        assert_eq!(chunks[1].content_line, 2);
-        assert_eq!(chunks[1].text, "--- {b: 2}\n---x: 3\n");
-    }
-
-    #[test]
-    fn windows_line_endings_are_markers_too() {
-        let chunks = split_yaml("a: 1\r\n---\r\nb: 2\r\n");
-        assert_eq!(chunks.len(), 2);
-        assert_eq!(chunks[1].content_line, 3);
-    }
-
-    #[test]
-    fn parser_lines_are_shifted_to_the_file() {
-        assert_eq!(
-            shift_lines(
-                "did not find expected key at line 3 column 5, while parsing a block mapping at line 1 column 1",
-                10
-            ),
-            "did not find expected key at line 13 column 5, while parsing a block mapping at line 11 column 1"
-        );
-        assert_eq!(shift_lines("no lines here", 4), "no lines here");
-        assert_eq!(shift_lines("at line x", 4), "at line x");
     }
 
     #[test]
@@ -1004,9 +1118,93 @@ mod tests {
         let loaded = load_str("x.yaml", &format!("{SERVICE}---\n{SERVICE}---\nkind: [\n  oops: {{\n"));
         assert_eq!(loaded.manifests().len(), 1, "the two Services are one object");
         let errors: Vec<String> = loaded.errors().map(ToString::to_string).collect();
-        assert_eq!(errors.len(), 1);
-        assert!(errors[0].starts_with("x.yaml: document 3 (line 17): "), "{}", errors[0]);
-        assert!(errors[0].contains(" at line 19 column 1"), "{}", errors[0]);
+        assert_eq!(
+            errors,
+            ["x.yaml: document 3 (line 18): unclosed bracket '{' at line 18, column 9"]
+        );
+    }
+
+    #[test]
+    fn a_document_that_does_not_parse_spares_the_documents_around_it() {
+        let other = SERVICE.replace("s1", "s2");
+        let loaded = load_str("x.yaml", &format!("{SERVICE}---\na: 1\na: 2\n---\n{other}"));
+        assert_eq!(loaded.manifests().len(), 2);
+        assert_eq!(
+            messages(&loaded),
+            [
+                "x.yaml: document 2 (line 10): duplicate mapping key: a, set DuplicateKeyPolicy in Options if acceptable at line 10, column 1"
+            ]
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_at_once() {
+        for (text, line) in [
+            (
+                "[".repeat(100_000),
+                "x.yaml: document 1 (line 1): the document nests deeper than 64 levels",
+            ),
+            (
+                "{a: ".repeat(100_000),
+                "x.yaml: document 1 (line 1): the document nests deeper than 64 levels",
+            ),
+            (
+                (0..200).map(|i| format!("{}a:\n", " ".repeat(i))).collect::<String>(),
+                "x.yaml: document 1 (line 65): the document nests deeper than 64 levels",
+            ),
+        ] {
+            let loaded = load_str("x.yaml", &text);
+            let errors: Vec<String> = loaded.errors().map(ToString::to_string).collect();
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert!(errors[0].starts_with(line), "{errors:?}");
+        }
+        let loaded = load_str("x.json", &"[".repeat(100_000));
+        assert!(loaded.has_errors());
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for i in 1..9 {
+            let previous = format!("*a{}", i - 1);
+            text.push_str(&format!("a{i}: &a{i} [{}]\n", vec![previous; 9].join(", ")));
+        }
+        let loaded = load_str("bomb.yaml", &text);
+        let errors: Vec<String> = loaded.errors().map(ToString::to_string).collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains("alias replay limit exceeded"), "{errors:?}");
+    }
+
+    #[test]
+    fn errors_about_a_secret_name_the_field_and_the_type_but_never_the_value() {
+        let key = "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY-----";
+        let secret = |body: &str| format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: s}}\n{body}\n");
+        let cases = [
+            (
+                secret(&format!("data: \"{key}\"")),
+                "data: invalid value: a string (not shown: it is part of a Secret), expected a map",
+            ),
+            (
+                secret("data: {tls.key: 123456789}"),
+                "data.tls.key: invalid value: a number (not shown: it is part of a Secret), expected a base64-encoded string",
+            ),
+            (
+                secret("data: {tls.key: \"not base64 ---\"}"),
+                "data.tls.key: invalid value: a string (not shown: it is part of a Secret)",
+            ),
+            (
+                secret(&format!("stringData: [\"{key}\"]")),
+                "stringData: invalid value: an array (not shown: it is part of a Secret), expected a map",
+            ),
+            (
+                secret("type: 42"),
+                "type: invalid value: a number (not shown: it is part of a Secret), expected a string",
+            ),
+        ];
+        for (text, expected) in cases {
+            let loaded = load_str("s.yaml", &text);
+            assert_eq!(messages(&loaded), [format!("s.yaml: document 1 (line 1): {expected}")]);
+        }
     }
 
     #[test]
@@ -1021,15 +1219,15 @@ mod tests {
 
     #[test]
     fn documents_that_are_not_objects_are_errors() {
+        // A `null` document is an empty one: skipped, not counted.
         let loaded = load_str("x.yaml", "null\n---\n- a\n---\n42\n---\n{}\n---\nkind: Service\n");
         assert_eq!(
             messages(&loaded),
             [
-                "x.yaml: document 1 (line 1): expected a Kubernetes object, found null",
-                "x.yaml: document 2 (line 3): expected a Kubernetes object, found an array",
-                "x.yaml: document 3 (line 5): expected a Kubernetes object, found a number",
-                "x.yaml: document 4 (line 7): apiVersion: is required",
-                "x.yaml: document 5 (line 9): apiVersion: is required",
+                "x.yaml: document 1 (line 3): expected a Kubernetes object, found an array",
+                "x.yaml: document 2 (line 5): expected a Kubernetes object, found a number",
+                "x.yaml: document 3 (line 7): apiVersion: is required",
+                "x.yaml: document 4 (line 9): apiVersion: is required",
             ]
         );
     }

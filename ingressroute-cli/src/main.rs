@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 use ingressroute_cli::Cli;
+use ingressroute_cli::output::{self, Severity};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -21,8 +22,10 @@ fn main() -> ExitCode {
         Ok(outcome) => outcome.into(),
         Err(error) => {
             let code = error.exit_code();
-            // `{:#}` prints the whole chain: "cannot write the result: Broken pipe ...".
-            eprintln!("error: {:#}", anyhow::Error::new(error));
+            // `{:#}` prints the whole chain: "cannot write the result: Broken pipe ...", on
+            // one line with control characters escaped (a file name may hold any).
+            let message = format!("{:#}", anyhow::Error::new(error));
+            eprintln!("{}", output::stderr_line(Severity::Error, &message));
             ExitCode::from(code)
         }
     }

@@ -20,6 +20,7 @@
 //! a configuration missing the unreadable objects' routes must not be mistaken for the
 //! real one.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io::{self, Read, Write};
 
@@ -28,7 +29,8 @@ use ingressroute_envoy::json::{self, JsonError, Secrets, TypedResources};
 use ingressroute_envoy::{Endpoints, EnvoyConfig};
 
 use crate::check::{self, Diagnostic, InputArgs, Outcome};
-use crate::load::{self, Loaded, Object};
+use crate::load::{self, Kind, Loaded, Location, Object};
+use crate::output::{self, Severity};
 
 /// The arguments of `ingressroute render`.
 #[derive(Debug, Clone, clap::Args)]
@@ -72,6 +74,9 @@ pub enum RenderFormat {
 /// An IngressRoute whose status is not `valid`: it serves nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotValid {
+    /// Where the IngressRoute is; `None` only for an object that did not come from the
+    /// loaded manifests.
+    pub location: Option<Location>,
     /// The IngressRoute.
     pub object: ObjectRef,
     /// Its status, `invalid` or `orphaned`.
@@ -82,9 +87,12 @@ pub struct NotValid {
 
 impl fmt::Display for NotValid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(location) = &self.location {
+            write!(f, "{location}: ")?;
+        }
         write!(
             f,
-            "{}: {}, not rendered: {}",
+            "IngressRoute {}: {}, not rendered: {}",
             self.object,
             self.status.as_str(),
             self.description
@@ -117,7 +125,7 @@ pub enum Error {
     Serialize(#[source] serde_json::Error),
     /// The result could not be serialised as YAML.
     #[error("cannot render YAML")]
-    Yaml(#[source] serde_yaml::Error),
+    Yaml(#[source] serde_saphyr::SerializeError),
     /// Standard output or standard error could not be written.
     #[error("cannot write the result")]
     Write(#[source] io::Error),
@@ -140,16 +148,30 @@ pub fn render(loaded: &Loaded, config: &Config, envoy: &EnvoyConfig, secrets: Se
         }
     }
     let resources = ingressroute_envoy::translate(&dag, &endpoints, envoy);
-    let not_valid = dag
+    let locations: BTreeMap<ObjectRef, &Location> = loaded
+        .manifests()
+        .iter()
+        .filter(|manifest| manifest.object.kind() == Kind::IngressRoute)
+        .map(|manifest| (manifest.object.object_ref(), &manifest.location))
+        .collect();
+    let mut not_valid: Vec<NotValid> = dag
         .statuses()
         .iter()
         .filter(|(_, status)| status.current_status != CurrentStatus::Valid)
         .map(|(object, status)| NotValid {
+            location: locations.get(object).map(|location| (*location).clone()),
             object: object.clone(),
             status: status.current_status,
             description: status.description.clone(),
         })
         .collect();
+    not_valid.extend(report.undecodable.iter().map(|(object, description)| NotValid {
+        location: locations.get(object).map(|location| (*location).clone()),
+        object: object.clone(),
+        status: CurrentStatus::Invalid,
+        description: description.clone(),
+    }));
+    not_valid.sort_by(|a, b| a.object.cmp(&b.object));
     Ok(Rendered {
         resources: json::typed_resources(&resources, secrets).map_err(Error::Json)?,
         diagnostics: report.diagnostics,
@@ -170,13 +192,14 @@ pub fn format(resources: &TypedResources, format: RenderFormat) -> Result<String
             text.push('\n');
             Ok(text)
         }
-        RenderFormat::Yaml => serde_yaml::to_string(resources).map_err(Error::Yaml),
+        RenderFormat::Yaml => serde_saphyr::to_string(resources).map_err(Error::Yaml),
     }
 }
 
 /// Runs `ingressroute render`: loads `args.input.paths` (reading `stdin` for `-`),
 /// prints the Envoy resources on `stdout` and every error, warning and non-valid
-/// IngressRoute, one per line, on `stderr`.
+/// IngressRoute, one per line, on `stderr` (each line starts with `error:` or
+/// `warning:`, as `check`'s do).
 ///
 /// # Errors
 ///
@@ -191,18 +214,28 @@ pub fn run(
 ) -> Result<Outcome, Error> {
     let loaded = load::load(&args.input.paths, stdin);
     for diagnostic in loaded.diagnostics() {
-        writeln!(stderr, "{diagnostic}").map_err(Error::Write)?;
+        writeln!(stderr, "{}", check::load_line(diagnostic)).map_err(Error::Write)?;
     }
     if loaded.has_errors() {
-        writeln!(stderr, "nothing rendered: some input cannot be read or parsed").map_err(Error::Write)?;
+        writeln!(
+            stderr,
+            "{}",
+            output::stderr_line(
+                Severity::Error,
+                &"nothing rendered: some input cannot be read or parsed"
+            )
+        )
+        .map_err(Error::Write)?;
         return Ok(Outcome::InputError);
     }
     let rendered = render(&loaded, &args.input.config(), &EnvoyConfig::default(), args.secrets())?;
+    // Warnings all: nothing here fails the render (what the API server would reject
+    // included, unlike `check`).
     for diagnostic in &rendered.diagnostics {
-        writeln!(stderr, "{diagnostic}").map_err(Error::Write)?;
+        writeln!(stderr, "{}", output::stderr_line(Severity::Warning, diagnostic)).map_err(Error::Write)?;
     }
     for not_valid in &rendered.not_valid {
-        writeln!(stderr, "{not_valid}").map_err(Error::Write)?;
+        writeln!(stderr, "{}", output::stderr_line(Severity::Warning, not_valid)).map_err(Error::Write)?;
     }
     let text = format(&rendered.resources, args.output)?;
     stdout
@@ -279,7 +312,8 @@ subsets: [{addresses: [{ip: 10.0.0.1}], ports: [{name: http, port: 8080}]}]
         assert_eq!(rendered.not_valid.len(), 1);
         assert_eq!(
             rendered.not_valid[0].to_string(),
-            "default/root: invalid, not rendered: Service [nothere:80] is invalid or missing"
+            "test.yaml: document 1 (line 1): IngressRoute default/root: invalid, not rendered: \
+             Service [nothere:80] is invalid or missing"
         );
         assert!(rendered.resources.listeners.is_empty());
         assert!(rendered.resources.clusters.is_empty());
@@ -289,7 +323,7 @@ subsets: [{addresses: [{ip: 10.0.0.1}], ports: [{name: http, port: 8080}]}]
     fn yaml_and_json_hold_the_same_object() {
         let resources = rendered(ROOT).resources;
         let json: serde_json::Value = serde_json::from_str(&format(&resources, RenderFormat::Json).unwrap()).unwrap();
-        let yaml: serde_json::Value = serde_yaml::from_str(&format(&resources, RenderFormat::Yaml).unwrap()).unwrap();
+        let yaml: serde_json::Value = serde_saphyr::from_str(&format(&resources, RenderFormat::Yaml).unwrap()).unwrap();
         assert_eq!(json, yaml);
         assert!(format(&resources, RenderFormat::Json).unwrap().ends_with("}\n"));
     }
@@ -305,7 +339,7 @@ subsets: [{addresses: [{ip: 10.0.0.1}], ports: [{name: http, port: 8080}]}]
         .unwrap();
         assert_eq!(
             serde_json::to_string(&rendered.resources).unwrap(),
-            r#"{"listeners":[],"routes":[{"@type":"type.googleapis.com/envoy.config.route.v3.RouteConfiguration","name":"ingress_http","request_headers_to_add":[{"header":{"key":"x-request-start","value":"t=%START_TIME(%s.%3f)%"}}]}],"clusters":[],"endpoints":[],"secrets":[]}"#
+            r#"{"listeners":[],"scoped_routes":[],"routes":[],"clusters":[],"endpoints":[],"secrets":[]}"#
         );
         assert!(matches!(rendered.diagnostics.as_slice(), [Diagnostic::NoIngressRoutes]));
     }

@@ -63,7 +63,7 @@ fn an_unreadable_input_exits_2_even_when_something_is_invalid() {
     assert_eq!(run.code, 2);
     assert_eq!(
         run.stderr_lines(),
-        ["does-not-exist.yaml: cannot read: No such file or directory (os error 2)"]
+        ["error: does-not-exist.yaml: cannot read: No such file or directory (os error 2)"]
     );
     assert_eq!(run.statuses().len(), 1, "what could be read is still checked");
 }
@@ -81,7 +81,7 @@ fn stdin_is_read_for_a_dash() {
     let run = run_in(&scratch("stdin-error"), &["check", "-"], "kind: [\n");
     assert_eq!(run.code, 2);
     assert!(
-        run.stderr.starts_with("<stdin>: document 1 (line 1): "),
+        run.stderr.starts_with("error: <stdin>: document 1 (line 1): "),
         "{}",
         run.stderr
     );
@@ -127,7 +127,7 @@ team        other    other.example.com    valid    valid IngressRoute
     assert_eq!(
         run.stderr_lines(),
         [
-            "manifests/b/route.json: document 1 (line 1): IngressRoute default/walked is defined again; \
+            "warning: manifests/b/route.json: document 1 (line 1): IngressRoute default/walked is defined again; \
           it replaces the one at manifests/a/route.yaml: document 1 (line 1)"
         ]
     );
@@ -143,8 +143,8 @@ fn an_empty_directory_is_a_warning() {
     assert_eq!(
         run.stderr_lines(),
         [
-            "nothing: no *.yaml, *.yml or *.json file found",
-            "no IngressRoutes found"
+            "warning: nothing: no *.yaml, *.yml or *.json file found",
+            "warning: no IngressRoutes found"
         ]
     );
 }
@@ -170,7 +170,9 @@ fn list_items_are_checked_in_yaml_and_json() {
     assert_eq!(names, ["default/json-listed", "default/listed"]);
     assert_eq!(
         run.stderr_lines(),
-        ["list.json: document 1 (line 1): items[1]: skipping unsupported kind \"ConfigMap\" (apiVersion \"v1\")"]
+        [
+            "warning: list.json: document 1 (line 1): items[1]: skipping unsupported kind \"ConfigMap\" (apiVersion \"v1\")"
+        ]
     );
 }
 
@@ -192,7 +194,7 @@ fn json_files_may_hold_several_objects() {
     );
     assert_eq!(
         run.stderr_lines(),
-        ["objects.json: document 3 (line 4): spec.ports[0].port: invalid type: boolean `true`, expected i32"]
+        ["error: objects.json: document 3 (line 4): spec.ports[0].port: invalid type: boolean `true`, expected i32"]
     );
 }
 
@@ -248,14 +250,24 @@ fn a_string_port_is_reported_with_file_document_line_and_field() {
     assert_eq!(
         run.stderr_lines(),
         [
-            "examples/x.yaml: document 3 (line 25): spec.routes[2].services[0].port: invalid type: string \"80\", expected i64"
+            "warning: examples/x.yaml: document 3 (line 25): spec.routes[2].services[0].port: invalid type: string \"80\", expected i64",
+            "error: examples/x.yaml: document 3 (line 25): IngressRoute default/bad: spec.routes[2].services[0].port: must be of type integer (the API server would reject this object)",
         ]
     );
-    assert_eq!(run.code, 2);
+    // The API server would reject it: exit code 1, and a status that says why.
+    assert_eq!(run.code, 1);
     // One bad document does not stop the others.
     assert_eq!(
         run.statuses(),
-        [("default/good".into(), "valid".into(), "valid IngressRoute".into())]
+        [
+            (
+                "default/bad".into(),
+                "invalid".into(),
+                "cannot decode the IngressRoute: spec.routes[2].services[0].port: invalid type: string \"80\", expected i64"
+                    .into()
+            ),
+            ("default/good".into(), "valid".into(), "valid IngressRoute".into())
+        ]
     );
 }
 
@@ -267,18 +279,15 @@ fn a_yaml_syntax_error_reports_its_line_in_the_file() {
         root("default", "ok", "ok.example.com"),
         service("default", "web")
     );
-    // root(): 13 lines, service(): 9 lines; the third document starts on line 25.
+    // root(): 13 lines, service(): 9 lines; the third document starts on line 25 and
+    // breaks on line 28, which stands for the document that does not parse.
     write_files(&dir, &[("bad.yaml", &text)]);
     let run = run_in(&dir, &["check", "-o", "json", "bad.yaml"], "");
     assert_eq!(run.code, 2);
     assert_eq!(run.statuses().len(), 1, "the good documents are still checked");
-    let lines = run.stderr_lines();
-    assert_eq!(lines.len(), 1, "{}", run.stderr);
-    assert!(lines[0].starts_with("bad.yaml: document 3 (line 25): "), "{}", lines[0]);
-    assert!(
-        lines[0].contains(" at line 29 column 1"),
-        "the parser's line is counted from the file's start: {}",
-        lines[0]
+    assert_eq!(
+        run.stderr_lines(),
+        ["error: bad.yaml: document 3 (line 28): unclosed bracket '[' at line 28, column 9"]
     );
 }
 
@@ -290,6 +299,7 @@ fn odd_inputs_are_errors_or_nothing_but_never_a_crash() {
         &[
             ("a-empty.yaml", ""),
             ("b-only-comments.yaml", "# nothing\n---\n---\n# still nothing\n"),
+            // An empty document, like one with nothing but comments.
             ("c-null.yaml", "null\n"),
             ("d-scalar.yaml", "just a string\n"),
             ("e-list.yaml", "apiVersion: v1\nkind: List\n"),
@@ -308,15 +318,14 @@ fn odd_inputs_are_errors_or_nothing_but_never_a_crash() {
     assert_eq!(
         run.stderr_lines(),
         [
-            "./c-null.yaml: document 1 (line 1): expected a Kubernetes object, found null",
-            "./d-scalar.yaml: document 1 (line 1): expected a Kubernetes object, found a string",
-            "./e-list.yaml: document 1 (line 1): List has no items",
-            "./f-no-metadata.yaml: document 1 (line 1): metadata: is required",
-            "./g-no-name.json: document 1 (line 1): metadata.name: is required",
-            "./h-sequence.yaml: document 1 (line 1): expected a Kubernetes object, found an array",
-            "./i-binary.yaml: cannot read: stream did not contain valid UTF-8",
-            "no IngressRoutes found",
-        ]
+            "error: ./d-scalar.yaml: document 1 (line 1): expected a Kubernetes object, found a string",
+            "warning: ./e-list.yaml: document 1 (line 1): List has no items",
+            "error: ./f-no-metadata.yaml: document 1 (line 1): metadata: is required",
+            "error: ./g-no-name.json: document 1 (line 1): metadata.name: is required",
+            "error: ./h-sequence.yaml: document 1 (line 1): expected a Kubernetes object, found an array",
+            "error: ./i-binary.yaml: cannot read: stream did not contain valid UTF-8",
+        ],
+        "no \"no IngressRoutes found\" after errors that say why"
     );
 }
 
@@ -328,7 +337,8 @@ fn unknown_fields_are_warnings_with_a_suggestion() {
     let run = run_in(&dir, &["check", "-o", "json", "basic.yaml"], "");
     assert_eq!(
         run.stderr_lines(),
-        ["default/basic: spec.routes[0].service: unknown field, did you mean \"services\"?"]
+        ["warning: basic.yaml: document 1 (line 1): IngressRoute default/basic: \
+             spec.routes[0].service: unknown field, did you mean \"services\"?"]
     );
     assert_eq!(run.code, 0, "warnings do not change the exit code");
 }
@@ -341,10 +351,18 @@ fn what_the_api_server_would_reject_is_reported_and_fails_the_check() {
     let run = run_in(&dir, &["check", "-o", "json", "home.yaml"], "");
     assert_eq!(
         run.stderr_lines(),
-        ["default/home: spec.routes[0].services[0].weight: must be >= 0 (the API server would reject this object)"]
+        ["error: home.yaml: document 1 (line 1): IngressRoute default/home: \
+             spec.routes[0].services[0].weight: must be >= 0 (the API server would reject this object)"]
     );
     assert_eq!(run.statuses()[0].1, "invalid", "the status is still computed");
     assert_eq!(run.code, 1);
+    // Tools need not read stderr: the item carries its creation-time rejections.
+    let item = &run.json()["items"][0];
+    assert_eq!(item["fqdn"], "home.example.com");
+    assert_eq!(
+        item["rejections"],
+        serde_json::json!([{"field": "spec.routes[0].services[0].weight", "message": "must be >= 0"}])
+    );
 }
 
 #[test]
@@ -363,7 +381,10 @@ fn a_schema_rejection_fails_the_check_even_when_every_status_is_valid() {
     let lines = run.stderr_lines();
     assert_eq!(lines.len(), 1, "{}", run.stderr);
     assert!(
-        lines[0].starts_with("certs/d: spec.delegations[0].secretName: "),
+        lines[0].starts_with(
+            "error: delegation.yaml: document 1 (line 1): TLSCertificateDelegation certs/d: \
+             spec.delegations[0].secretName: "
+        ),
         "{}",
         lines[0]
     );
@@ -388,8 +409,8 @@ fn unsupported_kinds_are_skipped_with_one_warning_each() {
     assert_eq!(
         run.stderr_lines(),
         [
-            "mixed.yaml: document 3 (line 25): skipping unsupported kind \"Deployment\" (apiVersion \"apps/v1\")",
-            "mixed.yaml: document 4 (line 30): skipping unsupported kind \"HTTPProxy\" (apiVersion \"projectcontour.io/v1\")",
+            "warning: mixed.yaml: document 3 (line 25): skipping unsupported kind \"Deployment\" (apiVersion \"apps/v1\")",
+            "warning: mixed.yaml: document 4 (line 30): skipping unsupported kind \"HTTPProxy\" (apiVersion \"projectcontour.io/v1\")",
         ]
     );
 }
@@ -424,7 +445,7 @@ fn yaml_output_has_the_json_structure() {
     assert_eq!(run.code, 0);
     assert_eq!(
         run.stdout,
-        "items:\n- apiVersion: contour.heptio.com/v1beta1\n  kind: IngressRoute\n  namespace: default\n  name: basic\n  status:\n    currentStatus: valid\n    description: valid IngressRoute\n"
+        "items:\n- apiVersion: contour.heptio.com/v1beta1\n  kind: IngressRoute\n  namespace: default\n  name: basic\n  status:\n    currentStatus: valid\n    description: valid IngressRoute\n  fqdn: foo-basic.bar.com\n  rejections: []\n"
     );
 }
 
@@ -465,7 +486,10 @@ fn ingress_routes_of_another_class_are_ignored_with_a_warning() {
     assert_eq!(names, ["default/contour", "default/empty", "default/plain"]);
     assert_eq!(
         run.stderr_lines(),
-        ["default/nginx: IngressRoute ignored: its ingress class \"nginx\" is not the one served (\"contour\")"]
+        [
+            "warning: ./b.yaml: document 1 (line 1): IngressRoute default/nginx: ignored: \
+             its ingress class \"nginx\" is not the one served (\"contour\")"
+        ]
     );
     assert_eq!(run.code, 0);
 
@@ -474,7 +498,10 @@ fn ingress_routes_of_another_class_are_ignored_with_a_warning() {
     assert_eq!(names, ["default/empty", "default/nginx", "default/plain"]);
     assert_eq!(
         run.stderr_lines(),
-        ["default/contour: IngressRoute ignored: its ingress class \"contour\" is not the one served (\"nginx\")"]
+        [
+            "warning: ./c.yaml: document 1 (line 1): IngressRoute default/contour: ignored: \
+             its ingress class \"contour\" is not the one served (\"nginx\")"
+        ]
     );
 }
 
@@ -529,8 +556,8 @@ fn an_unusable_secret_is_reported() {
     assert_eq!(
         run.stderr_lines(),
         [
-            "default/foo: Secret not usable: tls.crt is missing or empty",
-            "no IngressRoutes found"
+            "warning: secret.yaml: document 1 (line 1): Secret default/foo: not usable: tls.crt is missing or empty",
+            "warning: no IngressRoutes found"
         ]
     );
     assert_eq!(run.code, 0);
@@ -540,7 +567,7 @@ fn an_unusable_secret_is_reported() {
 fn stdout_stays_machine_readable_when_there_are_warnings() {
     let dir = scratch("stdout-clean");
     let text = format!(
-        "{}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n---\nnull\n",
+        "{}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n---\n42\n",
         valid_pair("ok", "ok.example.com")
     );
     write_files(&dir, &[("mixed.yaml", &text)]);
@@ -554,4 +581,72 @@ fn stdout_stays_machine_readable_when_there_are_warnings() {
 fn bad_arguments_are_refused() {
     assert_eq!(run(&["check"]).code, 2, "a PATH is required");
     assert_eq!(run(&["check", "-o", "xml", "examples/ingressroute"]).code, 2);
+}
+
+#[test]
+fn a_cell_longer_than_65535_characters_does_not_crash_the_table() {
+    // The table used to pad with `{:<width$}`, which panics past `u16::MAX`.
+    let dir = scratch("huge-cell");
+    let fqdn = format!("{}.example.com", "a".repeat(70_000));
+    write_files(&dir, &[("huge.yaml", &valid_pair("huge", &fqdn))]);
+    let run = run_in(&dir, &["check", "huge.yaml"], "");
+    assert_ne!(run.code, 101, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.stderr);
+    assert!(lines[1].starts_with("default     huge   aaaa"), "{}", &lines[1][..40]);
+    assert_eq!(lines[0].find("STATUS"), lines[1].find("valid"));
+}
+
+#[test]
+fn every_stderr_line_is_an_error_or_a_warning_with_control_characters_escaped() {
+    let dir = scratch("stderr-format");
+    // A name with an escape sequence that would turn a terminal red, and a field the
+    // schema does not know: a warning that names the object.
+    let sneaky = valid_pair("x", "x.example.com")
+        .replace("  name: x\n", "  name: \"a\\e[31mb\\nc\"\n")
+        .replace("    services:", "    service: []\n    services:");
+    write_files(
+        &dir,
+        &[
+            ("sneaky.yaml", &sneaky),
+            ("bad.yaml", "apiVersion: v1\nkind: Service\nmetadata: [\n"),
+            (
+                "other.yaml",
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n",
+            ),
+        ],
+    );
+    let run = run_in(&dir, &["check", "-o", "json", "."], "");
+    assert_eq!(run.code, 2);
+    assert!(!run.stderr.contains('\u{1b}'), "{:?}", run.stderr);
+    let lines = run.stderr_lines();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    for line in &lines {
+        assert!(
+            line.starts_with("error: ./") || line.starts_with("warning: ./"),
+            "{line}"
+        );
+        assert!(line.contains(": document 1 (line "), "{line}");
+    }
+    assert!(lines[0].starts_with("error: ./bad.yaml: "), "{}", lines[0]);
+    assert!(lines[1].starts_with("warning: ./other.yaml: "), "{}", lines[1]);
+    // Such a name is not one the API server accepts, which is said on a line of its own.
+    assert!(
+        lines[2].starts_with(
+            "error: ./sneaky.yaml: document 1 (line 1): IngressRoute default/a\\u{1b}[31mb\\nc: metadata.name: "
+        ),
+        "{}",
+        lines[2]
+    );
+    assert_eq!(
+        lines[3],
+        "warning: ./sneaky.yaml: document 1 (line 1): IngressRoute default/a\\u{1b}[31mb\\nc: \
+         spec.routes[0].service: unknown field, did you mean \"services\"?"
+    );
+    // The name is kept as it is in the JSON output.
+    assert_eq!(run.json()["items"][0]["name"], "a\u{1b}[31mb\nc");
+
+    let table = run_in(&dir, &["check", "sneaky.yaml"], "");
+    assert!(table.stdout.contains("a\\u{1b}[31mb\\nc"), "{}", table.stdout);
+    assert_eq!(table.stdout.lines().count(), 2);
 }

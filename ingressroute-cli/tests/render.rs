@@ -10,6 +10,7 @@ use serde_json::Value;
 
 const LISTENER: &str = "type.googleapis.com/envoy.config.listener.v3.Listener";
 const ROUTE_CONFIGURATION: &str = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+const SCOPED_ROUTE_CONFIGURATION: &str = "type.googleapis.com/envoy.config.route.v3.ScopedRouteConfiguration";
 const CLUSTER: &str = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
 const CLUSTER_LOAD_ASSIGNMENT: &str = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
 const SECRET: &str = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
@@ -39,18 +40,30 @@ fn basic_renders_every_resource_with_its_type() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stderr, "");
     // One object, the lists in xDS order.
-    let keys: Vec<usize> = ["listeners", "routes", "clusters", "endpoints", "secrets"]
-        .iter()
-        .map(|k| run.stdout.find(&format!("\n  \"{k}\": [")).expect(k))
-        .collect();
+    let keys: Vec<usize> = [
+        "listeners",
+        "scoped_routes",
+        "routes",
+        "clusters",
+        "endpoints",
+        "secrets",
+    ]
+    .iter()
+    .map(|k| run.stdout.find(&format!("\n  \"{k}\": [")).expect(k))
+    .collect();
     assert!(keys.is_sorted(), "{}", run.stdout);
     let json = run.json();
-    assert_eq!(json.as_object().unwrap().len(), 5);
+    assert_eq!(json.as_object().unwrap().len(), 6);
+    let bucket = ingressroute_envoy::names::http_route_bucket_name(ingressroute_envoy::names::http_route_bucket(
+        "foo-basic.bar.com",
+        ingressroute_envoy::DEFAULT_HTTP_ROUTE_BUCKETS,
+    ));
 
     assert_eq!(types_and_names(&json["listeners"]), pairs(LISTENER, &["ingress_http"]));
+    assert_eq!(types_and_names(&json["routes"]), pairs(ROUTE_CONFIGURATION, &[&bucket]));
     assert_eq!(
-        types_and_names(&json["routes"]),
-        pairs(ROUTE_CONFIGURATION, &["ingress_http"])
+        types_and_names(&json["scoped_routes"]),
+        pairs(SCOPED_ROUTE_CONFIGURATION, &["ingress_http/foo-basic.bar.com"])
     );
     assert_eq!(
         types_and_names(&json["clusters"]),
@@ -90,7 +103,7 @@ fn yaml_output_is_the_same_object() {
     let yaml = run(&["render", "-o", "yaml", "examples/ingressroute/tls.yaml"]);
     assert_eq!(yaml.code, 0, "{}", yaml.stderr);
     assert!(yaml.stdout.starts_with("listeners:\n"), "{}", yaml.stdout);
-    let from_yaml: Value = serde_yaml::from_str(&yaml.stdout).unwrap();
+    let from_yaml: Value = serde_saphyr::from_str(&yaml.stdout).unwrap();
     assert_eq!(from_yaml, json.json());
 }
 
@@ -164,8 +177,10 @@ fn invalid_ingress_routes_are_summarised_on_stderr_and_do_not_fail_the_render() 
     assert_eq!(
         run.stderr_lines(),
         [
-            "default/missing-service: invalid, not rendered: Service [missing-svc:80] is invalid or missing",
-            "default/orphaned-child: orphaned, not rendered: this IngressRoute is not part of a delegation chain from a root IngressRoute",
+            "warning: examples/invalid/missing-service.yaml: document 1 (line 6): IngressRoute default/missing-service: \
+             invalid, not rendered: Service [missing-svc:80] is invalid or missing",
+            "warning: examples/invalid/orphaned-child.yaml: document 1 (line 6): IngressRoute default/orphaned-child: \
+             orphaned, not rendered: this IngressRoute is not part of a delegation chain from a root IngressRoute",
         ]
     );
     // Only the valid root is served.
@@ -176,7 +191,7 @@ fn invalid_ingress_routes_are_summarised_on_stderr_and_do_not_fail_the_render() 
 }
 
 #[test]
-fn schema_rejections_are_reported_but_do_not_fail_the_render() {
+fn schema_rejections_are_reported_and_not_rendered_but_do_not_fail_the_render() {
     let dir = scratch("render-schema");
     // `strategy` is an enum in the schema; the DAG ignores unknown strategies.
     let text = format!(
@@ -189,13 +204,21 @@ fn schema_rejections_are_reported_but_do_not_fail_the_render() {
     let run = run_in(&dir, &["render", "web.yaml"], "");
     assert_eq!(run.code, 0, "{}", run.stderr);
     let lines = run.stderr_lines();
-    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(
-        lines[0].starts_with("default/web: spec.routes[0].services[0].strategy: ")
-            && lines[0].ends_with("(the API server would reject this object)"),
+        lines[0].starts_with(
+            "warning: web.yaml: document 1 (line 1): IngressRoute default/web: spec.routes[0].services[0].strategy: "
+        ) && lines[0].ends_with("(the API server would reject this object)"),
         "{lines:?}"
     );
-    assert_eq!(run.json()["listeners"][0]["name"], "ingress_http");
+    // An object the API server would reject does not exist: nothing of it is rendered.
+    assert!(
+        lines[1].starts_with(
+            "warning: web.yaml: document 1 (line 1): IngressRoute default/web: invalid, not rendered: the API server would reject this IngressRoute: spec.routes[0].services[0].strategy: "
+        ),
+        "{lines:?}"
+    );
+    assert_eq!(run.json()["listeners"], serde_json::json!([]));
 }
 
 #[test]
@@ -219,10 +242,13 @@ fn unreadable_input_exits_2_and_prints_nothing() {
     assert_eq!(run.code, 2);
     assert_eq!(run.stdout, "");
     let lines = run.stderr_lines();
-    assert!(lines[0].starts_with("broken.yaml: document 1 (line 1): "), "{lines:?}");
+    assert!(
+        lines[0].starts_with("error: broken.yaml: document 1 (line 3): "),
+        "{lines:?}"
+    );
     assert_eq!(
         lines.last().copied(),
-        Some("nothing rendered: some input cannot be read or parsed")
+        Some("error: nothing rendered: some input cannot be read or parsed")
     );
 
     let missing = run_in(&dir, &["render", "does-not-exist.yaml"], "");
@@ -257,7 +283,9 @@ fn stdin_and_root_namespaces_work_as_for_check() {
     assert_eq!(restricted.json()["listeners"], serde_json::json!([]));
     assert_eq!(restricted.stderr_lines().len(), 1, "{}", restricted.stderr);
     assert!(
-        restricted.stderr.starts_with("team/web: invalid, not rendered: "),
+        restricted
+            .stderr
+            .starts_with("warning: <stdin>: document 1 (line 1): IngressRoute team/web: invalid, not rendered: "),
         "{}",
         restricted.stderr
     );
@@ -273,7 +301,12 @@ fn another_ingress_class_is_ignored_with_a_warning() {
     let run = run_in(&scratch("render-class"), &["render", "-"], &text);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.json()["listeners"], serde_json::json!([]));
-    assert!(run.stderr.contains("IngressRoute ignored"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("warning: <stdin>: document 1 (line 1): IngressRoute default/web: ignored: "),
+        "{}",
+        run.stderr
+    );
     let served = run_in(
         &scratch("render-class-served"),
         &["render", "--ingress-class", "other", "-"],

@@ -7,7 +7,7 @@ use std::time::Duration;
 use ingressroute_api::DEFAULT_INGRESS_CLASS;
 use ingressroute_dag::duration::parse_go_duration;
 use ingressroute_envoy::DEFAULT_ACCESS_LOG;
-use ingressroute_envoy::server::ServerTls;
+use ingressroute_xds::ServerTls;
 
 use crate::settings::{
     DEFAULT_LEASE_NAME, DEFAULT_NAMESPACE, EndpointsApi, LeaderElection, RateLimit, SECRET_FIELD_SELECTOR, Settings,

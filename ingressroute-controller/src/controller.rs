@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ingressroute_envoy::server::{Publisher, Server, Snapshot};
+use ingressroute_xds::{Publisher, Server, Snapshot};
 use kube::Client;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
@@ -19,6 +19,7 @@ use crate::leader::Elector;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::status::{PendingStatuses, StatusWriter};
+use crate::xds_metrics::XdsCallbacks;
 use crate::{Error, watch as watches};
 
 /// How many watch events may wait for the event loop before the watches wait too.
@@ -65,12 +66,12 @@ pub async fn start(settings: Settings, client: Client) -> Result<Running, Error>
     // xDS.
     let mut server = Server::bind(settings.xds_address, publisher.snapshots())
         .await
-        .map_err(Error::Xds)?;
+        .map_err(Error::Xds)?
+        .with_callbacks(XdsCallbacks(Arc::clone(&metrics)));
     if let Some(tls) = &settings.xds_tls {
         server = server.with_tls(tls).map_err(Error::Xds)?;
     }
     let xds_address = server.local_addr();
-    metrics.set_xds(server.metrics());
     let until = stop_signal(stopped.clone());
     tasks.push(tokio::spawn(async move {
         if let Err(error) = server.serve(until).await {
@@ -333,5 +334,23 @@ pub async fn client(
     } else {
         kube::Config::infer().await.map_err(|e| Error::Config(Box::new(e)))?
     };
+    client_from(config)
+}
+
+/// The User-Agent of every request the controller's client sends.
+pub const USER_AGENT: &str = concat!("ingressroute-controller/", env!("CARGO_PKG_VERSION"));
+
+/// Builds a client for `config` that sends [`USER_AGENT`] with every request, so that API
+/// server audit logs and metrics name the controller. [`client`] builds its client with it;
+/// an embedder that passes [`start`] a client of its own chooses its own User-Agent.
+///
+/// # Errors
+///
+/// [`Error::Client`] when the client cannot be built from `config`.
+pub fn client_from(mut config: kube::Config) -> Result<Client, Error> {
+    config.headers.push((
+        axum::http::header::USER_AGENT,
+        axum::http::HeaderValue::from_static(USER_AGENT),
+    ));
     Client::try_from(config).map_err(Error::Client)
 }

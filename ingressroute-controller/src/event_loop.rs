@@ -19,8 +19,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ingressroute_api::IngressRouteStatus;
 use ingressroute_dag::{Dag, ObjectRef, build};
-use ingressroute_envoy::server::{Publisher, Snapshot};
 use ingressroute_envoy::{EnvoyConfig, Resources, translate};
+use ingressroute_xds::{Publisher, Snapshot};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{debug, error, info};

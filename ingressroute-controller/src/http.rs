@@ -70,7 +70,7 @@ async fn readyz(State(probes): State<Probes>) -> impl IntoResponse {
 
 async fn metrics(State(probes): State<Probes>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         probes.metrics.render(),
     )
 }

@@ -12,7 +12,18 @@
 //! ```
 //!
 //! Expiry is judged by this replica's own clock from when it last saw the Lease change
-//! (client-go's `observedTime`), never by comparing another machine's timestamps.
+//! (client-go's `observedTime`), never by comparing another machine's timestamps. Every
+//! write names the field manager `ingressroute-controller`.
+//!
+//! Why our own and not a crate: none fits kube 5 with these semantics.
+//! * `kube-lease-manager` (0.13, kube 5) keeps the lead while it cannot reach the API server
+//!   (a failed renewal is retried with a backoff, the leader flag stays set), so a replica
+//!   cut off from the API server would go on writing statuses after another took over; it
+//!   judges expiry by comparing the holder's `renewTime` with the local clock; it counts
+//!   durations in whole seconds and renews a grace period before expiry, so neither
+//!   `--leader-election-retry-period` nor `--leader-election-renew-deadline` can be kept.
+//! * `kubert`'s lease module (0.25) is built on kube 1.1 and k8s-openapi 0.25.
+//! * kube-runtime 5 has no leader election.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +39,7 @@ use tracing::{debug, info, warn};
 
 use crate::metrics::Metrics;
 use crate::settings::LeaderElection;
+use crate::status::FIELD_MANAGER;
 use ingressroute_envoy::error_chain;
 
 /// Why a round of the election failed.
@@ -63,6 +75,14 @@ pub(crate) struct Elector {
     settings: LeaderElection,
     metrics: Arc<Metrics>,
     observed: Option<Observed>,
+}
+
+/// What every Lease write sends along: the field manager.
+fn post_params() -> PostParams {
+    PostParams {
+        field_manager: Some(FIELD_MANAGER.to_owned()),
+        ..PostParams::default()
+    }
 }
 
 impl Elector {
@@ -170,7 +190,7 @@ impl Elector {
                     ..LeaseSpec::default()
                 }),
             };
-            return match self.api.create(&PostParams::default(), &lease).await {
+            return match self.api.create(&post_params(), &lease).await {
                 Ok(created) => {
                     self.observe(&created);
                     Ok(true)
@@ -213,7 +233,7 @@ impl Elector {
         });
         match self
             .api
-            .replace(&self.settings.lease_name, &PostParams::default(), &updated)
+            .replace(&self.settings.lease_name, &post_params(), &updated)
             .await
         {
             Ok(replaced) => {
@@ -259,7 +279,7 @@ impl Elector {
         spec.renew_time = Some(now);
         match self
             .api
-            .replace(&self.settings.lease_name, &PostParams::default(), &lease)
+            .replace(&self.settings.lease_name, &post_params(), &lease)
             .await
         {
             Ok(_) => info!(identity = %self.settings.identity, "released the lease"),

@@ -9,7 +9,7 @@
 //!
 //! What this crate does **not** do: decide anything about IngressRoutes
 //! (`ingressroute-dag` does), produce Envoy configuration (`ingressroute-envoy` does), or
-//! speak xDS (the `server` module of `ingressroute-envoy` does). It only connects them to
+//! speak xDS (`ingressroute-xds` does). It only connects them to
 //! a cluster.
 
 pub mod args;
@@ -22,11 +22,12 @@ pub mod settings;
 mod status;
 mod store;
 mod watch;
+pub mod xds_metrics;
 
 use std::net::SocketAddr;
 
 pub use args::{Args, ArgsError, LogFormat};
-pub use controller::{Running, client, start};
+pub use controller::{Running, USER_AGENT, client, client_from, start};
 pub use metrics::Metrics;
 pub use settings::Settings;
 
@@ -45,7 +46,7 @@ pub enum Error {
     Client(#[source] kube::Error),
     /// The xDS server could not start.
     #[error("cannot start the xDS server")]
-    Xds(#[source] ingressroute_envoy::server::Error),
+    Xds(#[source] ingressroute_xds::Error),
     /// An HTTP listener could not be bound.
     #[error("cannot listen on {address}")]
     Bind {

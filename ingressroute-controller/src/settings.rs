@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use ingressroute_envoy::EnvoyConfig;
-use ingressroute_envoy::server::ServerTls;
+use ingressroute_xds::ServerTls;
 
 /// The controller's configuration.
 ///

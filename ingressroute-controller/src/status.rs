@@ -6,15 +6,23 @@
 //! task, while this replica leads, takes keys off the queue and writes them:
 //!
 //! ```text
-//!  event loop ──set(key)──▶ PendingStatuses ──next()──▶ writer ──(token bucket)──▶
+//!  event loop ──set(key)──▶ PendingStatuses ──next()──▶ writer ──(rate limit)──▶
 //!      ▲                    {entries, queue}            │ leader? (Lease)
 //!      │                                                ▼
 //!      └── watch: the written status clears the entry   PATCH …/ingressroutes/NAME/status
+//!                                                        or …/ingressroutes/NAME
 //!                                                        {"status": {...}} (merge patch)
 //! ```
 //!
-//! * Only the status subresource is patched, with a merge patch that holds nothing but
-//!   `status`: no other field is ever touched.
+//! * Where the status goes depends on the IngressRoute CRD, which API discovery tells at
+//!   start ([`StatusMode`]): our CRD (`examples/deploy/00-crds.yaml`) has a status
+//!   subresource, which takes nothing but `status` from a patch; Contour v1.0.1's has none
+//!   (`subresources: {}`), and then, as Contour v1.0.1 did, the patch goes to the object
+//!   itself (docs/behaviour.md#s5-4). Either way the patch holds nothing but `status`, with
+//!   no resourceVersion precondition. A start in the second mode logs one warning saying how
+//!   to switch. The mode follows a CRD replaced while running: a `404` from `/status` for an
+//!   object discovery still lists, or a status the API server dropped from an object
+//!   patch, makes the writer ask discovery again and switch.
 //! * A status equal to the object's is never written; a status written once is not
 //!   written again until the object changes (its resourceVersion) and still differs.
 //! * `409 Conflict`, `429` and server errors are retried with a backoff; a `404` means the
@@ -25,13 +33,20 @@
 //!   rescanned per write, so 20 000 statuses take 20 000 small steps.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use governor::clock::{Clock, Reference};
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
+
 use ingressroute_api::{IngressRoute, IngressRouteStatus};
 use ingressroute_dag::ObjectRef;
-use kube::api::{Patch, PatchParams};
-use kube::{Api, Client};
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use kube::{Api, Client, Resource as _};
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
@@ -40,7 +55,7 @@ use crate::metrics::Metrics;
 use crate::settings::RateLimit;
 use ingressroute_envoy::error_chain;
 
-/// The field manager named in status patches.
+/// The field manager named in status patches and Lease writes.
 pub(crate) const FIELD_MANAGER: &str = "ingressroute-controller";
 
 /// The first retry delay of a failed write; doubled per attempt up to [`MAX_BACKOFF`].
@@ -144,50 +159,143 @@ impl PendingStatuses {
     }
 }
 
-/// A token bucket: `burst` tokens, refilled at `qps` per second.
-#[derive(Debug)]
+/// The status writes' rate limit: `governor`'s GCRA limiter, which behaves as a token
+/// bucket of `burst` tokens refilled at `qps` per second, starting full.
+///
+/// The limiter reads tokio's clock (see [`TokioClock`]) and waits with `tokio::time::sleep`,
+/// so that a wait is cancelled with the `select!` around it and follows tokio's paused
+/// test clock.
 pub(crate) struct TokenBucket {
-    rate: f64,
-    capacity: f64,
-    tokens: f64,
-    last: Instant,
+    limiter: RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<TokioInstant>>,
+}
+
+impl std::fmt::Debug for TokenBucket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenBucket").finish_non_exhaustive()
+    }
 }
 
 impl TokenBucket {
-    /// A full bucket.
+    /// A full bucket. A `qps` that is not a positive number counts as 1; a burst of 0 as 1.
     pub(crate) fn new(limit: RateLimit) -> Self {
-        let capacity = f64::from(limit.burst.max(1));
+        let qps = if limit.qps.is_finite() && limit.qps > 0.0 {
+            limit.qps
+        } else {
+            1.0
+        };
+        let period = Duration::try_from_secs_f64(1.0 / qps)
+            .ok()
+            .filter(|p| !p.is_zero())
+            .unwrap_or(Duration::from_nanos(1));
+        let burst = NonZeroU32::new(limit.burst).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::with_period(period)
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(burst);
         Self {
-            rate: if limit.qps.is_finite() && limit.qps > 0.0 {
-                limit.qps
-            } else {
-                1.0
-            },
-            capacity,
-            tokens: capacity,
-            last: Instant::now(),
+            limiter: RateLimiter::direct_with_clock(quota, TokioClock),
         }
-    }
-
-    fn refill(&mut self) {
-        let now = Instant::now();
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.capacity);
-        self.last = now;
     }
 
     /// Takes a token, waiting for one if needed. Cancel-safe: a cancelled wait takes
     /// nothing.
-    pub(crate) async fn acquire(&mut self) {
-        loop {
-            self.refill();
-            if self.tokens >= 1.0 {
-                self.tokens -= 1.0;
-                return;
-            }
-            let wait = (1.0 - self.tokens) / self.rate;
-            tokio::time::sleep(Duration::from_secs_f64(wait.max(0.001))).await;
+    pub(crate) async fn acquire(&self) {
+        while let Err(not_until) = self.limiter.check() {
+            tokio::time::sleep(not_until.wait_time_from(TokioClock.now())).await;
         }
+    }
+}
+
+/// `governor`'s clock on tokio's time (which tests may pause).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TokioClock;
+
+/// An instant of [`TokioClock`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct TokioInstant(Instant);
+
+impl std::ops::Add<Nanos> for TokioInstant {
+    type Output = Self;
+
+    fn add(self, nanos: Nanos) -> Self {
+        Self(self.0 + Duration::from(nanos))
+    }
+}
+
+impl Reference for TokioInstant {
+    fn duration_since(&self, earlier: Self) -> Nanos {
+        self.0.saturating_duration_since(earlier.0).into()
+    }
+
+    fn saturating_sub(&self, nanos: Nanos) -> Self {
+        Self(self.0.checked_sub(Duration::from(nanos)).unwrap_or(self.0))
+    }
+}
+
+impl Clock for TokioClock {
+    type Instant = TokioInstant;
+
+    fn now(&self) -> TokioInstant {
+        TokioInstant(Instant::now())
+    }
+}
+
+/// Where statuses are written: it depends on the IngressRoute CRD installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StatusMode {
+    /// The CRD has a status subresource (ours): merge patches of
+    /// `…/ingressroutes/NAME/status`. RBAC: `patch` on `ingressroutes/status`.
+    Subresource,
+    /// The CRD has none (Contour v1.0.1's, `subresources: {}`): merge patches
+    /// `{"status": …}` of `…/ingressroutes/NAME`, as Contour v1.0.1 sent them. RBAC:
+    /// `patch` on `ingressroutes`.
+    Object,
+}
+
+impl StatusMode {
+    fn as_str(self) -> &'static str {
+        match self {
+            StatusMode::Subresource => "subresource",
+            StatusMode::Object => "object",
+        }
+    }
+}
+
+/// Asks API discovery (`GET /apis/contour.heptio.com/v1beta1`, which every authenticated
+/// user may read) whether the IngressRoute CRD serves a status subresource.
+async fn discover_status_mode(client: &Client) -> Result<StatusMode, kube::Error> {
+    let gvk = GroupVersionKind::gvk(
+        &IngressRoute::group(&()),
+        &IngressRoute::version(&()),
+        &IngressRoute::kind(&()),
+    );
+    let (_, capabilities) = kube::discovery::pinned_kind(client, &gvk).await?;
+    Ok(
+        if capabilities
+            .subresources
+            .iter()
+            .any(|(resource, _)| resource.plural == "status")
+        {
+            StatusMode::Subresource
+        } else {
+            StatusMode::Object
+        },
+    )
+}
+
+/// Logs the mode statuses are written in: a warning (once) when it is the object itself.
+fn log_mode(mode: StatusMode, since: &str) {
+    match mode {
+        StatusMode::Subresource => info!(
+            status_mode = mode.as_str(),
+            "{since}: the IngressRoute CRD has a status subresource; statuses are written to it"
+        ),
+        StatusMode::Object => warn!(
+            status_mode = mode.as_str(),
+            "{since}: the IngressRoute CRD has no status subresource (as Contour v1.0.1's); \
+             statuses are written as merge patches of the IngressRoutes themselves, which needs \
+             `patch` on `ingressroutes`. To write them to the status subresource instead, install \
+             the CRD that has one: kubectl apply -f examples/deploy/00-crds.yaml"
+        ),
     }
 }
 
@@ -197,11 +305,18 @@ enum Outcome {
     Done,
     /// Try again later.
     Retry,
+    /// The mode changed: write it again at once.
+    Again,
 }
 
 /// The status-writing task's state.
 pub(crate) struct StatusWriter {
     client: Client,
+    /// IngressRoutes as untyped objects: a patch's answer decodes even when the object does
+    /// not (as under a CRD without a schema).
+    resource: ApiResource,
+    /// Where statuses go (detected at the start of [`StatusWriter::run`]).
+    mode: StatusMode,
     pending: Arc<PendingStatuses>,
     leader: watch::Receiver<bool>,
     bucket: TokenBucket,
@@ -215,6 +330,7 @@ pub(crate) struct StatusWriter {
 impl std::fmt::Debug for StatusWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StatusWriter")
+            .field("mode", &self.mode)
             .field("done", &self.done.len())
             .field("retry", &self.retry.len())
             .finish_non_exhaustive()
@@ -232,6 +348,8 @@ impl StatusWriter {
     ) -> Self {
         Self {
             client,
+            resource: ApiResource::erase::<IngressRoute>(&()),
+            mode: StatusMode::Subresource,
             pending,
             leader,
             bucket: TokenBucket::new(rate),
@@ -243,6 +361,22 @@ impl StatusWriter {
 
     /// Writes statuses until `shutdown` turns true.
     pub(crate) async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        tokio::select! {
+            mode = discover_status_mode(&self.client) => match mode {
+                Ok(mode) => {
+                    self.mode = mode;
+                    log_mode(mode, "at start");
+                }
+                Err(error) => warn!(
+                    status_mode = self.mode.as_str(),
+                    error = %error_chain(&error),
+                    "at start: API discovery cannot tell whether the IngressRoute CRD has a \
+                     status subresource; statuses are written to it, and to the objects if it \
+                     turns out to be missing"
+                ),
+            },
+            _ = shutdown.changed() => return,
+        }
         let mut leading = false;
         loop {
             if *shutdown.borrow() {
@@ -301,6 +435,7 @@ impl StatusWriter {
                     self.retry.remove(&key);
                     self.done.insert(key, entry);
                 }
+                Outcome::Again => self.pending.requeue(key),
                 Outcome::Retry => {
                     let attempts = self.retry.get(&key).map_or(0, |(_, n)| *n);
                     let delay = FIRST_BACKOFF.saturating_mul(1 << attempts.min(10)).min(MAX_BACKOFF);
@@ -329,15 +464,23 @@ impl StatusWriter {
         }
     }
 
-    /// Patches one status.
-    async fn write(&self, key: &ObjectRef, entry: &Pending) -> Outcome {
-        let api: Api<IngressRoute> = Api::namespaced(self.client.clone(), &key.namespace);
+    /// Patches one status, where [`StatusWriter::mode`] says.
+    async fn write(&mut self, key: &ObjectRef, entry: &Pending) -> Outcome {
+        let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), &key.namespace, &self.resource);
         let patch = serde_json::json!({ "status": entry.desired });
         let params = PatchParams {
             field_manager: Some(FIELD_MANAGER.to_owned()),
             ..PatchParams::default()
         };
-        match api.patch_status(&key.name, &params, &Patch::Merge(&patch)).await {
+        let result = match self.mode {
+            StatusMode::Subresource => api.patch_status(&key.name, &params, &Patch::Merge(&patch)).await,
+            StatusMode::Object => api.patch(&key.name, &params, &Patch::Merge(&patch)).await,
+        };
+        match result {
+            Ok(object) if self.mode == StatusMode::Object && !has_status(&object, &entry.desired) => {
+                // A CRD with a status subresource ignores `status` in patches of the object.
+                self.rediscover(key, StatusMode::Subresource).await
+            }
             Ok(_) => {
                 self.metrics.status_written();
                 info!(
@@ -352,6 +495,10 @@ impl StatusWriter {
                 self.metrics.status_conflict();
                 debug!(ingressroute = %key, "status write conflicted; retrying");
                 Outcome::Retry
+            }
+            Err(kube::Error::Api(status)) if status.is_not_found() && self.mode == StatusMode::Subresource => {
+                // Gone, or no status subresource any more (the CRD was replaced).
+                self.rediscover(key, StatusMode::Object).await
             }
             Err(kube::Error::Api(status)) if status.is_not_found() => {
                 self.metrics.status_not_found();
@@ -375,6 +522,54 @@ impl StatusWriter {
             }
         }
     }
+
+    /// A write in the current mode did not land the way it would if the CRD were the one
+    /// detected: asks discovery again, and switches to `suspected` if it says so.
+    async fn rediscover(&mut self, key: &ObjectRef, suspected: StatusMode) -> Outcome {
+        match discover_status_mode(&self.client).await {
+            Ok(mode) if mode == suspected => {
+                // The attempt is counted as failed; the write is sent again in the new mode.
+                self.metrics.status_error();
+                self.mode = mode;
+                log_mode(mode, "the IngressRoute CRD changed");
+                Outcome::Again
+            }
+            Ok(StatusMode::Subresource) => {
+                // `/status` answered 404 and the CRD still serves it: the object is gone.
+                self.metrics.status_not_found();
+                debug!(ingressroute = %key, "gone before its status was written");
+                Outcome::Done
+            }
+            Ok(StatusMode::Object) => {
+                // Patched, but the status did not stick although the CRD has no status
+                // subresource (an admission webhook?): not retried until the object changes.
+                self.metrics.status_error();
+                warn!(
+                    ingressroute = %key,
+                    "the API server accepted the status patch but did not keep the status"
+                );
+                Outcome::Done
+            }
+            Err(error) => {
+                self.metrics.status_error();
+                warn!(
+                    ingressroute = %key,
+                    error = %error_chain(&error),
+                    "API discovery failed after a status write that did not land; retrying"
+                );
+                Outcome::Retry
+            }
+        }
+    }
+}
+
+/// Whether `object` (as the API server answered a patch) has the status `desired`.
+fn has_status(object: &DynamicObject, desired: &IngressRouteStatus) -> bool {
+    object
+        .data
+        .get("status")
+        .and_then(|status| serde_json::from_value::<IngressRouteStatus>(status.clone()).ok())
+        .is_some_and(|status| status == *desired)
 }
 
 /// Sleeps until `at`, or forever without one.
@@ -391,7 +586,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_token_bucket_allows_its_burst_then_its_rate() {
-        let mut bucket = TokenBucket::new(RateLimit::new(10.0, 3));
+        let bucket = TokenBucket::new(RateLimit::new(10.0, 3));
         let start = Instant::now();
         for _ in 0..3 {
             bucket.acquire().await;

@@ -67,7 +67,7 @@ pub(crate) struct Store {
     routes: HashMap<ObjectRef, Arc<IngressRoute>>,
     delegations: HashMap<ObjectRef, Arc<TLSCertificateDelegation>>,
     /// Each Service as routing sees it, to tell a relevant change from a status update.
-    services: HashMap<ObjectRef, ingressroute_dag::Service>,
+    services: HashMap<ObjectRef, ingressroute_dag::K8sService>,
     /// A hash of the type and the usable keys of every Secret that has any.
     secrets: HashMap<ObjectRef, [u8; 32]>,
     /// Each EndpointSlice's Service and ready endpoints.
@@ -200,7 +200,7 @@ impl Store {
                 effect.rebuild |= old.is_none_or(|old| old.spec != delegation.spec);
             }
             Object::Service(service) => {
-                let reduced = ingressroute_dag::Service::from_k8s(&service);
+                let reduced = ingressroute_dag::K8sService::from_k8s(&service);
                 let key = reduced.meta.clone();
                 self.objects.insert_service(&service);
                 let changed = self.services.get(&key) != Some(&reduced);

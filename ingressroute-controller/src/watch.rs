@@ -72,17 +72,6 @@ impl Kind {
             Kind::Endpoints => "endpoints",
         }
     }
-
-    /// The position of this kind in [`Kind::ALL`].
-    pub(crate) fn index(self) -> usize {
-        match self {
-            Kind::IngressRoute => 0,
-            Kind::Delegation => 1,
-            Kind::Service => 2,
-            Kind::Secret => 3,
-            Kind::Endpoints => 4,
-        }
-    }
 }
 
 impl fmt::Display for Kind {

@@ -13,8 +13,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::Parser as _;
 use ingressroute_controller::Args;
@@ -23,12 +26,16 @@ use k8s_openapi::api::core::v1::{Container, Namespace, PodSpec, Service, Service
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use serde::Deserialize as _;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 fn deploy_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/deploy")
+}
+
+/// The extra RBAC of a cluster that keeps Contour v1.0.1's IngressRoute CRD.
+fn contour_crd_dir() -> PathBuf {
+    deploy_dir().join("contour-crd")
 }
 
 /// Every manifest of the deployment, as `(file, document)`.
@@ -56,22 +63,24 @@ fn typed<T: DeserializeOwned + serde::Serialize>(file: &str, value: &Value) -> T
 }
 
 fn load() -> Manifests {
+    load_dir(&deploy_dir())
+}
+
+/// The manifests of one directory (not of its subdirectories, as `kubectl apply -f DIR`).
+fn load_dir(dir: &Path) -> Manifests {
     let mut manifests = Manifests::default();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(deploy_dir())
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
     files.sort();
-    assert!(files.len() >= 5, "{files:?}");
+    assert!(!files.is_empty(), "{dir:?}");
     for path in files {
         let file = path.file_name().unwrap().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(&path).unwrap();
-        for document in serde_yaml::Deserializer::from_str(&text) {
-            let value = Value::deserialize(document).unwrap_or_else(|e| panic!("{file}: {e}"));
-            if value.is_null() {
-                continue;
-            }
+        let documents: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        for value in documents {
             match value["kind"]
                 .as_str()
                 .unwrap_or_else(|| panic!("{file}: a document without kind"))
@@ -165,6 +174,9 @@ fn rule_set(rules: &[PolicyRule]) -> BTreeSet<(String, String, String)> {
 
 #[test]
 fn every_manifest_parses_into_its_kubernetes_type() {
+    let overlay = load_dir(&contour_crd_dir());
+    assert_eq!(overlay.cluster_roles.len(), 1);
+    assert_eq!(overlay.cluster_role_bindings.len(), 1);
     let m = load();
     assert_eq!(m.crds.len(), 2);
     assert_eq!(m.namespaces.len(), 1);
@@ -339,8 +351,9 @@ fn the_envoy_init_container_runs_a_bootstrap_the_cli_accepts_pointing_at_the_xds
 }
 
 #[test]
-fn rbac_grants_exactly_what_the_controller_uses() {
+fn rbac_binds_its_roles_to_the_controllers_service_account() {
     let m = load();
+    let overlay = load_dir(&contour_crd_dir());
     let namespace = m.namespaces[0].metadata.name.clone().unwrap();
     let account = &m.service_accounts[0];
     assert_eq!(account.metadata.namespace.as_deref(), Some(namespace.as_str()));
@@ -349,32 +362,8 @@ fn rbac_grants_exactly_what_the_controller_uses() {
         pod(Some(&deployment.spec.template)).service_account_name.as_deref(),
         account.metadata.name.as_deref()
     );
-
-    let s = |a: &str, b: &str, c: &str| (a.to_owned(), b.to_owned(), c.to_owned());
-    let mut expected = BTreeSet::new();
-    for (group, resource) in [
-        ("contour.heptio.com", "ingressroutes"),
-        ("contour.heptio.com", "tlscertificatedelegations"),
-        ("", "services"),
-        ("", "secrets"),
-        ("discovery.k8s.io", "endpointslices"),
-    ] {
-        expected.insert(s(group, resource, "list"));
-        expected.insert(s(group, resource, "watch"));
-    }
-    expected.insert(s("contour.heptio.com", "ingressroutes/status", "patch"));
-    assert_eq!(rule_set(&m.cluster_roles[0].rules.clone().unwrap()), expected);
-
     let role = &m.roles[0];
     assert_eq!(role.metadata.namespace.as_deref(), Some(namespace.as_str()));
-    assert_eq!(
-        rule_set(&role.rules.clone().unwrap()),
-        BTreeSet::from([
-            s("coordination.k8s.io", "leases", "create"),
-            s("coordination.k8s.io", "leases", "get"),
-            s("coordination.k8s.io", "leases", "update"),
-        ])
-    );
 
     let subject_is_account = |subjects: &Option<Vec<k8s_openapi::api::rbac::v1::Subject>>| {
         subjects.iter().flatten().any(|s| {
@@ -389,6 +378,139 @@ fn rbac_grants_exactly_what_the_controller_uses() {
     let binding = &m.role_bindings[0];
     assert_eq!(binding.role_ref.name, role.metadata.name.clone().unwrap());
     assert!(subject_is_account(&binding.subjects));
+    let binding = &overlay.cluster_role_bindings[0];
+    assert_eq!(
+        binding.role_ref.name,
+        overlay.cluster_roles[0].metadata.name.clone().unwrap()
+    );
+    assert!(subject_is_account(&binding.subjects));
+}
+
+/// An API request as the RBAC rule that allows it, `(group, resource, verb)`, and the
+/// namespace it is in; `None` for discovery (a non-resource URL that Kubernetes grants every
+/// authenticated user through the ClusterRole `system:discovery`).
+fn rbac_of(request: &support::fake_api::Request) -> Option<((String, String, String), Option<String>)> {
+    let parts: Vec<&str> = request.path.trim_matches('/').split('/').collect();
+    let (group, rest) = match parts.as_slice() {
+        ["api", _version, rest @ ..] => ("", rest),
+        ["apis", group, _version, rest @ ..] => (*group, rest),
+        _ => panic!("not an API path: {request:?}"),
+    };
+    let (namespace, rest) = match rest {
+        ["namespaces", namespace, rest @ ..] if !rest.is_empty() => (Some((*namespace).to_owned()), rest),
+        rest => (None, rest),
+    };
+    let (resource, named) = match rest {
+        [] => return None,
+        [plural] => ((*plural).to_owned(), false),
+        [plural, _name] => ((*plural).to_owned(), true),
+        [plural, _name, subresource] => (format!("{plural}/{subresource}"), true),
+        _ => panic!("not an API path: {request:?}"),
+    };
+    let verb = match (request.method.as_str(), named) {
+        ("GET", true) => "get",
+        ("GET", false) if request.param("watch").as_deref() == Some("true") => "watch",
+        ("GET", false) => "list",
+        ("POST", false) => "create",
+        ("PUT", true) => "update",
+        ("PATCH", true) => "patch",
+        ("DELETE", true) => "delete",
+        ("DELETE", false) => "deletecollection",
+        _ => panic!("unexpected request {request:?}"),
+    };
+    Some(((group.to_owned(), resource, verb.to_owned()), namespace))
+}
+
+/// Every API call of the deployment's controller, as RBAC rules, in a cluster whose
+/// IngressRoute CRD has a status subresource or not: it leads (creates, renews and finally
+/// hands back its Lease), watches and writes a status. Lease calls must stay in the
+/// controller's namespace, where the Role grants them.
+async fn calls_of_the_deployment(status_subresource: bool) -> BTreeSet<(String, String, String)> {
+    let m = load();
+    let namespace = m.namespaces[0].metadata.name.clone().unwrap();
+    let controller_pod = pod(Some(&m.deployments[0].spec.template));
+    let controller = &controller_pod.containers[0];
+    let scratch = scratch(if status_subresource {
+        "calls-ours"
+    } else {
+        "calls-contours"
+    });
+    let argv = with_mounted_secrets(controller_pod, controller, args_of(controller), &scratch);
+    let mut settings = Args::try_parse_from(argv).unwrap().settings().unwrap();
+    // Listeners on loopback, no xDS TLS and short Lease timings: none of it calls the API.
+    let test = support::settings();
+    settings.xds_address = test.xds_address;
+    settings.metrics_address = test.metrics_address;
+    settings.health_address = test.health_address;
+    settings.xds_tls = None;
+    settings.namespace.clone_from(&namespace);
+    let election = settings
+        .leader_election
+        .as_mut()
+        .expect("the deployment elects a leader");
+    election.lease_duration = Duration::from_secs(2);
+    election.renew_deadline = Duration::from_secs(1);
+    election.retry_period = Duration::from_millis(100);
+
+    let api = support::FakeApi::start().await;
+    api.set_status_subresource(status_subresource);
+    api.apply(&support::service("apps", "web", "http", 80));
+    api.apply(&support::root(
+        "apps",
+        "web",
+        "web.example.com",
+        vec![support::route("/", "web", 80)],
+    ));
+    let running = support::start_ready(&api, settings).await;
+    tokio::time::timeout(support::PATIENCE, running.leading(true))
+        .await
+        .expect("never led");
+    support::eventually("the status is written", || {
+        support::status_of(&api, "apps", "web").is_some()
+    })
+    .await;
+    support::eventually("the Lease is renewed", || {
+        api.requests()
+            .iter()
+            .any(|r| r.method == "PUT" && r.path.contains("/leases/"))
+    })
+    .await;
+    running.shutdown().await;
+
+    let mut calls = BTreeSet::new();
+    for request in api.requests() {
+        let Some((rule, in_namespace)) = rbac_of(&request) else {
+            continue;
+        };
+        if rule.1 == "leases" {
+            assert_eq!(in_namespace.as_deref(), Some(namespace.as_str()), "{request:?}");
+        }
+        calls.insert(rule);
+    }
+    calls
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rbac_grants_exactly_what_the_controller_calls_with_either_crd() {
+    let m = load();
+    let overlay = load_dir(&contour_crd_dir());
+    let mut granted = rule_set(&m.cluster_roles[0].rules.clone().unwrap());
+    let leases = rule_set(&m.roles[0].rules.clone().unwrap());
+    assert!(leases.iter().all(|(_, resource, _)| resource == "leases"), "{leases:?}");
+    granted.extend(leases);
+    let extra = rule_set(&overlay.cluster_roles[0].rules.clone().unwrap());
+
+    // With the CRDs of 00-crds.yaml: exactly 02-rbac.yaml.
+    let ours = calls_of_the_deployment(true).await;
+    assert_eq!(ours, granted);
+
+    // With Contour v1.0.1's CRD: 02-rbac.yaml, and contour-crd/ adds exactly the rest.
+    let contours = calls_of_the_deployment(false).await;
+    let beyond: BTreeSet<_> = contours.difference(&granted).cloned().collect();
+    assert_eq!(beyond, extra);
+    let s = |a: &str, b: &str, c: &str| (a.to_owned(), b.to_owned(), c.to_owned());
+    assert!(extra.contains(&s("contour.heptio.com", "ingressroutes", "patch")));
+    assert!(!contours.contains(&s("contour.heptio.com", "ingressroutes/status", "patch")));
 }
 
 #[test]
@@ -426,7 +548,7 @@ fn the_dockerfile_builds_both_binaries_the_manifests_run() {
 async fn the_certgen_secrets_make_a_working_mutual_tls_pair() {
     use envoy_types::pb::envoy::service::discovery::v3::DiscoveryRequest;
     use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient;
-    use ingressroute_envoy::server::{Publisher, Server, ServerTls};
+    use ingressroute_xds::{Publisher, Server, ServerTls};
     use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
     let secrets = ingressroute_cli::certgen::secrets("projectcontour").unwrap();

@@ -111,9 +111,7 @@ async fn envoy_routes_traffic_to_the_endpoints_of_an_endpoint_slice() {
     let probes: SocketAddr = format!("127.0.0.1:{probes_port}").parse().unwrap();
 
     // xDS over mutual TLS, as in a cluster.
-    let pki =
-        ingressroute_envoy::server::XdsCertificates::generate(ingressroute_envoy::bootstrap::XDS_SUBJECT_ALT_NAME)
-            .unwrap();
+    let pki = ingressroute_xds::XdsCertificates::generate(ingressroute_envoy::bootstrap::XDS_SUBJECT_ALT_NAME).unwrap();
     let file = |name: &str, content: &str| {
         let path = dir.join(name);
         std::fs::write(&path, content).unwrap();

@@ -123,3 +123,57 @@ async fn a_leader_that_cannot_renew_stops_writing() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_lease_write_names_the_controller_as_field_manager() {
+    let api = FakeApi::start().await;
+    let a = start_ready(&api, replica("a", Duration::from_secs(2))).await;
+    leads(&a, PATIENCE).await;
+    let lease_writes = || {
+        api.requests()
+            .into_iter()
+            .filter(|r| r.path.contains("/leases") && (r.method == "POST" || r.method == "PUT"))
+            .collect::<Vec<_>>()
+    };
+    // Created, renewed at least once, then handed back.
+    eventually("the lease is renewed", || {
+        lease_writes().iter().any(|r| r.method == "PUT")
+    })
+    .await;
+    a.shutdown().await;
+    assert_eq!(holder(&api), None, "handed back");
+    let writes = lease_writes();
+    assert!(writes.iter().any(|r| r.method == "POST"), "{writes:?}");
+    for write in &writes {
+        assert_eq!(
+            write.param("fieldManager").as_deref(),
+            Some("ingressroute-controller"),
+            "{write:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_names_the_controller_and_its_version_as_user_agent() {
+    let api = FakeApi::start().await;
+    api.apply(&service("apps", "web", "http", 80));
+    api.apply(&root("apps", "web", "web.example.com", vec![route("/", "web", 80)]));
+    let a = start_ready(&api, replica("a", Duration::from_secs(2))).await;
+    leads(&a, PATIENCE).await;
+    eventually("the status is written", || status_of(&api, "apps", "web").is_some()).await;
+    a.shutdown().await;
+
+    let requests = api.requests();
+    let expected = format!("ingressroute-controller/{}", env!("CARGO_PKG_VERSION"));
+    assert_eq!(ingressroute_controller::USER_AGENT, expected);
+    for method in ["GET", "POST", "PUT", "PATCH"] {
+        assert!(
+            requests.iter().any(|r| r.method == method),
+            "no {method} in {requests:?}"
+        );
+    }
+    assert!(requests.iter().any(|r| r.param("watch").as_deref() == Some("true")));
+    for request in &requests {
+        assert_eq!(request.user_agent.as_deref(), Some(expected.as_str()), "{request:?}");
+    }
+}

@@ -12,6 +12,15 @@ use k8s_openapi::api::core::v1 as core_v1;
 use k8s_openapi::api::discovery::v1 as discovery_v1;
 use support::*;
 
+/// The route configuration of `fqdn`'s route bucket.
+fn bucket(fqdn: &str) -> String {
+    use ingressroute_envoy::names;
+    names::http_route_bucket_name(names::http_route_bucket(
+        fqdn,
+        ingressroute_envoy::DEFAULT_HTTP_ROUTE_BUCKETS,
+    ))
+}
+
 fn clusters(running: &ingressroute_controller::Running) -> Vec<String> {
     served(running, ResourceKind::Cluster)
 }
@@ -46,7 +55,11 @@ async fn the_initial_list_of_every_kind_is_served_once_synced() {
     );
     assert_eq!(
         served(&running, ResourceKind::RouteConfiguration),
-        ["https/kuard.example.com", "ingress_http"]
+        ["https/kuard.example.com", bucket("kuard.example.com").as_str()]
+    );
+    assert_eq!(
+        served(&running, ResourceKind::ScopedRouteConfiguration),
+        ["ingress_http/kuard.example.com"]
     );
     assert_eq!(clusters(&running).len(), 1);
     assert_eq!(
@@ -544,5 +557,5 @@ async fn a_malformed_ingress_route_is_invalid_and_takes_nothing_else_down() {
         bad_status().is_some_and(|(status, _)| status == "invalid")
     })
     .await;
-    assert_eq!(routes(), ["ingress_http"]);
+    assert_eq!(routes(), [bucket("good.example.com")]);
 }

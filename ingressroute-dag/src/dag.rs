@@ -2,13 +2,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::{DelegationGraph, ObjectRef, Status, VirtualHost};
+use crate::{DelegationGraph, ObjectRef, ServedVirtualHost, Status};
 
 /// What a build found: the virtual hosts to serve, a status for every IngressRoute, and
 /// the delegation graph they came from.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct Dag {
-    pub(crate) virtual_hosts: Vec<VirtualHost>,
+    pub(crate) virtual_hosts: Vec<ServedVirtualHost>,
     pub(crate) statuses: BTreeMap<ObjectRef, Status>,
     pub(crate) graph: DelegationGraph,
     pub(crate) referenced_services: References,
@@ -45,7 +46,7 @@ impl Dag {
     /// The virtual hosts of valid roots that serve something, sorted by fqdn (unique,
     /// even ignoring ASCII case).
     #[must_use]
-    pub fn virtual_hosts(&self) -> &[VirtualHost] {
+    pub fn virtual_hosts(&self) -> &[ServedVirtualHost] {
         &self.virtual_hosts
     }
 

@@ -1,4 +1,8 @@
 //! The delegation graph: one vertex per IngressRoute, one edge per delegation.
+//!
+//! It is a petgraph graph inside, but petgraph stays out of the public API: callers get
+//! vertices, delegations, cycles and DOT through the methods here, so petgraph can be
+//! upgraded (or replaced) without breaking them.
 
 use std::fmt::Write as _;
 
@@ -12,6 +16,7 @@ use crate::quote::go_quote;
 
 /// What an edge of the [`DelegationGraph`] stands for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Delegation {
     /// `routes[route].delegate`, for the path prefix `prefix`.
     Route {
@@ -26,6 +31,7 @@ pub enum Delegation {
 
 /// One IngressRoute of the graph.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Vertex {
     /// The IngressRoute.
     pub object: ObjectRef,
@@ -36,41 +42,81 @@ pub struct Vertex {
 /// The IngressRoutes of a build (those of the served ingress class) and their
 /// delegations. Delegations to objects that do not exist have no edge.
 ///
-/// Vertices are added in namespace-then-name order and edges in route order, so indices
-/// are the same for the same objects however they were inserted.
+/// Vertices are in namespace-then-name order and each object's delegations in route order
+/// (its tcpproxy last), however the objects were inserted.
 #[derive(Debug, Clone, Default)]
 pub struct DelegationGraph {
     pub(crate) graph: DiGraph<Vertex, Delegation>,
 }
 
 impl DelegationGraph {
-    /// The underlying petgraph graph.
-    #[must_use]
-    pub fn inner(&self) -> &DiGraph<Vertex, Delegation> {
-        &self.graph
+    /// The strongly connected components that hold a cycle (more than one vertex, or a
+    /// vertex delegating to itself).
+    pub(crate) fn cyclic_components(&self) -> impl Iterator<Item = Vec<NodeIndex>> + '_ {
+        kosaraju_scc(&self.graph)
+            .into_iter()
+            .filter(|scc| match scc.as_slice() {
+                [single] => self.graph.contains_edge(*single, *single),
+                _ => true,
+            })
     }
 
-    /// The vertex of an object, if it is part of the graph.
+    /// Every vertex, in namespace-then-name order.
+    pub fn vertices(&self) -> impl ExactSizeIterator<Item = &Vertex> {
+        self.graph.raw_nodes().iter().map(|node| &node.weight)
+    }
+
+    /// The roots (vertices with a `virtualhost`), in namespace-then-name order.
+    pub fn roots(&self) -> impl Iterator<Item = &Vertex> {
+        self.vertices().filter(|v| v.root)
+    }
+
+    /// The vertex of an object, if it is part of the graph (IngressRoutes of another
+    /// ingress class are not).
     #[must_use]
-    pub fn find(&self, object: &ObjectRef) -> Option<NodeIndex> {
+    pub fn vertex(&self, object: &ObjectRef) -> Option<&Vertex> {
+        self.index(object).and_then(|n| self.graph.node_weight(n))
+    }
+
+    /// How many IngressRoutes the graph holds.
+    #[must_use]
+    pub fn vertex_count(&self) -> usize {
+        self.graph.node_count()
+    }
+
+    /// How many delegations (to objects that exist) the graph holds.
+    #[must_use]
+    pub fn delegation_count(&self) -> usize {
+        self.graph.edge_count()
+    }
+
+    /// The delegations of `object` to objects that exist: each target with the kind of
+    /// delegation, in route order, the tcpproxy's last.
+    pub fn delegations(&self, object: &ObjectRef) -> impl Iterator<Item = (&ObjectRef, &Delegation)> {
+        let mut edges: Vec<(&ObjectRef, &Delegation)> = self
+            .index(object)
+            .into_iter()
+            .flat_map(|n| self.graph.edges(n))
+            .filter_map(|e| Some((&self.graph.node_weight(e.target())?.object, e.weight())))
+            .collect();
+        // petgraph lists a vertex's edges newest first; they were added in route order.
+        edges.reverse();
+        edges.into_iter()
+    }
+
+    /// The index of an object's vertex.
+    fn index(&self, object: &ObjectRef) -> Option<NodeIndex> {
         // Vertices are sorted by object, so a binary search finds them.
-        let count = self.graph.node_count();
-        let (mut lo, mut hi) = (0, count);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let vertex = self.graph.node_weight(NodeIndex::new(mid))?;
-            match vertex.object.cmp(object) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return Some(NodeIndex::new(mid)),
-            }
-        }
-        None
+        self.graph
+            .raw_nodes()
+            .binary_search_by(|node| node.weight.object.cmp(object))
+            .ok()
+            .map(NodeIndex::new)
     }
 
     /// The objects delegating to `object`, with the kind of each delegation.
     pub fn delegators(&self, object: &ObjectRef) -> impl Iterator<Item = (&ObjectRef, &Delegation)> {
-        self.find(object)
+        self.index(object)
             .into_iter()
             .flat_map(|n| self.graph.edges_directed(n, Direction::Incoming))
             .filter_map(|e| Some((&self.graph.node_weight(e.source())?.object, e.weight())))
@@ -84,12 +130,8 @@ impl DelegationGraph {
     /// recurses once per vertex and overflows the stack on a 10,000-long chain.
     #[must_use]
     pub fn cycles(&self) -> Vec<Vec<ObjectRef>> {
-        let mut cycles: Vec<Vec<ObjectRef>> = kosaraju_scc(&self.graph)
-            .into_iter()
-            .filter(|scc| match scc.as_slice() {
-                [single] => self.graph.contains_edge(*single, *single),
-                _ => true,
-            })
+        let mut cycles: Vec<Vec<ObjectRef>> = self
+            .cyclic_components()
             .map(|scc| {
                 let mut objects: Vec<ObjectRef> = scc
                     .iter()

@@ -7,7 +7,7 @@
 //!                            └────────── build ◀─────────┘
 //!                                          │
 //!                                          ▼
-//!                  Dag: VirtualHosts (routes, TLS, TCP proxy, clusters)
+//!                  Dag: ServedVirtualHosts (routes, TLS, TCP proxy, clusters)
 //!                       + a Status for every IngressRoute
 //!                       + the DelegationGraph
 //! ```
@@ -23,6 +23,26 @@
 //! deterministic, upstream validation fails closed, ExternalNames on loopback are
 //! refused, tcpproxy errors stay visible, and more. See [`build`] for how a build walks
 //! the objects.
+//!
+//! # Names
+//!
+//! `ingressroute_api` holds what users write; this crate holds what a build makes of it.
+//! Where both would have a type of the same name, the one here is prefixed `Served`
+//! ([`ServedVirtualHost`], [`ServedRoute`], [`ServedTcpProxy`], [`ServedHealthCheck`],
+//! [`ServedRetryPolicy`], [`ServedUpstreamValidation`]), and the Kubernetes Service as
+//! routing sees it is a [`K8sService`] (`ingressroute_api::Service` is a route's
+//! reference to one). Both crates can be imported whole without renaming anything.
+//!
+//! # Stability
+//!
+//! What a build returns is `#[non_exhaustive]` (structs and enums), so fields and
+//! variants can be added without breaking callers; the few types callers build
+//! themselves, to test a translation for instance, have a `new`. The exceptions are the
+//! enums whose variants the frozen `v1beta1` API fixes and that a translator must map
+//! one by one: [`TlsMode`], [`TlsVersion`], [`Timeout`], [`LoadBalancer`]. petgraph
+//! stays private: [`DelegationGraph`] has its own methods. The third-party types that do
+//! appear in signatures come from the re-exported [`ingressroute_api`] and
+//! [`k8s_openapi`].
 
 mod build;
 mod config;
@@ -42,10 +62,18 @@ pub use config::Config;
 pub use dag::Dag;
 pub use graph::{Delegation, DelegationGraph, Vertex};
 pub use model::{
-    Cluster, HealthCheck, LoadBalancer, RetryPolicy, Route, SecureVirtualHost, TcpProxy, Timeout, TlsMode, TlsVersion,
-    UpstreamValidation, VirtualHost, WeightedCluster,
+    Cluster, LoadBalancer, SecureVirtualHost, ServedHealthCheck, ServedRetryPolicy, ServedRoute, ServedTcpProxy,
+    ServedUpstreamValidation, ServedVirtualHost, Timeout, TlsMode, TlsVersion, WeightedCluster,
 };
 pub use objects::{ObjectCounts, ObjectRef, Objects};
 pub use secret::{Secret, SecretError, TlsKeyPair};
-pub use service::{CircuitBreakers, Service, ServicePort, UpstreamProtocol};
+pub use service::{CircuitBreakers, K8sService, ServicePort, UpstreamProtocol};
 pub use status::{CurrentStatus, Reason, Status, messages};
+
+/// The IngressRoute API this crate builds from ([`Objects`] takes its IngressRoutes and
+/// TLSCertificateDelegations), re-exported so that callers name the same version.
+pub use ingressroute_api;
+/// The Kubernetes types this crate reads Services, Secrets and object metadata from,
+/// re-exported so that callers name the same version (this crate enables no Kubernetes
+/// version feature; the binary that uses it picks one).
+pub use k8s_openapi;

@@ -2,33 +2,45 @@
 //!
 //! These types hold resolved, validated values: every number is in range, every Service
 //! and Secret exists, and nothing of an invalid or orphaned IngressRoute is present.
+//!
+//! Where `ingressroute_api` has a type of the same name (what a user writes), the type
+//! here (what is served from it) is prefixed `Served`: [`ServedVirtualHost`],
+//! [`ServedRoute`], [`ServedTcpProxy`], [`ServedHealthCheck`], [`ServedRetryPolicy`],
+//! [`ServedUpstreamValidation`]. The others need no prefix.
+//!
+//! Structs are `#[non_exhaustive]` so that fields can be added; the few that callers
+//! build themselves (to test a translation, say) have a `new`. The enums [`TlsMode`],
+//! [`TlsVersion`], [`Timeout`] and [`LoadBalancer`] are exhaustive on purpose: their
+//! variants are fixed by the frozen `v1beta1` API, and a translator must map each one,
+//! so a new variant should break it at compile time rather than fall into a default.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{ObjectRef, Secret, Service, ServicePort};
+use crate::{K8sService, ObjectRef, Secret, ServicePort};
 
 /// A host name served by a valid root IngressRoute.
 #[derive(Debug, Clone, PartialEq)]
-pub struct VirtualHost {
+#[non_exhaustive]
+pub struct ServedVirtualHost {
     /// The host name, exactly as the root wrote it.
     pub fqdn: String,
     /// The root IngressRoute that owns this host.
     pub root: ObjectRef,
     /// The HTTP routes, one per distinct prefix, sorted by prefix (ascending bytes; of
     /// routes with the same prefix, the one found last in walk order is kept). Envoy
-    /// serves them on the plain listener, as redirects where [`Route::https_redirect`] is
+    /// serves them on the plain listener, as redirects where [`ServedRoute::https_redirect`] is
     /// set.
-    pub routes: Vec<Route>,
+    pub routes: Vec<ServedRoute>,
     /// What is served on the TLS listener for this host, if anything.
     pub secure: Option<SecureVirtualHost>,
 }
 
-impl VirtualHost {
+impl ServedVirtualHost {
     /// The routes served on the TLS listener: all [`routes`](Self::routes) when TLS is
     /// terminated and there is no TCP proxy, otherwise none.
     #[must_use]
-    pub fn https_routes(&self) -> &[Route] {
+    pub fn https_routes(&self) -> &[ServedRoute] {
         match &self.secure {
             Some(SecureVirtualHost {
                 tls: TlsMode::Terminate { .. },
@@ -42,11 +54,12 @@ impl VirtualHost {
 /// The TLS side of a virtual host. Present only when it serves something: HTTPS routes
 /// or a TCP proxy.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SecureVirtualHost {
     /// Terminate TLS with a certificate, or pass it through.
     pub tls: TlsMode,
     /// Proxy TCP connections (after termination, or passed through) instead of HTTP.
-    pub tcp_proxy: Option<TcpProxy>,
+    pub tcp_proxy: Option<ServedTcpProxy>,
 }
 
 /// How the TLS listener treats connections for a host.
@@ -89,7 +102,8 @@ impl TlsVersion {
 
 /// An HTTP route: a path prefix and where its requests go.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Route {
+#[non_exhaustive]
+pub struct ServedRoute {
     /// The path prefix, byte for byte.
     pub prefix: String,
     /// The upstreams and their weights, in the order the IngressRoute lists them.
@@ -101,14 +115,14 @@ pub struct Route {
     /// The request timeout.
     pub timeout: Timeout,
     /// Retries, if any.
-    pub retry: Option<RetryPolicy>,
+    pub retry: Option<ServedRetryPolicy>,
     /// On the plain listener, answer with a redirect to HTTPS instead of routing.
     pub https_redirect: bool,
     /// The IngressRoute that declared this route.
     pub source: ObjectRef,
 }
 
-impl Route {
+impl ServedRoute {
     /// Whether any upstream asks for cookie session affinity (strategy `Cookie`).
     #[must_use]
     pub fn has_cookie_affinity(&self) -> bool {
@@ -132,15 +146,25 @@ pub enum Timeout {
 
 /// Retries of a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
+#[non_exhaustive]
+pub struct ServedRetryPolicy {
     /// Maximum number of retries (at least 1).
     pub count: u32,
     /// Timeout of each try, if any.
     pub per_try_timeout: Option<Duration>,
 }
 
+impl ServedRetryPolicy {
+    /// `count` retries, each with `per_try_timeout` if any.
+    #[must_use]
+    pub fn new(count: u32, per_try_timeout: Option<Duration>) -> Self {
+        Self { count, per_try_timeout }
+    }
+}
+
 /// An upstream cluster with its share of a route's (or TCP proxy's) traffic.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct WeightedCluster {
     /// The upstream.
     pub cluster: Arc<Cluster>,
@@ -150,18 +174,19 @@ pub struct WeightedCluster {
 
 /// An upstream: one port of one Service, with how to balance, check and secure it.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Cluster {
     /// The Service.
-    pub service: Arc<Service>,
+    pub service: Arc<K8sService>,
     /// The Service port.
     pub port: ServicePort,
     /// The strategy as written (it feeds Contour's cluster-name hash), after applying the
     /// IngressRoute-level default.
     pub strategy: Option<String>,
     /// Active health checking, after applying the IngressRoute-level default.
-    pub health_check: Option<HealthCheck>,
+    pub health_check: Option<ServedHealthCheck>,
     /// Verification of the upstream's certificate, when the port speaks TLS.
-    pub validation: Option<UpstreamValidation>,
+    pub validation: Option<ServedUpstreamValidation>,
 }
 
 /// The load-balancing policy a strategy selects.
@@ -178,6 +203,19 @@ pub enum LoadBalancer {
 }
 
 impl Cluster {
+    /// A cluster for one port of a Service: round robin, no health checking, no upstream
+    /// validation (set the fields to change that).
+    #[must_use]
+    pub fn new(service: Arc<K8sService>, port: ServicePort) -> Self {
+        Self {
+            service,
+            port,
+            strategy: None,
+            health_check: None,
+            validation: None,
+        }
+    }
+
     /// The load-balancing policy of this cluster's strategy (case-sensitive; anything
     /// unknown is round robin).
     #[must_use]
@@ -193,7 +231,8 @@ impl Cluster {
 
 /// Active HTTP health checking. Zero numbers mean "use the default".
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct HealthCheck {
+#[non_exhaustive]
+pub struct ServedHealthCheck {
     /// The path to probe (never empty).
     pub path: String,
     /// The `Host` header, if set.
@@ -208,18 +247,46 @@ pub struct HealthCheck {
     pub healthy_threshold: u32,
 }
 
+impl ServedHealthCheck {
+    /// Probes of `path`, with no `Host` header and every number at its default.
+    #[must_use]
+    pub fn new(path: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            host: None,
+            interval_seconds: 0,
+            timeout_seconds: 0,
+            unhealthy_threshold: 0,
+            healthy_threshold: 0,
+        }
+    }
+}
+
 /// Verification of an upstream's TLS certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpstreamValidation {
+#[non_exhaustive]
+pub struct ServedUpstreamValidation {
     /// The CA Secret (in the IngressRoute's namespace); it always has `ca.crt`.
     pub ca_secret: Arc<Secret>,
     /// The subject alternative name to require; also sent as SNI.
     pub subject_name: String,
 }
 
+impl ServedUpstreamValidation {
+    /// Requires `subject_name` in a certificate signed by `ca_secret`'s `ca.crt`.
+    #[must_use]
+    pub fn new(ca_secret: Arc<Secret>, subject_name: impl Into<String>) -> Self {
+        Self {
+            ca_secret,
+            subject_name: subject_name.into(),
+        }
+    }
+}
+
 /// A TCP proxy: where the connections of a TLS virtual host go.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TcpProxy {
+#[non_exhaustive]
+pub struct ServedTcpProxy {
     /// The upstreams and their weights.
     pub clusters: Vec<WeightedCluster>,
     /// The IngressRoute whose `tcpproxy.services` these are (the end of the delegation

@@ -8,7 +8,7 @@ use ingressroute_api::{IngressRoute, TLSCertificateDelegation};
 use k8s_openapi::api::core::v1 as core_v1;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::{Secret, SecretError, Service};
+use crate::{K8sService, Secret, SecretError};
 
 /// The identity of a namespaced object: its namespace and name.
 ///
@@ -169,7 +169,7 @@ pub(crate) struct StoredIngressRoute {
 pub struct Objects {
     pub(crate) ingress_routes: Index<StoredIngressRoute>,
     pub(crate) delegations: Index<Arc<TLSCertificateDelegation>>,
-    pub(crate) services: HashIndex<Arc<Service>>,
+    pub(crate) services: HashIndex<Arc<K8sService>>,
     pub(crate) secrets: HashIndex<Arc<Secret>>,
 }
 
@@ -252,7 +252,7 @@ impl Objects {
 
     /// Inserts or replaces a Service; returns its reference.
     pub fn insert_service(&mut self, service: &core_v1::Service) -> ObjectRef {
-        let service = Service::from_k8s(service);
+        let service = K8sService::from_k8s(service);
         let key = service.meta.clone();
         self.services.insert(&key, Arc::new(service));
         key
@@ -301,7 +301,7 @@ impl Objects {
     }
 
     /// The stored Services, by namespace then name.
-    pub fn services(&self) -> impl Iterator<Item = &Arc<Service>> {
+    pub fn services(&self) -> impl Iterator<Item = &Arc<K8sService>> {
         self.services.sorted().into_iter()
     }
 
@@ -329,6 +329,7 @@ impl Objects {
 
 /// How many objects of each kind an [`Objects`] holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ObjectCounts {
     /// IngressRoutes.
     pub ingress_routes: usize,

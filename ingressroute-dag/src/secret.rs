@@ -20,11 +20,23 @@ use crate::ObjectRef;
 
 /// The certificate chain and private key of a `kubernetes.io/tls` Secret.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TlsKeyPair {
     /// `tls.crt`: PEM certificates, leaf first.
     pub certificate_chain: Vec<u8>,
     /// `tls.key`: one PEM private key.
     pub private_key: Vec<u8>,
+}
+
+impl TlsKeyPair {
+    /// A key pair as given, unchecked ([`Secret::from_k8s`] checks the ones it reads).
+    #[must_use]
+    pub fn new(certificate_chain: Vec<u8>, private_key: Vec<u8>) -> Self {
+        Self {
+            certificate_chain,
+            private_key,
+        }
+    }
 }
 
 impl fmt::Debug for TlsKeyPair {
@@ -41,6 +53,7 @@ impl fmt::Debug for TlsKeyPair {
 
 /// A usable Secret: a TLS key pair, a CA bundle, or both.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Secret {
     /// Namespace and name.
     pub meta: ObjectRef,
@@ -83,6 +96,17 @@ impl std::error::Error for SecretError {}
 const TLS_TYPE: &str = "kubernetes.io/tls";
 
 impl Secret {
+    /// A Secret with neither a key pair nor a CA bundle, for callers that fill the fields
+    /// themselves (nothing is checked); [`from_k8s`](Self::from_k8s) reads a real one.
+    #[must_use]
+    pub fn new(meta: ObjectRef) -> Self {
+        Self {
+            meta,
+            tls: None,
+            ca: None,
+        }
+    }
+
     /// Reads a Kubernetes Secret. `stringData` overrides `data`, as the API server would
     /// merge them.
     ///

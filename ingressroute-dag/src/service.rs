@@ -1,7 +1,7 @@
 //! Kubernetes Services as the DAG sees them: ports, upstream protocol and
 //! circuit-breaker annotations, ExternalName.
 //!
-//! A [`Service`] is read from a `k8s_openapi` Service once, when it enters [`Objects`],
+//! A [`K8sService`] is read from a `k8s_openapi` Service once, when it enters [`Objects`],
 //! so a rebuild never parses annotations again.
 //!
 //! [`Objects`]: crate::Objects
@@ -46,6 +46,7 @@ impl UpstreamProtocol {
 
 /// Circuit-breaker limits from a Service's annotations; 0 means "not set".
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct CircuitBreakers {
     /// `max-connections`.
     pub max_connections: u32,
@@ -65,8 +66,9 @@ impl CircuitBreakers {
     }
 }
 
-/// One port of a [`Service`].
+/// One port of a [`K8sService`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct ServicePort {
     /// The port's name; empty when unnamed.
     pub name: String,
@@ -77,8 +79,12 @@ pub struct ServicePort {
 }
 
 /// A Kubernetes Service, reduced to what routing needs.
+///
+/// Named for what it is: `ingressroute_api::Service` is something else, a route's
+/// reference to a Service (`routes[].services[]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Service {
+#[non_exhaustive]
+pub struct K8sService {
     /// Namespace and name.
     pub meta: ObjectRef,
     /// The ports, in `spec.ports` order.
@@ -94,7 +100,31 @@ const PROTOCOL_ANNOTATION_PREFIXES: [&str; 2] = [
     "projectcontour.io/upstream-protocol.",
 ];
 
-impl Service {
+impl ServicePort {
+    /// An unnamed (`name` empty) or named port with no upstream protocol annotated.
+    #[must_use]
+    pub fn new(name: impl Into<String>, port: i32) -> Self {
+        Self {
+            name: name.into(),
+            port,
+            protocol: None,
+        }
+    }
+}
+
+impl K8sService {
+    /// A Service with no ports, no `externalName` and no circuit breakers (set the
+    /// fields to change that); [`from_k8s`](Self::from_k8s) reads a real one.
+    #[must_use]
+    pub fn new(meta: ObjectRef) -> Self {
+        Self {
+            meta,
+            ports: Vec::new(),
+            external_name: None,
+            circuit_breakers: CircuitBreakers::default(),
+        }
+    }
+
     /// Reads a Kubernetes Service. Objects without a namespace are in `default`.
     #[must_use]
     pub fn from_k8s(service: &core_v1::Service) -> Self {
@@ -209,7 +239,7 @@ mod tests {
 
     #[test]
     fn ports_match_by_number_or_by_a_name_that_is_the_number() {
-        let svc = Service::from_k8s(&service(&[], &[(Some("http"), 80), (Some("8080"), 9000)]));
+        let svc = K8sService::from_k8s(&service(&[], &[(Some("http"), 80), (Some("8080"), 9000)]));
         assert_eq!(svc.port(80).map(|p| p.name.as_str()), Some("http"));
         assert_eq!(svc.port(8080).map(|p| p.port), Some(9000));
         assert!(svc.port(443).is_none());
@@ -217,7 +247,7 @@ mod tests {
 
     #[test]
     fn protocol_annotations_match_port_name_before_number_and_later_prefixes_win() {
-        let svc = Service::from_k8s(&service(
+        let svc = K8sService::from_k8s(&service(
             &[
                 ("contour.heptio.com/upstream-protocol.h2", "https, 8443"),
                 ("projectcontour.io/upstream-protocol.tls", "8443"),
@@ -233,7 +263,7 @@ mod tests {
 
     #[test]
     fn circuit_breakers_prefer_projectcontour_and_ignore_garbage() {
-        let svc = Service::from_k8s(&service(
+        let svc = K8sService::from_k8s(&service(
             &[
                 ("contour.heptio.com/max-connections", "10"),
                 ("projectcontour.io/max-connections", "20"),

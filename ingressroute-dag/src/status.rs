@@ -11,6 +11,7 @@ use ingressroute_api::{IngressRouteStatus, STATUS_INVALID, STATUS_ORPHANED, STAT
 
 /// The `currentStatus` of an IngressRoute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum CurrentStatus {
     /// Served (roots: accepted; others: reached by a valid delegation chain).
     Valid,
@@ -97,6 +98,7 @@ pub enum Reason {
 
 /// The status computed for one IngressRoute.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Status {
     /// `valid`, `invalid` or `orphaned`.
     pub current_status: CurrentStatus,

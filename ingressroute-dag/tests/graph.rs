@@ -27,15 +27,15 @@ fn sample() -> Fixture {
 #[test]
 fn every_ingress_route_is_a_vertex_in_namespace_then_name_order() {
     let dag = sample().dag();
-    let vertices: Vec<&Vertex> = dag.graph().inner().node_weights().collect();
+    let vertices: Vec<&Vertex> = dag.graph().vertices().collect();
     let objects: Vec<String> = vertices.iter().map(|v| v.object.to_string()).collect();
     assert_eq!(objects, ["default/root", "team/a", "team/b", "team/lonely", "team/tcp"]);
     let roots: Vec<bool> = vertices.iter().map(|v| v.root).collect();
     assert_eq!(roots, [true, false, false, false, false]);
     for object in &objects {
-        assert!(dag.graph().find(&r(object)).is_some(), "{object}");
+        assert!(dag.graph().vertex(&r(object)).is_some(), "{object}");
     }
-    assert!(dag.graph().find(&r("nobody")).is_none());
+    assert!(dag.graph().vertex(&r("nobody")).is_none());
 }
 
 #[test]
@@ -71,7 +71,41 @@ fn every_delegation_to_an_existing_object_is_an_edge() {
         .collect();
     assert_eq!(tcp, [("default/root".to_owned(), Delegation::TcpProxy)]);
     assert_eq!(graph.delegators(&r("team/lonely")).count(), 0);
-    assert_eq!(graph.inner().edge_count(), 4, "no edge to the missing object");
+    assert_eq!(graph.delegation_count(), 4, "no edge to the missing object");
+}
+
+#[test]
+fn delegations_of_an_object_come_in_route_order_with_the_tcpproxy_last() {
+    let dag = sample().dag();
+    let delegations: Vec<(String, Delegation)> = dag
+        .graph()
+        .delegations(&r("default/root"))
+        .map(|(o, d)| (o.to_string(), d.clone()))
+        .collect();
+    assert_eq!(
+        delegations,
+        [
+            (
+                "team/a".to_owned(),
+                Delegation::Route {
+                    route: 1,
+                    prefix: "/a".into()
+                }
+            ),
+            ("team/tcp".to_owned(), Delegation::TcpProxy),
+        ],
+        "no edge to the missing object"
+    );
+    assert_eq!(dag.graph().delegations(&r("team/lonely")).count(), 0);
+    assert_eq!(dag.graph().delegations(&r("nobody")).count(), 0);
+}
+
+#[test]
+fn roots_are_the_vertices_with_a_virtualhost() {
+    let dag = sample().root("other/root", "bar.com").dag();
+    let roots: Vec<String> = dag.graph().roots().map(|v| v.object.to_string()).collect();
+    assert_eq!(roots, ["default/root", "other/root"]);
+    assert_eq!(dag.graph().vertex_count(), 6);
 }
 
 #[test]
@@ -149,7 +183,7 @@ fn filtered_ingress_routes_are_not_in_the_graph() {
         .child("team/other-class")
         .annotate("kubernetes.io/ingress.class", "nginx")
         .dag();
-    assert!(dag.graph().find(&r("team/other-class")).is_none());
+    assert!(dag.graph().vertex(&r("team/other-class")).is_none());
     assert!(!dag.graph().to_dot().contains("other-class"));
 }
 

@@ -35,7 +35,6 @@ use ingressroute_dag::{Config, CurrentStatus, Dag, Delegation, ObjectRef, Object
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1 as core_v1;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use petgraph::visit::EdgeRef;
 use proptest::prelude::*;
 
 const NAMESPACES: [&str; 2] = ["a", "b"];
@@ -410,8 +409,8 @@ fn status_of(dag: &Dag, object: &ObjectRef) -> CurrentStatus {
 /// kind (`http`: route delegations; otherwise tcpproxy delegations, from roots with TLS,
 /// the only ones whose tcpproxy takes effect).
 fn reached(dag: &Dag, http: bool, routes: &BTreeMap<ObjectRef, IngressRoute>) -> BTreeSet<ObjectRef> {
-    let graph = dag.graph().inner();
-    let valid = |n: petgraph::graph::NodeIndex| status_of(dag, &graph[n].object) == CurrentStatus::Valid;
+    let graph = dag.graph();
+    let valid = |object: &ObjectRef| status_of(dag, object) == CurrentStatus::Valid;
     let has_tls = |object: &ObjectRef| {
         routes[object]
             .spec
@@ -420,17 +419,18 @@ fn reached(dag: &Dag, http: bool, routes: &BTreeMap<ObjectRef, IngressRoute>) ->
             .is_some_and(|v| v.tls.is_some())
     };
     let mut seen = BTreeSet::new();
-    let mut stack: Vec<_> = graph
-        .node_indices()
-        .filter(|n| graph[*n].root && valid(*n) && (http || has_tls(&graph[*n].object)))
+    let mut stack: Vec<&ObjectRef> = graph
+        .roots()
+        .map(|v| &v.object)
+        .filter(|object| valid(object) && (http || has_tls(object)))
         .collect();
-    while let Some(n) = stack.pop() {
-        if !valid(n) || !seen.insert(graph[n].object.clone()) {
+    while let Some(object) = stack.pop() {
+        if !valid(object) || !seen.insert(object.clone()) {
             continue;
         }
-        for e in graph.edges(n) {
-            if matches!(e.weight(), Delegation::Route { .. }) == http {
-                stack.push(e.target());
+        for (target, delegation) in graph.delegations(object) {
+            if matches!(delegation, Delegation::Route { .. }) == http {
+                stack.push(target);
             }
         }
     }
@@ -460,11 +460,8 @@ fn check(world: &World) -> Result<(), TestCaseError> {
         .collect();
     prop_assert_eq!(dag.statuses().keys().cloned().collect::<BTreeSet<_>>(), refs);
 
-    let graph = dag.graph().inner();
-    let spec_of = |object: &ObjectRef| {
-        let index = dag.graph().find(object).unwrap();
-        &graph[index]
-    };
+    let graph = dag.graph();
+    let spec_of = |object: &ObjectRef| graph.vertex(object).unwrap();
     let routes_by_ref: BTreeMap<ObjectRef, IngressRoute> = world
         .ingress_routes()
         .into_iter()
@@ -545,10 +542,14 @@ fn check(world: &World) -> Result<(), TestCaseError> {
     // delegation.
     for http in [true, false] {
         let served = reached(&dag, http, &routes_by_ref);
-        let sub = graph.filter_map(
-            |_, v| served.contains(&v.object).then_some(()),
-            |_, e| (matches!(e, Delegation::Route { .. }) == http).then_some(()),
-        );
+        let index: BTreeMap<&ObjectRef, u32> = served.iter().zip(0..).collect();
+        let edges: Vec<(u32, u32)> = served
+            .iter()
+            .flat_map(|object| graph.delegations(object).map(move |(target, d)| (object, target, d)))
+            .filter(|(_, _, d)| matches!(d, Delegation::Route { .. }) == http)
+            .filter_map(|(from, to, _)| Some((*index.get(from)?, *index.get(to)?)))
+            .collect();
+        let sub = petgraph::graph::DiGraph::<(), ()>::from_edges(edges);
         prop_assert!(
             !petgraph::algo::is_cyclic_directed(&sub),
             "unreported cycle (http: {})\n{}",
@@ -560,9 +561,13 @@ fn check(world: &World) -> Result<(), TestCaseError> {
     // Targets of route delegations from objects served over HTTP were visited, so they
     // are valid or invalid, never orphaned.
     let http_served = reached(&dag, true, &routes_by_ref);
-    for e in graph.edge_references() {
-        if matches!(e.weight(), Delegation::Route { .. }) && http_served.contains(&graph[e.source()].object) {
-            let target = &graph[e.target()].object;
+    let edges = graph.vertices().flat_map(|v| {
+        graph
+            .delegations(&v.object)
+            .map(move |(target, d)| (&v.object, target, d))
+    });
+    for (source, target, delegation) in edges {
+        if matches!(delegation, Delegation::Route { .. }) && http_served.contains(source) {
             prop_assert_ne!(
                 status_of(&dag, target),
                 CurrentStatus::Orphaned,

@@ -480,7 +480,7 @@ fn a_filtered_child_acts_as_a_missing_delegation_target() {
     assert_no_status(&dag, "default/child");
     assert_eq!(prefixes(vhost(&dag, "foo.com")), ["/"]);
     assert!(
-        dag.graph().find(&r("default/child")).is_none(),
+        dag.graph().vertex(&r("default/child")).is_none(),
         "filtered objects are not in the graph"
     );
 }

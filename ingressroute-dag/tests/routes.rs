@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use ingressroute_dag::{HealthCheck, LoadBalancer, RetryPolicy, Timeout, UpstreamProtocol};
+use ingressroute_dag::{LoadBalancer, ServedHealthCheck, ServedRetryPolicy, Timeout, UpstreamProtocol};
 use support::*;
 
 /// A root `default/basic` for `foo.com` with Services `s1` and `s2` on port 80.
@@ -424,7 +424,7 @@ fn a_timeout_that_does_not_parse_is_invalid() {
 
 // ----- retries (§4.7) -----------------------------------------------------------------------
 
-fn retry_of(count: Option<i64>, per_try_timeout: Option<&str>) -> Result<Option<RetryPolicy>, String> {
+fn retry_of(count: Option<i64>, per_try_timeout: Option<&str>) -> Result<Option<ServedRetryPolicy>, String> {
     let dag = basic().route("/", svc("s1", 80)).retry(count, per_try_timeout).dag();
     let status = dag.status(&r("default/basic")).unwrap();
     match status.current_status {
@@ -441,29 +441,17 @@ fn a_route_without_a_retry_policy_has_no_retries() {
 
 #[test]
 fn a_retry_count_of_zero_or_none_means_one() {
-    let once = Ok(Some(RetryPolicy {
-        count: 1,
-        per_try_timeout: None,
-    }));
+    let once = Ok(Some(ServedRetryPolicy::new(1, None)));
     assert_eq!(retry_of(Some(0), None), once);
     assert_eq!(retry_of(None, None), once);
 }
 
 #[test]
 fn a_retry_count_is_carried() {
-    assert_eq!(
-        retry_of(Some(7), None),
-        Ok(Some(RetryPolicy {
-            count: 7,
-            per_try_timeout: None
-        }))
-    );
+    assert_eq!(retry_of(Some(7), None), Ok(Some(ServedRetryPolicy::new(7, None))));
     assert_eq!(
         retry_of(Some(4_294_967_295), None),
-        Ok(Some(RetryPolicy {
-            count: u32::MAX,
-            per_try_timeout: None
-        }))
+        Ok(Some(ServedRetryPolicy::new(u32::MAX, None)))
     );
 }
 
@@ -487,10 +475,7 @@ fn a_retry_count_past_u32_max_is_invalid() {
 fn a_per_try_timeout_is_carried() {
     assert_eq!(
         retry_of(Some(3), Some("150ms")),
-        Ok(Some(RetryPolicy {
-            count: 3,
-            per_try_timeout: Some(Duration::from_millis(150))
-        }))
+        Ok(Some(ServedRetryPolicy::new(3, Some(Duration::from_millis(150)))))
     );
 }
 
@@ -499,10 +484,7 @@ fn a_zero_empty_or_infinite_per_try_timeout_is_left_unset() {
     for value in ["", "0s", "0", "-1s", "infinity", "infinite"] {
         assert_eq!(
             retry_of(Some(2), Some(value)),
-            Ok(Some(RetryPolicy {
-                count: 2,
-                per_try_timeout: None
-            })),
+            Ok(Some(ServedRetryPolicy::new(2, None))),
             "{value:?}"
         );
     }
@@ -538,13 +520,14 @@ fn a_service_health_check_is_carried_to_its_cluster() {
     assert_valid(&dag, "default/basic");
     assert_eq!(
         route(vhost(&dag, "foo.com"), "/").clusters[0].cluster.health_check,
-        Some(HealthCheck {
-            path: "/healthz".into(),
-            host: Some("probe.example.com".into()),
-            interval_seconds: 5,
-            timeout_seconds: 2,
-            unhealthy_threshold: 3,
-            healthy_threshold: 2,
+        Some({
+            let mut expected = ServedHealthCheck::new("/healthz");
+            expected.host = Some("probe.example.com".into());
+            expected.interval_seconds = 5;
+            expected.timeout_seconds = 2;
+            expected.unhealthy_threshold = 3;
+            expected.healthy_threshold = 2;
+            expected
         })
     );
 }
@@ -556,14 +539,7 @@ fn absent_health_check_numbers_are_zero_meaning_the_default() {
         .dag();
     assert_eq!(
         route(vhost(&dag, "foo.com"), "/").clusters[0].cluster.health_check,
-        Some(HealthCheck {
-            path: "/healthz".into(),
-            host: None,
-            interval_seconds: 0,
-            timeout_seconds: 0,
-            unhealthy_threshold: 0,
-            healthy_threshold: 0,
-        })
+        Some(ServedHealthCheck::new("/healthz"))
     );
 }
 

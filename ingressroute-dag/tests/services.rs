@@ -127,15 +127,14 @@ fn circuit_breakers_are_carried_to_the_cluster() {
         .annotate("contour.heptio.com/max-requests", "404")
         .annotate("contour.heptio.com/max-retries", "7");
     let dag = root_to(service, 80).dag();
-    assert_eq!(
-        cluster(&dag).service.circuit_breakers,
-        CircuitBreakers {
-            max_connections: 9000,
-            max_pending_requests: 4096,
-            max_requests: 404,
-            max_retries: 7
-        }
-    );
+    assert_eq!(cluster(&dag).service.circuit_breakers, {
+        let mut expected = CircuitBreakers::default();
+        expected.max_connections = 9000;
+        expected.max_pending_requests = 4096;
+        expected.max_requests = 404;
+        expected.max_retries = 7;
+        expected
+    });
     assert!(cluster(&dag).service.circuit_breakers.is_set());
 }
 

@@ -10,7 +10,9 @@ use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3 as tls_v3;
 use envoy_types::pb::envoy::extensions::upstreams::http::v3 as upstream_http_v3;
 use envoy_types::pb::envoy::r#type::matcher::v3 as matcher_v3;
 use envoy_types::pb::envoy::r#type::v3 as type_v3;
-use ingressroute_dag::{Cluster, HealthCheck, LoadBalancer, ObjectRef, UpstreamProtocol, UpstreamValidation};
+use ingressroute_dag::{
+    Cluster, LoadBalancer, ObjectRef, ServedHealthCheck, ServedUpstreamValidation, UpstreamProtocol,
+};
 use prost::Name;
 use rustc_hash::FxHashMap;
 
@@ -44,10 +46,10 @@ pub(crate) struct EdsService {
 /// (every upstream of one build shares the Service's `Arc`), the rest by value.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct ClusterKey<'a> {
-    service: *const ingressroute_dag::Service,
+    service: *const ingressroute_dag::K8sService,
     port: i32,
     strategy: Option<&'a str>,
-    health_check: Option<&'a HealthCheck>,
+    health_check: Option<&'a ServedHealthCheck>,
     validation: Option<(*const ingressroute_dag::Secret, &'a str)>,
 }
 
@@ -219,7 +221,7 @@ fn build(name: &str, cluster: &Cluster, source: &ConfigSource) -> cluster_v3::Cl
 }
 
 /// An active HTTP health check with the defaults of decision D7 for every zero.
-fn health_check(hc: &HealthCheck) -> core_v3::HealthCheck {
+fn health_check(hc: &ServedHealthCheck) -> core_v3::HealthCheck {
     let or = |value: u64, default: u64| if value > 0 { value } else { default };
     let or32 = |value: u32, default: u32| if value > 0 { value } else { default };
     let interval = or(hc.interval_seconds, HEALTH_CHECK_INTERVAL_SECONDS);
@@ -250,7 +252,7 @@ fn health_check(hc: &HealthCheck) -> core_v3::HealthCheck {
 
 /// The upstream TLS transport socket: verification against the CA and the subject name
 /// (sent as SNI too, decision D3) when validation is in effect, and `alpn`.
-fn upstream_tls(validation: Option<&UpstreamValidation>, alpn: &[&str]) -> core_v3::TransportSocket {
+fn upstream_tls(validation: Option<&ServedUpstreamValidation>, alpn: &[&str]) -> core_v3::TransportSocket {
     let validation_context = validation.and_then(|v| {
         let ca = v.ca_secret.ca.as_ref().filter(|ca| !ca.is_empty())?;
         Some(tls_v3::common_tls_context::ValidationContextType::ValidationContext(

@@ -65,7 +65,7 @@ static DESCRIPTORS: &[u8] = include_bytes!("envoy.descriptors.bin");
 ///
 /// An empty pool only if the embedded descriptor set is corrupt, which a unit test
 /// rules out.
-pub fn descriptor_pool() -> &'static DescriptorPool {
+pub(crate) fn descriptor_pool() -> &'static DescriptorPool {
     static POOL: LazyLock<DescriptorPool> =
         LazyLock::new(|| DescriptorPool::decode(DESCRIPTORS).unwrap_or_else(|_| DescriptorPool::new()));
     &POOL
@@ -82,7 +82,7 @@ fn options() -> SerializeOptions {
 ///
 /// # Errors
 ///
-/// Fails if the message type is not in the [`descriptor_pool`].
+/// Fails if the message type is not among the Envoy API descriptors embedded in this crate.
 pub fn to_json<M: Message + Name>(message: &M) -> Result<Value> {
     bytes_to_json(&M::full_name(), &message.encode_to_vec())
 }
@@ -211,7 +211,7 @@ pub fn resources_to_json(resources: &crate::Resources) -> Result<Value> {
 
 /// Every resource of a [`Resources`](crate::Resources) as JSON, one list per kind, each
 /// element with its `@type` ([`to_typed_json`]). Serialises (with `serde_json` or
-/// `serde_yaml`) as one object with the keys `listeners`, `scoped_routes`, `routes`,
+/// `serde-saphyr`) as one object with the keys `listeners`, `scoped_routes`, `routes`,
 /// `clusters`, `endpoints` and `secrets`, in that order: what `ingressroute render` prints and what
 /// the golden files of this crate hold.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

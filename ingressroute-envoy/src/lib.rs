@@ -13,6 +13,14 @@
 //!   names); [`json`] prints resources as proto3 JSON, private keys redacted on request.
 //! * [`bootstrap()`] builds Envoy's bootstrap (ADS to the xDS server, the `stats-health`
 //!   listener) from a [`BootstrapConfig`].
+//!
+//! # Other crates in this API
+//!
+//! [`Resources`] holds the prost messages of [`envoy_types`], [`Inconsistency`] can carry a
+//! [`prost`] decode error, and [`json`] speaks [`serde_json`]'s `Value`: all three are
+//! re-exported, so that you name the versions this crate was built with
+//! (`ingressroute_envoy::envoy_types::pb::envoy::...`). This crate does no I/O and reads
+//! no clock; the xDS server that serves [`Resources`] is `ingressroute-xds`.
 
 pub mod bootstrap;
 mod cluster;
@@ -24,10 +32,15 @@ pub mod names;
 mod proto;
 mod resources;
 mod route;
-#[cfg(feature = "server")]
-pub mod server;
 mod sources;
 mod translate;
+
+/// The Envoy API types of [`Resources`] and the bootstrap.
+pub use envoy_types;
+/// The protobuf runtime of [`envoy_types`] (encoding, `Name`, decode errors).
+pub use prost;
+/// The JSON values of the [`json`] module.
+pub use serde_json;
 
 pub use bootstrap::{AdsApi, BootstrapConfig, XdsTls, bootstrap};
 pub use cluster::{DEFAULT_HEALTH_CHECK_HOST, HTTP_PROTOCOL_OPTIONS};
@@ -40,13 +53,13 @@ pub use listener::{
     CIPHER_SUITES, COMPRESSOR, GRPC_WEB, GZIP, HTTP_CONNECTION_MANAGER, LUA, PROXY_PROTOCOL, ROUTER, TCP_PROXY,
     TLS_INSPECTOR,
 };
-pub use resources::{Inconsistency, ResourceKind, Resources};
+pub use resources::{Inconsistency, Reference, ResourceKind, Resources};
 pub use route::{REQUEST_START_HEADER, REQUEST_START_VALUE, SESSION_AFFINITY_COOKIE};
 pub use sources::sources;
 pub use translate::translate;
 
-/// An error and each of its sources on one line, `error: source: source...`: how this
-/// crate's server reports errors, and the binaries' logs too.
+/// An error and each of its sources on one line, `error: source: source...`: how the xDS
+/// server and the binaries log errors.
 #[must_use]
 pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut message = error.to_string();

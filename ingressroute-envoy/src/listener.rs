@@ -130,6 +130,7 @@ fn http_filters(lua: Option<String>) -> Vec<hcm_v3::HttpFilter> {
 }
 
 /// Where an HTTP connection manager gets its routes.
+#[derive(Debug, Clone, Copy)]
 enum Routes<'a> {
     /// The route configuration of this name, over RDS.
     Rds(&'a str),

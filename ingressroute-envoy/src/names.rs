@@ -8,7 +8,7 @@
 //! (the health-check `host` feeds the cluster-name hash).
 
 use ingressroute_dag::duration::format_go_duration;
-use ingressroute_dag::{Cluster, Secret, Service, ServicePort};
+use ingressroute_dag::{Cluster, K8sService, Secret, ServicePort};
 use sha1::{Digest, Sha1};
 use sha2::Sha256;
 
@@ -154,7 +154,7 @@ pub fn cluster_name(cluster: &Cluster) -> String {
 /// The `alt_stat_name` of a cluster: `namespace_service_port`, so statistics stay
 /// readable when the name is hashed.
 #[must_use]
-pub fn alt_stat_name(service: &Service, port: &ServicePort) -> String {
+pub fn alt_stat_name(service: &K8sService, port: &ServicePort) -> String {
     format!("{}_{}_{}", service.meta.namespace, service.meta.name, port.port)
 }
 
@@ -162,7 +162,7 @@ pub fn alt_stat_name(service: &Service, port: &ServicePort) -> String {
 /// ClusterLoadAssignment: `namespace/service/portName`, or `namespace/service` when the
 /// port has no name.
 #[must_use]
-pub fn service_name(service: &Service, port: &ServicePort) -> String {
+pub fn service_name(service: &K8sService, port: &ServicePort) -> String {
     endpoints_name(&service.meta.namespace, &service.meta.name, &port.name)
 }
 
@@ -180,7 +180,7 @@ pub fn endpoints_name(namespace: &str, service: &str, port_name: &str) -> String
 /// `namespace/service/portName`, keeping the trailing `/` when the port has no name, as
 /// Contour does (Envoy only uses it in logs).
 #[must_use]
-pub fn external_name_load_assignment_name(service: &Service, port: &ServicePort) -> String {
+pub fn external_name_load_assignment_name(service: &K8sService, port: &ServicePort) -> String {
     format!("{}/{}/{}", service.meta.namespace, service.meta.name, port.name)
 }
 
@@ -263,46 +263,26 @@ pub fn https_route_config_name(fqdn: &str) -> String {
 mod tests {
     use std::sync::Arc;
 
-    use ingressroute_dag::{HealthCheck, ObjectRef, TlsKeyPair, UpstreamValidation};
+    use ingressroute_dag::{ObjectRef, ServedHealthCheck, ServedUpstreamValidation, TlsKeyPair};
 
     use super::*;
 
-    fn service(namespace: &str, name: &str) -> Arc<Service> {
-        Arc::new(Service {
-            meta: ObjectRef::new(namespace, name),
-            ports: Vec::new(),
-            external_name: None,
-            circuit_breakers: Default::default(),
-        })
+    fn service(namespace: &str, name: &str) -> Arc<K8sService> {
+        Arc::new(K8sService::new(ObjectRef::new(namespace, name)))
     }
 
     fn port(name: &str, port: i32) -> ServicePort {
-        ServicePort {
-            name: name.into(),
-            port,
-            protocol: None,
-        }
+        ServicePort::new(name, port)
     }
 
     fn cluster(strategy: Option<&str>) -> Cluster {
-        Cluster {
-            service: service("default", "kuard"),
-            port: port("http", 80),
-            strategy: strategy.map(Into::into),
-            health_check: None,
-            validation: None,
-        }
+        let mut cluster = Cluster::new(service("default", "kuard"), port("http", 80));
+        cluster.strategy = strategy.map(Into::into);
+        cluster
     }
 
-    fn health_check(path: &str) -> HealthCheck {
-        HealthCheck {
-            path: path.into(),
-            host: None,
-            interval_seconds: 0,
-            timeout_seconds: 0,
-            unhealthy_threshold: 0,
-            healthy_threshold: 0,
-        }
+    fn health_check(path: &str) -> ServedHealthCheck {
+        ServedHealthCheck::new(path)
     }
 
     fn hash_of(cluster: &Cluster) -> String {
@@ -340,14 +320,13 @@ mod tests {
 
     #[test]
     fn a_long_service_name_is_truncated_with_a_hash_suffix() {
-        let c = Cluster {
-            service: service(
+        let c = Cluster::new(
+            service(
                 "default",
                 "kbujbkuhdod66gjdmwmijz8xzgsx1nkfbrloezdjiulquzk4x3p0nnvpzi8r",
             ),
-            port: port("http", 8080),
-            ..cluster(None)
-        };
+            port("http", 8080),
+        );
         assert_eq!(cluster_name(&c), "default/kbujbkuh-c83ceb/8080/da39a3ee5e");
     }
 
@@ -423,55 +402,39 @@ mod tests {
 
     #[test]
     fn a_health_check_path_alone_gives_contours_known_hash() {
-        let c = Cluster {
-            health_check: Some(health_check("/healthz")),
-            ..cluster(None)
-        };
+        let mut c = cluster(None);
+        c.health_check = Some(health_check("/healthz"));
         assert_eq!(hash_of(&c), "bc862a33ca");
     }
 
     #[test]
     fn health_check_numbers_feed_the_hash_as_go_durations() {
-        let c = Cluster {
-            health_check: Some(HealthCheck {
-                timeout_seconds: 2,
-                interval_seconds: 90,
-                unhealthy_threshold: 3,
-                healthy_threshold: 1,
-                ..health_check("/healthz")
-            }),
-            ..cluster(Some("Random"))
-        };
+        let mut hc = health_check("/healthz");
+        hc.timeout_seconds = 2;
+        hc.interval_seconds = 90;
+        hc.unhealthy_threshold = 3;
+        hc.healthy_threshold = 1;
+        let mut c = cluster(Some("Random"));
+        c.health_check = Some(hc);
         assert_eq!(hash_of(&c), short_sha1(b"Random2s1m30s31/healthz"));
     }
 
     #[test]
     fn the_health_check_host_is_part_of_the_hash() {
-        let with_host = Cluster {
-            health_check: Some(HealthCheck {
-                host: Some("example.com".into()),
-                ..health_check("/healthz")
-            }),
-            ..cluster(None)
-        };
+        let mut hc = health_check("/healthz");
+        hc.host = Some("example.com".into());
+        let mut with_host = cluster(None);
+        with_host.health_check = Some(hc);
         assert_eq!(hash_of(&with_host), short_sha1(b"/healthzexample.com"));
         assert_ne!(hash_of(&with_host), "bc862a33ca");
     }
 
     #[test]
     fn upstream_validation_gives_contours_known_hash() {
-        let ca = Arc::new(Secret {
-            meta: ObjectRef::new("default", "foo"),
-            tls: None,
-            ca: Some(b"ca".to_vec()),
-        });
-        let c = Cluster {
-            validation: Some(UpstreamValidation {
-                ca_secret: ca,
-                subject_name: "subjname".into(),
-            }),
-            ..cluster(None)
-        };
+        let mut ca = Secret::new(ObjectRef::new("default", "foo"));
+        ca.ca = Some(b"ca".to_vec());
+        let mut c = cluster(None);
+        c.validation = Some(ServedUpstreamValidation::new(Arc::new(ca), "subjname"));
         assert_eq!(hash_of(&c), "98c0f31c72");
     }
 
@@ -489,19 +452,14 @@ mod tests {
 
     #[test]
     fn secret_names_hash_the_certificate() {
-        let secret = Secret {
-            meta: ObjectRef::new("default", "tls"),
-            tls: Some(TlsKeyPair {
-                certificate_chain: b"cert".to_vec(),
-                private_key: b"key".to_vec(),
-            }),
-            ca: None,
-        };
+        let mut secret = Secret::new(ObjectRef::new("default", "tls"));
+        secret.tls = Some(TlsKeyPair::new(b"cert".to_vec(), b"key".to_vec()));
         assert_eq!(
             secret_name(&secret).unwrap(),
             format!("default/tls/{}", short_sha1(b"cert"))
         );
-        let ca_only = Secret { tls: None, ..secret };
+        let mut ca_only = secret;
+        ca_only.tls = None;
         assert_eq!(secret_name(&ca_only), None);
     }
 

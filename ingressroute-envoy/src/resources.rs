@@ -157,6 +157,28 @@ pub enum Inconsistency {
     },
 }
 
+/// A name one resource uses: the resource of that kind and name must exist for Envoy to
+/// use the one that names it (see [`Resources::references`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub struct Reference {
+    /// The kind of the resource named.
+    pub kind: ResourceKind,
+    /// Its name.
+    pub name: String,
+}
+
+impl Reference {
+    /// The resource `name` of `kind`.
+    #[must_use]
+    pub fn new(kind: ResourceKind, name: impl Into<String>) -> Self {
+        Self {
+            kind,
+            name: name.into(),
+        }
+    }
+}
+
 /// What the listeners refer to.
 #[derive(Debug, Default)]
 struct References {
@@ -296,6 +318,23 @@ fn listener_references(listener: &listener_v3::Listener, refs: &mut References) 
     Ok(())
 }
 
+/// The ClusterLoadAssignment an EDS cluster reads: its EDS service name, or its own name.
+fn eds_service_name(cluster: &cluster_v3::Cluster) -> Option<&str> {
+    let is_eds = matches!(
+        cluster.cluster_discovery_type,
+        Some(cluster_v3::cluster::ClusterDiscoveryType::Type(t))
+            if t == i32::from(cluster_v3::cluster::DiscoveryType::Eds)
+    );
+    is_eds.then(|| {
+        cluster
+            .eds_cluster_config
+            .as_ref()
+            .map(|e| e.service_name.as_str())
+            .filter(|s| !s.is_empty())
+            .unwrap_or(cluster.name.as_str())
+    })
+}
+
 impl Resources {
     /// Checks what go-control-plane's `Snapshot.Consistent()` checks, and a little more:
     ///
@@ -409,20 +448,9 @@ impl Resources {
 
         let mut read = BTreeSet::new();
         for cluster in &self.clusters {
-            let is_eds = matches!(
-                cluster.cluster_discovery_type,
-                Some(cluster_v3::cluster::ClusterDiscoveryType::Type(t))
-                    if t == i32::from(cluster_v3::cluster::DiscoveryType::Eds)
-            );
-            if !is_eds {
+            let Some(service_name) = eds_service_name(cluster) else {
                 continue;
-            }
-            let service_name = cluster
-                .eds_cluster_config
-                .as_ref()
-                .map(|e| e.service_name.as_str())
-                .filter(|s| !s.is_empty())
-                .unwrap_or(cluster.name.as_str());
+            };
             if !endpoints.contains(service_name) {
                 return Err(Inconsistency::Missing {
                     referrer_kind: ResourceKind::Cluster,
@@ -440,6 +468,89 @@ impl Resources {
             });
         }
         Ok(())
+    }
+
+    /// The names each resource of `kind` uses, in order, as `(name, references)`: the
+    /// route configurations a listener names over RDS, the clusters of routes and TCP
+    /// proxies, the SDS secrets of TLS contexts, and the ClusterLoadAssignment an EDS
+    /// cluster reads. What [`check_consistency`](Resources::check_consistency) checks,
+    /// one resource at a time, for whoever checks a set it keeps in another form (an xDS
+    /// server's snapshot updated a few resources at a time).
+    ///
+    /// # Errors
+    ///
+    /// [`Inconsistency::Malformed`] when a typed config inside a resource does not decode.
+    pub fn references(&self, kind: ResourceKind) -> Result<Vec<(&str, Vec<Reference>)>, Inconsistency> {
+        fn flatten(refs: References) -> Vec<Reference> {
+            let routes = refs
+                .route_configs
+                .into_iter()
+                .map(|(_, name)| Reference::new(ResourceKind::RouteConfiguration, name));
+            let clusters = refs
+                .clusters
+                .into_iter()
+                .map(|(_, _, name)| Reference::new(ResourceKind::Cluster, name));
+            let secrets = refs
+                .secrets
+                .into_iter()
+                .map(|(_, _, name)| Reference::new(ResourceKind::Secret, name));
+            routes.chain(clusters).chain(secrets).collect()
+        }
+        match kind {
+            ResourceKind::Listener => self
+                .listeners
+                .iter()
+                .map(|listener| {
+                    let mut refs = References::default();
+                    listener_references(listener, &mut refs)?;
+                    Ok((listener.name.as_str(), flatten(refs)))
+                })
+                .collect(),
+            ResourceKind::ScopedRouteConfiguration => Ok(self
+                .scoped_routes
+                .iter()
+                .map(|scope| {
+                    let config =
+                        Reference::new(ResourceKind::RouteConfiguration, scope.route_configuration_name.clone());
+                    (scope.name.as_str(), vec![config])
+                })
+                .collect()),
+            ResourceKind::RouteConfiguration => Ok(self
+                .routes
+                .iter()
+                .map(|config| {
+                    let mut refs = References::default();
+                    route_config_clusters(config, &mut refs);
+                    (config.name.as_str(), flatten(refs))
+                })
+                .collect()),
+            ResourceKind::Cluster => self
+                .clusters
+                .iter()
+                .map(|cluster| {
+                    let mut refs = Vec::new();
+                    if let Some(core_v3::transport_socket::ConfigType::TypedConfig(any)) =
+                        cluster.transport_socket.as_ref().and_then(|t| t.config_type.as_ref())
+                        && let Some(tls) =
+                            decode::<tls_v3::UpstreamTlsContext>(any, ResourceKind::Cluster, &cluster.name)?
+                    {
+                        for secret in sds_names(tls.common_tls_context.as_ref()) {
+                            refs.push(Reference::new(ResourceKind::Secret, secret));
+                        }
+                    }
+                    if let Some(service_name) = eds_service_name(cluster) {
+                        refs.push(Reference::new(ResourceKind::ClusterLoadAssignment, service_name));
+                    }
+                    Ok((cluster.name.as_str(), refs))
+                })
+                .collect(),
+            ResourceKind::ClusterLoadAssignment => Ok(self
+                .endpoints
+                .iter()
+                .map(|e| (e.cluster_name.as_str(), Vec::new()))
+                .collect()),
+            ResourceKind::Secret => Ok(self.secrets.iter().map(|s| (s.name.as_str(), Vec::new())).collect()),
+        }
     }
 
     /// How many resources of one kind there are.

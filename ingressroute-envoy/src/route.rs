@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use envoy_types::pb::envoy::config::core::v3 as core_v3;
 use envoy_types::pb::envoy::config::route::v3 as route_v3;
-use ingressroute_dag::{Cluster, Route, Timeout, WeightedCluster};
+use ingressroute_dag::{Cluster, ServedRoute, Timeout, WeightedCluster};
 
 use crate::cluster::ClusterSet;
 use crate::config::ConfigSource;
@@ -107,12 +107,12 @@ pub(crate) enum Listener {
 /// prefix always comes before the prefixes it extends.
 pub(crate) fn virtual_host<'a>(
     fqdn: &str,
-    routes: &'a [Route],
+    routes: &'a [ServedRoute],
     listener: Listener,
     clusters: &mut ClusterSet<'a>,
     source: &ConfigSource,
 ) -> Option<route_v3::VirtualHost> {
-    let mut ordered: Vec<&Route> = routes.iter().collect();
+    let mut ordered: Vec<&ServedRoute> = routes.iter().collect();
     ordered.sort_by(|a, b| b.prefix.as_bytes().cmp(a.prefix.as_bytes()));
     let routes: Vec<route_v3::Route> = ordered
         .into_iter()
@@ -130,7 +130,7 @@ pub(crate) fn virtual_host<'a>(
 }
 
 fn route<'a>(
-    route: &'a Route,
+    route: &'a ServedRoute,
     listener: Listener,
     clusters: &mut ClusterSet<'a>,
     source: &ConfigSource,
@@ -160,7 +160,7 @@ fn route<'a>(
 /// The route action (spec §4.6 and §4.7); `None` for a route without upstreams, which the
 /// DAG never produces.
 fn route_action<'a>(
-    route: &'a Route,
+    route: &'a ServedRoute,
     clusters: &mut ClusterSet<'a>,
     source: &ConfigSource,
 ) -> Option<route_v3::RouteAction> {

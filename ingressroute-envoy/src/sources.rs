@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use ingressroute_dag::{Dag, Route, TlsMode, VirtualHost, WeightedCluster};
+use ingressroute_dag::{Dag, ServedRoute, ServedVirtualHost, TlsMode, WeightedCluster};
 
 use crate::{EnvoyConfig, HttpRoutes, ResourceKind, names};
 
@@ -29,7 +29,7 @@ pub fn sources(
     name: &str,
 ) -> BTreeSet<ingressroute_dag::ObjectRef> {
     let mut found = BTreeSet::new();
-    let add_routes = |vhost: &VirtualHost, routes: &[Route], found: &mut BTreeSet<_>| {
+    let add_routes = |vhost: &ServedVirtualHost, routes: &[ServedRoute], found: &mut BTreeSet<_>| {
         found.insert(vhost.root.clone());
         found.extend(routes.iter().map(|r| r.source.clone()));
     };

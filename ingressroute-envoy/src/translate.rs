@@ -6,7 +6,7 @@ use envoy_types::pb::envoy::config::core::v3 as core_v3;
 use envoy_types::pb::envoy::config::route::v3 as route_v3;
 use envoy_types::pb::envoy::extensions::filters::network::tcp_proxy::v3 as tcp_proxy_v3;
 use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3 as tls_v3;
-use ingressroute_dag::{Dag, SecureVirtualHost, TcpProxy, TlsKeyPair, TlsMode, VirtualHost};
+use ingressroute_dag::{Dag, SecureVirtualHost, ServedTcpProxy, ServedVirtualHost, TlsKeyPair, TlsMode};
 
 use crate::cluster::ClusterSet;
 use crate::config::{EnvoyConfig, HttpRoutes};
@@ -52,7 +52,7 @@ pub fn translate(dag: &Dag, endpoints: &Endpoints, config: &EnvoyConfig) -> Reso
     let mut secrets: BTreeMap<String, tls_v3::Secret> = BTreeMap::new();
     let mut chains: Vec<TlsChain> = Vec::new();
 
-    let mut vhosts: Vec<&VirtualHost> = dag.virtual_hosts().iter().collect();
+    let mut vhosts: Vec<&ServedVirtualHost> = dag.virtual_hosts().iter().collect();
     vhosts.sort_by(|a, b| a.fqdn.cmp(&b.fqdn));
 
     // Plain HTTP: one route configuration, or one per route bucket with its scope.
@@ -136,7 +136,7 @@ pub fn translate(dag: &Dag, endpoints: &Endpoints, config: &EnvoyConfig) -> Reso
 /// The filter chain of a TLS virtual host, or `None` when it would serve nothing (the DAG
 /// never produces such a host). Adds the route configuration of an HTTP chain.
 fn tls_chain<'a>(
-    vhost: &'a VirtualHost,
+    vhost: &'a ServedVirtualHost,
     secure: &'a SecureVirtualHost,
     clusters: &mut ClusterSet<'a>,
     config: &EnvoyConfig,
@@ -177,7 +177,7 @@ fn tls_chain<'a>(
 /// routes, except that upstreams of weight 0 are left out (the TCP proxy rejects weight
 /// 0; they would get no connections anyway), and a single upstream is named directly.
 fn tcp_proxy_clusters<'a>(
-    proxy: &'a TcpProxy,
+    proxy: &'a ServedTcpProxy,
     clusters: &mut ClusterSet<'a>,
     config: &EnvoyConfig,
 ) -> Option<tcp_proxy_v3::tcp_proxy::ClusterSpecifier> {

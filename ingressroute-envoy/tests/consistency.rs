@@ -269,3 +269,54 @@ fn encoded_resources_carry_their_type_urls_in_order() {
         }
     }
 }
+
+#[test]
+fn references_name_every_route_configuration_cluster_secret_and_assignment_used() {
+    use ingressroute_envoy::Reference;
+    use std::collections::BTreeSet;
+    let resources = resources();
+    let mut used: BTreeSet<Reference> = BTreeSet::new();
+    for kind in ResourceKind::ALL {
+        let refs = resources.references(kind).unwrap();
+        assert_eq!(
+            refs.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
+            resources.names(kind),
+            "{kind}: one entry per resource, in order"
+        );
+        for (_, references) in refs {
+            used.extend(references);
+        }
+    }
+    // Everything used exists, and everything but listeners and clusters is used.
+    for reference in &used {
+        assert!(
+            resources.names(reference.kind).contains(&reference.name.as_str()),
+            "{reference:?}"
+        );
+    }
+    for kind in [
+        ResourceKind::RouteConfiguration,
+        ResourceKind::ClusterLoadAssignment,
+        ResourceKind::Secret,
+    ] {
+        for name in resources.names(kind) {
+            assert!(used.contains(&Reference::new(kind, name)), "{kind} {name} is used");
+        }
+    }
+    let https = resources
+        .references(ResourceKind::Listener)
+        .unwrap()
+        .into_iter()
+        .find(|(name, _)| *name == "ingress_https")
+        .unwrap()
+        .1;
+    assert!(https.contains(&Reference::new(
+        ResourceKind::RouteConfiguration,
+        "https/www.example.com"
+    )));
+    assert!(https.iter().any(|r| r.kind == ResourceKind::Secret));
+    assert!(
+        https.iter().any(|r| r.kind == ResourceKind::Cluster),
+        "the TCP proxies' clusters"
+    );
+}

@@ -26,7 +26,7 @@ fn bless() -> bool {
 /// The golden text of a case.
 fn render(case: &Case) -> String {
     let typed = json::typed_resources(&case.resources(), Secrets::Redacted).unwrap();
-    serde_yaml::to_string(&typed).unwrap()
+    serde_saphyr::to_string(&typed).unwrap()
 }
 
 /// Compares a case with its golden file (or rewrites it when blessing); `Err` describes
@@ -101,7 +101,7 @@ fn golden_files_never_hold_a_private_key() {
         assert!(!text.contains("LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS"), "{}", case.name); // "-----BEGIN EC PRIVATE KEY"
         for secret in case.resources().secrets {
             assert!(
-                text.contains("inline_string: '[redacted]'"),
+                text.contains("inline_string: \"[redacted]\""),
                 "{}: secret {} is not redacted",
                 case.name,
                 secret.name

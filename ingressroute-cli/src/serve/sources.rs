@@ -5,44 +5,50 @@
 //!                │  read; unchanged text is not parsed again
 //!                ▼
 //!  assess(path, text) ──▶ Good { manifests }  ──▶ replaces the file's last good version
-//!                     └─▶ Broken { problems } ──▶ the last good version stays (logged)
+//!                     │   (per object: what the API server would reject is logged)
+//!                     └─▶ Broken { problems } ──▶ not YAML: the last good version stays
 //!                │
 //!                ▼
 //!  merged(): every file's last good manifests, in file order ──▶ Loaded
 //! ```
 //!
-//! A file is broken when it cannot be read, when a document in it is not valid YAML or
-//! JSON or does not decode (a field of the wrong type), or when the API server would
-//! reject one of its IngressRoutes or TLSCertificateDelegations (the CRD schema). In a
-//! cluster such an edit never reaches the controller, so the objects as they were before
-//! stay in force; `serve` does the same per file, and every other file still updates.
+//! A file is broken when it cannot be read or is not YAML (or JSON): its last good
+//! version stays in force, and every other file still updates. Within a file that
+//! parses, each object stands on its own, as in a cluster: an object the API server
+//! would reject (a field of the wrong type, a name it refuses, what the CRD schema
+//! refuses) does not exist, and is logged; an IngressRoute among them still gets a status
+//! saying why, and is never served; every other object is served.
 //!
 //! A file that disappears from a directory is gone, with its objects. A file named on
 //! the command line that cannot be read is broken instead (editors may delete and write
-//! a file again when they save it).
+//! a file again when they save it), and so are the files of a directory named on the
+//! command line that is gone (deploy tools may remove it and create it again).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::check::{self, Diagnostic};
-use crate::load::{self, EXTENSIONS, Loaded, Manifest, display_path};
+use crate::load::{self, Loaded, Manifest, display_path};
+use crate::walk;
 
 /// What one version of a file gives.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Verdict {
-    /// Every document loads and the API server would accept every object.
+    /// The file is YAML (or JSON) throughout: its objects are used, each on its own.
     Good {
-        /// The objects.
+        /// The objects, those the API server would reject included (see
+        /// [`Manifest::rejected`]): an IngressRoute among them still gets a status.
         manifests: Vec<Manifest>,
-        /// What is worth knowing (unsupported kinds, duplicates in the file, ...).
+        /// What is wrong with single documents or objects (a document that is not an
+        /// object, a field of the wrong type, what the API server would reject) and what
+        /// is worth knowing (unsupported kinds, duplicates in the file, ...).
         warnings: Vec<String>,
     },
-    /// Something in the file keeps it from being used.
+    /// The file cannot be read, or is not YAML (or JSON): its last good version stays.
     Broken {
         /// Each problem, with the file, document and line.
         problems: Vec<String>,
@@ -54,13 +60,20 @@ pub enum Verdict {
 pub fn assess(path: &Path, text: &str) -> Verdict {
     let mut loaded = Loaded::new();
     loaded.add_str(path, text);
-    let mut problems: Vec<String> = loaded.errors().map(ToString::to_string).collect();
-    let mut warnings: Vec<String> = loaded.warnings().map(ToString::to_string).collect();
-    // The schema is checked here, once per version of a file, not on every rebuild.
+    let problems: Vec<String> = loaded
+        .errors()
+        .filter(|e| matches!(e, load::Error::Syntax { .. } | load::Error::Read { .. }))
+        .map(ToString::to_string)
+        .collect();
+    if !problems.is_empty() {
+        return Verdict::Broken { problems };
+    }
+    let mut warnings: Vec<String> = loaded.diagnostics().iter().map(ToString::to_string).collect();
+    // The schema is reported here, once per version of a file, not on every rebuild.
     for manifest in loaded.manifests() {
         for diagnostic in check::schema_diagnostics(manifest) {
             match diagnostic {
-                Diagnostic::Rejected { object, finding } => problems.push(format!(
+                Diagnostic::Rejected { object, finding, .. } => warnings.push(format!(
                     "{}: {} {object}: {}{finding} (the API server would reject this object)",
                     manifest.location,
                     manifest.object.kind(),
@@ -70,13 +83,9 @@ pub fn assess(path: &Path, text: &str) -> Verdict {
             }
         }
     }
-    if problems.is_empty() {
-        Verdict::Good {
-            warnings,
-            manifests: loaded.into_manifests(),
-        }
-    } else {
-        Verdict::Broken { problems }
+    Verdict::Good {
+        warnings,
+        manifests: loaded.into_manifests(),
     }
 }
 
@@ -104,6 +113,8 @@ pub struct Sources {
     /// In the order they are merged: the paths' order, directories walked in sorted order.
     order: Vec<PathBuf>,
     files: BTreeMap<PathBuf, File>,
+    /// What the last walk skipped with a warning, to warn only about what is new.
+    notes: BTreeSet<String>,
 }
 
 impl Sources {
@@ -114,6 +125,7 @@ impl Sources {
             roots,
             order: Vec::new(),
             files: BTreeMap::new(),
+            notes: BTreeSet::new(),
         }
     }
 
@@ -127,8 +139,16 @@ impl Sources {
     /// with them. Returns whether the objects served changed (a file's good version
     /// changed, or a file came or went).
     pub fn reload(&mut self) -> bool {
-        let (order, unreadable) = enumerate(&self.roots);
+        let Listing {
+            order,
+            unreadable,
+            notes,
+        } = enumerate(&self.roots, &self.order);
         let mut changed = false;
+        for note in notes.difference(&self.notes) {
+            warn!("{note}");
+        }
+        self.notes = notes;
 
         let listed: HashSet<&PathBuf> = order.iter().collect();
         let gone: Vec<PathBuf> = self.files.keys().filter(|p| !listed.contains(p)).cloned().collect();
@@ -143,7 +163,7 @@ impl Sources {
             let file = self.files.entry(path.clone()).or_default();
             let text = match unreadable.get(path) {
                 Some(error) => Err(error.clone()),
-                None => fs::read_to_string(path).map_err(|e| e.to_string()),
+                None => walk::read(path).map_err(|e| e.to_string()),
             };
             changed |= update(path, file, text);
         }
@@ -156,6 +176,14 @@ impl Sources {
     #[must_use]
     pub fn complete(&self) -> bool {
         self.files.values().all(|file| file.good.is_some())
+    }
+
+    /// The files that have never loaded: their objects are not served at all.
+    pub fn never_loaded(&self) -> impl Iterator<Item = &Path> {
+        self.order
+            .iter()
+            .filter(|path| self.files.get(*path).is_some_and(|f| f.good.is_none()))
+            .map(PathBuf::as_path)
     }
 
     /// The files that are broken now.
@@ -235,16 +263,51 @@ fn say_kept(shown: &str, has_good: bool) {
     }
 }
 
-/// The files under `roots`, in merge order, and the roots that cannot be read, with why.
-fn enumerate(roots: &[PathBuf]) -> (Vec<PathBuf>, BTreeMap<PathBuf, String>) {
+/// What [`enumerate`] found.
+#[derive(Debug, Default)]
+struct Listing {
+    /// The files, in merge order.
+    order: Vec<PathBuf>,
+    /// The files that cannot be read, with why.
+    unreadable: BTreeMap<PathBuf, String>,
+    /// What the walks skipped that is worth a warning (a FIFO named `*.yaml`, a loop).
+    notes: BTreeSet<String>,
+}
+
+/// The files under `roots`, in merge order, and what is wrong with some. `previous` is
+/// the last listing's order: the files of a root directory that is gone are listed
+/// again, as unreadable, so that their last good versions stay served until it is back.
+fn enumerate(roots: &[PathBuf], previous: &[PathBuf]) -> Listing {
     let mut order = Vec::new();
     let mut unreadable = BTreeMap::new();
+    let mut notes = BTreeSet::new();
     let mut seen = HashSet::new();
     for root in roots {
         match fs::metadata(root) {
             Ok(meta) if meta.is_dir() => {
-                let mut visited = HashSet::new();
-                walk(root, &mut visited, &mut order, &mut seen);
+                let walked = walk::walk(root);
+                for skipped in walked.skipped {
+                    match skipped {
+                        walk::Skipped::Unreadable { path, source } if walk::has_manifest_extension(&path) => {
+                            if seen.insert(path.clone()) {
+                                order.push(path.clone());
+                                unreadable.insert(path, source.to_string());
+                            }
+                        }
+                        walk::Skipped::NotRegular { path, what } => {
+                            notes.insert(load::Warning::NotRegular { path, what }.to_string());
+                        }
+                        walk::Skipped::Loop { path } => {
+                            notes.insert(load::Warning::Loop { path }.to_string());
+                        }
+                        other => debug!(skipped = ?other, "not read"),
+                    }
+                }
+                for file in walked.files {
+                    if seen.insert(file.clone()) {
+                        order.push(file);
+                    }
+                }
             }
             Ok(_) => {
                 if seen.insert(root.clone()) {
@@ -252,53 +315,28 @@ fn enumerate(roots: &[PathBuf]) -> (Vec<PathBuf>, BTreeMap<PathBuf, String>) {
                 }
             }
             Err(error) => {
-                if seen.insert(root.clone()) {
+                let under: Vec<&PathBuf> = previous.iter().filter(|p| *p != root && p.starts_with(root)).collect();
+                if under.is_empty() && seen.insert(root.clone()) {
                     order.push(root.clone());
                     unreadable.insert(root.clone(), error.to_string());
+                }
+                for path in under {
+                    if seen.insert(path.clone()) {
+                        order.push(path.clone());
+                        unreadable.insert(
+                            path.clone(),
+                            format!("its directory {} is gone: {error}", display_path(root)),
+                        );
+                    }
                 }
             }
         }
     }
-    (order, unreadable)
-}
-
-/// Adds the manifest files under `dir`, recursively and sorted, skipping directories
-/// already walked (symbolic links may loop) and unreadable ones.
-fn walk(dir: &Path, visited: &mut HashSet<PathBuf>, out: &mut Vec<PathBuf>, seen: &mut HashSet<PathBuf>) {
-    let Ok(canonical) = fs::canonicalize(dir) else {
-        return;
-    };
-    if !visited.insert(canonical) {
-        return;
+    Listing {
+        order,
+        unreadable,
+        notes,
     }
-    let entries: io::Result<Vec<PathBuf>> = fs::read_dir(dir).and_then(|rd| rd.map(|e| e.map(|e| e.path())).collect());
-    let Ok(mut entries) = entries else {
-        warn!(directory = %display_path(dir), "cannot read the directory");
-        return;
-    };
-    entries.sort();
-    for entry in entries {
-        if fs::metadata(&entry).is_ok_and(|m| m.is_dir()) {
-            walk(&entry, visited, out, seen);
-        } else if is_manifest(&entry) && seen.insert(entry.clone()) {
-            out.push(entry);
-        }
-    }
-}
-
-/// Whether a file found in a directory is read: `*.yaml`, `*.yml` or `*.json`, and not
-/// an editor's hidden swap or backup file.
-#[must_use]
-pub fn is_manifest(path: &Path) -> bool {
-    let hidden = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with('.'));
-    !hidden
-        && path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)))
 }
 
 #[cfg(test)]
@@ -343,25 +381,43 @@ mod tests {
     }
 
     #[test]
-    fn a_field_of_the_wrong_type_or_a_schema_rejection_breaks_the_file() {
+    fn only_a_file_that_is_not_yaml_is_broken_and_objects_stand_on_their_own() {
         let path = Path::new("x.yaml");
-        let Verdict::Broken { problems } = assess(path, &SERVICE.replace("port: 80", "port: eighty")) else {
-            panic!("a type error breaks the file");
+        let Verdict::Broken { problems } = assess(path, &format!("{SERVICE}---\nkind: [\n")) else {
+            panic!("bad YAML breaks the file");
         };
         assert_eq!(
             problems,
-            ["x.yaml: document 1 (line 1): spec.ports[0].port: invalid type: string \"eighty\", expected i32"]
+            ["x.yaml: document 2 (line 6): unclosed bracket '[' at line 6, column 7"]
         );
+
         let route = "apiVersion: contour.heptio.com/v1beta1\nkind: IngressRoute\nmetadata: {name: r}\nspec:\n  routes: [{match: /, services: [{name: web, port: 80, strategy: Fastest}]}]\n";
-        let Verdict::Broken { problems } = assess(path, route) else {
-            panic!("a schema rejection breaks the file");
+        let text = format!(
+            "{}---\n{OTHER}---\n{route}",
+            SERVICE.replace("port: 80", "port: eighty")
+        );
+        let Verdict::Good { manifests, warnings } = assess(path, &text) else {
+            panic!("a file of YAML is good");
         };
-        assert_eq!(problems.len(), 1);
+        let names: Vec<(String, bool)> = manifests
+            .iter()
+            .map(|m| (m.object.object_ref().to_string(), m.rejected()))
+            .collect();
+        assert_eq!(
+            names,
+            [("default/other".into(), false), ("default/r".into(), true)],
+            "the Service of the wrong type does not exist; the rejected IngressRoute gets a status"
+        );
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert_eq!(
+            warnings[0],
+            "x.yaml: document 1 (line 1): spec.ports[0].port: invalid type: string \"eighty\", expected i32"
+        );
         assert!(
-            problems[0].starts_with(
-                "x.yaml: document 1 (line 1): IngressRoute default/r: spec.routes[0].services[0].strategy: "
+            warnings[1].starts_with(
+                "x.yaml: document 3 (line 11): IngressRoute default/r: spec.routes[0].services[0].strategy: "
             ),
-            "{problems:?}"
+            "{warnings:?}"
         );
     }
 
@@ -398,5 +454,28 @@ mod tests {
         assert!(sources.reload());
         assert_eq!(names(&sources), ["default/other"]);
         assert_eq!(sources.broken().collect::<Vec<_>>(), [named.as_path()]);
+    }
+
+    #[test]
+    fn a_named_directory_that_is_gone_keeps_its_files_until_it_is_back_with_new_content() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("d");
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join("a.yaml"), SERVICE).unwrap();
+        fs::write(dir.join("b.yaml"), OTHER).unwrap();
+        let mut sources = Sources::new(vec![dir.clone()]);
+        assert!(sources.reload());
+        assert_eq!(names(&sources), ["default/web", "default/other"]);
+
+        fs::remove_dir_all(&dir).unwrap();
+        assert!(!sources.reload(), "nothing served changes while the directory is gone");
+        assert_eq!(names(&sources), ["default/web", "default/other"]);
+        assert_eq!(sources.broken().count(), 2);
+
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join("a.yaml"), SERVICE.replace("web", "web2")).unwrap();
+        assert!(sources.reload());
+        assert_eq!(names(&sources), ["default/web2"]);
+        assert_eq!(sources.broken().count(), 0);
     }
 }

@@ -2,24 +2,36 @@
 //!
 //! ```text
 //!  inotify (notify's recommended watcher; a 500 ms polling watcher if that fails)
-//!     │  directory given: watched recursively
-//!     │  file given: its directory watched, events for other files ignored
+//!     │  directory given: watched recursively, and its parent non-recursively (to see
+//!     │                   it removed and created again)
+//!     │  file given: its directory watched (and, for a link, its target's directory)
 //!     ▼
-//!  relevant event ──▶ unbounded channel ──▶ the serve loop (holdoff, then reload)
+//!  relevant event ──▶ unbounded channel ──▶ the serve loop (holdoff, then
+//!                                            Watcher::refresh and a reload)
 //! ```
+//!
+//! Paths are compared in absolute form: notify names what changed with the absolute path
+//! it was given, whatever the path on the command line looked like (`examples/local`,
+//! `./x`, `x/../x`, a link); both the absolute path as given and its canonical form
+//! (links resolved) count.
 //!
 //! Events only say *that* something may have changed: the loop reads every file again
 //! and compares texts (see [`super::sources`]), so a missed detail in an event costs
 //! nothing, and an event for an unchanged file costs one read. Watching a file's directory
 //! rather than the file itself keeps working when an editor saves by writing a new file
-//! and renaming it over the old one.
+//! and renaming it over the old one. A directory removed and created again (`rm -rf d;
+//! mkdir d; cp …`, as some deploy tools do) is a new directory that inotify no longer
+//! watches: [`Watcher::refresh`] notices that and watches the new one.
 
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use notify::{Event, EventKind, PollWatcher, RecommendedWatcher, RecursiveMode, Watcher as _};
+use notify::{Event, EventKind, PollWatcher, RecommendedWatcher, RecursiveMode};
 use tokio::sync::mpsc;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 /// How often the polling fallback looks at the files.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -27,13 +39,30 @@ const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// A running watcher; dropping it stops watching.
 #[derive(Debug)]
 pub struct Watcher {
-    _inner: Inner,
+    inner: Inner,
+    targets: Vec<Target>,
+    /// Per target: the identity (device, inode) of the directory watched, `None` when it
+    /// is not there (or the target is a file).
+    watched: Vec<Option<(u64, u64)>>,
+    /// Per target: whether notify said the directory itself was removed or moved away
+    /// since it was watched. A new directory may get the old one's inode number, so its
+    /// identity alone cannot tell.
+    lost: Arc<Vec<AtomicBool>>,
 }
 
 #[derive(Debug)]
 enum Inner {
-    Native { _watcher: RecommendedWatcher },
-    Poll { _watcher: PollWatcher },
+    Native(RecommendedWatcher),
+    Poll(PollWatcher),
+}
+
+impl Inner {
+    fn get(&mut self) -> &mut dyn notify::Watcher {
+        match self {
+            Self::Native(watcher) => watcher,
+            Self::Poll(watcher) => watcher,
+        }
+    }
 }
 
 /// Why the files cannot be watched.
@@ -54,47 +83,75 @@ pub enum Error {
 /// What to watch for one path given on the command line.
 #[derive(Debug, Clone)]
 struct Target {
-    /// The path given.
-    path: PathBuf,
-    /// What is handed to the watcher: the path itself for a directory, else its parent.
-    watched: PathBuf,
-    mode: RecursiveMode,
+    /// The path as given.
+    given: PathBuf,
+    /// The path in absolute form (not resolved: `x/../x` and links stay).
+    absolute: PathBuf,
+    /// The path with links resolved, when it exists.
+    canonical: Option<PathBuf>,
+    /// Whether the path is a directory (watched recursively) or a file (its directory
+    /// watched).
+    directory: bool,
 }
 
 impl Target {
     fn new(path: &Path) -> Self {
-        if path.is_dir() {
-            Self {
-                path: path.to_owned(),
-                watched: path.to_owned(),
-                mode: RecursiveMode::Recursive,
-            }
-        } else {
-            let parent = match path.parent() {
-                Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
-                _ => PathBuf::from("."),
-            };
-            Self {
-                path: path.to_owned(),
-                watched: parent,
-                mode: RecursiveMode::NonRecursive,
-            }
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+        Self {
+            given: path.to_owned(),
+            canonical: std::fs::canonicalize(path).ok(),
+            directory: path.is_dir(),
+            absolute,
         }
+    }
+
+    /// The directory to watch non-recursively: a file's directory, a directory's parent.
+    fn parent(&self) -> PathBuf {
+        parent_of(&self.absolute)
+    }
+
+    /// For a file reached through links (`hello.yaml -> ..data/hello.yaml` in a ConfigMap
+    /// volume, say): the directory of the file itself, watched too.
+    fn linked_parent(&self) -> Option<PathBuf> {
+        let canonical = self.canonical.as_deref().filter(|_| !self.directory)?;
+        let parent = parent_of(canonical);
+        (parent != self.parent()).then_some(parent)
+    }
+
+    /// Whether a path an event names is this directory target itself.
+    fn is_itself(&self, changed: &Path) -> bool {
+        self.directory && (changed == self.absolute || self.canonical.as_deref() == Some(changed))
     }
 
     /// Whether a path an event names concerns this target.
     fn concerns(&self, changed: &Path) -> bool {
-        match self.mode {
-            RecursiveMode::Recursive => changed.starts_with(&self.path) || changed.starts_with(&self.watched),
-            RecursiveMode::NonRecursive => same_file_name(changed, &self.path),
+        let under = |root: &Path| changed.starts_with(root);
+        if self.directory {
+            under(&self.absolute) || self.canonical.as_deref().is_some_and(under)
+        } else {
+            // Anything in the file's directory (or, through links, its target's): the
+            // file may be a link whose target changed (a ConfigMap's `..data` swapped),
+            // and one read too many costs nothing.
+            let parent = changed.parent();
+            parent == Some(self.parent().as_path())
+                || parent.is_some_and(|p| Some(p.to_owned()) == self.linked_parent())
         }
     }
 }
 
-/// Whether an event in the (non-recursively) watched directory of `given` is about it:
-/// the directory is the same, so the file name decides, however the path was spelled.
-fn same_file_name(changed: &Path, given: &Path) -> bool {
-    changed.file_name().is_some() && changed.file_name() == given.file_name()
+fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("/"),
+    }
+}
+
+/// The identity of the directory at `path`, if there is one.
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    std::fs::metadata(path)
+        .ok()
+        .filter(std::fs::Metadata::is_dir)
+        .map(|meta| (meta.dev(), meta.ino()))
 }
 
 /// Starts watching `paths`; every event that may concern them sends `()` on `changes`.
@@ -104,12 +161,24 @@ fn same_file_name(changed: &Path, given: &Path) -> bool {
 /// [`Error::Watch`] when a path can be watched neither with inotify nor by polling.
 pub fn watch(paths: &[PathBuf], changes: mpsc::UnboundedSender<()>) -> Result<Watcher, Error> {
     let targets: Vec<Target> = paths.iter().map(|p| Target::new(p)).collect();
+    let lost: Arc<Vec<AtomicBool>> = Arc::new(targets.iter().map(|_| AtomicBool::new(false)).collect());
     let handler = {
         let targets = targets.clone();
+        let lost = Arc::clone(&lost);
         move |event: notify::Result<Event>| match event {
             Ok(event) => {
                 if matches!(event.kind, EventKind::Access(_)) {
                     return;
+                }
+                if matches!(
+                    event.kind,
+                    EventKind::Remove(_) | EventKind::Modify(notify::event::ModifyKind::Name(_))
+                ) {
+                    for (target, lost) in targets.iter().zip(lost.iter()) {
+                        if event.paths.iter().any(|changed| target.is_itself(changed)) {
+                            lost.store(true, Ordering::SeqCst);
+                        }
+                    }
                 }
                 let relevant = event.paths.is_empty()
                     || event
@@ -128,52 +197,154 @@ pub fn watch(paths: &[PathBuf], changes: mpsc::UnboundedSender<()>) -> Result<Wa
         }
     };
 
-    match native(&targets, handler.clone()) {
-        Ok(watcher) => Ok(Watcher {
-            _inner: Inner::Native { _watcher: watcher },
-        }),
+    let inner = match notify::recommended_watcher(handler.clone()) {
+        Ok(watcher) => Inner::Native(watcher),
         Err(error) => {
             warn!(%error, "cannot use inotify; polling the files every 500 ms instead");
             let config = notify::Config::default().with_poll_interval(POLL_INTERVAL);
-            let mut watcher = PollWatcher::new(handler, config).map_err(|source| Error::Watch {
+            Inner::Poll(PollWatcher::new(handler, config).map_err(|source| Error::Watch {
                 path: paths.first().cloned().unwrap_or_default(),
                 source,
-            })?;
-            for target in &targets {
-                watcher
-                    .watch(&target.watched, target.mode)
-                    .map_err(|source| Error::Watch {
-                        path: target.watched.clone(),
-                        source,
-                    })?;
+            })?)
+        }
+    };
+    let mut watcher = Watcher {
+        inner,
+        watched: vec![None; targets.len()],
+        targets,
+        lost,
+    };
+    for target in &watcher.targets {
+        if let Some(linked) = target.linked_parent()
+            && let Err(error) = watcher.inner.get().watch(&linked, RecursiveMode::NonRecursive)
+        {
+            warn!(directory = %linked.display(), %error, "cannot watch the directory a linked file is in");
+        }
+        let parent = target.parent();
+        if let Err(source) = watcher.inner.get().watch(&parent, RecursiveMode::NonRecursive) {
+            // A directory target still works without its parent's watch (it is only
+            // missed when it is removed and created again); a file target does not.
+            if target.directory {
+                warn!(directory = %parent.display(), error = %source, "cannot watch the parent directory");
+            } else {
+                return Err(Error::Watch { path: parent, source });
             }
-            Ok(Watcher {
-                _inner: Inner::Poll { _watcher: watcher },
-            })
         }
     }
-}
-
-fn native(targets: &[Target], handler: impl notify::EventHandler) -> Result<RecommendedWatcher, notify::Error> {
-    let mut watcher = notify::recommended_watcher(handler)?;
-    for target in targets {
-        watcher.watch(&target.watched, target.mode)?;
+    for index in 0..watcher.targets.len() {
+        watcher.rewatch(index, false)?;
     }
     Ok(watcher)
+}
+
+impl Watcher {
+    /// Watches again every directory given that was removed and created again (or that
+    /// was missing and is there now), and says so in the log. Call it before reading the
+    /// files after a change, so that nothing written into the new directory is missed,
+    /// and once the events have settled (the serve loop's holdoff): notify forgets the
+    /// old directory's watch only after it has handed over all the events it read.
+    pub fn refresh(&mut self) {
+        for index in 0..self.targets.len() {
+            if let Err(error) = self.rewatch(index, true) {
+                warn!(error = %ingressroute_envoy::error_chain(&error), "cannot watch the directory again");
+            }
+        }
+    }
+
+    /// (Re)watches target `index` if it is a directory whose identity changed.
+    fn rewatch(&mut self, index: usize, log: bool) -> Result<(), Error> {
+        let (Some(target), Some(watched)) = (self.targets.get(index), self.watched.get(index).copied()) else {
+            return Ok(());
+        };
+        if !target.directory {
+            return Ok(());
+        }
+        let now = identity(&target.absolute);
+        let lost = self
+            .lost
+            .get(index)
+            .is_some_and(|lost| lost.swap(false, Ordering::SeqCst));
+        if now == watched && !lost {
+            return Ok(());
+        }
+        let shown = target.given.display().to_string();
+        let absolute = target.absolute.clone();
+        if watched.is_some() && now.is_none() {
+            // The directory is gone, and so is its watch: forget it. (Not when it was
+            // replaced: unwatching the path then would also drop the new watch.)
+            let _ = self.inner.get().unwatch(&absolute);
+        }
+        match now {
+            Some(_) => {
+                self.inner
+                    .get()
+                    .watch(&absolute, RecursiveMode::Recursive)
+                    .map_err(|source| Error::Watch {
+                        path: absolute.clone(),
+                        source,
+                    })?;
+                if log {
+                    info!(directory = %shown, "{shown}: the directory was created again; watching the new one");
+                }
+            }
+            None => {
+                if log {
+                    warn!(
+                        directory = %shown,
+                        "{shown}: the directory was removed; its files' last good versions are still served until it is back"
+                    );
+                }
+            }
+        }
+        if let Some(slot) = self.watched.get_mut(index) {
+            *slot = now;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    async fn noticed(rx: &mut mpsc::UnboundedReceiver<()>, what: &str) {
+        tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("{what} is noticed in time"))
+            .expect("the channel is open");
+    }
+
+    async fn quiet(rx: &mut mpsc::UnboundedReceiver<()>) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        while rx.try_recv().is_ok() {}
+    }
+
     #[test]
-    fn a_file_target_watches_its_directory_and_only_concerns_itself() {
+    fn a_file_target_watches_its_directory_and_concerns_what_is_in_it() {
         let target = Target::new(Path::new("/no/such/dir/a.yaml"));
-        assert_eq!(target.watched, Path::new("/no/such/dir"));
+        assert_eq!(target.parent(), Path::new("/no/such/dir"));
         assert!(target.concerns(Path::new("/no/such/dir/a.yaml")));
-        assert!(!target.concerns(Path::new("/no/such/dir/b.yaml")));
+        assert!(target.concerns(Path::new("/no/such/dir/..data")));
+        assert!(!target.concerns(Path::new("/no/such/other/a.yaml")));
+        assert!(!target.concerns(Path::new("/no/such/dir/sub/a.yaml")));
         let relative = Target::new(Path::new("a.yaml"));
-        assert_eq!(relative.watched, Path::new("."));
+        assert_eq!(relative.parent(), std::env::current_dir().unwrap());
+    }
+
+    #[test]
+    fn a_relative_directory_concerns_the_absolute_paths_notify_reports() {
+        let dir = tempfile::tempdir_in(".").unwrap();
+        let name = dir.path().file_name().unwrap().to_owned();
+        let cwd = std::env::current_dir().unwrap();
+        for given in [
+            PathBuf::from(&name),
+            Path::new(".").join(&name),
+            Path::new(&name).join("..").join(&name),
+        ] {
+            let target = Target::new(&given);
+            assert!(target.concerns(&cwd.join(&name).join("hello.yaml")), "{given:?}");
+            assert!(!target.concerns(&cwd.join("elsewhere.yaml")), "{given:?}");
+        }
     }
 
     #[tokio::test]
@@ -182,9 +353,46 @@ mod tests {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let _watcher = watch(&[dir.path().to_owned()], tx).unwrap();
         std::fs::write(dir.path().join("a.yaml"), "x").unwrap();
-        tokio::time::timeout(Duration::from_secs(10), rx.recv())
-            .await
-            .expect("an event in time")
-            .expect("the channel is open");
+        noticed(&mut rx, "the write").await;
+    }
+
+    #[tokio::test]
+    async fn a_directory_removed_and_created_again_is_watched_again() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("d");
+        std::fs::create_dir(&dir).unwrap();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut watcher = watch(std::slice::from_ref(&dir), tx).unwrap();
+
+        std::fs::remove_dir_all(&dir).unwrap();
+        noticed(&mut rx, "the removal").await;
+        std::fs::create_dir(&dir).unwrap();
+        noticed(&mut rx, "the creation").await;
+        // As serve does: once the events have settled (its holdoff).
+        quiet(&mut rx).await;
+        watcher.refresh();
+
+        std::fs::write(dir.join("a.yaml"), "x").unwrap();
+        noticed(&mut rx, "a write in the new directory").await;
+    }
+
+    #[tokio::test]
+    async fn a_file_given_through_a_configmap_link_is_noticed_when_its_data_is_swapped() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("..2026_01_01");
+        std::fs::create_dir(&first).unwrap();
+        std::fs::write(first.join("hello.yaml"), "a").unwrap();
+        std::os::unix::fs::symlink("..2026_01_01", dir.path().join("..data")).unwrap();
+        std::os::unix::fs::symlink("..data/hello.yaml", dir.path().join("hello.yaml")).unwrap();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let _watcher = watch(&[dir.path().join("hello.yaml")], tx).unwrap();
+
+        let second = dir.path().join("..2026_01_02");
+        std::fs::create_dir(&second).unwrap();
+        std::fs::write(second.join("hello.yaml"), "b").unwrap();
+        quiet(&mut rx).await;
+        std::os::unix::fs::symlink("..2026_01_02", dir.path().join("..data_tmp")).unwrap();
+        std::fs::rename(dir.path().join("..data_tmp"), dir.path().join("..data")).unwrap();
+        noticed(&mut rx, "the swap of ..data").await;
     }
 }

@@ -105,6 +105,25 @@ async fn host_routing_sends_each_fqdn_to_its_own_backend_and_other_hosts_get_404
     world.assert_no_rejected_updates().await;
 }
 
+#[tokio::test]
+async fn a_host_matches_its_fqdn_whatever_its_case_and_port() {
+    let Some(world) = world().await else { return };
+    assert_eq!(backend_of(&world, "a.example.com", "/").await, "a");
+    for host in ["A.Example.COM", "a.example.com:8080", "B.EXAMPLE.com:80"] {
+        let response = world.get(host, "/").await.unwrap();
+        assert_eq!(response.status, 200, "{host}: {}", response.body);
+        let echo = response.echo().unwrap();
+        let expected = if host.starts_with(['a', 'A']) { "a" } else { "b" };
+        assert_eq!(response.backend().unwrap(), expected, "{host}");
+        // Only a mixed-case host is lowercased on its way (Envoy's scopes are keyed by the
+        // lowercased fqdn); the port is kept.
+        assert_eq!(echo.headers["host"], host.to_ascii_lowercase(), "{host}");
+    }
+    let unknown = world.get("A.Example.COM.other", "/").await.unwrap();
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+    world.assert_no_rejected_updates().await;
+}
+
 const PREFIXES: &str = "
 apiVersion: contour.heptio.com/v1beta1
 kind: IngressRoute

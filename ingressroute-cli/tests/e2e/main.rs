@@ -11,6 +11,7 @@
 //!   upstream TLS and TCP proxying, on one shared Envoy speaking incremental (delta) ADS.
 //! * [`external_names`] has `--allow-loopback-external-names`.
 //! * [`reload`] edits the files while Envoy serves, each test with its own Envoy.
+//! * [`lifecycle`] kills `serve` and checks that its Envoy goes with it.
 
 #![allow(
     clippy::unwrap_used,
@@ -24,6 +25,7 @@
 
 mod external_names;
 mod http;
+mod lifecycle;
 mod reload;
 mod support;
 mod tls;

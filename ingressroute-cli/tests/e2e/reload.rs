@@ -81,18 +81,16 @@ async fn a_broken_edit_keeps_the_files_last_good_routing_and_other_files_still_u
     served_by(&world, "first.example.com", "one").await;
     served_by(&world, "second.example.com", "one").await;
 
-    // A field of the wrong type in one file, a good edit in the other.
+    // Bad YAML in one file, a good edit in the other: the parser's line is the line in
+    // the file, and the broken file's last good version is still served.
     let mark = world.logs().len();
-    world.write(
-        "first.yaml",
-        &root("first", "first.example.com", "two").replace("port: 80", "port: eighty"),
-    );
+    world.write("first.yaml", "# a comment\napiVersion: v1\nkind: [\n");
     world.write("second.yaml", &root("second", "second.example.com", "two"));
     served_by(&world, "second.example.com", "two").await;
     let error = world
         .wait_for_log(
             mark,
-            &["first.yaml: document 1 (line 1): spec.routes[0].services[0].port: invalid type"],
+            &["first.yaml: document 1 (line 3): unclosed bracket '[' at line 3, column 7"],
         )
         .await;
     assert!(error.contains("WARN"), "{error}");
@@ -106,22 +104,62 @@ async fn a_broken_edit_keeps_the_files_last_good_routing_and_other_files_still_u
         );
     }
 
-    // Bad YAML: the parser's line is the line in the file.
-    let mark = world.logs().len();
-    world.write("first.yaml", "# a comment\napiVersion: v1\nkind: [\n");
-    world
-        .wait_for_log(mark, &["first.yaml: document 1 (line 2):", "line 4"])
-        .await;
-    assert_eq!(
-        world.get("first.example.com", "/").await.unwrap().backend().unwrap(),
-        "one"
-    );
-
     // Fixed: the new version is served.
     let mark = world.logs().len();
     world.write("first.yaml", &root("first", "first.example.com", "two"));
     served_by(&world, "first.example.com", "two").await;
     world.wait_for_log(mark, &["first.yaml: fixed"]).await;
+    world.assert_no_rejected_updates().await;
+}
+
+#[tokio::test]
+async fn an_object_the_api_server_would_reject_is_not_served_and_the_rest_of_its_file_is() {
+    let both = |first: &str| format!("{first}---\n{}", root("second", "second.example.com", "one"));
+    let files = [("routes.yaml", both(&root("first", "first.example.com", "one")))];
+    let Some(world) = world("reload-per-object", &files).await else {
+        return;
+    };
+    served_by(&world, "first.example.com", "one").await;
+    served_by(&world, "second.example.com", "one").await;
+
+    // A field of the wrong type: that IngressRoute does not exist (its status says why),
+    // the other one in the same file takes the edit.
+    let mark = world.logs().len();
+    let eighty = root("first", "first.example.com", "two").replace("port: 80", "port: eighty");
+    world.write(
+        "routes.yaml",
+        &format!("{eighty}---\n{}", root("second", "second.example.com", "two")),
+    );
+    served_by(&world, "second.example.com", "two").await;
+    not_served(&world, "first.example.com").await;
+    world
+        .wait_for_log(
+            mark,
+            &["status: default/first: invalid: cannot decode the IngressRoute: spec.routes[0].services[0].port: invalid type: string \"eighty\""],
+        )
+        .await;
+    world
+        .wait_for_log(
+            mark,
+            &["routes.yaml: document 1 (line 1): spec.routes[0].services[0].port: invalid type"],
+        )
+        .await;
+
+    // A negative weight (the CRD rejects it): Contour's status, and not served either.
+    let mark = world.logs().len();
+    let negative = root("first", "first.example.com", "one").replace("port: 80}", "port: 80, weight: -1}");
+    world.write("routes.yaml", &both(&negative));
+    served_by(&world, "second.example.com", "one").await;
+    world
+        .wait_for_log(
+            mark,
+            &["status: default/first: invalid: route \"/\": service \"one\": weight must be greater than or equal to zero"],
+        )
+        .await;
+    not_served(&world, "first.example.com").await;
+
+    world.write("routes.yaml", &both(&root("first", "first.example.com", "one")));
+    served_by(&world, "first.example.com", "one").await;
     world.assert_no_rejected_updates().await;
 }
 
@@ -163,7 +201,29 @@ async fn status_changes_are_logged_once_per_ingressroute_that_changed() {
 }
 
 #[tokio::test]
-async fn nothing_is_served_until_every_file_has_loaded_once() {
+async fn the_files_that_load_are_served_at_once_and_one_that_never_loaded_is_an_error() {
+    let Some(mut s) = Setup::new("reload-never-loaded") else {
+        return;
+    };
+    let one = s.http("one");
+    s.file("service.yaml", service("default", "one", &[&one]));
+    s.file("good.yaml", root("good", "good.example.com", "one"));
+    s.file("broken.yaml", "kind: [\n");
+    let world = Lease::own(s.start().await);
+    served_by(&world, "good.example.com", "one").await;
+    let line = world
+        .wait_for_log(0, &["broken.yaml: has never loaded; none of its objects are served"])
+        .await;
+    assert!(line.contains("ERROR"), "{line}");
+
+    world.write("broken.yaml", &root("fixed", "fixed.example.com", "one"));
+    served_by(&world, "fixed.example.com", "one").await;
+    served_by(&world, "good.example.com", "one").await;
+    world.assert_no_rejected_updates().await;
+}
+
+#[tokio::test]
+async fn with_wait_for_all_nothing_is_served_until_every_file_has_loaded_once() {
     let Some(mut s) = Setup::new("reload-incomplete") else {
         return;
     };
@@ -171,6 +231,7 @@ async fn nothing_is_served_until_every_file_has_loaded_once() {
     s.file("service.yaml", service("default", "one", &[&one]));
     s.file("good.yaml", root("good", "good.example.com", "one"));
     s.file("broken.yaml", "kind: [\n");
+    s.arg("--wait-for-all");
     let world = Lease::own(s.start_unready().await);
     world
         .wait_for_log(0, &["not serving yet: every file must load once"])
@@ -261,4 +322,81 @@ async fn sigterm_stops_serve_and_the_envoy_it_started() {
         std::net::TcpStream::connect(admin).is_err(),
         "Envoy's admin interface is gone"
     );
+}
+
+/// Waits until `GET http://<host>/` is no longer answered by a backend.
+async fn not_served(world: &World, host: &str) {
+    eventually(&format!("{host} to be served no more"), || async {
+        match world.get(host, "/").await {
+            Ok(response) if response.status == 200 => Err(format!("served by {:?}", response.backend())),
+            _ => Ok(()),
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_quick_start_serves_a_relative_path_and_follows_edits_renames_deletions_and_creations() {
+    // `cargo xtask demo` runs `serve ... examples/local` in the repository: a relative
+    // path, and notify reports absolute ones.
+    let Some(mut s) = Setup::new("reload-relative") else {
+        return;
+    };
+    let hello = s.http("hello");
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/local/hello.yaml"))
+        .unwrap()
+        .replace("9000", &hello.port.to_string());
+    s.relative("examples/local");
+    s.file("hello.yaml", example.clone());
+    let world = Lease::own(s.start().await);
+    served_by(&world, "hello.local", "hello").await;
+
+    // Written in place.
+    world.write_in_place("hello.yaml", &example.replace("hello.local", "edited.local"));
+    served_by(&world, "edited.local", "hello").await;
+    // A new file renamed over the old one, as most editors save.
+    world.write("hello.yaml", &example.replace("hello.local", "renamed.local"));
+    served_by(&world, "renamed.local", "hello").await;
+    not_served(&world, "edited.local").await;
+    // Deleted, then created again.
+    world.remove("hello.yaml");
+    not_served(&world, "renamed.local").await;
+    world.write_in_place("created.yaml", &example.replace("hello.local", "created.local"));
+    served_by(&world, "created.local", "hello").await;
+    world.assert_no_rejected_updates().await;
+}
+
+#[tokio::test]
+async fn a_directory_removed_and_created_again_is_watched_again_and_its_new_content_served() {
+    let Some(world) = world(
+        "reload-recreated",
+        &[("route.yaml", root("old", "old.example.com", "one"))],
+    )
+    .await
+    else {
+        return;
+    };
+    served_by(&world, "old.example.com", "one").await;
+    let services = std::fs::read_to_string(world.manifests().join("services.yaml")).unwrap();
+
+    // As some deploy tools do: `rm -rf d; mkdir d; cp ...`.
+    let mark = world.logs().len();
+    std::fs::remove_dir_all(world.manifests()).unwrap();
+    std::fs::create_dir(world.manifests()).unwrap();
+    std::fs::write(world.manifests().join("services.yaml"), &services).unwrap();
+    std::fs::write(
+        world.manifests().join("route.yaml"),
+        root("new", "new.example.com", "two"),
+    )
+    .unwrap();
+    served_by(&world, "new.example.com", "two").await;
+    not_served(&world, "old.example.com").await;
+    world
+        .wait_for_log(mark, &["the directory was created again; watching the new one"])
+        .await;
+
+    // And the new directory is watched.
+    world.write("route.yaml", &root("new", "new.example.com", "one"));
+    served_by(&world, "new.example.com", "one").await;
+    world.assert_no_rejected_updates().await;
 }

@@ -12,12 +12,17 @@
 //!   the stream ends after `timeoutSeconds` or when the test disconnects every watch;
 //! * **get**, **create** (`POST`, 409 AlreadyExists), **replace** (`PUT`, 409 Conflict
 //!   on a stale `metadata.resourceVersion`), **delete**;
-//! * **patch** of the `status` subresource with a JSON merge patch (only `status` is
-//!   taken from the patch, as the real server does), and of objects.
+//! * **patch** with a JSON merge patch, of the `status` subresource (only `status` is
+//!   taken from the patch, as the real server does) and of objects (whose `status` the
+//!   real server ignores when the CRD has a status subresource);
+//! * **discovery** of `contour.heptio.com/v1beta1`, which lists `ingressroutes/status` only
+//!   while the IngressRoute CRD has a status subresource: ours by default, Contour
+//!   v1.0.1's (none: `/status` answers 404, the object takes `status`) after
+//!   [`FakeApi::set_status_subresource`]`(false)`.
 //!
 //! Tests change the world directly ([`FakeApi::apply`], [`FakeApi::delete`]), inject
 //! conflicts ([`FakeApi::conflict_status_patches`]) and read back what the client did
-//! ([`FakeApi::status_patches`], [`FakeApi::requests`]).
+//! ([`FakeApi::status_patches`], [`FakeApi::requests`], with their query and User-Agent).
 #![allow(dead_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
@@ -80,11 +85,14 @@ struct Logged {
     object: Stored,
 }
 
-/// A status patch the fake received.
+/// A patch of an IngressRoute (of its status subresource or of the object) the fake
+/// received.
 #[derive(Debug, Clone)]
 pub(crate) struct StatusPatch {
     pub(crate) namespace: String,
     pub(crate) name: String,
+    /// `Some("status")` for the status subresource, `None` for the object.
+    pub(crate) subresource: Option<String>,
     pub(crate) content_type: String,
     pub(crate) body: Value,
     /// The HTTP status the fake answered.
@@ -97,6 +105,18 @@ pub(crate) struct Request {
     pub(crate) method: Method,
     pub(crate) path: String,
     pub(crate) query: String,
+    /// The `User-Agent` header, if any.
+    pub(crate) user_agent: Option<String>,
+}
+
+impl Request {
+    /// The value of one query parameter.
+    pub(crate) fn param(&self, name: &str) -> Option<String> {
+        self.query.split('&').find_map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (key == name).then(|| percent_decode(value))
+        })
+    }
 }
 
 #[derive(Debug, Default)]
@@ -114,6 +134,8 @@ struct Inner {
     unavailable: Vec<String>,
     /// Whether to record every request (costly for big lists).
     record_requests: bool,
+    /// Whether the IngressRoute CRD has a status subresource.
+    status_subresource: bool,
 }
 
 #[derive(Debug)]
@@ -147,6 +169,7 @@ impl FakeApi {
             inner: Mutex::new(Inner {
                 rv: 1,
                 record_requests: true,
+                status_subresource: true,
                 ..Inner::default()
             }),
             changed: watch::Sender::new(1),
@@ -170,10 +193,15 @@ impl FakeApi {
         format!("http://{}", self.address)
     }
 
-    /// A client for this server.
+    /// A client for this server, built as the controller builds its own.
     pub(crate) fn client(&self) -> kube::Client {
-        let config = kube::Config::new(self.url().parse().unwrap());
-        kube::Client::try_from(config).unwrap()
+        ingressroute_controller::client_from(kube::Config::new(self.url().parse().unwrap())).unwrap()
+    }
+
+    /// Serves the IngressRoute CRD with (ours, the default) or without (Contour v1.0.1's)
+    /// a status subresource, as if the CRD were replaced.
+    pub(crate) fn set_status_subresource(&self, on: bool) {
+        self.shared.inner.lock().unwrap().status_subresource = on;
     }
 
     /// Stops recording requests (for big benchmarks).
@@ -243,6 +271,12 @@ impl FakeApi {
         drop(inner);
     }
 
+    /// Deletes an object without any watch event, as if the event were still on its way.
+    pub(crate) fn delete_quietly<K: Resource<DynamicType = ()>>(&self, namespace: &str, name: &str) {
+        let mut inner = self.shared.inner.lock().unwrap();
+        remove(&mut inner, &TypeKey::of::<K>(), namespace, name, false);
+    }
+
     /// Ends every open watch (clients resume from their last resourceVersion).
     pub(crate) fn disconnect_watches(&self) {
         self.shared.disconnect.send_modify(|g| *g += 1);
@@ -278,7 +312,8 @@ impl FakeApi {
         inner.objects.get(&TypeKey::of::<K>()).map_or(0, BTreeMap::len)
     }
 
-    /// Refuses the next `times` status patches of `namespace/name` with 409 Conflict.
+    /// Refuses the next `times` patches of IngressRoute `namespace/name` (of its status or
+    /// of the object) with 409 Conflict.
     pub(crate) fn conflict_status_patches(&self, namespace: &str, name: &str, times: u32) {
         let mut inner = self.shared.inner.lock().unwrap();
         inner.conflicts.insert((namespace.to_owned(), name.to_owned()), times);
@@ -295,7 +330,7 @@ impl FakeApi {
         self.shared.inner.lock().unwrap().unavailable.clear();
     }
 
-    /// The status patches received so far.
+    /// The IngressRoute patches received so far (of statuses or of objects).
     pub(crate) fn status_patches(&self) -> Vec<StatusPatch> {
         self.shared.inner.lock().unwrap().status_patches.clone()
     }
@@ -518,15 +553,45 @@ fn handle(shared: &Arc<Shared>, method: &Method, uri: &Uri, headers: &HeaderMap,
                 method: method.clone(),
                 path: uri.path().to_owned(),
                 query: uri.query().unwrap_or_default().to_owned(),
+                user_agent: headers
+                    .get(header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned),
             });
         }
         if inner.unavailable.iter().any(|p| uri.path().starts_with(p)) {
             return status_response(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "unavailable");
         }
     }
+    if *method == Method::GET && uri.path() == CONTOUR_GROUP_VERSION {
+        return discovery(shared);
+    }
     let Some(target) = parse_path(uri.path()) else {
         return status_response(StatusCode::NOT_FOUND, "NotFound", "no such path");
     };
+    if target.key.plural == "ingressroutes"
+        && target.subresource.is_some()
+        && !shared.inner.lock().unwrap().status_subresource
+    {
+        let patch = (*method == Method::PATCH).then(|| serde_json::from_slice::<Value>(body).ok());
+        if let Some(Some(body)) = patch {
+            let mut inner = shared.inner.lock().unwrap();
+            inner.status_patches.push(StatusPatch {
+                namespace: target.namespace.clone().unwrap_or_default(),
+                name: target.name.clone().unwrap_or_default(),
+                subresource: target.subresource.clone(),
+                content_type: content_type(headers),
+                body,
+                code: 404,
+            });
+        }
+        // What the API server answers for a subresource the CRD does not declare.
+        return status_response(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "the server could not find the requested resource",
+        );
+    }
     let selector = match Selector::parse(params.get("fieldSelector")) {
         Ok(s) => s,
         Err(e) => return status_response(StatusCode::BAD_REQUEST, "BadRequest", &e),
@@ -557,6 +622,50 @@ fn handle(shared: &Arc<Shared>, method: &Method, uri: &Uri, headers: &HeaderMap,
         }
         _ => status_response(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "not supported"),
     }
+}
+
+/// The group version of the Contour CRDs, as discovery serves it.
+const CONTOUR_GROUP_VERSION: &str = "/apis/contour.heptio.com/v1beta1";
+
+/// The `APIResourceList` of `contour.heptio.com/v1beta1`.
+fn discovery(shared: &Shared) -> Response {
+    let verbs = json!([
+        "create",
+        "delete",
+        "deletecollection",
+        "get",
+        "list",
+        "patch",
+        "update",
+        "watch"
+    ]);
+    let mut resources = vec![json!({
+        "name": "ingressroutes", "singularName": "ingressroute", "namespaced": true,
+        "kind": "IngressRoute", "verbs": verbs,
+    })];
+    if shared.inner.lock().unwrap().status_subresource {
+        resources.push(json!({
+            "name": "ingressroutes/status", "singularName": "", "namespaced": true,
+            "kind": "IngressRoute", "verbs": ["get", "patch", "update"],
+        }));
+    }
+    resources.push(json!({
+        "name": "tlscertificatedelegations", "singularName": "tlscertificatedelegation",
+        "namespaced": true, "kind": "TLSCertificateDelegation", "verbs": verbs,
+    }));
+    let list = json!({
+        "kind": "APIResourceList", "apiVersion": "v1",
+        "groupVersion": "contour.heptio.com/v1beta1", "resources": resources,
+    });
+    json_response(StatusCode::OK, serde_json::to_vec(&list).unwrap())
+}
+
+fn content_type(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn list_kind(target: &Target, inner: &Inner) -> (String, String) {
@@ -727,22 +836,22 @@ fn merge(target: &mut Value, patch: &Value) {
 }
 
 fn patch(shared: &Shared, target: &Target, name: &str, headers: &HeaderMap, body: &Bytes) -> Response {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let content_type = content_type(headers);
     let Ok(patch) = serde_json::from_slice::<Value>(body) else {
         return status_response(StatusCode::BAD_REQUEST, "BadRequest", "not JSON");
     };
     let ns = target.namespace.clone().unwrap_or_default();
     let mut inner = shared.inner.lock().unwrap();
-    let status = target.subresource.as_deref() == Some("status");
+    let ingress_route = target.key.plural == "ingressroutes";
+    let to_status = target.subresource.as_deref() == Some("status");
+    // Only IngressRoutes may lack the status subresource.
+    let status_subresource = inner.status_subresource || !ingress_route;
     let record = |inner: &mut Inner, code: u16| {
-        if status {
+        if ingress_route {
             inner.status_patches.push(StatusPatch {
                 namespace: ns.clone(),
                 name: name.to_owned(),
+                subresource: target.subresource.clone(),
                 content_type: content_type.clone(),
                 body: patch.clone(),
                 code,
@@ -757,7 +866,7 @@ fn patch(shared: &Shared, target: &Target, name: &str, headers: &HeaderMap, body
             "merge patches only",
         );
     }
-    if status
+    if ingress_route
         && let Some(left) = inner
             .conflicts
             .get_mut(&(ns.clone(), name.to_owned()))
@@ -781,17 +890,29 @@ fn patch(shared: &Shared, target: &Target, name: &str, headers: &HeaderMap, body
         return status_response(StatusCode::NOT_FOUND, "NotFound", &format!("{name:?} not found"));
     };
     let mut value: Value = serde_json::from_slice(&current.json).unwrap();
-    if status {
+    if to_status {
         // The status subresource takes nothing but `status` from a patch.
         if let Some(s) = patch.get("status") {
             let mut just_status = json!({});
             just_status["status"] = s.clone();
             merge(&mut value, &just_status);
         }
+    } else if status_subresource {
+        // The object takes everything but `status` when the CRD has a status subresource.
+        let mut without_status = patch.clone();
+        if let Some(fields) = without_status.as_object_mut() {
+            fields.remove("status");
+        }
+        merge(&mut value, &without_status);
     } else {
         merge(&mut value, &patch);
     }
     record(&mut inner, 200);
+    // As the real server: a patch that changes nothing changes no resourceVersion.
+    let unchanged = serde_json::from_slice::<Value>(&current.json).unwrap() == value;
+    if unchanged {
+        return json_response(StatusCode::OK, current.json.to_vec());
+    }
     let rv = upsert(&mut inner, &target.key, value);
     let json = inner.objects[&target.key][&(ns, name.to_owned())].json.to_vec();
     drop(inner);

@@ -22,7 +22,9 @@ use ingressroute_api::{
     CertificateDelegation, IngressRoute, IngressRouteSpec, TLSCertificateDelegation, TLSCertificateDelegationSpec,
 };
 pub(crate) use ingressroute_dag::CurrentStatus::{Invalid, Orphaned, Valid};
-use ingressroute_dag::{Config, CurrentStatus, Dag, ObjectRef, Objects, Route, VirtualHost, WeightedCluster};
+use ingressroute_dag::{
+    Config, CurrentStatus, Dag, ObjectRef, Objects, ServedRoute, ServedVirtualHost, WeightedCluster,
+};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1 as core_v1;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -682,7 +684,7 @@ pub(crate) fn assert_no_status(dag: &Dag, key: &str) {
 
 /// The virtual host for `fqdn`; fails if there is none.
 #[track_caller]
-pub(crate) fn vhost<'a>(dag: &'a Dag, fqdn: &str) -> &'a VirtualHost {
+pub(crate) fn vhost<'a>(dag: &'a Dag, fqdn: &str) -> &'a ServedVirtualHost {
     dag.virtual_hosts().iter().find(|v| v.fqdn == fqdn).unwrap_or_else(|| {
         let fqdns: Vec<&str> = dag.virtual_hosts().iter().map(|v| v.fqdn.as_str()).collect();
         panic!(
@@ -708,13 +710,13 @@ pub(crate) fn fqdns(dag: &Dag) -> Vec<&str> {
 }
 
 /// The prefixes of a virtual host's routes.
-pub(crate) fn prefixes(vhost: &VirtualHost) -> Vec<&str> {
+pub(crate) fn prefixes(vhost: &ServedVirtualHost) -> Vec<&str> {
     vhost.routes.iter().map(|r| r.prefix.as_str()).collect()
 }
 
 /// The route for `prefix`; fails if there is none.
 #[track_caller]
-pub(crate) fn route<'a>(vhost: &'a VirtualHost, prefix: &str) -> &'a Route {
+pub(crate) fn route<'a>(vhost: &'a ServedVirtualHost, prefix: &str) -> &'a ServedRoute {
     vhost
         .routes
         .iter()
@@ -728,7 +730,7 @@ pub(crate) fn upstream(cluster: &WeightedCluster) -> String {
 }
 
 /// `namespace/name:port` of every upstream of a route.
-pub(crate) fn upstreams(route: &Route) -> Vec<String> {
+pub(crate) fn upstreams(route: &ServedRoute) -> Vec<String> {
     route.clusters.iter().map(upstream).collect()
 }
 

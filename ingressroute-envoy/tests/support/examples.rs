@@ -2,14 +2,13 @@
 //! [`World`]s.
 //!
 //! Each file is self-contained: its IngressRoutes, TLSCertificateDelegations, Services,
-//! Secrets and Endpoints, as YAML documents. They are read here with `serde_yaml` alone,
+//! Secrets and Endpoints, as YAML documents. They are read here with `serde-saphyr` alone,
 //! not with the CLI's loader (which this crate must not depend on), so a document of
 //! another kind or a malformed one fails the test that loads it.
 
 use std::path::{Path, PathBuf};
 
 use ingressroute_api as api;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::{Item, World};
@@ -38,20 +37,17 @@ pub(crate) fn all() -> Vec<(String, PathBuf)> {
     examples
 }
 
-fn decode<T: DeserializeOwned>(path: &Path, index: usize, value: serde_yaml::Value) -> T {
-    serde_yaml::from_value(value).unwrap_or_else(|e| panic!("{}: document {}: {e}", path.display(), index + 1))
+fn decode<T: DeserializeOwned>(path: &Path, index: usize, value: serde_json::Value) -> T {
+    serde_json::from_value(value).unwrap_or_else(|e| panic!("{}: document {}: {e}", path.display(), index + 1))
 }
 
 /// The objects of one example file, in the order they are written.
 pub(crate) fn items(path: &Path) -> Vec<Item> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut items = Vec::new();
-    for (index, document) in serde_yaml::Deserializer::from_str(&text).enumerate() {
-        let value = serde_yaml::Value::deserialize(document)
-            .unwrap_or_else(|e| panic!("{}: document {}: {e}", path.display(), index + 1));
-        if value.is_null() {
-            continue;
-        }
+    let documents: Vec<serde_json::Value> =
+        serde_saphyr::from_multiple(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for (index, value) in documents.into_iter().enumerate() {
         let api_version = value["apiVersion"].as_str().unwrap_or_default().to_owned();
         let kind = value["kind"].as_str().unwrap_or_default().to_owned();
         let item = match (api_version.as_str(), kind.as_str()) {

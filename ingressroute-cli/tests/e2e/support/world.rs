@@ -104,6 +104,10 @@ pub struct Setup {
     args: Vec<String>,
     log_filter: String,
     delta: bool,
+    /// Where the manifests go, relative to the world's directory, and whether `serve`
+    /// runs there with that relative path (as `cargo xtask demo` runs it in the
+    /// repository) instead of getting the absolute path.
+    served: (String, bool),
     backends: BTreeMap<String, Backend>,
 }
 
@@ -126,6 +130,7 @@ impl Setup {
             args: Vec::new(),
             log_filter: DEFAULT_LOG_FILTER.to_owned(),
             delta: false,
+            served: ("manifests".to_owned(), false),
             backends: BTreeMap::new(),
         })
     }
@@ -204,6 +209,13 @@ impl Setup {
         filter.clone_into(&mut self.log_filter);
     }
 
+    /// The manifests go to `path` (relative to the world's directory), and `serve` runs
+    /// in the world's directory with `path` as given: a relative path, as `cargo xtask
+    /// demo` runs `serve ... examples/local` in the repository.
+    pub fn relative(&mut self, path: &str) {
+        self.served = (path.to_owned(), true);
+    }
+
     /// Envoy speaks incremental ADS, with a bootstrap from `ingressroute bootstrap
     /// --delta`, instead of being started by `serve --envoy`.
     pub fn delta(&mut self) {
@@ -230,7 +242,7 @@ impl Setup {
             .prefix(&format!("ingressroute-e2e-{}-", self.name))
             .tempdir()
             .unwrap();
-        let manifests = dir.path().join("manifests");
+        let manifests = dir.path().join(&self.served.0);
         for (path, content) in &self.files {
             let path = manifests.join(path);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -252,8 +264,12 @@ impl Setup {
         if !self.delta {
             serve.arg("--envoy").arg(&self.envoy);
         }
+        if self.served.1 {
+            serve.current_dir(dir.path()).arg(&self.served.0);
+        } else {
+            serve.arg(&manifests);
+        }
         serve
-            .arg(&manifests)
             .env("RUST_LOG", &self.log_filter)
             .env_remove("RUST_LOG_STYLE")
             .process_group(0)
@@ -428,6 +444,16 @@ impl World {
         file.sync_all().unwrap();
         drop(file);
         std::fs::rename(&scratch, &path).unwrap();
+    }
+
+    /// Rewrites a manifest file in place (truncated and written, as some editors save).
+    pub fn write_in_place(&self, path: &str, content: &str) {
+        std::fs::write(self.manifests.join(path), content).unwrap();
+    }
+
+    /// Removes a manifest file.
+    pub fn remove(&self, path: &str) {
+        std::fs::remove_file(self.manifests.join(path)).unwrap();
     }
 
     /// What `serve` (and Envoy in delta mode) logged so far.

@@ -9,8 +9,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::snapshot::{Entry, KindSnapshot, VersionHasher};
-use crate::ResourceKind;
+use crate::snapshot::{Entry, KindSnapshot, VersionHasher};
+use ingressroute_envoy::ResourceKind;
 
 /// Names whose subscription changed since the last refresh.
 #[derive(Debug)]
@@ -50,6 +50,8 @@ pub(crate) struct Watch {
     dirty: Dirty,
     /// The nonce of the latest response of this type.
     pub(crate) nonce: Option<String>,
+    /// The version of the latest response of this type.
+    pub(crate) version: String,
     /// Whether a response of this type was sent (or found unnecessary) on this stream.
     pub(crate) answered: bool,
     /// The resources the latest response sent anew, to name them if it is rejected.
@@ -68,6 +70,7 @@ impl Watch {
             base: 0,
             dirty: Dirty::All,
             nonce: None,
+            version: String::new(),
             answered: false,
             in_flight: Vec::new(),
         }
@@ -182,7 +185,7 @@ impl Watch {
                 let mut names: BTreeSet<Arc<str>> = self.names.clone();
                 names.extend(self.known.keys().cloned());
                 if self.wildcard {
-                    names.extend(snapshot.entries.iter().map(|e| Arc::clone(&e.name)));
+                    names.extend(snapshot.entries.keys().cloned());
                 }
                 names.into_iter().collect()
             }
@@ -265,8 +268,8 @@ mod tests {
     use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3 as tls_v3;
 
     use super::*;
-    use crate::Resources;
-    use crate::server::Publisher;
+    use crate::Publisher;
+    use ingressroute_envoy::Resources;
 
     /// Secrets `names`, each holding `content`.
     fn secrets(names: &[(&str, &str)]) -> Resources {

@@ -3,19 +3,16 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tonic::transport::server::{ServerTlsConfig, TcpIncoming};
 use tonic::transport::{Certificate, Identity};
 
-use super::metrics::Metrics;
-use super::service::{Ads, Cds, DiscoveryService, Eds, Lds, Rds, Sds, Shared, Srds};
-use super::snapshot::Snapshots;
-use super::stream::Context;
-use super::{Error, Result};
+use crate::callbacks::Callbacks;
+use crate::service::{DEFAULT_MAX_MESSAGE_SIZE, Services};
+use crate::snapshot::Snapshots;
+use crate::{Error, Result};
 
 /// gRPC and HTTP/2 settings of a [`Server`]. The defaults are Contour's, with larger
 /// messages.
@@ -36,7 +33,7 @@ pub struct ServerConfig {
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
-            max_message_size: 64 << 20,
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             keepalive_interval: Duration::from_secs(60),
             keepalive_timeout: Duration::from_secs(20),
             max_concurrent_streams: 1 << 20,
@@ -47,8 +44,8 @@ impl Default for ServerConfig {
 /// Mutual TLS for the xDS server, as Contour's `--contour-cafile`, `--contour-cert-file`
 /// and `--contour-key-file`: the server presents its certificate, and every client (Envoy)
 /// must present one signed by the CA. Envoy checks that the server's certificate names
-/// [`XDS_SUBJECT_ALT_NAME`](crate::bootstrap::XDS_SUBJECT_ALT_NAME) (see
-/// [`XdsTls`](crate::XdsTls) for Envoy's side).
+/// [`XDS_SUBJECT_ALT_NAME`](ingressroute_envoy::bootstrap::XDS_SUBJECT_ALT_NAME) (see
+/// [`XdsTls`](ingressroute_envoy::XdsTls) for Envoy's side).
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ServerTls {
@@ -89,15 +86,17 @@ impl std::fmt::Debug for ServerTls {
 }
 
 /// An xDS server bound to a socket, serving the snapshots of a [`Publisher`]
-/// ([`Snapshots`]) until [`serve`](Server::serve)'s shutdown future completes.
+/// ([`Snapshots`]) until [`serve`](Server::serve)'s shutdown future completes: the
+/// [`Services`] on a tonic server of their own, for callers that run no other gRPC
+/// service. To add the xDS services to your own tonic server instead, use [`Services`].
 ///
-/// [`Publisher`]: super::Publisher
+/// [`Publisher`]: crate::Publisher
 #[derive(Debug)]
 pub struct Server {
     listener: TcpListener,
     address: SocketAddr,
     snapshots: Snapshots,
-    metrics: Arc<Metrics>,
+    callbacks: Arc<dyn Callbacks>,
     config: ServerConfig,
     tls: Option<ServerTlsConfig>,
 }
@@ -126,7 +125,7 @@ impl Server {
             listener,
             address,
             snapshots,
-            metrics: Arc::new(Metrics::default()),
+            callbacks: Arc::new(()),
             config: ServerConfig::default(),
             tls: None,
         })
@@ -161,10 +160,12 @@ impl Server {
         self.address
     }
 
-    /// The server's counters, live.
+    /// Tells `callbacks` what the server does: streams opened and closed, responses sent,
+    /// ACKs and NACKs (none by default).
     #[must_use]
-    pub fn metrics(&self) -> Arc<Metrics> {
-        Arc::clone(&self.metrics)
+    pub fn with_callbacks(mut self, callbacks: impl Callbacks) -> Self {
+        self.callbacks = Arc::new(callbacks);
+        self
     }
 
     /// Serves until `shutdown` completes, then ends every stream and returns once the
@@ -174,39 +175,27 @@ impl Server {
     ///
     /// [`Error::Transport`] if the gRPC server fails.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> Result<()> {
-        let (stop, stopped) = watch::channel(false);
-        let shared = Arc::new(Shared {
-            context: Context {
-                snapshots: self.snapshots.receiver(),
-                shutdown: stopped,
-                metrics: self.metrics,
-            },
-            max_message_size: self.config.max_message_size,
-            next_stream: AtomicU64::new(1),
-        });
+        let services =
+            Services::new(self.snapshots, self.callbacks).with_max_message_size(self.config.max_message_size);
+        let ending = services.clone();
         let incoming = TcpIncoming::from(self.listener).with_nodelay(Some(true));
         let signal = async move {
             shutdown.await;
             tracing::info!("xDS server shutting down");
             // xDS streams never end by themselves: end them, so that the connections close.
-            let _ = stop.send(true);
+            ending.end_streams();
         };
         tracing::info!(address = %self.address, tls = self.tls.is_some(), "xDS server listening");
         let mut builder = tonic::transport::Server::builder();
         if let Some(tls) = self.tls {
             builder = builder.tls_config(tls).map_err(Error::Tls)?;
         }
-        builder
+        let router = builder
             .http2_keepalive_interval(Some(self.config.keepalive_interval))
             .http2_keepalive_timeout(Some(self.config.keepalive_timeout))
             .max_concurrent_streams(self.config.max_concurrent_streams)
-            .add_service(DiscoveryService::<Ads>::new(Arc::clone(&shared)))
-            .add_service(DiscoveryService::<Lds>::new(Arc::clone(&shared)))
-            .add_service(DiscoveryService::<Rds>::new(Arc::clone(&shared)))
-            .add_service(DiscoveryService::<Srds>::new(Arc::clone(&shared)))
-            .add_service(DiscoveryService::<Cds>::new(Arc::clone(&shared)))
-            .add_service(DiscoveryService::<Eds>::new(Arc::clone(&shared)))
-            .add_service(DiscoveryService::<Sds>::new(shared))
+            .add_routes(services.to_routes());
+        router
             .serve_with_incoming_shutdown(incoming, signal)
             .await
             .map_err(Error::Transport)

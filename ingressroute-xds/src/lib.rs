@@ -1,27 +1,20 @@
+#![doc = include_str!("../README.md")]
+//!
+//! # Where to start
+//!
+//! * [`Services`]: the services to mount on your tonic server; [`Server`]: the same on a
+//!   socket of its own.
+//! * [`Publisher`] and [`Snapshot`]: what is served; [`Snapshot::derive`] for small changes.
+//! * [`Callbacks`]: what you are told while it serves.
+//!
+//! # The protocol
+//!
 #![doc = include_str!("protocol.md")]
-//!
-//! # Example
-//!
-//! ```no_run
-//! use ingressroute_envoy::Resources;
-//! use ingressroute_envoy::server::{Publisher, Server};
-//!
-//! # async fn run(resources: Resources) -> Result<(), ingressroute_envoy::server::Error> {
-//! let publisher = Publisher::new(); // nothing is answered before the first publish
-//! let server = Server::bind("127.0.0.1:8001".parse().unwrap(), publisher.snapshots()).await?;
-//! println!("xDS on {}", server.local_addr());
-//! let metrics = server.metrics();
-//! let serving = tokio::spawn(server.serve(async { /* e.g. ctrl-c */ }));
-//! publisher.publish_resources(&resources)?;
-//! # let _ = (metrics, serving);
-//! # Ok(())
-//! # }
-//! ```
 
+mod callbacks;
 mod certs;
 mod codec;
 mod delta;
-mod metrics;
 mod serve;
 mod service;
 mod snapshot;
@@ -31,12 +24,22 @@ mod watch;
 
 use std::net::SocketAddr;
 
-pub use certs::{CERTIFICATE_VALIDITY, Pem, XdsCertificates};
-pub use metrics::{Metrics, TypeMetrics};
+pub use callbacks::{Ack, Callbacks, Nack, Response, StreamInfo, Variant};
+pub use certs::{CERTIFICATE_VALIDITY, CertificateError, Pem, XdsCertificates};
+/// The ingressroute-envoy whose `Resources` this crate serves (and, through it, the
+/// `envoy_types` of [`Publisher::publish_endpoints`]).
+pub use ingressroute_envoy;
 pub use serve::{Server, ServerConfig, ServerTls};
+pub use service::{
+    AggregatedDiscoveryService, ClusterDiscoveryService, DEFAULT_MAX_MESSAGE_SIZE, EndpointDiscoveryService,
+    ListenerDiscoveryService, RouteDiscoveryService, ScopedRoutesDiscoveryService, SecretDiscoveryService, Services,
+};
 pub use snapshot::{Publisher, Snapshot, Snapshots};
+/// The tonic this crate's services are built with, so that callers mount them on a router
+/// of the same version.
+pub use tonic;
 
-use crate::{Inconsistency, ResourceKind, error_chain};
+use ingressroute_envoy::{Inconsistency, ResourceKind, error_chain};
 
 /// What can go wrong when building snapshots or serving them.
 #[derive(Debug, thiserror::Error)]

@@ -11,18 +11,15 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Status, Streaming};
 use tracing::{Instrument, debug, warn};
 
-use super::codec::{Encode, Pushed};
-use super::metrics::Metrics;
-use super::snapshot::{Slot, Snapshot, kind_of, type_url};
-use super::watch::Watch;
-use super::{Error, Result};
-use crate::ResourceKind;
+use crate::callbacks::{Ack, Callbacks, Nack, Response, StreamInfo, Variant};
+use crate::codec::{Encode, Pushed};
+use crate::snapshot::{Slot, Snapshot, kind_of, type_url};
+use crate::watch::Watch;
+use crate::{Error, Result};
+use ingressroute_envoy::ResourceKind;
 
 /// Responses a stream may have queued before it waits for Envoy to read them.
 const QUEUE: usize = 16;
-
-/// How many resource names a NACK warning lists before it just counts the rest.
-const NAMES_LOGGED: usize = 16;
 
 /// A variant of the xDS protocol, as a state machine of one stream.
 pub(crate) trait Protocol: Send + 'static {
@@ -30,6 +27,11 @@ pub(crate) trait Protocol: Send + 'static {
     type Request: prost::Message + Default + Send + 'static;
     /// What the server sends.
     type Response: Encode + Pushed + Send + 'static;
+    /// Which flavour this is.
+    const VARIANT: Variant;
+
+    /// The type of the single-type service the stream is on, `None` on ADS.
+    fn service(&self) -> Option<ResourceKind>;
 
     /// The node of a request (Envoy sends it on the first one).
     fn node(request: &Self::Request) -> Option<&core_v3::Node>;
@@ -40,7 +42,7 @@ pub(crate) trait Protocol: Send + 'static {
         &mut self,
         request: Self::Request,
         snapshot: Option<&Snapshot>,
-        metrics: &Metrics,
+        observer: &Observer<'_>,
     ) -> Result<Vec<Self::Response>>;
 
     /// Takes in a new snapshot: what to send, in order.
@@ -52,7 +54,57 @@ pub(crate) trait Protocol: Send + 'static {
 pub(crate) struct Context {
     pub(crate) snapshots: watch::Receiver<Slot>,
     pub(crate) shutdown: watch::Receiver<bool>,
-    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) callbacks: Arc<dyn Callbacks>,
+}
+
+impl std::fmt::Debug for dyn Callbacks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Callbacks")
+    }
+}
+
+/// What a protocol reports ACKs and NACKs to: the callbacks, and the stream they concern.
+pub(crate) struct Observer<'a> {
+    callbacks: &'a dyn Callbacks,
+    stream: &'a StreamInfo,
+}
+
+impl Observer<'_> {
+    /// Envoy accepted the latest response of `watch`'s type.
+    pub(crate) fn acked(&self, watch: &Watch) {
+        self.callbacks.on_ack(
+            self.stream,
+            &Ack {
+                kind: watch.kind,
+                version: watch.version.clone(),
+                nonce: watch.nonce.clone().unwrap_or_default(),
+            },
+        );
+    }
+
+    /// Envoy rejected the latest response of `watch`'s type.
+    pub(crate) fn nacked(&self, watch: &Watch, error: &rpc::Status, snapshot: Option<&Snapshot>) {
+        debug!(
+            type_url = type_url(watch.kind),
+            nonce = watch.nonce.as_deref().unwrap_or_default(),
+            code = error.code,
+            error = %error.message,
+            rejected = watch.in_flight.len(),
+            "envoy rejected a response (NACK)",
+        );
+        self.callbacks.on_nack(
+            self.stream,
+            &Nack {
+                kind: watch.kind,
+                version: &watch.version,
+                nonce: watch.nonce.as_deref().unwrap_or_default(),
+                code: error.code,
+                message: &error.message,
+                rejected: &watch.in_flight,
+                snapshot,
+            },
+        );
+    }
 }
 
 /// Starts the task of one stream and returns its responses.
@@ -64,23 +116,22 @@ pub(crate) fn spawn<P: Protocol>(
 ) -> ReceiverStream<Result<P::Response, Status>> {
     let (tx, rx) = mpsc::channel(QUEUE);
     let span = tracing::info_span!("xds_stream", id, node = tracing::field::Empty);
-    tokio::spawn(drive(protocol, inbound, context, tx).instrument(span));
+    tokio::spawn(drive(protocol, inbound, context, tx, id).instrument(span));
     ReceiverStream::new(rx)
 }
 
-/// Counts a stream as connected while it lives.
-struct Connected(Arc<Metrics>);
-
-impl Connected {
-    fn new(metrics: Arc<Metrics>) -> Self {
-        metrics.stream_opened();
-        Self(metrics)
-    }
+/// Reports a stream closed when it ends, if it was reported opened (even if its task
+/// panics).
+struct Closer {
+    callbacks: Arc<dyn Callbacks>,
+    opened: Option<StreamInfo>,
 }
 
-impl Drop for Connected {
+impl Drop for Closer {
     fn drop(&mut self) {
-        self.0.stream_closed();
+        if let Some(stream) = self.opened.take() {
+            self.callbacks.on_stream_closed(&stream);
+        }
     }
 }
 
@@ -89,11 +140,17 @@ async fn drive<P: Protocol>(
     inbound: Streaming<P::Request>,
     context: Context,
     tx: mpsc::Sender<Result<P::Response, Status>>,
+    id: u64,
 ) {
-    let _connected = Connected::new(Arc::clone(&context.metrics));
+    let stream = StreamInfo {
+        id,
+        service: protocol.service(),
+        variant: P::VARIANT,
+        node: None,
+    };
     debug!("stream opened");
-    if let Err(error) = run(protocol, inbound, context, &tx).await {
-        warn!(error = %crate::error_chain(&error), "ending the stream");
+    if let Err(error) = run(protocol, inbound, context, stream, &tx).await {
+        warn!(error = %ingressroute_envoy::error_chain(&error), "ending the stream");
         let _ = tx.send(Err(Status::from(error))).await;
     }
     debug!("stream closed");
@@ -103,20 +160,24 @@ async fn run<P: Protocol>(
     mut protocol: P,
     mut inbound: Streaming<P::Request>,
     context: Context,
+    mut stream: StreamInfo,
     tx: &mpsc::Sender<Result<P::Response, Status>>,
 ) -> Result<()> {
     let Context {
         mut snapshots,
         mut shutdown,
-        metrics,
+        callbacks,
     } = context;
+    let mut closer = Closer {
+        callbacks: Arc::clone(&callbacks),
+        opened: None,
+    };
     // Requests are answered from the snapshot the stream last took in, never a newer one:
     // a newer one is taken in whole, in make-before-break order, by `on_snapshot`.
     let mut current = snapshots.borrow_and_update().clone();
     // The snapshot `current` replaced, kept until the responses to the new one are sent.
     let mut retired: Slot = None;
     let mut publisher_gone = false;
-    let mut named = false;
     loop {
         let responses = tokio::select! {
             biased;
@@ -137,12 +198,20 @@ async fn run<P: Protocol>(
             }
             message = inbound.message() => match message {
                 Ok(Some(request)) => {
-                    if !named && let Some(node) = P::node(&request) {
-                        named = true;
-                        tracing::Span::current().record("node", node.id.as_str());
-                        debug!(cluster = %node.cluster, "node identified");
+                    if closer.opened.is_none() {
+                        if let Some(node) = P::node(&request) {
+                            tracing::Span::current().record("node", node.id.as_str());
+                            debug!(cluster = %node.cluster, "node identified");
+                            stream.node = Some(node.id.clone());
+                        }
+                        callbacks.on_stream_opened(&stream);
+                        closer.opened = Some(stream.clone());
                     }
-                    protocol.on_request(request, current.as_deref(), &metrics)?
+                    let observer = Observer {
+                        callbacks: callbacks.as_ref(),
+                        stream: &stream,
+                    };
+                    protocol.on_request(request, current.as_deref(), &observer)?
                 }
                 Ok(None) => return Ok(()),
                 Err(status) => {
@@ -152,11 +221,16 @@ async fn run<P: Protocol>(
             },
         };
         for response in responses {
-            metrics.pushed(
-                response.kind(),
-                response.resource_count(),
-                response.removal_count(),
-                response.encoded_len(),
+            callbacks.on_response(
+                &stream,
+                &Response {
+                    kind: response.kind(),
+                    version: response.version().to_owned(),
+                    nonce: response.nonce().to_owned(),
+                    resources: response.resource_count(),
+                    removals: response.removal_count(),
+                    bytes: response.encoded_len(),
+                },
             );
             if tx.send(Ok(response)).await.is_err() {
                 return Ok(());
@@ -204,29 +278,6 @@ pub(crate) fn unknown_type(warned: &mut BTreeSet<String>, url: &str) {
             "envoy asked for a type this server does not serve; it is not answered"
         );
     }
-}
-
-/// Counts and logs a NACK of the latest response of `watch`'s type.
-pub(crate) fn nacked(watch: &Watch, error: &rpc::Status, snapshot: Option<&Snapshot>, metrics: &Metrics) {
-    metrics.nacked(watch.kind);
-    let rejected: Vec<&str> = watch.in_flight.iter().take(NAMES_LOGGED).map(AsRef::as_ref).collect();
-    let more = watch.in_flight.len().saturating_sub(NAMES_LOGGED);
-    let mut sources: BTreeSet<String> = BTreeSet::new();
-    if let Some(snapshot) = snapshot {
-        for name in &watch.in_flight {
-            sources.extend(snapshot.sources(watch.kind, name));
-        }
-    }
-    warn!(
-        type_url = type_url(watch.kind),
-        nonce = watch.nonce.as_deref().unwrap_or_default(),
-        code = error.code,
-        error = %error.message,
-        rejected = ?rejected,
-        more_rejected = more,
-        sources = ?sources,
-        "envoy rejected a response (NACK) and keeps its last good configuration",
-    );
 }
 
 /// A fresh nonce of a stream.

@@ -1,7 +1,18 @@
 //! Immutable, versioned snapshots of [`Resources`], and the [`Publisher`] that hands them
 //! to the server.
+//!
+//! A snapshot keeps, per kind, a sorted map from name to a shared [`Entry`]: the resource
+//! encoded once, its version (the hash of its bytes) and the names it uses. A snapshot
+//! derived from another ([`Snapshot::derive`]) shares every entry that did not change and
+//! encodes only the resources given to it.
+//!
+//! ```text
+//!   Snapshot ─┬─ clusters:  name ─▶ Arc<Entry { version, Any bytes, references }>
+//!             ├─ endpoints: name ─▶ Arc<Entry>   ◀── shared with the previous snapshot
+//!             └─ ...                                 unless upserted or removed
+//! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -12,27 +23,21 @@ use prost::{Message, Name};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
-use super::{Error, Result};
-use crate::{ResourceKind, Resources};
+use crate::{Error, Result};
+use ingressroute_envoy::{Inconsistency, Reference, ResourceKind, Resources};
 
-/// The type URL of each kind, as a `&'static str` (checked against
-/// [`ResourceKind::type_url`] by a test).
+/// The type URL of each kind, as a `&'static str`, made once.
 pub(crate) fn type_url(kind: ResourceKind) -> &'static str {
-    match kind {
-        ResourceKind::Listener => "type.googleapis.com/envoy.config.listener.v3.Listener",
-        ResourceKind::ScopedRouteConfiguration => "type.googleapis.com/envoy.config.route.v3.ScopedRouteConfiguration",
-        ResourceKind::RouteConfiguration => "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
-        ResourceKind::Cluster => "type.googleapis.com/envoy.config.cluster.v3.Cluster",
-        ResourceKind::ClusterLoadAssignment => "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
-        ResourceKind::Secret => "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret",
-    }
+    static URLS: std::sync::LazyLock<PerKind<String>> =
+        std::sync::LazyLock::new(|| PerKind::from_fn(ResourceKind::type_url));
+    URLS.get(kind)
 }
 
 /// The order in which removals are sent: whatever refers to a resource lets go of it
 /// before it goes (listeners name scopes and route configurations, scopes name route
 /// configurations, which name clusters, which read endpoints; listeners and clusters name
 /// secrets). Updates go in [`ResourceKind::ALL`].
-pub(crate) const REMOVAL_ORDER: [ResourceKind; 6] = [
+pub(crate) const REMOVAL_ORDER: [ResourceKind; ResourceKind::ALL.len()] = [
     ResourceKind::Listener,
     ResourceKind::ScopedRouteConfiguration,
     ResourceKind::RouteConfiguration,
@@ -48,64 +53,44 @@ pub(crate) fn kind_of(type_url: &str) -> Option<ResourceKind> {
         .find(|kind| self::type_url(*kind) == type_url)
 }
 
-/// One value per resource kind.
+/// One value per resource kind, in [`ResourceKind::ALL`] order (which holds every kind).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct PerKind<T> {
-    listener: T,
-    scoped: T,
-    route: T,
-    cluster: T,
-    endpoint: T,
-    secret: T,
+pub(crate) struct PerKind<T>([T; ResourceKind::ALL.len()]);
+
+/// The position of `kind` in [`ResourceKind::ALL`], which lists every kind.
+fn index(kind: ResourceKind) -> usize {
+    ResourceKind::ALL.iter().position(|k| *k == kind).unwrap_or_default()
 }
 
 impl<T> PerKind<T> {
     /// Builds each value from its kind.
     pub(crate) fn from_fn(mut f: impl FnMut(ResourceKind) -> T) -> Self {
-        Self {
-            listener: f(ResourceKind::Listener),
-            scoped: f(ResourceKind::ScopedRouteConfiguration),
-            route: f(ResourceKind::RouteConfiguration),
-            cluster: f(ResourceKind::Cluster),
-            endpoint: f(ResourceKind::ClusterLoadAssignment),
-            secret: f(ResourceKind::Secret),
-        }
+        Self(ResourceKind::ALL.map(&mut f))
     }
 
     /// Each value through `f`, in [`ResourceKind::ALL`] order.
-    pub(crate) fn map<U>(self, mut f: impl FnMut(T) -> U) -> PerKind<U> {
-        PerKind {
-            listener: f(self.listener),
-            scoped: f(self.scoped),
-            route: f(self.route),
-            cluster: f(self.cluster),
-            endpoint: f(self.endpoint),
-            secret: f(self.secret),
-        }
+    pub(crate) fn map<U>(self, f: impl FnMut(T) -> U) -> PerKind<U> {
+        PerKind(self.0.map(f))
     }
 
     /// The value of `kind`.
+    #[allow(clippy::indexing_slicing)] // `index` is below 5
     pub(crate) fn get(&self, kind: ResourceKind) -> &T {
-        match kind {
-            ResourceKind::Listener => &self.listener,
-            ResourceKind::ScopedRouteConfiguration => &self.scoped,
-            ResourceKind::RouteConfiguration => &self.route,
-            ResourceKind::Cluster => &self.cluster,
-            ResourceKind::ClusterLoadAssignment => &self.endpoint,
-            ResourceKind::Secret => &self.secret,
-        }
+        &self.0[index(kind)]
     }
 
     /// The value of `kind`, to change.
+    #[allow(clippy::indexing_slicing)] // `index` is below 5
     pub(crate) fn get_mut(&mut self, kind: ResourceKind) -> &mut T {
-        match kind {
-            ResourceKind::Listener => &mut self.listener,
-            ResourceKind::ScopedRouteConfiguration => &mut self.scoped,
-            ResourceKind::RouteConfiguration => &mut self.route,
-            ResourceKind::Cluster => &mut self.cluster,
-            ResourceKind::ClusterLoadAssignment => &mut self.endpoint,
-            ResourceKind::Secret => &mut self.secret,
-        }
+        &mut self.0[index(kind)]
+    }
+}
+
+impl<T, E> PerKind<Result<T, E>> {
+    /// Every value, or the first error in [`ResourceKind::ALL`] order.
+    fn transpose(self) -> Result<PerKind<T>, E> {
+        let [a, b, c, d, e, f] = self.0;
+        Ok(PerKind([a?, b?, c?, d?, e?, f?]))
     }
 }
 
@@ -167,17 +152,20 @@ pub(crate) struct Entry {
     pub(crate) any: Bytes,
     /// An empty `ClusterLoadAssignment` standing in for a name that does not exist.
     pub(crate) placeholder: bool,
+    /// The names the resource uses, which must exist in the same snapshot.
+    pub(crate) references: Box<[Reference]>,
 }
 
 impl Entry {
     /// Packs `message` into an encoded `google.protobuf.Any`, in one pass.
-    fn new<M: Message + Name>(name: &str, message: &M) -> Self {
+    fn new<M: Message + Name>(name: &str, message: &M, references: Vec<Reference>) -> Self {
         let any = pack(message);
         Self {
             name: Arc::from(name),
             version: content_version(&any),
             any,
             placeholder: false,
+            references: references.into_boxed_slice(),
         }
     }
 
@@ -194,6 +182,7 @@ impl Entry {
             version: content_version(&any),
             any,
             placeholder: true,
+            references: Box::default(),
         })
     }
 
@@ -204,6 +193,7 @@ impl Entry {
             version,
             any: Bytes::new(),
             placeholder: false,
+            references: Box::default(),
         })
     }
 }
@@ -213,51 +203,76 @@ const PARALLEL_ENCODING: usize = 1000;
 
 static SERIAL: AtomicU64 = AtomicU64::new(1);
 
+/// The resources of one kind, sorted by name.
+pub(crate) type Entries = BTreeMap<Arc<str>, Arc<Entry>>;
+
 /// The resources of one kind in one snapshot.
 #[derive(Debug, Clone)]
 pub(crate) struct KindSnapshot {
     /// Unique per distinct content of a kind; an unchanged kind keeps its serial from one
     /// snapshot to the next.
     pub(crate) serial: u64,
-    /// The serial of the kind this one was compared with when published (0: none).
+    /// The serial of the kind this one was compared with (0: none).
     pub(crate) parent: u64,
     /// The hash of every `(name, version)`.
     pub(crate) version: String,
-    /// Sorted by name, unique.
-    pub(crate) entries: Vec<Arc<Entry>>,
+    /// By name.
+    pub(crate) entries: Entries,
     /// The names added, changed or removed since `parent`, sorted.
     pub(crate) changed: Vec<Arc<str>>,
 }
 
+/// Encodes `list` as entries, with the names each resource uses.
+fn encode<'a, M: Message + Name + 'a>(
+    list: impl IntoIterator<Item = &'a M>,
+    references: Vec<(&str, Vec<Reference>)>,
+) -> Vec<Arc<Entry>> {
+    list.into_iter()
+        .zip(references)
+        .map(|(message, (name, references))| Arc::new(Entry::new(name, message, references)))
+        .collect()
+}
+
+/// The entries of `kind` in `resources`, encoded, in the order of `resources`.
+fn encode_kind(resources: &Resources, kind: ResourceKind) -> Result<Vec<Arc<Entry>>, Inconsistency> {
+    let references = resources.references(kind)?;
+    Ok(match kind {
+        ResourceKind::Listener => encode(&resources.listeners, references),
+        ResourceKind::ScopedRouteConfiguration => encode(&resources.scoped_routes, references),
+        ResourceKind::RouteConfiguration => encode(&resources.routes, references),
+        ResourceKind::Cluster => encode(&resources.clusters, references),
+        ResourceKind::ClusterLoadAssignment => encode(&resources.endpoints, references),
+        ResourceKind::Secret => encode(&resources.secrets, references),
+        _ => Vec::new(),
+    })
+}
+
+/// The version of a kind: the hash of every `(name, version)`, in order.
+fn kind_version(entries: &Entries) -> String {
+    let mut hasher = VersionHasher::default();
+    for (name, entry) in entries {
+        hasher.add(name, &entry.version);
+    }
+    hasher.finish()
+}
+
 impl KindSnapshot {
-    fn new(resources: &Resources, kind: ResourceKind) -> Self {
-        fn entries<M: Message + Name>(list: &[M], name: impl Fn(&M) -> &str) -> Vec<Arc<Entry>> {
-            list.iter().map(|m| Arc::new(Entry::new(name(m), m))).collect()
+    fn new(resources: &Resources, kind: ResourceKind) -> Result<Self, Inconsistency> {
+        let mut entries = Entries::new();
+        for entry in encode_kind(resources, kind)? {
+            // The first of two of the same name wins (`Resources::check_consistency`
+            // refuses duplicates before this matters).
+            entries.entry(Arc::clone(&entry.name)).or_insert(entry);
         }
-        let mut entries = match kind {
-            ResourceKind::Listener => entries(&resources.listeners, |r| &r.name),
-            ResourceKind::ScopedRouteConfiguration => entries(&resources.scoped_routes, |r| &r.name),
-            ResourceKind::RouteConfiguration => entries(&resources.routes, |r| &r.name),
-            ResourceKind::Cluster => entries(&resources.clusters, |r| &r.name),
-            ResourceKind::ClusterLoadAssignment => entries(&resources.endpoints, |r| &r.cluster_name),
-            ResourceKind::Secret => entries(&resources.secrets, |r| &r.name),
-        };
-        // `Resources` are sorted already; this keeps lookups right if a caller's are not.
-        entries.sort_by(|a, b| a.name.cmp(&b.name));
-        entries.dedup_by(|a, b| a.name == b.name);
-        Self::from_entries(entries)
+        Ok(Self::from_entries(entries))
     }
 
-    /// A kind holding `entries`, sorted by name and unique.
-    fn from_entries(entries: Vec<Arc<Entry>>) -> Self {
-        let mut hasher = VersionHasher::default();
-        for entry in &entries {
-            hasher.add(&entry.name, &entry.version);
-        }
+    /// A kind holding `entries`.
+    fn from_entries(entries: Entries) -> Self {
         Self {
             serial: SERIAL.fetch_add(1, Ordering::Relaxed),
             parent: 0,
-            version: hasher.finish(),
+            version: kind_version(&entries),
             entries,
             changed: Vec::new(),
         }
@@ -265,31 +280,92 @@ impl KindSnapshot {
 
     /// The resource named `name`.
     pub(crate) fn get(&self, name: &str) -> Option<&Arc<Entry>> {
-        self.entries
-            .binary_search_by(|e| e.name.as_ref().cmp(name))
-            .ok()
-            .and_then(|i| self.entries.get(i))
+        self.entries.get(name)
     }
 
     /// This kind, compared with `old`: what changed, and the old bytes of what did not.
     fn relink(mut self, old: &KindSnapshot) -> Self {
         let mut changed = Vec::new();
         let mut olds = old.entries.iter().peekable();
-        for entry in &mut self.entries {
-            while let Some(o) = olds.next_if(|o| o.name < entry.name) {
-                changed.push(Arc::clone(&o.name));
+        for (name, entry) in &mut self.entries {
+            while let Some((o, _)) = olds.next_if(|(o, _)| *o < name) {
+                changed.push(Arc::clone(o));
             }
-            match olds.next_if(|o| o.name == entry.name) {
-                Some(o) if o.version == entry.version => *entry = Arc::clone(o),
-                _ => changed.push(Arc::clone(&entry.name)),
+            match olds.next_if(|(o, _)| *o == name) {
+                Some((_, o)) if o.version == entry.version => *entry = Arc::clone(o),
+                _ => changed.push(Arc::clone(name)),
             }
         }
-        changed.extend(olds.map(|o| Arc::clone(&o.name)));
+        changed.extend(olds.map(|(o, _)| Arc::clone(o)));
         changed.sort();
         self.changed = changed;
         self.parent = old.serial;
         self
     }
+
+    /// This kind with `removals` gone and `upserts` added or replaced, sharing every entry
+    /// that did not change; `None` when nothing changed.
+    fn derive(&self, upserts: Vec<Arc<Entry>>, removals: &BTreeSet<&str>) -> Option<Self> {
+        let mut entries = self.entries.clone();
+        let mut changed = BTreeSet::new();
+        for name in removals {
+            if let Some((name, _)) = entries.remove_entry(*name) {
+                changed.insert(name);
+            }
+        }
+        for entry in upserts {
+            match entries.get(&entry.name) {
+                Some(old) if old.version == entry.version => {}
+                _ => {
+                    changed.insert(Arc::clone(&entry.name));
+                    entries.insert(Arc::clone(&entry.name), entry);
+                }
+            }
+        }
+        if changed.is_empty() {
+            return None;
+        }
+        Some(Self {
+            serial: SERIAL.fetch_add(1, Ordering::Relaxed),
+            parent: self.serial,
+            version: kind_version(&entries),
+            entries,
+            changed: changed.into_iter().collect(),
+        })
+    }
+}
+
+/// Checks that every name the resources of `kinds` use exists, and that every
+/// ClusterLoadAssignment is read by a cluster: [`Resources::check_consistency`] on the
+/// entries' references. It looks at the whole snapshot; a caller that knows which names
+/// changed may one day look only at those and at whoever uses them.
+fn check(kinds: &PerKind<Arc<KindSnapshot>>) -> Result<(), Inconsistency> {
+    let mut read: BTreeSet<&str> = BTreeSet::new();
+    for kind in ResourceKind::ALL {
+        for (name, entry) in &kinds.get(kind).entries {
+            for reference in &entry.references {
+                if !kinds.get(reference.kind).entries.contains_key(reference.name.as_str()) {
+                    return Err(Inconsistency::Missing {
+                        referrer_kind: kind,
+                        referrer: name.to_string(),
+                        kind: reference.kind,
+                        name: reference.name.clone(),
+                    });
+                }
+                if kind == ResourceKind::Cluster && reference.kind == ResourceKind::ClusterLoadAssignment {
+                    read.insert(&reference.name);
+                }
+            }
+        }
+    }
+    let endpoints = &kinds.get(ResourceKind::ClusterLoadAssignment).entries;
+    if let Some(unread) = endpoints.keys().find(|name| !read.contains(name.as_ref())) {
+        return Err(Inconsistency::Unreferenced {
+            kind: ResourceKind::ClusterLoadAssignment,
+            name: unread.to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// One complete, consistent set of Envoy resources, encoded and versioned, ready to be
@@ -331,14 +407,22 @@ impl Snapshot {
         let count: usize = ResourceKind::ALL.iter().map(|kind| resources.len(*kind)).sum();
         let kinds = if count < PARALLEL_ENCODING {
             resources.check_consistency().map_err(Error::Inconsistent)?;
-            PerKind::from_fn(|kind| Arc::new(KindSnapshot::new(resources, kind)))
+            PerKind::from_fn(|kind| KindSnapshot::new(resources, kind).map(Arc::new))
+                .transpose()
+                .map_err(Error::Inconsistent)?
         } else {
             std::thread::scope(|scope| {
                 let encoding = PerKind::from_fn(|kind| scope.spawn(move || KindSnapshot::new(resources, kind)));
                 let consistent = resources.check_consistency();
                 let kinds = encoding
-                    .map(|handle| Arc::new(handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))));
-                consistent.map(|()| kinds)
+                    .map(|handle| {
+                        handle
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                            .map(Arc::new)
+                    })
+                    .transpose();
+                consistent.and(kinds)
             })
             .map_err(Error::Inconsistent)?
         };
@@ -349,8 +433,55 @@ impl Snapshot {
         })
     }
 
+    /// A snapshot like this one, with per kind the resources of `upserts` added (or
+    /// replacing those of the same name) and the `(kind, name)`s of `removals` gone. Only
+    /// the resources of `upserts` are encoded; every other resource keeps its entry, bytes
+    /// and version, and a kind nothing changed in is shared whole. The result has the same
+    /// versions and bytes as [`Snapshot::new`] of the resulting resources.
+    ///
+    /// A name both removed and upserted is upserted; a name upserted twice takes the last.
+    /// The sources and the resolver are kept; add to them with [`Snapshot::with_source`],
+    /// or replace the resolver with [`Snapshot::with_resolver`].
+    ///
+    /// This is how a change to one virtual host among thousands is served without encoding
+    /// the others again (hand the result to [`Publisher::publish`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Inconsistent`] when a resource of the result names one that does not exist,
+    /// or a ClusterLoadAssignment is read by no cluster (checked over the whole result for
+    /// now), or a resource of `upserts` holds a malformed typed config.
+    pub fn derive<S: AsRef<str>>(
+        &self,
+        upserts: &Resources,
+        removals: impl IntoIterator<Item = (ResourceKind, S)>,
+    ) -> Result<Self> {
+        let removals: Vec<(ResourceKind, S)> = removals.into_iter().collect();
+        let mut kinds = self.kinds.clone();
+        for kind in ResourceKind::ALL {
+            let removed: BTreeSet<&str> = removals
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, name)| name.as_ref())
+                .collect();
+            let upserted = encode_kind(upserts, kind).map_err(Error::Inconsistent)?;
+            if removed.is_empty() && upserted.is_empty() {
+                continue;
+            }
+            if let Some(derived) = self.kinds.get(kind).derive(upserted, &removed) {
+                *kinds.get_mut(kind) = Arc::new(derived);
+            }
+        }
+        check(&kinds).map_err(Error::Inconsistent)?;
+        Ok(Self {
+            kinds,
+            sources: self.sources.clone(),
+            resolver: self.resolver.clone(),
+        })
+    }
+
     /// Sets how to find the objects behind a resource when Envoy rejects it, computed only
-    /// then (for example [`crate::sources`] over the DAG the resources came from). Its
+    /// then (for example [`ingressroute_envoy::sources`] over the DAG the resources came from). Its
     /// answers are added to those given to [`Snapshot::with_source`].
     #[must_use]
     pub fn with_resolver(
@@ -382,9 +513,16 @@ impl Snapshot {
         self.kinds.get(kind).get(name).map(|e| e.version.as_str())
     }
 
+    /// The encoded `google.protobuf.Any` of one resource, as every response carries it,
+    /// if it exists.
+    #[must_use]
+    pub fn encoded(&self, kind: ResourceKind, name: &str) -> Option<&[u8]> {
+        self.kinds.get(kind).get(name).map(|e| e.any.as_ref())
+    }
+
     /// The names of the resources of `kind`, in order.
     pub fn names(&self, kind: ResourceKind) -> impl Iterator<Item = &str> {
-        self.kinds.get(kind).entries.iter().map(|e| e.name.as_ref())
+        self.kinds.get(kind).entries.keys().map(AsRef::as_ref)
     }
 
     /// The objects that produced a resource: those given to [`Snapshot::with_source`] and
@@ -416,6 +554,9 @@ impl Snapshot {
             let slot = self.kinds.get_mut(kind);
             if old.version == slot.version {
                 *slot = Arc::clone(old);
+            } else if slot.parent == old.serial {
+                // Derived from exactly this kind: it knows what changed already.
+                changed = true;
             } else {
                 changed = true;
                 let taken = std::mem::replace(slot, Arc::clone(old));
@@ -468,7 +609,7 @@ impl Publisher {
 
     /// Publishes the served snapshot again with new ClusterLoadAssignments and nothing
     /// else changed: `assignment` gives the one for each EDS name the snapshot serves (for
-    /// example [`Endpoints::cluster_load_assignment`](crate::Endpoints::cluster_load_assignment)).
+    /// example [`Endpoints::cluster_load_assignment`](ingressroute_envoy::Endpoints::cluster_load_assignment)).
     /// This is how an endpoint change goes straight to EDS without translating anything
     /// else; since the set of names stays the same, the snapshot stays consistent.
     ///
@@ -482,11 +623,11 @@ impl Publisher {
         let entries = current
             .kind(ResourceKind::ClusterLoadAssignment)
             .entries
-            .iter()
-            .map(|entry| {
-                let mut assignment = assignment(&entry.name);
-                assignment.cluster_name = entry.name.to_string();
-                Arc::new(Entry::new(&entry.name, &assignment))
+            .keys()
+            .map(|name| {
+                let mut assignment = assignment(name);
+                assignment.cluster_name = name.to_string();
+                (Arc::clone(name), Arc::new(Entry::new(name, &assignment, Vec::new())))
             })
             .collect();
         let mut kinds = current.kinds.clone();
@@ -522,7 +663,7 @@ impl Publisher {
     }
 }
 
-/// The reading side of a [`Publisher`]: what a [`Server`](super::Server) serves from.
+/// The reading side of a [`Publisher`]: what a [`Server`](crate::Server) serves from.
 #[derive(Debug, Clone)]
 pub struct Snapshots {
     rx: watch::Receiver<Slot>,
@@ -535,8 +676,8 @@ impl Snapshots {
         self.rx.borrow().clone()
     }
 
-    pub(crate) fn receiver(&self) -> watch::Receiver<Slot> {
-        self.rx.clone()
+    pub(crate) fn into_receiver(self) -> watch::Receiver<Slot> {
+        self.rx
     }
 }
 
@@ -574,10 +715,10 @@ mod tests {
             ..Default::default()
         });
         for (kind, expected) in [(ResourceKind::ClusterLoadAssignment, 1), (ResourceKind::Listener, 0)] {
-            let packed = KindSnapshot::new(&resources, kind);
+            let packed = KindSnapshot::new(&resources, kind).unwrap();
             let encoded = resources.encoded(kind);
             assert_eq!(packed.entries.len(), expected);
-            for (entry, (name, any)) in packed.entries.iter().zip(encoded) {
+            for (entry, (name, any)) in packed.entries.values().zip(encoded) {
                 assert_eq!(*entry.name, *name);
                 assert_eq!(entry.any.as_ref(), any.encode_to_vec().as_slice());
             }
@@ -585,7 +726,12 @@ mod tests {
         let empty = endpoint_v3::ClusterLoadAssignment::default();
         assert_eq!(
             pack(&empty).as_ref(),
-            crate::proto::any(&empty).encode_to_vec().as_slice()
+            envoy_types::pb::google::protobuf::Any {
+                type_url: <endpoint_v3::ClusterLoadAssignment as Name>::type_url(),
+                value: empty.encode_to_vec(),
+            }
+            .encode_to_vec()
+            .as_slice()
         );
     }
 
@@ -612,9 +758,9 @@ mod tests {
         assert!(published);
         let first = publisher.current().unwrap();
 
-        let mut endpoints = crate::Endpoints::new();
-        let mut a = crate::ServiceEndpoints::new();
-        a.add("http", crate::Endpoint::new([10, 0, 0, 1].into(), 8080));
+        let mut endpoints = ingressroute_envoy::Endpoints::new();
+        let mut a = ingressroute_envoy::ServiceEndpoints::new();
+        a.add("http", ingressroute_envoy::Endpoint::new([10, 0, 0, 1].into(), 8080));
         endpoints.insert_service(ingressroute_dag::ObjectRef::new("apps", "a"), a);
         assert!(publisher.publish_endpoints(|name| endpoints.cluster_load_assignment(name)));
 
@@ -623,14 +769,56 @@ mod tests {
         assert_eq!(eds.changed, [Arc::from("apps/a/http")]);
         assert_eq!(eds.parent, first.kind(ResourceKind::ClusterLoadAssignment).serial);
         assert!(Arc::ptr_eq(
-            &eds.entries[1],
-            &first.kind(ResourceKind::ClusterLoadAssignment).entries[1]
+            &eds.entries["apps/b"],
+            &first.kind(ResourceKind::ClusterLoadAssignment).entries["apps/b"]
         ));
         for kind in [ResourceKind::Listener, ResourceKind::Cluster, ResourceKind::Secret] {
             assert!(Arc::ptr_eq(first.kind(kind), second.kind(kind)));
         }
         // The same endpoints again change nothing.
         assert!(!publisher.publish_endpoints(|name| endpoints.cluster_load_assignment(name)));
+    }
+
+    #[test]
+    fn a_derived_snapshot_encodes_only_what_it_is_given_and_shares_the_rest() {
+        let base = Snapshot::new(&eds_resources(3, true)).unwrap();
+        let mut upserts = Resources::default();
+        upserts.endpoints.push(endpoint_v3::ClusterLoadAssignment {
+            cluster_name: "apps/s00001/http".into(),
+            policy: Some(endpoint_v3::cluster_load_assignment::Policy {
+                overprovisioning_factor: Some(envoy_types::pb::google::protobuf::UInt32Value { value: 140 }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        let derived = base.derive(&upserts, [(ResourceKind::Listener, "absent")]).unwrap();
+        for kind in [ResourceKind::Listener, ResourceKind::Cluster, ResourceKind::Secret] {
+            assert!(Arc::ptr_eq(base.kind(kind), derived.kind(kind)), "{kind}");
+        }
+        let (old, new) = (
+            Arc::clone(base.kind(ResourceKind::ClusterLoadAssignment)),
+            Arc::clone(derived.kind(ResourceKind::ClusterLoadAssignment)),
+        );
+        assert_eq!(new.parent, old.serial);
+        assert_eq!(new.changed, [Arc::from("apps/s00001/http")]);
+        for name in ["apps/s00000/http", "apps/s00002/http"] {
+            assert!(Arc::ptr_eq(&old.entries[name], &new.entries[name]), "{name}");
+        }
+        assert_ne!(
+            old.entries["apps/s00001/http"].version,
+            new.entries["apps/s00001/http"].version
+        );
+
+        // Published after its base, it is taken as it is: it knows what changed.
+        let publisher = Publisher::new();
+        publisher.publish(base);
+        assert!(publisher.publish(derived));
+        let served = publisher.current().unwrap();
+        assert!(Arc::ptr_eq(served.kind(ResourceKind::ClusterLoadAssignment), &new));
+        // The same content again changes nothing.
+        let again = served.derive(&upserts, Vec::<(ResourceKind, String)>::new()).unwrap();
+        assert!(Arc::ptr_eq(again.kind(ResourceKind::ClusterLoadAssignment), &new));
+        assert!(!publisher.publish(again));
     }
 
     /// `count` EDS clusters and, with `assignments`, their ClusterLoadAssignments.
@@ -661,7 +849,7 @@ mod tests {
         let resources = eds_resources(PARALLEL_ENCODING, true);
         let snapshot = Snapshot::new(&resources).unwrap();
         for kind in ResourceKind::ALL {
-            let alone = KindSnapshot::new(&resources, kind);
+            let alone = KindSnapshot::new(&resources, kind).unwrap();
             assert_eq!(snapshot.version(kind), alone.version, "{kind}");
             assert_eq!(snapshot.kind(kind).entries.len(), alone.entries.len());
         }

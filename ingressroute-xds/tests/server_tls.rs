@@ -2,7 +2,6 @@
 //! `--contour-key-file`): a client with a certificate the CA signed is served; a client
 //! without one, or one trusting another CA, gets nothing.
 
-#![cfg(feature = "server")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use std::net::SocketAddr;
@@ -11,9 +10,9 @@ use std::time::Duration;
 use envoy_types::pb::envoy::service::discovery::v3::DiscoveryRequest;
 use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient;
 use ingressroute_envoy::bootstrap::XDS_SUBJECT_ALT_NAME;
-use ingressroute_envoy::server::XdsCertificates;
-use ingressroute_envoy::server::{Error, Publisher, Server, ServerTls};
 use ingressroute_envoy::{ResourceKind, Resources};
+use ingressroute_xds::XdsCertificates;
+use ingressroute_xds::{Error, Publisher, Server, ServerTls};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 

@@ -16,8 +16,8 @@ use tonic::Status;
 use tonic::codec::{BufferSettings, Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic_prost::ProstDecoder;
 
-use super::snapshot::{Entry, type_url};
-use crate::ResourceKind;
+use crate::snapshot::{Entry, type_url};
+use ingressroute_envoy::ResourceKind;
 
 /// A message written by hand into an encode buffer.
 pub(crate) trait Encode {
@@ -31,6 +31,10 @@ pub(crate) trait Encode {
 pub(crate) trait Pushed {
     /// The kind of the resources.
     fn kind(&self) -> ResourceKind;
+    /// The version of the response.
+    fn version(&self) -> &str;
+    /// The nonce of the response.
+    fn nonce(&self) -> &str;
     /// The resources carried.
     fn resource_count(&self) -> usize;
     /// The names removed.
@@ -98,6 +102,12 @@ impl Pushed for SotwResponse {
     fn kind(&self) -> ResourceKind {
         self.kind
     }
+    fn version(&self) -> &str {
+        &self.version_info
+    }
+    fn nonce(&self) -> &str {
+        &self.nonce
+    }
     fn resource_count(&self) -> usize {
         self.resources.len()
     }
@@ -155,6 +165,12 @@ impl Encode for DeltaResponse {
 impl Pushed for DeltaResponse {
     fn kind(&self) -> ResourceKind {
         self.kind
+    }
+    fn version(&self) -> &str {
+        &self.system_version_info
+    }
+    fn nonce(&self) -> &str {
+        &self.nonce
     }
     fn resource_count(&self) -> usize {
         self.resources.len()

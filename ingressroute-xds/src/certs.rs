@@ -6,8 +6,15 @@ use rcgen::{
     KeyUsagePurpose,
 };
 
+/// Why [`XdsCertificates::generate`] failed: the server name is not a usable DNS name, or
+/// key generation or signing failed (the source says which).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot make the xDS certificates")]
+pub struct CertificateError(#[source] rcgen::Error);
+
 /// A certificate and its private key, PEM.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Pem {
     /// The certificate.
     pub certificate: String,
@@ -23,8 +30,9 @@ pub const CERTIFICATE_VALIDITY: std::time::Duration = std::time::Duration::from_
 /// says otherwise), and a client's (Envoy's). The CA's private key is not kept: nothing
 /// else can be signed by it.
 ///
-/// [`XDS_SUBJECT_ALT_NAME`]: crate::bootstrap::XDS_SUBJECT_ALT_NAME
+/// [`XDS_SUBJECT_ALT_NAME`]: ingressroute_envoy::bootstrap::XDS_SUBJECT_ALT_NAME
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct XdsCertificates {
     /// The CA certificate, PEM.
     pub ca: String,
@@ -41,7 +49,11 @@ impl XdsCertificates {
     /// # Errors
     ///
     /// If `server_name` is not a usable DNS name, or key generation or signing fails.
-    pub fn generate(server_name: &str) -> Result<Self, rcgen::Error> {
+    pub fn generate(server_name: &str) -> Result<Self, CertificateError> {
+        Self::generate_rcgen(server_name).map_err(CertificateError)
+    }
+
+    fn generate_rcgen(server_name: &str) -> Result<Self, rcgen::Error> {
         let not_before = time::OffsetDateTime::now_utc() - time::Duration::HOUR;
         let not_after = not_before + CERTIFICATE_VALIDITY;
         let mut params = CertificateParams::new(Vec::<String>::new())?;

@@ -8,13 +8,13 @@ use envoy_types::pb::envoy::config::core::v3 as core_v3;
 use envoy_types::pb::envoy::service::discovery::v3 as discovery_v3;
 use tracing::debug;
 
-use super::Result;
-use super::codec::DeltaResponse;
-use super::metrics::Metrics;
-use super::snapshot::{Entry, KindSnapshot, REMOVAL_ORDER, Snapshot};
-use super::stream::{Protocol, nacked, next_nonce, resolve, unknown_type};
-use super::watch::Watch;
-use crate::ResourceKind;
+use crate::Result;
+use crate::callbacks::Variant;
+use crate::codec::DeltaResponse;
+use crate::snapshot::{Entry, KindSnapshot, REMOVAL_ORDER, Snapshot};
+use crate::stream::{Observer, Protocol, next_nonce, resolve, unknown_type};
+use crate::watch::Watch;
+use ingressroute_envoy::ResourceKind;
 
 /// One delta stream.
 #[derive(Debug)]
@@ -53,6 +53,7 @@ fn respond(
     }
     let nonce = next_nonce(nonces);
     watch.nonce = Some(nonce.clone());
+    watch.version.clone_from(&snapshot.version);
     watch.in_flight = resources.iter().map(|e| Arc::clone(&e.name)).collect();
     Some(DeltaResponse {
         kind: watch.kind,
@@ -66,6 +67,11 @@ fn respond(
 impl Protocol for Delta {
     type Request = discovery_v3::DeltaDiscoveryRequest;
     type Response = DeltaResponse;
+    const VARIANT: Variant = Variant::Delta;
+
+    fn service(&self) -> Option<ResourceKind> {
+        self.only
+    }
 
     fn node(request: &Self::Request) -> Option<&core_v3::Node> {
         request.node.as_ref()
@@ -75,7 +81,7 @@ impl Protocol for Delta {
         &mut self,
         request: Self::Request,
         snapshot: Option<&Snapshot>,
-        metrics: &Metrics,
+        observer: &Observer<'_>,
     ) -> Result<Vec<DeltaResponse>> {
         let Some(kind) = resolve(self.only, &request.type_url)? else {
             unknown_type(&mut self.warned, &request.type_url);
@@ -85,8 +91,8 @@ impl Protocol for Delta {
         if !request.response_nonce.is_empty() {
             if watch.nonce.as_deref() == Some(request.response_nonce.as_str()) {
                 match &request.error_detail {
-                    Some(error) => nacked(watch, error, snapshot, metrics),
-                    None => metrics.acked(kind),
+                    Some(error) => observer.nacked(watch, error, snapshot),
+                    None => observer.acked(watch),
                 }
             } else {
                 // Its ACK or NACK is out of date, but its subscription changes still count:

@@ -2,7 +2,7 @@
 //! subscribed to everything of dataset L (`ingressroute-fixtures`), once over SotW and once
 //! over delta.
 //!
-//! `cargo bench -p ingressroute-envoy --features server --bench fanout` prints, per variant:
+//! `cargo bench -p ingressroute-xds --bench fanout` prints, per variant:
 //! * `initial`: from the clients' first requests until every stream got every type;
 //! * `route change`: one route added to one IngressRoute, from publish until every stream
 //!   ACKed the new route configuration(s);
@@ -32,9 +32,9 @@ use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service
 use envoy_types::pb::envoy::service::discovery::v3::{DeltaDiscoveryRequest, DiscoveryRequest};
 use ingressroute_api::Route;
 use ingressroute_dag::{Config, build};
-use ingressroute_envoy::server::{Metrics, Publisher, Server, Snapshot, TypeMetrics};
 use ingressroute_envoy::{EnvoyConfig, ResourceKind, Resources, translate};
 use ingressroute_fixtures::{Dataset, Size};
+use ingressroute_xds::{Ack, Callbacks, Publisher, Response, Server, Snapshot, StreamInfo};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
@@ -167,6 +167,40 @@ async fn delta_client(
     }
 }
 
+/// What the server sent and was told, per type: counted by the benchmark's callbacks.
+#[derive(Debug, Clone, Copy, Default)]
+struct TypeMetrics {
+    pushes: u64,
+    resources: u64,
+    removals: u64,
+    bytes: u64,
+    acks: u64,
+}
+
+#[derive(Debug, Default)]
+struct Metrics(std::sync::Mutex<BTreeMap<ResourceKind, TypeMetrics>>);
+
+impl Metrics {
+    fn of(&self, kind: ResourceKind) -> TypeMetrics {
+        self.0.lock().unwrap().get(&kind).copied().unwrap_or_default()
+    }
+}
+
+impl Callbacks for Metrics {
+    fn on_response(&self, _: &StreamInfo, response: &Response) {
+        let mut all = self.0.lock().unwrap();
+        let m = all.entry(response.kind).or_default();
+        m.pushes += 1;
+        m.resources += response.resources as u64;
+        m.removals += response.removals as u64;
+        m.bytes += response.bytes as u64;
+    }
+
+    fn on_ack(&self, _: &StreamInfo, ack: &Ack) {
+        self.0.lock().unwrap().entry(ack.kind).or_default().acks += 1;
+    }
+}
+
 fn totals(metrics: &Metrics) -> BTreeMap<ResourceKind, TypeMetrics> {
     ResourceKind::ALL.into_iter().map(|k| (k, metrics.of(k))).collect()
 }
@@ -231,11 +265,12 @@ async fn run(variant: Variant, data: &Dataset, config: &EnvoyConfig) {
     assert!(publisher.publish(snapshot));
     println!("    Snapshot::new {built:?} (of which the consistency check {check:?}, the rest encoding and hashing)");
 
+    let metrics = Arc::new(Metrics::default());
     let server = Server::bind("127.0.0.1:0".parse().unwrap(), publisher.snapshots())
         .await
-        .unwrap();
+        .unwrap()
+        .with_callbacks(Arc::clone(&metrics));
     let address = server.local_addr();
-    let metrics = server.metrics();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(server.serve(async {
         let _ = stopped.await;
@@ -374,7 +409,7 @@ fn main() {
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this too, without it:
     // do not run minutes of fan-out in a debug build then.
     if !std::env::args().any(|a| a == "--bench") {
-        println!("fanout: run with `cargo bench -p ingressroute-envoy --features server --bench fanout`");
+        println!("fanout: run with `cargo bench -p ingressroute-xds --bench fanout`");
         return;
     }
     let data = Dataset::generate(Size::L);

@@ -8,13 +8,13 @@ use envoy_types::pb::envoy::config::core::v3 as core_v3;
 use envoy_types::pb::envoy::service::discovery::v3 as discovery_v3;
 use tracing::debug;
 
-use super::Result;
-use super::codec::SotwResponse;
-use super::metrics::Metrics;
-use super::snapshot::{KindSnapshot, REMOVAL_ORDER, Snapshot};
-use super::stream::{Protocol, nacked, next_nonce, resolve, unknown_type};
-use super::watch::Watch;
-use crate::ResourceKind;
+use crate::Result;
+use crate::callbacks::Variant;
+use crate::codec::SotwResponse;
+use crate::snapshot::{KindSnapshot, REMOVAL_ORDER, Snapshot};
+use crate::stream::{Observer, Protocol, next_nonce, resolve, unknown_type};
+use crate::watch::Watch;
+use ingressroute_envoy::ResourceKind;
 
 /// One SotW stream.
 #[derive(Debug)]
@@ -67,6 +67,7 @@ fn respond(
     let in_flight = due.unwrap_or_else(|| w.watch.known.keys().cloned().collect());
     let nonce = next_nonce(nonces);
     w.watch.nonce = Some(nonce.clone());
+    w.watch.version.clone_from(&version_info);
     w.watch.in_flight = in_flight;
     Some(SotwResponse {
         kind: w.watch.kind,
@@ -77,16 +78,21 @@ fn respond(
 }
 
 fn snapshot_type(w: &SotwWatch) -> &'static str {
-    super::snapshot::type_url(w.watch.kind)
+    crate::snapshot::type_url(w.watch.kind)
 }
 
-fn names(entries: &[Arc<super::snapshot::Entry>]) -> Vec<Arc<str>> {
+fn names(entries: &[Arc<crate::snapshot::Entry>]) -> Vec<Arc<str>> {
     entries.iter().map(|e| Arc::clone(&e.name)).collect()
 }
 
 impl Protocol for Sotw {
     type Request = discovery_v3::DiscoveryRequest;
     type Response = SotwResponse;
+    const VARIANT: Variant = Variant::StateOfTheWorld;
+
+    fn service(&self) -> Option<ResourceKind> {
+        self.only
+    }
 
     fn node(request: &Self::Request) -> Option<&core_v3::Node> {
         request.node.as_ref()
@@ -96,7 +102,7 @@ impl Protocol for Sotw {
         &mut self,
         request: Self::Request,
         snapshot: Option<&Snapshot>,
-        metrics: &Metrics,
+        observer: &Observer<'_>,
     ) -> Result<Vec<SotwResponse>> {
         let Some(kind) = resolve(self.only, &request.type_url)? else {
             unknown_type(&mut self.warned, &request.type_url);
@@ -113,8 +119,8 @@ impl Protocol for Sotw {
                 return Ok(Vec::new());
             }
             match &request.error_detail {
-                Some(error) => nacked(&w.watch, error, snapshot, metrics),
-                None => metrics.acked(kind),
+                Some(error) => observer.nacked(&w.watch, error, snapshot),
+                None => observer.acked(&w.watch),
             }
         }
         w.client_version = request.version_info;

@@ -1,9 +1,9 @@
 //! Feature tests of the xDS server's incremental (delta) ADS streams: objects in, requests
 //! over loopback, responses compared.
-#![cfg(feature = "server")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod server_support;
+#[path = "../../ingressroute-envoy/tests/support/mod.rs"]
 mod support;
 
 use envoy_types::pb::envoy::service::discovery::v3::{DeltaDiscoveryRequest, DeltaDiscoveryResponse};

@@ -19,8 +19,8 @@ use envoy_types::pb::envoy::service::discovery::v3::{
 };
 use envoy_types::pb::google::protobuf::Any;
 use envoy_types::pb::google::rpc;
-use ingressroute_envoy::server::{Metrics, Publisher, Server};
 use ingressroute_envoy::{ResourceKind, Resources};
+use ingressroute_xds::{Ack, Callbacks, Nack, Publisher, Response, Server, StreamInfo};
 use prost::{Message, Name};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -37,9 +37,9 @@ pub(crate) const QUIET: Duration = Duration::from_millis(300);
 pub(crate) struct Xds {
     pub(crate) publisher: Publisher,
     pub(crate) address: SocketAddr,
-    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) metrics: Arc<Recorder>,
     stop: Option<oneshot::Sender<()>>,
-    serving: JoinHandle<Result<(), ingressroute_envoy::server::Error>>,
+    serving: JoinHandle<Result<(), ingressroute_xds::Error>>,
 }
 
 impl Xds {
@@ -49,8 +49,9 @@ impl Xds {
         let server = Server::bind("127.0.0.1:0".parse().unwrap(), publisher.snapshots())
             .await
             .unwrap();
+        let metrics = Arc::new(Recorder::default());
+        let server = server.with_callbacks(Arc::clone(&metrics));
         let address = server.local_addr();
-        let metrics = server.metrics();
         let (stop, stopped) = oneshot::channel::<()>();
         let serving = tokio::spawn(server.serve(async {
             let _ = stopped.await;
@@ -121,6 +122,104 @@ impl Xds {
             .expect("serve returns after shutdown")
             .unwrap()
             .unwrap();
+    }
+}
+
+/// Per type, what the callbacks were told.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct TypeCounts {
+    pub(crate) pushes: u64,
+    pub(crate) resources: u64,
+    pub(crate) removals: u64,
+    pub(crate) bytes: u64,
+    pub(crate) acks: u64,
+    pub(crate) nacks: u64,
+}
+
+/// A NACK as the callbacks saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SeenNack {
+    pub(crate) stream: StreamInfo,
+    pub(crate) kind: ResourceKind,
+    pub(crate) version: String,
+    pub(crate) code: i32,
+    pub(crate) message: String,
+    pub(crate) rejected: Vec<String>,
+    pub(crate) sources: Vec<String>,
+}
+
+/// Callbacks that record everything they are told.
+#[derive(Debug, Default)]
+pub(crate) struct Recorder {
+    counts: Mutex<std::collections::BTreeMap<ResourceKind, TypeCounts>>,
+    pub(crate) opened: Mutex<Vec<StreamInfo>>,
+    pub(crate) closed: Mutex<Vec<StreamInfo>>,
+    pub(crate) responses: Mutex<Vec<(StreamInfo, Response)>>,
+    pub(crate) acks: Mutex<Vec<(StreamInfo, Ack)>>,
+    pub(crate) nacks: Mutex<Vec<SeenNack>>,
+}
+
+impl Recorder {
+    fn count(&self, kind: ResourceKind, f: impl FnOnce(&mut TypeCounts)) {
+        f(self.counts.lock().unwrap().entry(kind).or_default());
+    }
+
+    /// The counts of one type.
+    pub(crate) fn of(&self, kind: ResourceKind) -> TypeCounts {
+        self.counts.lock().unwrap().get(&kind).copied().unwrap_or_default()
+    }
+
+    /// The counts of every type, by type URL.
+    pub(crate) fn by_type_url(&self) -> Vec<(String, TypeCounts)> {
+        ResourceKind::ALL.iter().map(|k| (k.type_url(), self.of(*k))).collect()
+    }
+
+    /// Streams opened and not closed.
+    pub(crate) fn connected_streams(&self) -> usize {
+        self.opened.lock().unwrap().len() - self.closed.lock().unwrap().len()
+    }
+
+    /// Streams opened.
+    pub(crate) fn total_streams(&self) -> usize {
+        self.opened.lock().unwrap().len()
+    }
+}
+
+impl Callbacks for Recorder {
+    fn on_stream_opened(&self, stream: &StreamInfo) {
+        self.opened.lock().unwrap().push(stream.clone());
+    }
+
+    fn on_stream_closed(&self, stream: &StreamInfo) {
+        self.closed.lock().unwrap().push(stream.clone());
+    }
+
+    fn on_response(&self, stream: &StreamInfo, response: &Response) {
+        self.count(response.kind, |c| {
+            c.pushes += 1;
+            c.resources += response.resources as u64;
+            c.removals += response.removals as u64;
+            c.bytes += response.bytes as u64;
+        });
+        self.responses.lock().unwrap().push((stream.clone(), response.clone()));
+    }
+
+    fn on_ack(&self, stream: &StreamInfo, ack: &Ack) {
+        self.count(ack.kind, |c| c.acks += 1);
+        self.acks.lock().unwrap().push((stream.clone(), ack.clone()));
+    }
+
+    fn on_nack(&self, stream: &StreamInfo, nack: &Nack<'_>) {
+        self.count(nack.kind(), |c| c.nacks += 1);
+        self.nacks.lock().unwrap().push(SeenNack {
+            stream: stream.clone(),
+            kind: nack.kind(),
+            version: nack.version().to_owned(),
+            code: nack.code(),
+            message: nack.message().to_owned(),
+            rejected: nack.rejected().map(str::to_owned).collect(),
+            sources: nack.sources().into_iter().collect(),
+        });
     }
 }
 
@@ -367,46 +466,6 @@ pub(crate) fn addresses(cla: &endpoint_v3::ClusterLoadAssignment) -> Vec<String>
 /// Whether `M` is the message of `kind`.
 pub(crate) fn is<M: Name>(kind: ResourceKind) -> bool {
     M::type_url() == kind.type_url()
-}
-
-/// Log lines written while the guard lives (on this thread: use a current-thread runtime).
-#[derive(Clone, Default)]
-pub(crate) struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Logs {
-    /// Starts capturing.
-    pub(crate) fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
-        let logs = Self::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(logs.clone())
-            .with_max_level(tracing::Level::DEBUG)
-            .finish();
-        (logs, tracing::subscriber::set_default(subscriber))
-    }
-
-    /// What was logged.
-    pub(crate) fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
-    type Writer = Logs;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
 }
 
 // ----- worlds ------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 //! Feature tests of the xDS server's services and transport: the separate LDS, RDS, CDS,
 //! EDS and SDS services, errors, message sizes, metrics and shutdown.
-#![cfg(feature = "server")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod server_support;
+#[path = "../../ingressroute-envoy/tests/support/mod.rs"]
 mod support;
 
 use envoy_types::pb::envoy::service::cluster::v3::cluster_discovery_service_client::ClusterDiscoveryServiceClient;
@@ -178,7 +178,7 @@ async fn requests_larger_than_grpcs_default_four_mebibytes_are_accepted() {
 }
 
 #[tokio::test]
-async fn metrics_count_streams_pushes_and_bytes_per_type() {
+async fn callbacks_count_streams_pushes_and_bytes_per_type() {
     let resources = shop().translate();
     let xds = Xds::serving(&resources).await;
     let mut ads = xds.ads().await;
@@ -207,6 +207,72 @@ async fn metrics_count_streams_pushes_and_bytes_per_type() {
     assert_eq!(xds.metrics.total_streams(), 1);
 }
 
+/// Waits until the recorder saw `count` streams closed.
+async fn closed_streams(xds: &Xds, count: usize) -> Vec<ingressroute_xds::StreamInfo> {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while xds.metrics.closed.lock().unwrap().len() < count && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    xds.metrics.closed.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn the_callbacks_hear_of_each_stream_with_its_service_variant_and_node() {
+    use ingressroute_xds::Variant;
+    let xds = Xds::serving(&shop().translate()).await;
+    let mut lds = sotw!(xds, ListenerDiscoveryServiceClient, stream_listeners);
+    let _ = lds.subscribe(Listener, &[]).await;
+    let mut delta = xds.delta().await;
+    let _ = delta.subscribe(Cluster, &[]).await;
+
+    let opened = xds.metrics.opened.lock().unwrap().clone();
+    assert_eq!(opened.len(), 2, "{opened:?}");
+    assert_eq!(opened[0].service, Some(Listener));
+    assert_eq!(opened[0].variant, Variant::StateOfTheWorld);
+    assert_eq!(opened[0].node.as_deref(), Some("test-envoy"));
+    assert_eq!(opened[1].service, None, "ADS");
+    assert_eq!(opened[1].variant, Variant::Delta);
+    assert_eq!(opened[1].node, None, "the delta requests of these tests name no node");
+    assert_ne!(opened[0].id, opened[1].id);
+
+    drop(lds);
+    let closed = closed_streams(&xds, 1).await;
+    assert_eq!(closed, [opened[0].clone()]);
+    drop(delta);
+    assert_eq!(closed_streams(&xds, 2).await.len(), 2);
+}
+
+#[tokio::test]
+async fn the_callbacks_hear_of_each_response_and_the_ack_of_its_version() {
+    let xds = Xds::serving(&shop().translate()).await;
+    let mut ads = xds.ads().await;
+    let cds = ads.subscribe(Cluster, &[]).await;
+    let responses = xds.metrics.responses.lock().unwrap().clone();
+    let [(stream, response)] = responses.as_slice() else {
+        panic!("one response: {responses:?}")
+    };
+    assert_eq!(stream.service, None);
+    assert_eq!(response.kind, Cluster);
+    assert_eq!(response.version, cds.version_info);
+    assert_eq!(response.nonce, cds.nonce);
+    assert_eq!(response.resources, cds.resources.len());
+    assert_eq!(response.removals, 0);
+    assert_eq!(response.bytes, prost::Message::encoded_len(&cds));
+    assert!(xds.metrics.acks.lock().unwrap().is_empty());
+
+    ads.ack(&cds, &[]).await;
+    ads.silent().await;
+    let acks = xds.metrics.acks.lock().unwrap().clone();
+    let [(_, ack)] = acks.as_slice() else {
+        panic!("one ACK: {acks:?}")
+    };
+    assert_eq!(
+        (ack.kind, ack.version.as_str(), ack.nonce.as_str()),
+        (Cluster, cds.version_info.as_str(), cds.nonce.as_str())
+    );
+    assert!(xds.metrics.nacks.lock().unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn shutdown_ends_open_streams_and_serve_returns() {
     let xds = Xds::serving(&shop().translate()).await;
@@ -224,10 +290,7 @@ async fn an_inconsistent_snapshot_is_refused_and_the_served_one_kept() {
     let mut broken = resources.clone();
     broken.clusters.clear();
     let error = xds.publisher.publish_resources(&broken).unwrap_err();
-    assert!(
-        matches!(error, ingressroute_envoy::server::Error::Inconsistent(_)),
-        "{error}"
-    );
+    assert!(matches!(error, ingressroute_xds::Error::Inconsistent(_)), "{error}");
     let mut ads = xds.ads().await;
     assert_eq!(names(&ads.subscribe(Cluster, &[]).await), all(&resources, Cluster));
 }
