@@ -11,7 +11,7 @@ use tracing::debug;
 use crate::Result;
 use crate::callbacks::Variant;
 use crate::codec::SotwResponse;
-use crate::snapshot::{KindSnapshot, REMOVAL_ORDER, Snapshot};
+use crate::snapshot::{Entry, KindSnapshot, REMOVAL_ORDER, Snapshot};
 use crate::stream::{Observer, Protocol, next_nonce, resolve, unknown_type};
 use crate::watch::Watch;
 use ingressroute_envoy::ResourceKind;
@@ -65,6 +65,20 @@ fn respond(
         return None;
     }
     let in_flight = due.unwrap_or_else(|| w.watch.known.keys().cloned().collect());
+    let resources: Vec<Arc<Entry>> = if first || !sends_changes_only(w.watch.kind) {
+        w.watch.known.values().cloned().collect()
+    } else {
+        let changed: Vec<Arc<Entry>> = in_flight
+            .iter()
+            .filter_map(|name| w.watch.known.get(name).cloned())
+            .collect();
+        if changed.is_empty() {
+            // Nothing to send: a route configuration Envoy still names cannot be removed
+            // in this variant (it lets go of it when no scope or listener names it).
+            return None;
+        }
+        changed
+    };
     let nonce = next_nonce(nonces);
     w.watch.nonce = Some(nonce.clone());
     w.watch.version.clone_from(&version_info);
@@ -73,8 +87,21 @@ fn respond(
         kind: w.watch.kind,
         version_info,
         nonce,
-        resources: w.watch.known.values().cloned().collect(),
+        resources,
     })
+}
+
+/// Whether a SotW response of `kind` after the first carries only what changed.
+///
+/// The xDS protocol lets a server send any subset of route configurations, endpoints and
+/// secrets it likes; only listeners and clusters (and, in Envoy, scopes) must be sent
+/// whole. Envoy applies each route configuration on its own and ignores a subscribed one a
+/// response leaves out, so sending the one that changed spares it re-reading every other
+/// (hundreds of virtual hosts in each route bucket). Endpoints and secrets are still sent
+/// whole: Envoy rejects a secret update without the secret, and an assignment left out
+/// would be read as having no endpoints by older Envoys.
+fn sends_changes_only(kind: ResourceKind) -> bool {
+    kind == ResourceKind::RouteConfiguration
 }
 
 fn snapshot_type(w: &SotwWatch) -> &'static str {
