@@ -12,7 +12,8 @@
 //!    exponential blow-up on diamonds). The walk keeps its own stack, so a chain of any
 //!    length cannot overflow the call stack. Errors are *findings*; an object with a
 //!    finding on any visit is invalid (decision D2), and the first finding in walk order
-//!    is its description.
+//!    is its description. An object inserted as rejected is evaluated the same way but
+//!    never followed; when no visit finds anything on it, its rejection is its finding.
 //! 2. **Serve.** From every valid root, the visits are followed again, but only through
 //!    objects without findings. Routes and TCP proxies of the visits reached this way are
 //!    served; an IngressRoute none of whose visits is reached is orphaned (decision D1:
@@ -59,13 +60,18 @@ const MAX_U32: i64 = u32::MAX as i64;
 /// whatever order the objects were inserted in. It never panics on any input.
 #[must_use]
 pub fn build(objects: &Objects, config: &Config) -> Dag {
-    let routes: Vec<(ObjectRef, &IngressRoute)> = objects
-        .ingress_routes
-        .iter()
-        .filter(|(_, _, r)| accepts_class(r, config))
-        .map(|(ns, name, r)| (ObjectRef::new(ns, name), r.as_ref()))
-        .collect();
-    Builder::new(objects, config, &routes).run()
+    let mut routes: Vec<(ObjectRef, &IngressRoute)> = Vec::new();
+    let mut rejections: FxHashMap<usize, &str> = FxHashMap::default();
+    for (ns, name, stored) in objects.ingress_routes.iter() {
+        if !accepts_class(&stored.route, config) {
+            continue;
+        }
+        if let Some(description) = &stored.rejection {
+            rejections.insert(routes.len(), description);
+        }
+        routes.push((ObjectRef::new(ns, name), stored.route.as_ref()));
+    }
+    Builder::new(objects, config, &routes, rejections).run()
 }
 
 /// An error found on an object during the walk.
@@ -173,6 +179,12 @@ struct Builder<'a> {
     /// Vertex of each (namespace, name).
     index: FxHashMap<(&'a str, &'a str), usize>,
     findings: Vec<Option<(Finding, Option<String>)>>,
+    /// Objects inserted as rejected, with their description: evaluated like any other
+    /// but never followed or served, and invalid with this description when the walk
+    /// finds nothing else.
+    rejections: FxHashMap<usize, &'a str>,
+    /// The fqdn of the first root whose walk reached each rejected object.
+    rejected_reached_from: FxHashMap<usize, String>,
     visits: Vec<Visit>,
     /// Services that were looked up and not found.
     referenced_services: References,
@@ -183,7 +195,12 @@ struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    fn new(objects: &'a Objects, config: &'a Config, routes: &'a [(ObjectRef, &'a IngressRoute)]) -> Self {
+    fn new(
+        objects: &'a Objects,
+        config: &'a Config,
+        routes: &'a [(ObjectRef, &'a IngressRoute)],
+        rejections: FxHashMap<usize, &'a str>,
+    ) -> Self {
         let index = routes
             .iter()
             .enumerate()
@@ -193,6 +210,8 @@ impl<'a> Builder<'a> {
             objects,
             config,
             findings: vec![None; routes.len()],
+            rejections,
+            rejected_reached_from: FxHashMap::default(),
             routes,
             index,
             visits: Vec::new(),
@@ -236,6 +255,8 @@ impl<'a> Builder<'a> {
                 walks.push(walk);
             }
         }
+
+        self.reject_the_rest();
 
         // Pass 2: serve what valid chains reach.
         let mut served_from: Vec<Option<String>> = vec![None; self.routes.len()];
@@ -376,6 +397,33 @@ impl<'a> Builder<'a> {
         }
     }
 
+    fn is_rejected(&self, node: usize) -> bool {
+        self.rejections.contains_key(&node)
+    }
+
+    /// A rejected object passed its own checks on a walk from the root serving `fqdn`:
+    /// the walk stops there (it is never followed), remembering the first such fqdn.
+    fn note_rejected_reached(&mut self, node: usize, fqdn: &str) {
+        self.rejected_reached_from
+            .entry(node)
+            .or_insert_with(|| fqdn.to_owned());
+    }
+
+    /// Gives every rejected object the walk found no error on its own description
+    /// (a root's vhost is its fqdn; another object's, that of the first root that
+    /// reached it).
+    fn reject_the_rest(&mut self) {
+        let mut rejected: Vec<(usize, &'a str)> = self.rejections.iter().map(|(n, d)| (*n, *d)).collect();
+        rejected.sort_unstable();
+        for (node, description) in rejected {
+            let vhost = match self.routes.get(node).and_then(|(_, r)| r.spec.virtualhost.as_ref()) {
+                Some(vhost) => Some(vhost.fqdn.clone()),
+                None => self.rejected_reached_from.remove(&node),
+            };
+            self.record(node, Finding::new(Reason::Rejected, description.to_owned()), vhost);
+        }
+    }
+
     fn is_invalid(&self, node: usize) -> bool {
         self.findings.get(node).is_some_and(Option::is_some)
     }
@@ -430,6 +478,9 @@ impl<'a> Builder<'a> {
                 return None;
             }
         };
+        if self.is_rejected(node) {
+            return None;
+        }
         let visit = self.new_visit(node);
 
         let tcp_chain = match tcp {
@@ -525,6 +576,10 @@ impl<'a> Builder<'a> {
                 Ok(step) => {
                     path.push(target);
                     chain.push((visit, step));
+                    if self.is_rejected(target) {
+                        self.note_rejected_reached(target, fqdn);
+                        break;
+                    }
                 }
                 Err(finding) => {
                     self.record(target, finding, Some(fqdn.to_owned()));
@@ -574,6 +629,7 @@ impl<'a> Builder<'a> {
                             let visit = self.new_visit(target);
                             memo.insert((target, prefix), visit);
                             match self.route_steps(target, prefix, path, https_routes) {
+                                Ok(_) if self.is_rejected(target) => self.note_rejected_reached(target, fqdn),
                                 Ok(steps) => {
                                     path.push(target);
                                     stack.push(Frame {

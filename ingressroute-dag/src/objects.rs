@@ -82,6 +82,10 @@ impl<T> Index<T> {
         removed
     }
 
+    fn get(&self, key: &ObjectRef) -> Option<&T> {
+        self.0.get(&key.namespace)?.get(&key.name)
+    }
+
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str, &T)> {
         self.0
             .iter()
@@ -145,6 +149,15 @@ impl<T> HashIndex<T> {
     }
 }
 
+/// An IngressRoute as stored: the object, and why it must never be served if it was
+/// inserted as rejected.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredIngressRoute {
+    pub(crate) route: Arc<IngressRoute>,
+    /// The description given to [`Objects::insert_rejected_ingress_route`].
+    pub(crate) rejection: Option<String>,
+}
+
 /// Every object a build may look at: IngressRoutes, TLSCertificateDelegations, Services
 /// and Secrets.
 ///
@@ -154,7 +167,7 @@ impl<T> HashIndex<T> {
 /// use cost nothing. The order of insertion never matters (decision D2).
 #[derive(Debug, Clone, Default)]
 pub struct Objects {
-    pub(crate) ingress_routes: Index<Arc<IngressRoute>>,
+    pub(crate) ingress_routes: Index<StoredIngressRoute>,
     pub(crate) delegations: Index<Arc<TLSCertificateDelegation>>,
     pub(crate) services: HashIndex<Arc<Service>>,
     pub(crate) secrets: HashIndex<Arc<Secret>>,
@@ -168,11 +181,55 @@ impl Objects {
     }
 
     /// Inserts or replaces an IngressRoute; returns its reference.
+    ///
+    /// Replacing an IngressRoute inserted with
+    /// [`insert_rejected_ingress_route`](Self::insert_rejected_ingress_route) clears its
+    /// rejection.
     pub fn insert_ingress_route(&mut self, route: impl Into<Arc<IngressRoute>>) -> ObjectRef {
-        let route = route.into();
+        self.insert_stored(route.into(), None)
+    }
+
+    /// Inserts or replaces an IngressRoute that must never be served, with the reason as
+    /// its status description; returns its reference.
+    ///
+    /// This is for an object the API server would reject, or one that decoded only
+    /// leniently (required fields missing and filled with zero values): a source that
+    /// cannot trust the object still wants it in the build, so that the rest of the
+    /// configuration sees what the cluster sees. Such an object takes part in the build
+    /// like any other: it is a vertex of the [`DelegationGraph`](crate::DelegationGraph)
+    /// with its delegations, a root takes part in the duplicate-fqdn and root checks,
+    /// and its own errors are found as usual. But it behaves as an invalid IngressRoute
+    /// (decision D1): it contributes no route and no TCP proxy, and what only it
+    /// delegates to is orphaned. Its status is `invalid`, described by the first error
+    /// the build finds on it (e.g. `Spec.VirtualHost.Fqdn must be specified` for a root
+    /// whose fqdn is missing) or, when the build finds none, by `description`, with
+    /// [`Reason::Rejected`](crate::Reason::Rejected).
+    ///
+    /// Inserting the object again with [`insert_ingress_route`](Self::insert_ingress_route),
+    /// or removing it, clears the rejection.
+    pub fn insert_rejected_ingress_route(
+        &mut self,
+        route: impl Into<Arc<IngressRoute>>,
+        description: impl Into<String>,
+    ) -> ObjectRef {
+        self.insert_stored(route.into(), Some(description.into()))
+    }
+
+    fn insert_stored(&mut self, route: Arc<IngressRoute>, rejection: Option<String>) -> ObjectRef {
         let key = ObjectRef::from_meta(&route.metadata);
-        self.ingress_routes.insert(&key, route);
+        self.ingress_routes
+            .insert(&key, StoredIngressRoute { route, rejection });
         key
+    }
+
+    /// The description an IngressRoute was inserted with by
+    /// [`insert_rejected_ingress_route`](Self::insert_rejected_ingress_route), if it is
+    /// stored as rejected.
+    #[must_use]
+    pub fn rejection(&self, key: &ObjectRef) -> Option<&str> {
+        self.ingress_routes
+            .get(key)
+            .and_then(|stored| stored.rejection.as_deref())
     }
 
     /// Removes an IngressRoute; returns whether it was present.
@@ -238,9 +295,9 @@ impl Objects {
         self.secrets.remove(key).is_some()
     }
 
-    /// The IngressRoutes, by namespace then name.
+    /// The IngressRoutes, by namespace then name (rejected ones included).
     pub fn ingress_routes(&self) -> impl Iterator<Item = &Arc<IngressRoute>> {
-        self.ingress_routes.iter().map(|(_, _, r)| r)
+        self.ingress_routes.iter().map(|(_, _, stored)| &stored.route)
     }
 
     /// The stored Services, by namespace then name.

@@ -88,6 +88,11 @@ pub enum Reason {
     /// A value Envoy would reject: out-of-range numbers, control characters, an empty
     /// health-check path.
     InvalidValue,
+    /// The object was inserted with
+    /// [`Objects::insert_rejected_ingress_route`](crate::Objects::insert_rejected_ingress_route)
+    /// (the API server would reject it, or it decoded only leniently) and the build found
+    /// no other error on it; the description is the one given there.
+    Rejected,
 }
 
 /// The status computed for one IngressRoute.

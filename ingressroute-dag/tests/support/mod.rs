@@ -288,6 +288,8 @@ pub(crate) fn ca_secret(key: &str) -> core_v1::Secret {
 pub(crate) enum Item {
     /// An IngressRoute.
     IngressRoute(IngressRoute),
+    /// An IngressRoute inserted as rejected, with the description.
+    RejectedIngressRoute(IngressRoute, String),
     /// A Service.
     Service(core_v1::Service),
     /// A Secret.
@@ -347,9 +349,18 @@ impl Fixture {
     fn current_mut(&mut self) -> &mut IngressRoute {
         let index = self.current.expect("add an IngressRoute first");
         match &mut self.items[index] {
-            Item::IngressRoute(ir) => ir,
+            Item::IngressRoute(ir) | Item::RejectedIngressRoute(ir, _) => ir,
             _ => panic!("the current item is not an IngressRoute"),
         }
+    }
+
+    /// Inserts the current IngressRoute as rejected (one the API server would refuse),
+    /// with this description.
+    pub(crate) fn rejected(mut self, description: &str) -> Self {
+        let index = self.current.expect("add an IngressRoute first");
+        let ir = self.current_mut().clone();
+        self.items[index] = Item::RejectedIngressRoute(ir, description.into());
+        self
     }
 
     fn last_route(&mut self) -> &mut api::Route {
@@ -590,6 +601,9 @@ pub(crate) fn objects_from<'a>(items: impl IntoIterator<Item = &'a Item>) -> Obj
         match item {
             Item::IngressRoute(ir) => {
                 objects.insert_ingress_route(ir.clone());
+            }
+            Item::RejectedIngressRoute(ir, description) => {
+                objects.insert_rejected_ingress_route(ir.clone(), description.clone());
             }
             Item::Service(s) => {
                 objects.insert_service(s);
