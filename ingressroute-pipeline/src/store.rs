@@ -326,12 +326,6 @@ impl Store {
             None => self.rejections.remove(&key),
         };
         let old = self.routes.insert(key.clone(), Arc::clone(&route));
-        match rejection {
-            Some(description) => self
-                .objects
-                .insert_rejected_ingress_route(Arc::clone(&route), description),
-            None => self.objects.insert_ingress_route(Arc::clone(&route)),
-        };
         let relevant = match &old {
             None => self.accepts(&route.metadata),
             Some(old) => {
@@ -339,6 +333,10 @@ impl Store {
                 (old.spec != route.spec || class(&old.metadata) != class(&route.metadata) || rejection_changed)
                     && (self.accepts(&old.metadata) || self.accepts(&route.metadata))
             }
+        };
+        match rejection {
+            Some(description) => self.objects.insert_rejected_ingress_route(route, description),
+            None => self.objects.insert_ingress_route(route),
         };
         if relevant || was_undecodable {
             effect.rebuild_for(|c| &mut c.ingress_routes, &key);

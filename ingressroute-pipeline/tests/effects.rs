@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 //! What each change calls for: nothing, endpoints only, a status write, or a rebuild.
 
 use std::collections::BTreeSet;
