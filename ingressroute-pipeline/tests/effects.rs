@@ -50,7 +50,7 @@ fn key(name: &str) -> ObjectRef {
 }
 
 /// A pipeline whose first list held `objects`, built once.
-fn built(objects: Vec<Object>) -> Pipeline {
+fn built(objects: &[Object]) -> Pipeline {
     let mut pipeline = Pipeline::new(Config::default(), EnvoyConfig::default());
     for kind in Kind::ALL {
         pipeline.apply(Event::Init(kind));
@@ -67,7 +67,7 @@ fn built(objects: Vec<Object>) -> Pipeline {
 
 #[test]
 fn a_service_no_route_looks_up_changes_nothing_and_a_used_one_rebuilds() {
-    let mut pipeline = built(vec![
+    let mut pipeline = built(&[
         Object::IngressRoute(route("web", Some("web.example.com"), "web")),
         service("web"),
     ]);
@@ -92,7 +92,7 @@ fn a_service_no_route_looks_up_changes_nothing_and_a_used_one_rebuilds() {
 
 #[test]
 fn a_missing_service_that_appears_rebuilds() {
-    let mut pipeline = built(vec![Object::IngressRoute(route("web", Some("web.example.com"), "web"))]);
+    let mut pipeline = built(&[Object::IngressRoute(route("web", Some("web.example.com"), "web"))]);
     assert_eq!(
         pipeline.dag().unwrap().status(&key("web")).unwrap().current_status,
         CurrentStatus::Invalid
@@ -107,7 +107,7 @@ fn a_missing_service_that_appears_rebuilds() {
 
 #[test]
 fn endpoints_are_an_eds_update_only_when_a_cluster_reads_them() {
-    let mut pipeline = built(vec![
+    let mut pipeline = built(&[
         Object::IngressRoute(route("web", Some("web.example.com"), "web")),
         service("web"),
         endpoints("web", "10.0.0.1"),
@@ -132,7 +132,7 @@ fn endpoints_are_an_eds_update_only_when_a_cluster_reads_them() {
 
 #[test]
 fn a_status_only_update_rebuilds_nothing_but_may_need_a_write() {
-    let mut pipeline = built(vec![
+    let mut pipeline = built(&[
         Object::IngressRoute(route("web", Some("web.example.com"), "web")),
         service("web"),
     ]);
@@ -161,7 +161,7 @@ fn a_status_only_update_rebuilds_nothing_but_may_need_a_write() {
 
 #[test]
 fn another_ingress_class_is_ignored_entirely() {
-    let mut pipeline = built(vec![service("web")]);
+    let mut pipeline = built(&[service("web")]);
     let mut other = (*route("other", Some("other.example.com"), "web")).clone();
     other.metadata.annotations = Some([("kubernetes.io/ingress.class".to_owned(), "nginx".to_owned())].into());
     let effect = pipeline.apply(Event::Apply(Object::IngressRoute(Arc::new(other))));
@@ -173,7 +173,7 @@ fn another_ingress_class_is_ignored_entirely() {
 
 #[test]
 fn a_relist_removes_what_it_does_not_list() {
-    let mut pipeline = built(vec![
+    let mut pipeline = built(&[
         Object::IngressRoute(route("a", Some("a.example.com"), "web")),
         Object::IngressRoute(route("b", Some("b.example.com"), "web")),
         service("web"),
@@ -193,7 +193,7 @@ fn a_relist_removes_what_it_does_not_list() {
 
 #[test]
 fn an_undecodable_ingress_route_is_absent_and_invalid() {
-    let mut pipeline = built(vec![
+    let mut pipeline = built(&[
         Object::IngressRoute(route("web", Some("web.example.com"), "web")),
         service("web"),
     ]);
@@ -230,7 +230,7 @@ fn an_undecodable_ingress_route_is_absent_and_invalid() {
 
 #[test]
 fn a_rejected_ingress_route_takes_part_but_is_never_served() {
-    let mut pipeline = built(vec![service("web")]);
+    let mut pipeline = built(&[service("web")]);
     let effect = pipeline.apply(Event::Apply(Object::RejectedIngressRoute {
         route: route("web", Some("web.example.com"), "web"),
         description: "cannot decode the IngressRoute: spec.routes[0].services[0].strategy: unknown".into(),
