@@ -9,10 +9,11 @@ use std::process::Command;
 use anyhow::{Context, bail};
 
 /// The crates published to crates.io; each must build on its own and package cleanly.
-const PUBLISHED: [&str; 5] = [
+const PUBLISHED: [&str; 6] = [
     "ingressroute-api",
     "ingressroute-dag",
     "ingressroute-envoy",
+    "ingressroute-pipeline",
     "ingressroute-cli",
     "ingressroute-controller",
 ];
