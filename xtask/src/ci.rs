@@ -9,11 +9,12 @@ use std::process::Command;
 use anyhow::{Context, bail};
 
 /// The crates published to crates.io; each must build on its own and package cleanly.
-const PUBLISHED: [&str; 6] = [
+const PUBLISHED: [&str; 7] = [
     "ingressroute-api",
     "ingressroute-dag",
     "ingressroute-envoy",
     "ingressroute-xds",
+    "ingressroute-pipeline",
     "ingressroute-cli",
     "ingressroute-controller",
 ];
