@@ -43,6 +43,7 @@ pub use prost;
 pub use serde_json;
 
 pub use bootstrap::{AdsApi, BootstrapConfig, XdsTls, bootstrap};
+pub use bytes;
 pub use cluster::{DEFAULT_HEALTH_CHECK_HOST, HTTP_PROTOCOL_OPTIONS};
 pub use config::{
     AccessLogFormat, ConfigSource, DEFAULT_ACCESS_LOG, DEFAULT_HTTP_ROUTE_BUCKETS, DEFAULT_JSON_FIELDS, EnvoyConfig,
@@ -53,7 +54,7 @@ pub use listener::{
     CIPHER_SUITES, COMPRESSOR, GRPC_WEB, GZIP, HTTP_CONNECTION_MANAGER, LUA, PROXY_PROTOCOL, ROUTER, TCP_PROXY,
     TLS_INSPECTOR,
 };
-pub use resources::{Inconsistency, Reference, ResourceKind, Resources};
+pub use resources::{EncodedResource, Inconsistency, Reference, ResourceKind, Resources, pack};
 pub use route::{REQUEST_START_HEADER, REQUEST_START_VALUE, SESSION_AFFINITY_COOKIE};
 pub use sources::sources;
 pub use translate::translate;
