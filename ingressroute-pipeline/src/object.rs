@@ -6,6 +6,7 @@
 //! A front end without a cluster (files, tests) can send `Apply`/`Delete` alone, or a
 //! whole relist whenever it likes: the store works out what actually changed.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -192,6 +193,15 @@ impl Undecodable {
     }
 }
 
+/// The status description of an IngressRoute that lacks the required field at `path` (it
+/// decodes only leniently, see [`ingressroute_api::lenient`]), for
+/// [`Object::RejectedIngressRoute`]: `cannot decode the IngressRoute: spec.routes[0].match:
+/// is required`.
+#[must_use]
+pub fn missing_field_description(path: &str) -> String {
+    format!("cannot decode the IngressRoute: {path}: is required")
+}
+
 /// A watch-like event.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -208,4 +218,26 @@ pub enum Event {
     Apply(Object),
     /// An object is gone.
     Delete(Kind, ObjectRef),
+}
+
+impl Event {
+    /// A relist of every kind that holds exactly `objects`: per kind (in [`Kind::ALL`]
+    /// order) `Init`, one `InitApply` per object of that kind, `InitDone`. For a front end
+    /// that reads everything again and lets the store work out what changed (`serve`
+    /// after a file changed), or that builds once (`render`): objects of a kind not among
+    /// `objects` are gone, and the store is [synced](crate::Store::synced) afterwards.
+    #[must_use]
+    pub fn relist(objects: impl IntoIterator<Item = Object>) -> Vec<Event> {
+        let mut by_kind: BTreeMap<Kind, Vec<Object>> = BTreeMap::new();
+        for object in objects {
+            by_kind.entry(object.kind()).or_default().push(object);
+        }
+        let mut events = Vec::new();
+        for kind in Kind::ALL {
+            events.push(Event::Init(kind));
+            events.extend(by_kind.remove(&kind).into_iter().flatten().map(Event::InitApply));
+            events.push(Event::InitDone(kind));
+        }
+        events
+    }
 }

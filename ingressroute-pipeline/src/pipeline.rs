@@ -110,18 +110,20 @@ impl Pipeline {
     /// Builds the DAG from the objects and translates it.
     #[must_use]
     pub fn rebuild(&mut self) -> Rebuild {
+        let changed = std::mem::take(&mut self.changed);
         let dag = self.build();
         let resources = self.translate(&dag);
         Rebuild {
             dag,
             resources,
-            changed: std::mem::take(&mut self.changed),
+            changed,
         }
     }
 
     /// Builds the DAG alone (the first half of [`Pipeline::rebuild`], for callers that
-    /// time the halves); it becomes the last build.
+    /// time the halves); it becomes the last build, and takes in every change so far.
     pub fn build(&mut self) -> Arc<Dag> {
+        self.changed = Changed::default();
         let dag = Arc::new(ingressroute_dag::build(self.store.objects(), &self.config));
         self.dag = Some(Arc::clone(&dag));
         dag

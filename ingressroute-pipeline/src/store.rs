@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use ingressroute_api::{INGRESS_CLASS_ANNOTATIONS, IngressRoute, TLSCertificateDelegation};
-use ingressroute_dag::{Dag, ObjectRef, Objects};
+use ingressroute_dag::{Dag, ObjectRef, Objects, SecretError};
 use ingressroute_envoy::{Endpoints, ServiceEndpoints};
 use k8s_openapi::api::core::v1 as core_v1;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -125,6 +125,8 @@ pub struct Store {
     services: HashMap<ObjectRef, ingressroute_dag::K8sService>,
     /// A hash of the type and the usable keys of every Secret that has any.
     secrets: HashMap<ObjectRef, [u8; 32]>,
+    /// Why each Secret meant for IngressRoutes that cannot be used cannot.
+    unusable_secrets: HashMap<ObjectRef, SecretError>,
     /// Each EndpointSlice's Service and ready endpoints.
     slices: HashMap<ObjectRef, Slice>,
     /// The slices of each Service.
@@ -152,6 +154,7 @@ impl Store {
             delegations: HashMap::new(),
             services: HashMap::new(),
             secrets: HashMap::new(),
+            unusable_secrets: HashMap::new(),
             slices: HashMap::new(),
             slices_by_service: HashMap::new(),
             undecodable: BTreeMap::new(),
@@ -200,6 +203,13 @@ impl Store {
     /// Every stored IngressRoute (rejected ones included), in no particular order.
     pub fn ingress_routes(&self) -> impl Iterator<Item = (&ObjectRef, &Arc<IngressRoute>)> {
         self.routes.iter()
+    }
+
+    /// Why the stored Secret `key` cannot be used, when it is meant for IngressRoutes (a
+    /// TLS or CA Secret) but malformed; it counts as missing (decision D12).
+    #[must_use]
+    pub fn unusable_secret(&self, key: &ObjectRef) -> Option<&SecretError> {
+        self.unusable_secrets.get(key)
     }
 
     /// The IngressRoutes of the served class that do not decode.
@@ -297,9 +307,12 @@ impl Store {
             Object::Secret(secret) => {
                 let key = ObjectRef::from_meta(&secret.metadata);
                 let fingerprint = fingerprint(&secret);
-                // An unusable Secret is simply not stored (decision D12); `check` reports
-                // why, the store has nobody to tell.
-                let _ = self.objects.insert_secret(&secret);
+                // An unusable Secret is not stored (decision D12); why is kept for
+                // front ends that report it.
+                match self.objects.insert_secret(&secret) {
+                    Ok(_) => self.unusable_secrets.remove(&key),
+                    Err(error) => self.unusable_secrets.insert(key.clone(), error),
+                };
                 let old = match fingerprint {
                     Some(f) => self.secrets.insert(key.clone(), f),
                     None => self.secrets.remove(&key),
@@ -398,6 +411,7 @@ impl Store {
             }
             Kind::Secret => {
                 self.objects.remove_secret(key);
+                self.unusable_secrets.remove(key);
                 if self.secrets.remove(key).is_some() && dag.is_none_or(|d| d.references_secret(key)) {
                     effect.rebuild_for(|c| &mut c.secrets, key);
                 }

@@ -267,3 +267,76 @@ fn nothing_is_synced_until_every_kind_has_listed_once() {
     pipeline.apply(Event::InitDone(Kind::Endpoints));
     assert!(pipeline.store().synced());
 }
+
+#[test]
+fn a_relist_of_everything_syncs_the_store_and_a_second_one_changes_only_what_differs() {
+    let mut pipeline = Pipeline::new(Config::default(), EnvoyConfig::default());
+    let objects = [
+        Object::IngressRoute(route("web", Some("web.example.com"), "web")),
+        service("web"),
+        service("unused"),
+        endpoints("web", "10.0.0.1"),
+    ];
+    for event in Event::relist(objects.clone()) {
+        pipeline.apply(event);
+    }
+    assert!(pipeline.store().synced());
+    assert_eq!(pipeline.rebuild().dag.virtual_hosts().len(), 1);
+
+    let mut effect = ingressroute_pipeline::Effect::default();
+    for event in Event::relist(objects.clone()) {
+        pipeline.apply_into(event, &mut effect);
+    }
+    assert!(!effect.rebuild, "the same objects again: {effect:?}");
+    assert!(effect.endpoints.is_empty());
+
+    // Without the Service the route reads and the one nobody reads.
+    let mut effect = ingressroute_pipeline::Effect::default();
+    for event in Event::relist([objects[0].clone(), objects[3].clone()]) {
+        pipeline.apply_into(event, &mut effect);
+    }
+    assert!(effect.rebuild);
+    assert_eq!(effect.changed.services, BTreeSet::from([key("web")]));
+}
+
+#[test]
+fn a_build_takes_in_the_changes_so_far() {
+    let mut pipeline = built(&[service("web")]);
+    pipeline.apply(Event::Apply(Object::IngressRoute(route(
+        "web",
+        Some("web.example.com"),
+        "web",
+    ))));
+    let _ = pipeline.build();
+    assert!(
+        pipeline.rebuild().changed.is_empty(),
+        "the change was built by the build before"
+    );
+}
+
+#[test]
+fn an_unusable_secret_says_why_until_it_is_replaced_or_deleted() {
+    let secret = |crt: &str| {
+        Object::Secret(Arc::new(
+            serde_json::from_value::<core_v1::Secret>(json!({
+                "metadata": {"name": "tls", "namespace": "default"},
+                "type": "kubernetes.io/tls",
+                "stringData": {"tls.crt": crt, "tls.key": "not a key"},
+            }))
+            .unwrap(),
+        ))
+    };
+    let mut pipeline = built(&[]);
+    pipeline.apply(Event::Apply(secret("not a certificate")));
+    assert!(pipeline.store().unusable_secret(&key("tls")).is_some());
+    pipeline.apply(Event::Delete(Kind::Secret, key("tls")));
+    assert_eq!(pipeline.store().unusable_secret(&key("tls")), None);
+}
+
+#[test]
+fn a_missing_field_is_described_as_the_cli_and_the_controller_say_it() {
+    assert_eq!(
+        ingressroute_pipeline::missing_field_description("spec.routes[0].match"),
+        "cannot decode the IngressRoute: spec.routes[0].match: is required"
+    );
+}
