@@ -1,35 +1,37 @@
-//! The one task that owns the objects: it applies watch events, rebuilds with Contour's
-//! holdoff, publishes snapshots and works out which statuses need writing.
+//! The one task that owns the objects: it feeds watch events to the
+//! [`Pipeline`](ingressroute_pipeline::Pipeline), rebuilds with Contour's holdoff, publishes
+//! snapshots and hands the statuses to write to the status writer.
 //!
 //! ```text
-//!  Event ─▶ Store::apply ─▶ Effect
-//!              rebuild?  ── holdoff (100 ms quiet, 500 ms max) ─▶ build ─▶ translate
+//!  Event ─▶ Pipeline::apply ─▶ Effect
+//!              rebuild?  ── Holdoff (100 ms quiet, 500 ms max) ─▶ build ─▶ translate
 //!                                                                   │
 //!              endpoints? ─▶ the ClusterLoadAssignments that read   ├─▶ Snapshot ─▶ Publisher
 //!                            them, recomputed in the last resources ┘
-//!              routes?   ─▶ PendingSet (desired status ≠ the object's) ─▶ status writer
+//!              routes?   ─▶ status_write (desired ≠ the object's) ─▶ PendingStatuses ─▶ writer
 //! ```
 //!
 //! Nothing is built, published or written before every watch has listed once, so Envoy
 //! never sees a partial snapshot and no status is computed from half the objects.
+//!
+//! What this module does **not** do: decide what a change affects, when to rebuild or
+//! which status differs; `ingressroute-pipeline` does, for `ingressroute serve` too.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ingressroute_api::IngressRouteStatus;
-use ingressroute_dag::{Dag, ObjectRef, build};
-use ingressroute_envoy::{EnvoyConfig, Resources, translate};
+use ingressroute_dag::{Dag, ObjectRef};
+use ingressroute_envoy::Resources;
+use ingressroute_pipeline::{Decision, Effect, Event, Holdoff, Object, Pipeline};
 use ingressroute_xds::{Publisher, Snapshot};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{debug, error, info};
 
 use crate::metrics::{IngressRouteGauges, Metrics};
-use crate::settings::Holdoff;
-use crate::status::{Pending, PendingSet, PendingStatuses};
-use crate::store::{Effect, Store};
-use crate::watch::{Event, Malformed};
+use crate::settings;
+use crate::status::PendingStatuses;
 
 /// How many queued events are applied before acting on them.
 const BATCH: usize = 1024;
@@ -37,21 +39,15 @@ const BATCH: usize = 1024;
 /// The event loop's state.
 #[derive(Debug)]
 pub(crate) struct EventLoop {
-    store: Store,
-    dag_config: ingressroute_dag::Config,
-    envoy_config: EnvoyConfig,
-    holdoff: Holdoff,
+    /// The objects and the last build. Its translation is not kept: Envoy's prost
+    /// resources take several times the memory of the DAG and of the encoded snapshot
+    /// together.
+    pipeline: Pipeline,
+    holdoff: settings::Holdoff,
     publisher: Publisher,
     metrics: Arc<Metrics>,
     pending: Arc<PendingStatuses>,
     ready_tx: watch::Sender<bool>,
-    /// The last build. Its translation is not kept: Envoy's prost resources take several
-    /// times the memory of the DAG and of the encoded snapshot together.
-    dag: Option<Arc<Dag>>,
-    /// The Services whose endpoints some ClusterLoadAssignment of the last build reads.
-    eds_services: HashSet<ObjectRef>,
-    last_rebuild: Instant,
-    deadline: Option<Instant>,
 }
 
 /// The channels the event loop reports on.
@@ -65,37 +61,36 @@ pub(crate) struct Outputs {
     pub(crate) ready: watch::Sender<bool>,
 }
 
+/// The holdoff's clock: tokio's, so that tests with paused time control it too.
+fn now() -> std::time::Instant {
+    Instant::now().into_std()
+}
+
 impl EventLoop {
     /// An event loop that has seen nothing yet.
     pub(crate) fn new(
         dag_config: ingressroute_dag::Config,
-        envoy_config: EnvoyConfig,
-        holdoff: Holdoff,
+        envoy_config: ingressroute_envoy::EnvoyConfig,
+        holdoff: settings::Holdoff,
         outputs: Outputs,
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
-            store: Store::new(&dag_config.ingress_class),
-            dag_config,
-            envoy_config,
+            pipeline: Pipeline::new(dag_config, envoy_config),
             holdoff,
             publisher: outputs.publisher,
             metrics,
             pending: outputs.pending,
             ready_tx: outputs.ready,
-            dag: None,
-            eds_services: HashSet::new(),
-            last_rebuild: Instant::now(),
-            deadline: None,
         }
     }
 
     /// Runs until `shutdown` turns true or every watch has gone away.
     pub(crate) async fn run(mut self, mut events: mpsc::Receiver<Event>, mut shutdown: watch::Receiver<bool>) {
         // Contour starts the holdoff clock when the loop starts.
-        self.last_rebuild = Instant::now();
+        let mut holdoff = Holdoff::with_delays(self.holdoff.delay, self.holdoff.max_delay, now());
         loop {
-            let deadline = self.deadline;
+            let deadline = holdoff.deadline().map(Instant::from_std);
             let event = tokio::select! {
                 biased;
                 _ = shutdown.changed() => return,
@@ -106,8 +101,7 @@ impl EventLoop {
                 },
             };
             let Some(event) = event else {
-                self.deadline = None;
-                self.rebuild();
+                self.rebuild(&mut holdoff);
                 continue;
             };
             let mut effect = Effect::default();
@@ -118,23 +112,39 @@ impl EventLoop {
                     Err(_) => break,
                 }
             }
-            self.act(&effect);
+            self.act(&effect, &mut holdoff);
         }
     }
 
     fn apply(&mut self, event: Event, effect: &mut Effect) {
-        if let Event::Apply { object, .. } | Event::Delete(object) = &event {
-            self.metrics.event(object.kind());
+        let secret = match &event {
+            Event::InitApply(object) | Event::Apply(object) => {
+                self.metrics.event(object.kind());
+                match object {
+                    Object::Secret(secret) => Some(ObjectRef::from_meta(&secret.metadata)),
+                    _ => None,
+                }
+            }
+            Event::Delete(kind, _) => {
+                self.metrics.event(*kind);
+                None
+            }
+            _ => None,
+        };
+        self.pipeline.apply_into(event, effect);
+        if let Some(key) = secret
+            && let Some(error) = self.pipeline.store().unusable_secret(&key)
+        {
+            debug!(secret = %key, %error, "unusable secret");
         }
-        self.store.apply(event, self.dag.as_deref(), effect);
     }
 
     /// Does what a batch of events calls for.
-    fn act(&mut self, effect: &Effect) {
-        if self.dag.is_none() {
-            if self.store.synced() {
+    fn act(&mut self, effect: &Effect, holdoff: &mut Holdoff) {
+        if self.pipeline.dag().is_none() {
+            if self.pipeline.store().synced() {
                 info!("every watch has listed; building the first snapshot");
-                self.rebuild();
+                self.rebuild(holdoff);
                 self.ready_tx.send_replace(true);
                 self.metrics.set_ready(true);
             }
@@ -144,39 +154,31 @@ impl EventLoop {
             debug!("nothing relevant changed");
             return;
         }
-        let mut rebuilt = false;
-        if effect.rebuild {
-            if self.last_rebuild.elapsed() > self.holdoff.max_delay {
-                self.deadline = None;
-                self.rebuild();
-                rebuilt = true;
-            } else {
-                self.deadline = Some(Instant::now() + self.holdoff.delay);
-            }
+        if effect.rebuild && holdoff.changed(now()) == Decision::RebuildNow {
+            self.rebuild(holdoff);
+            return;
         }
-        if !rebuilt {
-            if !effect.endpoints.is_empty() {
-                self.update_endpoints(&effect.endpoints);
-            }
-            for key in &effect.routes {
-                self.refresh_pending(key);
-            }
+        if !effect.endpoints.is_empty() {
+            self.update_endpoints(&effect.endpoints);
+        }
+        for key in &effect.routes {
+            self.pending.set(key, self.pipeline.status_write(key));
         }
     }
 
     /// Builds the DAG, translates it and publishes the result; works out the statuses
     /// to write.
-    fn rebuild(&mut self) {
+    fn rebuild(&mut self, holdoff: &mut Holdoff) {
         let started = std::time::Instant::now();
-        let dag = Arc::new(blocking(|| build(&self.store.objects, &self.dag_config)));
+        let dag = blocking(|| self.pipeline.build());
         let built = started.elapsed();
-        let (published, clusters, eds_services) = blocking(|| {
-            let resources = translate(&dag, &self.store.endpoints, &self.envoy_config);
+        let (published, clusters) = blocking(|| {
+            let resources = self.pipeline.translate(&dag);
             let published = self.publish(&resources, &dag);
-            (published, resources.clusters.len(), eds_services(&resources))
+            (published, resources.clusters.len())
         });
         let took = started.elapsed();
-        self.last_rebuild = Instant::now();
+        holdoff.rebuilt(now());
         let unix = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or(Duration::ZERO)
@@ -194,10 +196,8 @@ impl EventLoop {
             "rebuilt"
         );
         self.metrics
-            .set_ingress_routes(IngressRouteGauges::of(&dag, &self.store));
-        self.eds_services = eds_services;
-        self.dag = Some(dag);
-        self.recompute_pending();
+            .set_ingress_routes(IngressRouteGauges::of(&dag, self.pipeline.store()));
+        self.pending.replace_all(self.pipeline.status_writes());
     }
 
     /// Publishes `resources`; whether anything changed. An inconsistent set (a bug) is
@@ -208,7 +208,7 @@ impl EventLoop {
                 // A NACK names the IngressRoutes behind the rejected resource, found in
                 // the DAG it came from only when one happens.
                 let dag = Arc::clone(dag);
-                let envoy = self.envoy_config.clone();
+                let envoy = self.pipeline.envoy_config().clone();
                 let snapshot = snapshot.with_resolver(move |kind, name| {
                     ingressroute_envoy::sources(&dag, &envoy, kind, name)
                         .iter()
@@ -230,76 +230,20 @@ impl EventLoop {
     /// endpoints, everything else is kept, and only the assignments that changed are sent
     /// to Envoy (decision D14). Services no cluster reads change nothing and cost nothing.
     fn update_endpoints(&mut self, services: &BTreeSet<ObjectRef>) {
-        if !services.iter().any(|s| self.eds_services.contains(s)) {
+        if !self.pipeline.endpoints_matter(services) {
             debug!("endpoints changed that no cluster reads");
             return;
         }
-        let endpoints = &self.store.endpoints;
+        let pipeline = &self.pipeline;
         let published = blocking(|| {
             self.publisher
-                .publish_endpoints(|name| endpoints.cluster_load_assignment(name))
+                .publish_endpoints(|name| pipeline.cluster_load_assignment(name))
         });
         if published {
             self.metrics.published_endpoints();
             debug!(services = services.len(), "endpoints published");
         }
     }
-
-    /// The whole pending set, after a build.
-    fn recompute_pending(&mut self) {
-        let Some(dag) = &self.dag else { return };
-        let mut pending = PendingSet::new();
-        for (key, malformed) in self.store.malformed_routes() {
-            if let Some(entry) = malformed_pending(malformed) {
-                pending.insert(key.clone(), entry);
-            }
-        }
-        for (key, status) in dag.statuses() {
-            let desired = status.to_api();
-            let Some(route) = self.store.ingress_route(key) else {
-                continue;
-            };
-            if route.status.as_ref() != Some(&desired) {
-                pending.insert(
-                    key.clone(),
-                    Pending {
-                        desired,
-                        resource_version: route.metadata.resource_version.clone(),
-                    },
-                );
-            }
-        }
-        self.pending.replace_all(pending);
-    }
-
-    /// One IngressRoute's pending status, after it changed without a build.
-    fn refresh_pending(&mut self, key: &ObjectRef) {
-        if let Some(malformed) = self.store.malformed_routes().get(key) {
-            self.pending.set(key, malformed_pending(malformed));
-            return;
-        }
-        let desired = self.dag.as_ref().and_then(|d| d.status(key)).map(|s| s.to_api());
-        let entry = match (desired, self.store.ingress_route(key)) {
-            (Some(desired), Some(route)) if route.status.as_ref() != Some(&desired) => Some(Pending {
-                desired,
-                resource_version: route.metadata.resource_version.clone(),
-            }),
-            _ => None,
-        };
-        self.pending.set(key, entry);
-    }
-}
-
-/// The status an IngressRoute that does not decode should have, unless it has it.
-fn malformed_pending(malformed: &Malformed) -> Option<Pending> {
-    let desired = IngressRouteStatus {
-        current_status: "invalid".to_owned(),
-        description: format!("cannot decode the IngressRoute: {}", malformed.error),
-    };
-    (malformed.status.as_ref() != Some(&desired)).then(|| Pending {
-        desired,
-        resource_version: malformed.metadata.resource_version.clone(),
-    })
 }
 
 /// Sleeps until `deadline`, or forever without one.
@@ -315,42 +259,5 @@ fn blocking<R>(work: impl FnOnce() -> R) -> R {
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
         _ => work(),
-    }
-}
-
-/// The Services whose endpoints the ClusterLoadAssignments read: their names are
-/// `namespace/service[/port]` (never hashed; no part can hold a `/`).
-fn eds_services(resources: &Resources) -> HashSet<ObjectRef> {
-    resources
-        .endpoints
-        .iter()
-        .filter_map(|assignment| {
-            let mut parts = assignment.cluster_name.splitn(3, '/');
-            Some(ObjectRef::new(parts.next()?, parts.next()?))
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn eds_names_name_their_service() {
-        let mut resources = Resources::default();
-        for name in ["default/kuard/http", "default/plain", "apps/web/https"] {
-            resources.endpoints.push(ingressroute_envoy_cla(name));
-        }
-        let services = eds_services(&resources);
-        assert_eq!(services.len(), 3);
-        assert!(services.contains(&ObjectRef::new("default", "kuard")));
-        assert!(services.contains(&ObjectRef::new("default", "plain")));
-    }
-
-    fn ingressroute_envoy_cla(name: &str) -> envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment {
-        envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment {
-            cluster_name: name.into(),
-            ..Default::default()
-        }
     }
 }

@@ -20,7 +20,6 @@ mod leader;
 pub mod metrics;
 pub mod settings;
 mod status;
-mod store;
 mod watch;
 pub mod xds_metrics;
 

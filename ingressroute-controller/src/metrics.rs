@@ -54,9 +54,9 @@ use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use ingressroute_pipeline::{Kind, Store};
+
 use crate::status::PendingStatuses;
-use crate::store::Store;
-use crate::watch::Kind;
 
 /// The upper bounds of the rebuild-duration histogram's buckets, in seconds.
 const REBUILD_BUCKETS: [f64; 14] = [
@@ -114,7 +114,7 @@ impl IngressRouteGauges {
             }
         }
         // Objects that do not decode are invalid, with no known virtual host.
-        for key in store.malformed_routes().keys() {
+        for key in store.undecodable_routes().keys() {
             *gauges.total.entry(key.namespace.clone()).or_default() += 1;
             *gauges
                 .invalid

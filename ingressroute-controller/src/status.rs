@@ -32,7 +32,7 @@
 //! * Every step costs O(log n) in the number of IngressRoutes: nothing is copied or
 //!   rescanned per write, so 20 000 statuses take 20 000 small steps.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -45,6 +45,7 @@ use governor::{Quota, RateLimiter};
 
 use ingressroute_api::{IngressRoute, IngressRouteStatus};
 use ingressroute_dag::ObjectRef;
+use ingressroute_pipeline::{StatusWrite, StatusWrites};
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use kube::{Api, Client, Resource as _};
 use tokio::sync::{Notify, watch};
@@ -63,18 +64,6 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// The longest retry delay.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
-/// A status to write, and the object version it was computed against.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Pending {
-    /// The status the object should have.
-    pub(crate) desired: IngressRouteStatus,
-    /// The object's resourceVersion when it was seen with another status.
-    pub(crate) resource_version: Option<String>,
-}
-
-/// Every IngressRoute whose status needs writing.
-pub(crate) type PendingSet = BTreeMap<ObjectRef, Pending>;
-
 /// The statuses to write, shared by the event loop (which sets them) and the writer
 /// (which takes the keys that changed).
 #[derive(Debug, Default)]
@@ -85,7 +74,7 @@ pub(crate) struct PendingStatuses {
 
 #[derive(Debug, Default)]
 struct PendingState {
-    entries: PendingSet,
+    entries: StatusWrites,
     /// Keys whose entry changed since the writer last took them.
     queue: BTreeSet<ObjectRef>,
 }
@@ -96,7 +85,7 @@ impl PendingStatuses {
     }
 
     /// Sets (or, with `None`, clears) the status to write for `key`.
-    pub(crate) fn set(&self, key: &ObjectRef, entry: Option<Pending>) {
+    pub(crate) fn set(&self, key: &ObjectRef, entry: Option<StatusWrite>) {
         let mut state = self.state();
         let changed = match entry {
             Some(entry) => {
@@ -115,7 +104,7 @@ impl PendingStatuses {
     }
 
     /// Replaces every entry (after a build), queueing only the keys that changed.
-    pub(crate) fn replace_all(&self, entries: PendingSet) {
+    pub(crate) fn replace_all(&self, entries: StatusWrites) {
         let mut state = self.state();
         let mut changed: Vec<ObjectRef> = state
             .entries
@@ -139,7 +128,7 @@ impl PendingStatuses {
     }
 
     /// The next key that changed, and its entry now (`None`: nothing to write any more).
-    fn next(&self) -> Option<(ObjectRef, Option<Pending>)> {
+    fn next(&self) -> Option<(ObjectRef, Option<StatusWrite>)> {
         let mut state = self.state();
         let key = state.queue.pop_first()?;
         let entry = state.entries.get(&key).cloned();
@@ -322,7 +311,7 @@ pub(crate) struct StatusWriter {
     bucket: TokenBucket,
     metrics: Arc<Metrics>,
     /// What was written (or given up on) per object, against which version.
-    done: HashMap<ObjectRef, Pending>,
+    done: HashMap<ObjectRef, StatusWrite>,
     /// When each failed write may be retried, and how many attempts it has had.
     retry: HashMap<ObjectRef, (Instant, u32)>,
 }
@@ -465,7 +454,7 @@ impl StatusWriter {
     }
 
     /// Patches one status, where [`StatusWriter::mode`] says.
-    async fn write(&mut self, key: &ObjectRef, entry: &Pending) -> Outcome {
+    async fn write(&mut self, key: &ObjectRef, entry: &StatusWrite) -> Outcome {
         let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), &key.namespace, &self.resource);
         let patch = serde_json::json!({ "status": entry.desired });
         let params = PatchParams {

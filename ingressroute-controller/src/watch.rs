@@ -15,7 +15,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::fmt::{self, Debug};
+use std::fmt::Debug;
 use std::sync::Arc;
 
 use futures::StreamExt as _;
@@ -34,127 +34,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 
+use ingressroute_pipeline::{Event, Kind, Object, Undecodable};
+
 use crate::metrics::Metrics;
 use crate::settings::{EndpointsApi, Settings};
-
-/// The kinds the controller watches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) enum Kind {
-    /// `contour.heptio.com/v1beta1` IngressRoute.
-    IngressRoute,
-    /// `contour.heptio.com/v1beta1` TLSCertificateDelegation.
-    Delegation,
-    /// `core/v1` Service.
-    Service,
-    /// `core/v1` Secret.
-    Secret,
-    /// `discovery.k8s.io/v1` EndpointSlice or `core/v1` Endpoints (one of them is watched).
-    Endpoints,
-}
-
-impl Kind {
-    /// Every kind, in a fixed order.
-    pub(crate) const ALL: [Kind; 5] = [
-        Kind::IngressRoute,
-        Kind::Delegation,
-        Kind::Service,
-        Kind::Secret,
-        Kind::Endpoints,
-    ];
-
-    /// A short lowercase name for logs and metric labels.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Kind::IngressRoute => "ingressroute",
-            Kind::Delegation => "tlscertificatedelegation",
-            Kind::Service => "service",
-            Kind::Secret => "secret",
-            Kind::Endpoints => "endpoints",
-        }
-    }
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One watched object, reduced to what the controller uses.
-#[derive(Debug, Clone)]
-pub(crate) enum Object {
-    /// An IngressRoute, status and resourceVersion included.
-    IngressRoute(Arc<IngressRoute>),
-    /// A TLSCertificateDelegation.
-    Delegation(Arc<TLSCertificateDelegation>),
-    /// A Service: metadata (annotations) and spec only.
-    Service(Box<core_v1::Service>),
-    /// A Secret: type and the `tls.crt`, `tls.key` and `ca.crt` keys only.
-    Secret(Box<core_v1::Secret>),
-    /// The ready endpoints of one EndpointSlice, and the Service it belongs to (none when
-    /// the slice has no `kubernetes.io/service-name` label).
-    EndpointSlice {
-        /// The slice.
-        slice: ObjectRef,
-        /// Its Service.
-        service: Option<ObjectRef>,
-        /// Its ready endpoints.
-        endpoints: ServiceEndpoints,
-    },
-    /// An IngressRoute or TLSCertificateDelegation that does not decode (possible under
-    /// an older CRD without a schema): it counts as absent, and an IngressRoute gets an
-    /// `invalid` status naming the field.
-    Malformed(Arc<Malformed>),
-    /// The ready endpoints of a Service from its `core/v1` Endpoints.
-    Endpoints {
-        /// The Service (same namespace and name as the Endpoints).
-        service: ObjectRef,
-        /// Its ready endpoints.
-        endpoints: ServiceEndpoints,
-    },
-}
-
-impl Object {
-    /// The kind of this object.
-    pub(crate) fn kind(&self) -> Kind {
-        match self {
-            Object::IngressRoute(_) => Kind::IngressRoute,
-            Object::Delegation(_) => Kind::Delegation,
-            Object::Service(_) => Kind::Service,
-            Object::Secret(_) => Kind::Secret,
-            Object::EndpointSlice { .. } | Object::Endpoints { .. } => Kind::Endpoints,
-            Object::Malformed(m) => m.kind,
-        }
-    }
-
-    /// The namespace and name of this object (of the slice, for an EndpointSlice).
-    pub(crate) fn key(&self) -> ObjectRef {
-        match self {
-            Object::IngressRoute(r) => ObjectRef::from_meta(&r.metadata),
-            Object::Delegation(d) => ObjectRef::from_meta(&d.metadata),
-            Object::Service(s) => ObjectRef::from_meta(&s.metadata),
-            Object::Secret(s) => ObjectRef::from_meta(&s.metadata),
-            Object::EndpointSlice { slice, .. } => slice.clone(),
-            Object::Endpoints { service, .. } => service.clone(),
-            Object::Malformed(m) => m.key.clone(),
-        }
-    }
-}
-
-/// What is known of an object that does not decode.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Malformed {
-    /// Its kind.
-    pub(crate) kind: Kind,
-    /// Its namespace and name.
-    pub(crate) key: ObjectRef,
-    /// Its metadata, reduced (the ingress-class annotations are kept).
-    pub(crate) metadata: ObjectMeta,
-    /// Its status, if that part decodes.
-    pub(crate) status: Option<IngressRouteStatus>,
-    /// Why it does not decode: the path of the field, then serde's message.
-    pub(crate) error: String,
-}
 
 /// An object of kind `K` that decodes on its own: one malformed object in a list must
 /// not fail the list (kube's watcher would retry it forever and see nothing else).
@@ -162,12 +45,12 @@ pub(crate) struct Malformed {
 #[derive(Debug, Clone)]
 pub(crate) struct Lenient<K> {
     metadata: ObjectMeta,
-    decoded: Result<K, LenientError>,
+    decoded: Result<K, Failure>,
 }
 
 /// Why a [`Lenient`] object did not decode, and its status.
 #[derive(Debug, Clone)]
-struct LenientError {
+struct Failure {
     message: String,
     status: Option<IngressRouteStatus>,
 }
@@ -213,7 +96,7 @@ impl<'de, K: DeserializeOwned> Deserialize<'de> for Lenient<K> {
         let status = value
             .get("status")
             .and_then(|s| IngressRouteStatus::deserialize(s).ok());
-        let decoded = serde_path_to_error::deserialize(value).map_err(|error| LenientError {
+        let decoded = serde_path_to_error::deserialize(value).map_err(|error| Failure {
             message: error.to_string(),
             status,
         });
@@ -222,40 +105,37 @@ impl<'de, K: DeserializeOwned> Deserialize<'de> for Lenient<K> {
 }
 
 impl<K> Lenient<K> {
-    /// The object, or what is known of it when it does not decode.
-    fn into_object(self, kind: Kind, decoded: impl FnOnce(K) -> Object) -> Object {
+    /// What is known of an object that does not decode.
+    fn undecodable(metadata: ObjectMeta, kind: Kind, status: Option<IngressRouteStatus>, error: String) -> Object {
+        Object::Undecodable(Arc::new(Undecodable::new(
+            kind,
+            reduce_meta(metadata, true, false),
+            status,
+            error,
+        )))
+    }
+}
+
+impl Lenient<IngressRoute> {
+    /// The IngressRoute, or what is known of it when it does not decode (it counts as
+    /// absent then, and gets an `invalid` status naming the field).
+    fn into_object(self) -> Object {
         match self.decoded {
-            Ok(object) => decoded(object),
-            Err(error) => {
-                let key = ObjectRef::from_meta(&self.metadata);
-                Object::Malformed(Arc::new(Malformed {
-                    kind,
-                    key,
-                    metadata: reduce_meta(self.metadata, true, false),
-                    status: error.status,
-                    error: error.message,
-                }))
-            }
+            Ok(route) => Object::IngressRoute(Arc::new(reduce_ingress_route(route))),
+            Err(failure) => Self::undecodable(self.metadata, Kind::IngressRoute, failure.status, failure.message),
         }
     }
 }
 
-/// What a watch reports.
-#[derive(Debug, Clone)]
-pub(crate) enum Event {
-    /// A (re)list of `Kind` starts: the objects listed next are all there is.
-    Init(Kind),
-    /// An object was listed (`initial`) or added or changed.
-    Apply {
-        /// The object.
-        object: Object,
-        /// Whether it comes from a (re)list.
-        initial: bool,
-    },
-    /// An object was deleted.
-    Delete(Object),
-    /// The (re)list of `Kind` is complete: objects it did not list are gone.
-    InitDone(Kind),
+impl Lenient<TLSCertificateDelegation> {
+    /// The TLSCertificateDelegation, or what is known of it when it does not decode (it
+    /// counts as absent then, as one the API server would reject).
+    fn into_object(self) -> Object {
+        match self.decoded {
+            Ok(delegation) => Object::Delegation(Arc::new(reduce_delegation(delegation))),
+            Err(failure) => Self::undecodable(self.metadata, Kind::Delegation, failure.status, failure.message),
+        }
+    }
 }
 
 /// The label that ties an EndpointSlice to its Service.
@@ -286,11 +166,7 @@ pub(crate) fn spawn_all(
             Kind::IngressRoute,
             events,
             metrics,
-            |r| {
-                Some(r.into_object(Kind::IngressRoute, |r| {
-                    Object::IngressRoute(Arc::new(reduce_ingress_route(r)))
-                }))
-            },
+            |r| Some(r.into_object()),
         ),
         spawn(
             Api::<Lenient<TLSCertificateDelegation>>::all(client.clone()),
@@ -298,7 +174,7 @@ pub(crate) fn spawn_all(
             Kind::Delegation,
             events,
             metrics,
-            |d| Some(d.into_object(Kind::Delegation, |d| Object::Delegation(Arc::new(reduce_delegation(d))))),
+            |d| Some(d.into_object()),
         ),
         spawn(
             Api::<core_v1::Service>::all(client.clone()),
@@ -306,7 +182,7 @@ pub(crate) fn spawn_all(
             Kind::Service,
             events,
             metrics,
-            |s| Some(Object::Service(Box::new(reduce_service(s)))),
+            |s| Some(Object::Service(Arc::new(reduce_service(s)))),
         ),
         spawn(
             Api::<core_v1::Secret>::all(client.clone()),
@@ -314,7 +190,7 @@ pub(crate) fn spawn_all(
             Kind::Secret,
             events,
             metrics,
-            |s| Some(Object::Secret(Box::new(reduce_secret(s)))),
+            |s| Some(Object::Secret(Arc::new(reduce_secret(s)))),
         ),
     ];
     tasks.push(match settings.endpoints_api {
@@ -324,12 +200,7 @@ pub(crate) fn spawn_all(
             Kind::Endpoints,
             events,
             metrics,
-            |e| {
-                Some(Object::Endpoints {
-                    service: ObjectRef::from_meta(&e.metadata),
-                    endpoints: ServiceEndpoints::from_k8s(&e),
-                })
-            },
+            |e| Some(Object::from_endpoints(&e)),
         ),
         EndpointsApi::EndpointSlices => spawn(
             Api::<discovery_v1::EndpointSlice>::all(client.clone()),
@@ -367,7 +238,7 @@ where
                     Event::Init(kind)
                 }
                 Ok(watcher::Event::InitApply(object)) => match reduce(object) {
-                    Some(object) => Event::Apply { object, initial: true },
+                    Some(object) => Event::InitApply(object),
                     None => continue,
                 },
                 Ok(watcher::Event::InitDone) => {
@@ -375,26 +246,21 @@ where
                     Event::InitDone(kind)
                 }
                 Ok(watcher::Event::Apply(object)) => match reduce(object) {
-                    Some(object) => Event::Apply { object, initial: false },
+                    Some(object) => Event::Apply(object),
                     None => continue,
                 },
-                Ok(watcher::Event::Delete(object)) => match reduce(object) {
-                    Some(object) => Event::Delete(object),
-                    None => continue,
-                },
+                Ok(watcher::Event::Delete(object)) => Event::Delete(kind, ObjectRef::from_meta(object.meta())),
                 Err(error) => {
                     metrics.watch_error(kind);
                     warn!(%kind, error = %error_chain(&error), "watch failed; retrying");
                     continue;
                 }
             };
-            if let Event::Apply {
-                object: Object::Malformed(m),
-                ..
-            } = &event
+            if let Event::InitApply(Object::Undecodable(undecodable)) | Event::Apply(Object::Undecodable(undecodable)) =
+                &event
             {
                 metrics.malformed(kind);
-                warn!(%kind, object = %m.key, error = %m.error, "cannot decode; treated as absent");
+                warn!(%kind, object = %undecodable.key, error = %undecodable.error, "cannot decode; treated as absent");
             }
             if events.send(event).await.is_err() {
                 return;
