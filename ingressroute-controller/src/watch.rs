@@ -19,7 +19,7 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 use futures::StreamExt as _;
-use ingressroute_api::{IngressRoute, IngressRouteStatus, TLSCertificateDelegation};
+use ingressroute_api::{IngressRoute, IngressRouteStatus, TLSCertificateDelegation, lenient};
 use ingressroute_dag::ObjectRef;
 use ingressroute_envoy::{Endpoint, ServiceEndpoints, error_chain};
 use k8s_openapi::api::core::v1 as core_v1;
@@ -34,7 +34,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 
-use ingressroute_pipeline::{Event, Kind, Object, Undecodable};
+use ingressroute_pipeline::{Event, Kind, Object, Undecodable, missing_field_description};
 
 use crate::metrics::Metrics;
 use crate::settings::{EndpointsApi, Settings};
@@ -48,11 +48,13 @@ pub(crate) struct Lenient<K> {
     decoded: Result<K, Failure>,
 }
 
-/// Why a [`Lenient`] object did not decode, and its status.
+/// Why a [`Lenient`] object did not decode strictly, its status, and the object as sent
+/// (to decode it as Contour would, see [`ingressroute_api::lenient`]).
 #[derive(Debug, Clone)]
 struct Failure {
     message: String,
     status: Option<IngressRouteStatus>,
+    value: serde_json::Value,
 }
 
 impl<K: Resource<DynamicType = ()>> Resource for Lenient<K> {
@@ -93,13 +95,16 @@ impl<'de, K: DeserializeOwned> Deserialize<'de> for Lenient<K> {
             Some(meta) => ObjectMeta::deserialize(meta).map_err(serde::de::Error::custom)?,
             None => ObjectMeta::default(),
         };
-        let status = value
-            .get("status")
-            .and_then(|s| IngressRouteStatus::deserialize(s).ok());
-        let decoded = serde_path_to_error::deserialize(value).map_err(|error| Failure {
-            message: error.to_string(),
-            status,
-        });
+        let decoded = match serde_path_to_error::deserialize(&value) {
+            Ok(object) => Ok(object),
+            Err(error) => Err(Failure {
+                message: error.to_string(),
+                status: value
+                    .get("status")
+                    .and_then(|s| IngressRouteStatus::deserialize(s).ok()),
+                value,
+            }),
+        };
         Ok(Self { metadata, decoded })
     }
 }
@@ -117,12 +122,26 @@ impl<K> Lenient<K> {
 }
 
 impl Lenient<IngressRoute> {
-    /// The IngressRoute, or what is known of it when it does not decode (it counts as
-    /// absent then, and gets an `invalid` status naming the field).
+    /// The IngressRoute; if it does not decode strictly, decoded as Contour would: a
+    /// required field missing makes it invalid (with Contour's status where the build
+    /// has one), a field of the wrong type makes it undecodable.
     fn into_object(self) -> Object {
-        match self.decoded {
-            Ok(route) => Object::IngressRoute(Arc::new(reduce_ingress_route(route))),
-            Err(failure) => Self::undecodable(self.metadata, Kind::IngressRoute, failure.status, failure.message),
+        let failure = match self.decoded {
+            Ok(route) => return Object::IngressRoute(Arc::new(reduce_ingress_route(route))),
+            Err(failure) => failure,
+        };
+        match lenient::ingress_route(&failure.value) {
+            Ok(decoded) => {
+                let route = Arc::new(reduce_ingress_route(decoded.object));
+                match decoded.missing.first() {
+                    Some(missing) => Object::RejectedIngressRoute {
+                        route,
+                        description: missing_field_description(missing),
+                    },
+                    None => Object::IngressRoute(route),
+                }
+            }
+            Err(error) => Self::undecodable(self.metadata, Kind::IngressRoute, failure.status, error.to_string()),
         }
     }
 }
@@ -256,11 +275,18 @@ where
                     continue;
                 }
             };
-            if let Event::InitApply(Object::Undecodable(undecodable)) | Event::Apply(Object::Undecodable(undecodable)) =
-                &event
-            {
-                metrics.malformed(kind);
-                warn!(%kind, object = %undecodable.key, error = %undecodable.error, "cannot decode; treated as absent");
+            if let Event::InitApply(object) | Event::Apply(object) = &event {
+                match object {
+                    Object::Undecodable(undecodable) => {
+                        metrics.malformed(kind);
+                        warn!(%kind, object = %undecodable.key, error = %undecodable.error, "cannot decode; treated as absent");
+                    }
+                    Object::RejectedIngressRoute { route, description } => {
+                        metrics.malformed(kind);
+                        warn!(%kind, object = %ObjectRef::from_meta(&route.metadata), error = %description, "a required field is missing; invalid, not served");
+                    }
+                    _ => {}
+                }
             }
             if events.send(event).await.is_err() {
                 return;

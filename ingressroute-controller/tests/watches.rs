@@ -559,3 +559,47 @@ async fn a_malformed_ingress_route_is_invalid_and_takes_nothing_else_down() {
     .await;
     assert_eq!(routes(), [bucket("good.example.com")]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ingress_route_missing_a_required_field_gets_contours_status_as_under_a_crd_without_a_schema() {
+    let api = FakeApi::start().await;
+    api.apply(&service("apps", "web", "http", 80));
+    api.apply(&root("apps", "good", "good.example.com", vec![route("/", "web", 80)]));
+    // Contour v1.0.1's CRD has no schema: the API server stores these as they are.
+    api.apply_json::<IngressRoute>(serde_json::json!({
+        "metadata": {"namespace": "apps", "name": "no-fqdn"},
+        "spec": {
+            "virtualhost": {},
+            "routes": [{"match": "/", "services": [{"name": "web", "port": 80}]}],
+        },
+    }));
+    api.apply_json::<IngressRoute>(serde_json::json!({
+        "metadata": {"namespace": "apps", "name": "no-match"},
+        "spec": {
+            "virtualhost": {"fqdn": "m.example.com"},
+            "routes": [{"services": [{"name": "web", "port": 80}]}],
+        },
+    }));
+    let running = start_ready(&api, settings()).await;
+    eventually("Contour's status where the build has one", || {
+        status_of(&api, "apps", "no-fqdn") == Some(("invalid".into(), "Spec.VirtualHost.Fqdn must be specified".into()))
+    })
+    .await;
+    eventually("the missing field named where it has none", || {
+        status_of(&api, "apps", "no-match")
+            == Some((
+                "invalid".into(),
+                "cannot decode the IngressRoute: spec.routes[0].match: is required".into(),
+            ))
+    })
+    .await;
+    eventually("the good one is valid", || {
+        status_of(&api, "apps", "good") == Some(("valid".into(), "valid IngressRoute".into()))
+    })
+    .await;
+    assert_eq!(
+        served(&running, ResourceKind::RouteConfiguration),
+        [bucket("good.example.com")],
+        "neither is served"
+    );
+}
