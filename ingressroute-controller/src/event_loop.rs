@@ -207,15 +207,8 @@ impl EventLoop {
             Ok(snapshot) => {
                 // A NACK names the IngressRoutes behind the rejected resource, found in
                 // the DAG it came from only when one happens.
-                let dag = Arc::clone(dag);
-                let envoy = self.pipeline.envoy_config().clone();
-                let snapshot = snapshot.with_resolver(move |kind, name| {
-                    ingressroute_envoy::sources(&dag, &envoy, kind, name)
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect()
-                });
-                self.publisher.publish(snapshot)
+                let resolver = ingressroute_pipeline::resolver(Arc::clone(dag), self.pipeline.envoy_config().clone());
+                self.publisher.publish(snapshot.with_resolver(resolver))
             }
             Err(error) => {
                 self.metrics.snapshot_error();

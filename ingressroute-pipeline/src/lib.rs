@@ -25,12 +25,14 @@
 mod holdoff;
 mod object;
 mod pipeline;
+mod sources;
 mod status;
 mod store;
 
 pub use holdoff::{DELAY, Decision, Holdoff, MAX_DELAY};
 pub use object::{Event, Kind, Object, Undecodable, missing_field_description};
 pub use pipeline::{Pipeline, Rebuild};
+pub use sources::resolver;
 pub use status::{
     StatusChange, StatusWrite, StatusWrites, Statuses, status_changes, status_write, status_writes, statuses,
 };

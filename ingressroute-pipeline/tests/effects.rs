@@ -340,3 +340,19 @@ fn a_missing_field_is_described_as_the_cli_and_the_controller_say_it() {
         "cannot decode the IngressRoute: spec.routes[0].match: is required"
     );
 }
+
+#[test]
+fn a_rejected_cluster_names_the_ingress_routes_behind_it() {
+    let mut pipeline = built(&[
+        Object::IngressRoute(route("web", Some("web.example.com"), "web")),
+        service("web"),
+    ]);
+    let rebuild = pipeline.rebuild();
+    let resolve = ingressroute_pipeline::resolver(rebuild.dag, pipeline.envoy_config().clone());
+    let cluster = &rebuild.resources.clusters[0].name;
+    assert_eq!(
+        resolve(ingressroute_envoy::ResourceKind::Cluster, cluster),
+        ["default/web"]
+    );
+    assert!(resolve(ingressroute_envoy::ResourceKind::Cluster, "no/such/cluster").is_empty());
+}
