@@ -69,7 +69,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use clap::Parser as _;
 use ingressroute_cli::serve::sources::Sources;
 use ingressroute_cli::serve::{self, ServeArgs};
-use ingressroute_envoy::{Endpoints, ResourceKind};
+use ingressroute_envoy::ResourceKind;
+use ingressroute_pipeline::Pipeline;
 use ingressroute_xds::Snapshot;
 
 use support::backend::Backend;
@@ -739,7 +740,9 @@ fn profile(dir: &Path, rounds: Option<usize>) -> (Vec<KindSize>, Option<Profile>
     let started = Instant::now();
     assert!(sources.reload());
     let initial_load = started.elapsed();
-    let build = serve::build(&sources.merged(), &config, &envoy);
+    let mut pipeline = Pipeline::new(config, envoy);
+    ingressroute_cli::check::feed(&mut pipeline, &sources.merged());
+    let build = pipeline.rebuild();
     let resources = ResourceKind::ALL
         .into_iter()
         .map(|kind| {
@@ -779,35 +782,37 @@ fn profile(dir: &Path, rounds: Option<usize>) -> (Vec<KindSize>, Option<Profile>
         }
         time("  of check: CRD schema validation", t);
         let t = Instant::now();
-        let (_, dag) = ingressroute_cli::check::check_and_build(&loaded, &config);
-        time("check (validation, objects, DAG build)", t);
+        let effect = ingressroute_cli::check::feed(&mut pipeline, &loaded);
+        time("feed (every object again; the store keeps what changed)", t);
+        assert!(effect.rebuild);
         let t = Instant::now();
-        let mut endpoints = Endpoints::new();
-        for manifest in loaded.manifests() {
-            if let ingressroute_cli::load::Object::Endpoints(object) = &manifest.object {
-                endpoints.insert(object);
-            }
-        }
-        time("v1 Endpoints", t);
+        let dag = pipeline.build();
+        time("build (DAG)", t);
         let t = Instant::now();
-        let translated = ingressroute_envoy::translate(&dag, &endpoints, &envoy);
+        let translated = pipeline.translate(&dag);
         time("translate", t);
         let t = Instant::now();
-        let build = serve::build(&loaded, &config, &envoy);
-        time("= serve::build (check + Endpoints + translate + statuses)", t);
-        assert_eq!(build.resources, translated);
+        let report = ingressroute_cli::check::report(
+            &loaded,
+            &dag,
+            pipeline.store(),
+            ingressroute_cli::check::Schema::AlreadyValidated,
+        );
+        let statuses = pipeline.statuses();
+        time("statuses and diagnostics (for the log)", t);
         let t = Instant::now();
-        let snapshot = Snapshot::new(&build.resources).unwrap();
+        let snapshot = Snapshot::new(&translated).unwrap();
         time("snapshot (encode, hash, consistency)", t);
-        // What a rebuild of `serve` lets go of: the merged copy, the build, and (when the
-        // next snapshot replaces it) the snapshot.
-        drop((dag, translated));
+        // What a rebuild of `serve` lets go of: the merged copy, the build (the pipeline
+        // keeps its DAG until the next one), and (when the next snapshot replaces it) the
+        // snapshot.
+        drop(dag);
         let t = Instant::now();
         drop(loaded);
         time("drop the merged manifests", t);
         let t = Instant::now();
-        drop(build);
-        time("drop the build (resources, statuses, DAG)", t);
+        drop((translated, report, statuses));
+        time("drop the build (resources, statuses, report)", t);
         let t = Instant::now();
         drop(snapshot);
         time("drop a snapshot", t);

@@ -4,13 +4,15 @@
 //! ```text
 //!  Loaded manifests ──▶ schema validation (IngressRoute, TLSCertificateDelegation)
 //!         │                              │
-//!         ▼                              ▼
-//!      Objects ──build(Config)──▶ Dag::statuses() ──▶ Items ──▶ table | json | yaml
+//!         ▼ feed (one list)              ▼
+//!      Pipeline ──build(Config)──▶ Dag::statuses() ──▶ Items ──▶ table | json | yaml
 //!         │                              │                          (stdout)
 //!         └──── Secret not usable, ingress class ignored, ... ──▶ diagnostics (stderr)
 //! ```
 //!
 //! [`check`] is pure (loaded manifests in, a [`Report`] out); [`run`] does the I/O.
+//! [`feed`] and [`report`] are shared with `render` and `serve`: all three build through
+//! `ingressroute-pipeline`, as the controller does.
 //!
 //! Exit codes: 0 when every IngressRoute is valid, 1 when one is invalid or orphaned or
 //! the API server would reject an IngressRoute or TLSCertificateDelegation, 2 when some
@@ -25,7 +27,10 @@ use std::sync::Arc;
 
 use ingressroute_api::validate::{Finding, FindingKind};
 use ingressroute_api::{DEFAULT_INGRESS_CLASS, INGRESS_CLASS_ANNOTATIONS, IngressRoute};
-use ingressroute_dag::{Config, CurrentStatus, Dag, ObjectRef, Objects, SecretError};
+use ingressroute_dag::{Config, CurrentStatus, Dag, ObjectRef, SecretError};
+use ingressroute_envoy::EnvoyConfig;
+use ingressroute_pipeline::{self as pipeline, Pipeline};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::load::{self, Kind, Loaded, Location, Manifest, Object};
 use crate::output::{self, Format, Item, Rejection, Severity};
@@ -263,16 +268,13 @@ pub struct Report {
 /// rejected by the schema, else [`Outcome::Valid`]; load errors are the caller's to add.
 #[must_use]
 pub fn check(loaded: &Loaded, config: &Config) -> Report {
-    check_and_build(loaded, config).0
+    let mut pipeline = Pipeline::new(config.clone(), EnvoyConfig::default());
+    feed(&mut pipeline, loaded);
+    let dag = pipeline.build();
+    report(loaded, &dag, pipeline.store(), Schema::Validate)
 }
 
-/// [`check`], and the DAG it built, for commands that go on to translate it (`render`).
-#[must_use]
-pub fn check_and_build(loaded: &Loaded, config: &Config) -> (Report, Dag) {
-    check_and_build_with(loaded, config, Schema::Validate)
-}
-
-/// Whether [`check_and_build_with`] validates objects against the CRD schema.
+/// Whether [`report`] validates objects against the CRD schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Schema {
     /// Validate every IngressRoute and TLSCertificateDelegation.
@@ -310,15 +312,67 @@ pub fn schema_diagnostics(manifest: &Manifest) -> Vec<Diagnostic> {
         .collect()
 }
 
-/// [`check_and_build`], validating against the CRD schema or not.
+/// The object a manifest gives the pipeline, as a cluster would hold it: `None` for an
+/// object the API server would refuse, except an IngressRoute, which takes part in the
+/// build (never served, its status says why) or, when it does not decode at all, gets a
+/// status of its own.
 #[must_use]
-pub fn check_and_build_with(loaded: &Loaded, config: &Config, schema: Schema) -> (Report, Dag) {
+pub fn pipeline_object(manifest: &Manifest) -> Option<pipeline::Object> {
+    Some(match &manifest.object {
+        Object::IngressRoute(route) => match manifest.rejection() {
+            Some(description) => pipeline::Object::RejectedIngressRoute {
+                route: Arc::clone(route),
+                description,
+            },
+            None => pipeline::Object::IngressRoute(Arc::clone(route)),
+        },
+        Object::Undecodable(route) => {
+            let metadata = ObjectMeta {
+                name: Some(route.object.name.clone()),
+                namespace: Some(route.object.namespace.clone()),
+                annotations: route.class.as_ref().and_then(|class| {
+                    let key = INGRESS_CLASS_ANNOTATIONS.first()?;
+                    Some([((*key).to_owned(), class.clone())].into())
+                }),
+                ..ObjectMeta::default()
+            };
+            pipeline::Object::Undecodable(Arc::new(pipeline::Undecodable::new(
+                pipeline::Kind::IngressRoute,
+                metadata,
+                None,
+                route.error.clone(),
+            )))
+        }
+        // Any other object the API server would reject does not exist.
+        _ if manifest.rejected() => return None,
+        Object::TlsCertificateDelegation(delegation) => pipeline::Object::Delegation(Arc::clone(delegation)),
+        Object::Service(service) => pipeline::Object::Service(Arc::clone(service)),
+        Object::Secret(secret) => pipeline::Object::Secret(Arc::clone(secret)),
+        Object::Endpoints(endpoints) => pipeline::Object::from_endpoints(endpoints),
+    })
+}
+
+/// Gives `pipeline` exactly the objects of `loaded` (as one relist: what it held before
+/// and `loaded` does not is gone); returns what that calls for.
+pub fn feed(pipeline: &mut Pipeline, loaded: &Loaded) -> pipeline::Effect {
+    let objects = loaded.manifests().iter().filter_map(pipeline_object);
+    let mut effect = pipeline::Effect::default();
+    for event in pipeline::Event::relist(objects) {
+        pipeline.apply_into(event, &mut effect);
+    }
+    effect
+}
+
+/// What `check` reports about `loaded`, given the DAG built from it (by a pipeline fed
+/// [`feed`]) and the pipeline's store: every IngressRoute's status, and the diagnostics
+/// (the CRD schema's with [`Schema::Validate`]).
+#[must_use]
+pub fn report(loaded: &Loaded, dag: &Dag, store: &pipeline::Store, schema: Schema) -> Report {
+    let served = store.ingress_class();
     let mut diagnostics = Vec::new();
-    let mut objects = Objects::new();
     let mut fqdns: BTreeMap<ObjectRef, String> = BTreeMap::new();
     let mut classes: BTreeMap<ObjectRef, (String, Location)> = BTreeMap::new();
     let mut rejections: BTreeMap<ObjectRef, Vec<Rejection>> = BTreeMap::new();
-
     let mut undecodable: BTreeMap<ObjectRef, String> = BTreeMap::new();
 
     for manifest in loaded.manifests() {
@@ -349,47 +403,25 @@ pub fn check_and_build_with(loaded: &Loaded, config: &Config, schema: Schema) ->
                 if let Some(class) = ingress_class(route) {
                     classes.insert(object.clone(), (class.to_owned(), manifest.location.clone()));
                 }
-                // What the API server would reject takes part in the build (its status
-                // says why) but is never served.
-                match manifest.rejection() {
-                    Some(description) => {
-                        objects.insert_rejected_ingress_route(Arc::clone(route), description);
-                    }
-                    None => {
-                        objects.insert_ingress_route(Arc::clone(route));
-                    }
-                }
             }
-            Object::Undecodable(route) => {
-                let class = route.class.as_deref().filter(|class| !class.is_empty());
-                match class {
-                    Some(class) if class != config.ingress_class => {
-                        diagnostics.push(Diagnostic::IgnoredIngressClass {
-                            location: manifest.location.clone(),
-                            object,
-                            class: class.to_owned(),
-                            served: config.ingress_class.clone(),
-                        });
-                    }
-                    _ => {
-                        undecodable.insert(object, route.description());
-                    }
+            Object::Undecodable(route) => match store.undecodable_routes().get(&object) {
+                Some(stored) => {
+                    undecodable.insert(object, stored.description());
                 }
-            }
-            // Any other object the API server would reject does not exist.
+                None => diagnostics.push(Diagnostic::IgnoredIngressClass {
+                    location: manifest.location.clone(),
+                    object,
+                    class: route.class.clone().unwrap_or_default(),
+                    served: served.to_owned(),
+                }),
+            },
             _ if manifest.rejected() => {}
-            Object::TlsCertificateDelegation(delegation) => {
-                objects.insert_delegation(Arc::clone(delegation));
-            }
-            Object::Service(service) => {
-                objects.insert_service(service);
-            }
-            Object::Secret(secret) => {
-                if let Err(error) = objects.insert_secret(secret) {
+            Object::Secret(_) => {
+                if let Some(error) = store.unusable_secret(&object) {
                     diagnostics.push(Diagnostic::SecretNotUsable {
                         location: manifest.location.clone(),
                         object,
-                        error,
+                        error: error.clone(),
                     });
                 }
             }
@@ -398,7 +430,6 @@ pub fn check_and_build_with(loaded: &Loaded, config: &Config, schema: Schema) ->
         }
     }
 
-    let dag = ingressroute_dag::build(&objects, config);
     let statuses = dag.statuses();
     for (object, (class, location)) in classes {
         if !statuses.contains_key(&object) {
@@ -406,7 +437,7 @@ pub fn check_and_build_with(loaded: &Loaded, config: &Config, schema: Schema) ->
                 location,
                 object,
                 class,
-                served: config.ingress_class.clone(),
+                served: served.to_owned(),
             });
         }
     }
@@ -441,13 +472,12 @@ pub fn check_and_build_with(loaded: &Loaded, config: &Config, schema: Schema) ->
     let failed = !undecodable.is_empty()
         || statuses.values().any(|s| s.current_status != CurrentStatus::Valid)
         || diagnostics.iter().any(Diagnostic::fails);
-    let report = Report {
+    Report {
         items: items.into_values().collect(),
         undecodable: undecodable.into_iter().collect(),
         diagnostics,
         outcome: if failed { Outcome::Invalid } else { Outcome::Valid },
-    };
-    (report, dag)
+    }
 }
 
 /// The ingress class an IngressRoute is annotated with: the first class annotation

@@ -287,7 +287,7 @@ impl Manifest {
     #[must_use]
     pub fn rejection(&self) -> Option<String> {
         if let Some(missing) = &self.missing {
-            return Some(format!("cannot decode the IngressRoute: {missing}: is required"));
+            return Some(ingressroute_pipeline::missing_field_description(missing));
         }
         self.findings
             .iter()

@@ -2,13 +2,13 @@
 //! manifests, as proto3 JSON, without a cluster or an Envoy.
 //!
 //! ```text
-//!  Loaded manifests ──▶ check::check_and_build ──▶ Dag ──┐
-//!         │                    │                           ├─ ingressroute_envoy::translate
-//!         └─ v1 Endpoints ─────┼───────────▶ Endpoints ────┘      (default EnvoyConfig)
-//!                              │                                        │
-//!                              ▼                                        ▼
-//!        diagnostics and non-valid statuses (stderr)     json::typed_resources (redacted
-//!                                                         unless --show-secrets) ──▶ stdout
+//!  Loaded manifests ──check::feed (one list)──▶ Pipeline::rebuild ──▶ Dag + Resources
+//!         │                                              (build, translate with the
+//!         │                                               v1 Endpoints; default EnvoyConfig)
+//!         ▼                                                         │
+//!  check::report: diagnostics and non-valid statuses (stderr)       ▼
+//!                                               json::typed_resources (redacted
+//!                                               unless --show-secrets) ──▶ stdout
 //! ```
 //!
 //! [`render`] is pure (loaded manifests in, a [`Rendered`] out); [`run`] does the I/O.
@@ -25,11 +25,12 @@ use std::fmt;
 use std::io::{self, Read, Write};
 
 use ingressroute_dag::{Config, CurrentStatus, ObjectRef};
+use ingressroute_envoy::EnvoyConfig;
 use ingressroute_envoy::json::{self, JsonError, Secrets, TypedResources};
-use ingressroute_envoy::{Endpoints, EnvoyConfig};
+use ingressroute_pipeline::Pipeline;
 
 use crate::check::{self, Diagnostic, InputArgs, Outcome};
-use crate::load::{self, Kind, Loaded, Location, Object};
+use crate::load::{self, Kind, Loaded, Location};
 use crate::output::{self, Severity};
 
 /// The arguments of `ingressroute render`.
@@ -140,40 +141,29 @@ pub enum Error {
 ///
 /// [`Error::Json`] if a resource cannot be converted, which would be a bug.
 pub fn render(loaded: &Loaded, config: &Config, envoy: &EnvoyConfig, secrets: Secrets) -> Result<Rendered, Error> {
-    let (report, dag) = check::check_and_build(loaded, config);
-    let mut endpoints = Endpoints::new();
-    for manifest in loaded.manifests() {
-        if let Object::Endpoints(object) = &manifest.object {
-            endpoints.insert(object);
-        }
-    }
-    let resources = ingressroute_envoy::translate(&dag, &endpoints, envoy);
+    let mut pipeline = Pipeline::new(config.clone(), envoy.clone());
+    check::feed(&mut pipeline, loaded);
+    let rebuild = pipeline.rebuild();
+    let report = check::report(loaded, &rebuild.dag, pipeline.store(), check::Schema::Validate);
     let locations: BTreeMap<ObjectRef, &Location> = loaded
         .manifests()
         .iter()
         .filter(|manifest| manifest.object.kind() == Kind::IngressRoute)
         .map(|manifest| (manifest.object.object_ref(), &manifest.location))
         .collect();
-    let mut not_valid: Vec<NotValid> = dag
+    let not_valid: Vec<NotValid> = pipeline
         .statuses()
-        .iter()
-        .filter(|(_, status)| status.current_status != CurrentStatus::Valid)
-        .map(|(object, status)| NotValid {
-            location: locations.get(object).map(|location| (*location).clone()),
-            object: object.clone(),
-            status: status.current_status,
-            description: status.description.clone(),
+        .into_iter()
+        .filter(|(_, (status, _))| *status != CurrentStatus::Valid)
+        .map(|(object, (status, description))| NotValid {
+            location: locations.get(&object).map(|location| (*location).clone()),
+            object,
+            status,
+            description,
         })
         .collect();
-    not_valid.extend(report.undecodable.iter().map(|(object, description)| NotValid {
-        location: locations.get(object).map(|location| (*location).clone()),
-        object: object.clone(),
-        status: CurrentStatus::Invalid,
-        description: description.clone(),
-    }));
-    not_valid.sort_by(|a, b| a.object.cmp(&b.object));
     Ok(Rendered {
-        resources: json::typed_resources(&resources, secrets).map_err(Error::Json)?,
+        resources: json::typed_resources(&rebuild.resources, secrets).map_err(Error::Json)?,
         diagnostics: report.diagnostics,
         not_valid,
     })

@@ -2,13 +2,17 @@
 //! optionally the Envoy that it configures.
 //!
 //! ```text
-//!  PATH... ──watch──▶ holdoff (100 ms quiet, 500 ms at most) ──▶ Sources::reload
-//!                                          (on a blocking thread) │ last good version
-//!                                                                   ▼ of every file
-//!        check_and_build ──▶ Dag ──▶ translate (+ v1 Endpoints) ──▶ Resources
-//!              │                                                     │
-//!              ▼                                                     ▼
-//!     status changes (log)                              Publisher ──▶ xDS server ──▶ Envoy
+//!  PATH... ──watch──▶ holdoff (100 ms quiet, 500 ms at most)
+//!                                                   │
+//!                        (on a blocking thread)     ▼
+//!              Sources::reload ──▶ last good version of every file ──▶ merged Loaded
+//!                                                                          │ check::feed
+//!                                                                          ▼ (one relist)
+//!     Pipeline (the controller's): Effect ─┬─ rebuild ──▶ build + translate ──▶ Resources
+//!                                          └─ endpoints only ──▶ ClusterLoadAssignments
+//!            │                                                               │
+//!            ▼                                                               ▼
+//!     status changes, diagnostics (log)                Publisher ──▶ xDS server ──▶ Envoy
 //!                                                  (files that never loaded: an   (child of
 //!                                                   error in the log, repeated;   `--envoy`)
 //!                                                   `--wait-for-all`: nothing
@@ -21,8 +25,9 @@
 //! waiting for a reload under way.
 //!
 //! What this module does **not** do: talk to a cluster or write statuses anywhere but the
-//! log. It runs the same load, check and translation as `check` and `render`, and the xDS
-//! server of `ingressroute-xds`.
+//! log, or decide what a change affects and when to rebuild: it runs the same load and
+//! check as `check` and `render`, the controller's pipeline (`ingressroute-pipeline`) and
+//! the xDS server of `ingressroute-xds`.
 //!
 //! # Logs
 //!
@@ -39,7 +44,6 @@ pub mod sources;
 pub mod watch;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitStatus;
@@ -47,8 +51,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ingressroute_api::DEFAULT_INGRESS_CLASS;
-use ingressroute_dag::{Config, CurrentStatus, Dag, ObjectRef};
-use ingressroute_envoy::{Endpoints, EnvoyConfig, ResourceKind, Resources};
+use ingressroute_dag::{Config, CurrentStatus, ObjectRef};
+use ingressroute_envoy::{EnvoyConfig, ResourceKind};
+use ingressroute_pipeline::{Pipeline, Rebuild, Statuses, status_changes};
 use ingressroute_xds::{Callbacks, Nack, Publisher, Server, Snapshot, StreamInfo};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, oneshot};
@@ -58,7 +63,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::bootstrap::{self, DEFAULT_ADMIN_ADDRESS, DEFAULT_NODE_ID, DEFAULT_STATS_ADDRESS, DEFAULT_XDS_ADDRESS};
 use crate::check;
-use crate::load::{Kind, Loaded, Location, Object};
+use crate::load::{Kind, Loaded, Location};
 use crate::output;
 use envoy::Envoy;
 use holdoff::Holdoff;
@@ -190,121 +195,10 @@ pub enum Error {
     Reload(#[source] tokio::task::JoinError),
 }
 
-/// An IngressRoute whose status changed between two builds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatusChange {
-    /// The IngressRoute.
-    pub object: ObjectRef,
-    /// Its new status, or `None` when it is no longer there.
-    pub status: Option<(CurrentStatus, String)>,
-}
-
-impl fmt::Display for StatusChange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.status {
-            Some((status, description)) => write!(f, "{}: {}: {description}", self.object, status.as_str()),
-            None => write!(f, "{}: removed", self.object),
-        }
-    }
-}
-
-/// Statuses by IngressRoute, as compared between builds.
-pub type Statuses = BTreeMap<ObjectRef, (CurrentStatus, String)>;
-
-/// The IngressRoutes whose status differs between `old` and `new`, by namespace and name.
-#[must_use]
-pub fn status_changes(old: &Statuses, new: &Statuses) -> Vec<StatusChange> {
-    let mut changes: Vec<StatusChange> = new
-        .iter()
-        .filter(|(object, status)| old.get(*object) != Some(*status))
-        .map(|(object, status)| StatusChange {
-            object: object.clone(),
-            status: Some(status.clone()),
-        })
-        .collect();
-    changes.extend(
-        old.keys()
-            .filter(|object| !new.contains_key(*object))
-            .map(|object| StatusChange {
-                object: object.clone(),
-                status: None,
-            }),
-    );
-    changes.sort_by(|a, b| a.object.cmp(&b.object));
-    changes
-}
-
-/// What one build of loaded manifests gives.
-#[derive(Debug)]
-pub struct Build {
-    /// The Envoy resources.
-    pub resources: Resources,
-    /// Every IngressRoute's status.
-    pub statuses: Statuses,
-    /// What `check` would say on standard error, one line each, control characters
-    /// escaped.
-    pub diagnostics: Vec<String>,
-    /// Where each IngressRoute is, to say so when its status changes.
-    pub locations: BTreeMap<ObjectRef, Location>,
-    /// The DAG the resources came from, to name the objects behind a resource Envoy
-    /// rejects.
-    pub dag: Arc<Dag>,
-}
-
-/// Builds the DAG of `loaded` with `config` and translates it, with the v1 Endpoints
-/// among the manifests, with `envoy`. Pure.
-#[must_use]
-pub fn build(loaded: &Loaded, config: &Config, envoy: &EnvoyConfig) -> Build {
-    // Every file's objects were checked against the schema when the file was read.
-    let (report, dag) = check::check_and_build_with(loaded, config, check::Schema::AlreadyValidated);
-    let mut endpoints = Endpoints::new();
-    for manifest in loaded.manifests() {
-        if let Object::Endpoints(object) = &manifest.object {
-            endpoints.insert(object);
-        }
-    }
-    let resources = ingressroute_envoy::translate(&dag, &endpoints, envoy);
-    let mut statuses: Statuses = dag
-        .statuses()
-        .iter()
-        .map(|(object, status)| (object.clone(), (status.current_status, status.description.clone())))
-        .collect();
-    statuses.extend(
-        report
-            .undecodable
-            .iter()
-            .map(|(object, description)| (object.clone(), (CurrentStatus::Invalid, description.clone()))),
-    );
-    let mut diagnostics: Vec<String> = loaded
-        .warnings()
-        .map(|warning| output::escape_control(&warning.to_string()).into_owned())
-        .collect();
-    diagnostics.extend(
-        report
-            .diagnostics
-            .iter()
-            .map(|diagnostic| output::escape_control(&diagnostic.to_string()).into_owned()),
-    );
-    let locations = loaded
-        .manifests()
-        .iter()
-        .filter(|manifest| manifest.object.kind() == Kind::IngressRoute)
-        .map(|manifest| (manifest.object.object_ref(), manifest.location.clone()))
-        .collect();
-    Build {
-        resources,
-        statuses,
-        diagnostics,
-        locations,
-        dag: Arc::new(dag),
-    }
-}
-
-/// What was served last, to log only what changes.
+/// The pipeline, and what was served last, to log only what changes.
 #[derive(Debug)]
 struct State {
-    config: Config,
-    envoy: EnvoyConfig,
+    pipeline: Pipeline,
     wait_for_all: bool,
     published: bool,
     statuses: Statuses,
@@ -342,8 +236,9 @@ fn say_never_loaded(path: &std::path::Path) {
 }
 
 impl State {
-    /// Builds and publishes the sources' last good objects. Before the first publish, a
-    /// file that has never loaded is an error in the log and the others are served; with
+    /// Gives the pipeline the sources' last good objects, and publishes what that calls
+    /// for: a new build, or new endpoints only. Before the first publish, a file that has
+    /// never loaded is an error in the log and the others are served; with
     /// `--wait-for-all`, nothing is served until every file has loaded once.
     fn rebuild(&mut self, sources: &Sources, publisher: &Publisher) {
         if !self.published && !sources.complete() {
@@ -360,25 +255,30 @@ impl State {
             }
         }
         let merged = sources.merged();
-        let build = build(&merged, &self.config, &self.envoy);
+        let effect = check::feed(&mut self.pipeline, &merged);
+        if effect.rebuild || !self.published {
+            let rebuild = self.pipeline.rebuild();
+            self.publish(&rebuild, publisher);
+            retire(rebuild);
+        } else if self.pipeline.endpoints_matter(&effect.endpoints) {
+            let pipeline = &self.pipeline;
+            if publisher.publish_endpoints(|name| pipeline.cluster_load_assignment(name)) {
+                info!(services = effect.endpoints.len(), "serving new endpoints");
+            }
+        }
+        self.log(&merged);
         retire(merged);
+    }
 
-        // Envoy first: the logs can wait.
-        let dag = Arc::clone(&build.dag);
-        let envoy = self.envoy.clone();
-        let snapshot = Snapshot::new(&build.resources).map(|snapshot| {
-            snapshot.with_resolver(move |kind, name| {
-                ingressroute_envoy::sources(&dag, &envoy, kind, name)
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect()
-            })
-        });
+    /// Publishes a build (Envoy first: the logs can wait).
+    fn publish(&mut self, rebuild: &Rebuild, publisher: &Publisher) {
+        let resolver = ingressroute_pipeline::resolver(Arc::clone(&rebuild.dag), self.pipeline.envoy_config().clone());
+        let snapshot = Snapshot::new(&rebuild.resources).map(|snapshot| snapshot.with_resolver(resolver));
         match snapshot.map(|snapshot| publisher.publish(snapshot)) {
             Ok(changed) => {
                 let counts = ResourceKind::ALL
                     .iter()
-                    .map(|kind| format!("{kind}s: {}", build.resources.len(*kind)))
+                    .map(|kind| format!("{kind}s: {}", rebuild.resources.len(*kind)))
                     .collect::<Vec<_>>()
                     .join(", ");
                 if changed || !self.published {
@@ -393,27 +293,49 @@ impl State {
                 "the new configuration is not consistent (a bug); the previous one is still served"
             ),
         }
-        retire((build.resources, build.dag));
+    }
 
-        let diagnostics: BTreeSet<String> = build.diagnostics.into_iter().collect();
+    /// Logs what `check` would say that is new, and every status that changed.
+    fn log(&mut self, loaded: &Loaded) {
+        let Some(dag) = self.pipeline.dag() else {
+            return;
+        };
+        // Every file's objects were checked against the schema when the file was read.
+        let report = check::report(loaded, dag, self.pipeline.store(), check::Schema::AlreadyValidated);
+        let diagnostics: BTreeSet<String> = loaded
+            .warnings()
+            .map(ToString::to_string)
+            .chain(report.diagnostics.iter().map(ToString::to_string))
+            .map(|line| output::escape_control(&line).into_owned())
+            .collect();
         for diagnostic in diagnostics.difference(&self.diagnostics) {
             warn!("{diagnostic}");
         }
         self.diagnostics = diagnostics;
 
-        for change in status_changes(&self.statuses, &build.statuses) {
-            let line = output::escape_control(&change.to_string()).into_owned();
-            match &change.status {
-                Some((CurrentStatus::Valid, _)) | None => {
-                    info!(ingressroute = %change.object, "status: {line}");
+        let statuses = self.pipeline.statuses();
+        let changes = status_changes(&self.statuses, &statuses);
+        if !changes.is_empty() {
+            let locations: BTreeMap<ObjectRef, &Location> = loaded
+                .manifests()
+                .iter()
+                .filter(|manifest| manifest.object.kind() == Kind::IngressRoute)
+                .map(|manifest| (manifest.object.object_ref(), &manifest.location))
+                .collect();
+            for change in changes {
+                let line = output::escape_control(&change.to_string()).into_owned();
+                match &change.status {
+                    Some((CurrentStatus::Valid, _)) | None => {
+                        info!(ingressroute = %change.object, "status: {line}");
+                    }
+                    Some(_) => match locations.get(&change.object) {
+                        Some(location) => warn!(ingressroute = %change.object, at = %location, "status: {line}"),
+                        None => warn!(ingressroute = %change.object, "status: {line}"),
+                    },
                 }
-                Some(_) => match build.locations.get(&change.object) {
-                    Some(location) => warn!(ingressroute = %change.object, at = %location, "status: {line}"),
-                    None => warn!(ingressroute = %change.object, "status: {line}"),
-                },
             }
         }
-        retire(std::mem::replace(&mut self.statuses, build.statuses));
+        retire(std::mem::replace(&mut self.statuses, statuses));
     }
 }
 
@@ -483,8 +405,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
     let mut work = Some(Work {
         sources: Sources::new(args.paths.clone()),
         state: State {
-            config: args.config(),
-            envoy: args.envoy_config(),
+            pipeline: Pipeline::new(args.config(), args.envoy_config()),
             wait_for_all: args.wait_for_all,
             published: false,
             statuses: Statuses::new(),
@@ -612,39 +533,6 @@ async fn exited(envoy: &mut Option<Envoy>) -> std::io::Result<ExitStatus> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
-    fn statuses(entries: &[(&str, CurrentStatus, &str)]) -> Statuses {
-        entries
-            .iter()
-            .map(|(name, status, description)| (ObjectRef::new("default", *name), (*status, (*description).to_owned())))
-            .collect()
-    }
-
-    #[test]
-    fn only_new_changed_and_removed_statuses_are_reported() {
-        let old = statuses(&[
-            ("a", CurrentStatus::Valid, "valid IngressRoute"),
-            ("b", CurrentStatus::Valid, "valid IngressRoute"),
-            ("c", CurrentStatus::Valid, "valid IngressRoute"),
-        ]);
-        let new = statuses(&[
-            ("a", CurrentStatus::Valid, "valid IngressRoute"),
-            ("b", CurrentStatus::Invalid, "Service [web:80] is invalid or missing"),
-            ("d", CurrentStatus::Valid, "valid IngressRoute"),
-        ]);
-        let lines: Vec<String> = status_changes(&old, &new).iter().map(ToString::to_string).collect();
-        assert_eq!(
-            lines,
-            [
-                "default/b: invalid: Service [web:80] is invalid or missing",
-                "default/c: removed",
-                "default/d: valid: valid IngressRoute",
-            ]
-        );
-        assert!(status_changes(&new, &new).is_empty());
-    }
-
     #[test]
     fn the_listeners_take_the_http_address_and_both_ports() {
         use clap::Parser as _;
