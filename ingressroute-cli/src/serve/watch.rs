@@ -6,9 +6,16 @@
 //!     │                   it removed and created again)
 //!     │  file given: its directory watched (and, for a link, its target's directory)
 //!     ▼
-//!  relevant event ──▶ unbounded channel ──▶ the serve loop (holdoff, then
-//!                                            Watcher::refresh and a reload)
+//!  completed change ──▶ unbounded channel ──▶ the serve loop (holdoff, then
+//!  to a path concerned                         Watcher::refresh and a reload)
 //! ```
+//!
+//! Only completed changes count: a file closed after writing, a rename or move, a file or
+//! directory created or deleted, changed attributes or links (a ConfigMap volume swaps its
+//! `..data` link). A write in progress does not: the holdoff reads the files at once after
+//! a quiet period (docs/behaviour.md#s5-3), and a file read at its first write would be
+//! half written (truncated, or cut between two documents: objects that seem deleted).
+//! The polling fallback sees nothing but modification times, so there every change counts.
 //!
 //! Paths are compared in absolute form: notify names what changed with the absolute path
 //! it was given, whatever the path on the command line looked like (`examples/local`,
@@ -29,6 +36,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use notify::event::{AccessKind, AccessMode, ModifyKind};
 use notify::{Event, EventKind, PollWatcher, RecommendedWatcher, RecursiveMode};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
@@ -154,7 +162,8 @@ fn identity(path: &Path) -> Option<(u64, u64)> {
         .map(|meta| (meta.dev(), meta.ino()))
 }
 
-/// Starts watching `paths`; every event that may concern them sends `()` on `changes`.
+/// Starts watching `paths`; every completed change that may concern them sends `()` on
+/// `changes`.
 ///
 /// # Errors
 ///
@@ -162,12 +171,12 @@ fn identity(path: &Path) -> Option<(u64, u64)> {
 pub fn watch(paths: &[PathBuf], changes: mpsc::UnboundedSender<()>) -> Result<Watcher, Error> {
     let targets: Vec<Target> = paths.iter().map(|p| Target::new(p)).collect();
     let lost: Arc<Vec<AtomicBool>> = Arc::new(targets.iter().map(|_| AtomicBool::new(false)).collect());
-    let handler = {
+    let handler = |polling: bool, changes: mpsc::UnboundedSender<()>| {
         let targets = targets.clone();
         let lost = Arc::clone(&lost);
         move |event: notify::Result<Event>| match event {
             Ok(event) => {
-                if matches!(event.kind, EventKind::Access(_)) {
+                if !completes_a_change(&event.kind, polling) {
                     return;
                 }
                 if matches!(
@@ -197,15 +206,17 @@ pub fn watch(paths: &[PathBuf], changes: mpsc::UnboundedSender<()>) -> Result<Wa
         }
     };
 
-    let inner = match notify::recommended_watcher(handler.clone()) {
+    let inner = match notify::recommended_watcher(handler(false, changes.clone())) {
         Ok(watcher) => Inner::Native(watcher),
         Err(error) => {
             warn!(%error, "cannot use inotify; polling the files every 500 ms instead");
             let config = notify::Config::default().with_poll_interval(POLL_INTERVAL);
-            Inner::Poll(PollWatcher::new(handler, config).map_err(|source| Error::Watch {
-                path: paths.first().cloned().unwrap_or_default(),
-                source,
-            })?)
+            Inner::Poll(
+                PollWatcher::new(handler(true, changes), config).map_err(|source| Error::Watch {
+                    path: paths.first().cloned().unwrap_or_default(),
+                    source,
+                })?,
+            )
         }
     };
     let mut watcher = Watcher {
@@ -235,6 +246,19 @@ pub fn watch(paths: &[PathBuf], changes: mpsc::UnboundedSender<()>) -> Result<Wa
         watcher.rewatch(index, false)?;
     }
     Ok(watcher)
+}
+
+/// Whether an event of `kind` says that a change is complete: not an access, and not a
+/// write in progress (unless `polling`, where a modification is all there is to see).
+fn completes_a_change(kind: &EventKind, polling: bool) -> bool {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        EventKind::Modify(ModifyKind::Data(_)) => polling,
+        // Created, removed, renamed, attributes or links changed, or an event the backend
+        // cannot classify (a queue overflow): a reload is due.
+        EventKind::Create(_) | EventKind::Remove(_) | EventKind::Modify(_) | EventKind::Any | EventKind::Other => true,
+    }
 }
 
 impl Watcher {
@@ -354,6 +378,57 @@ mod tests {
         let _watcher = watch(&[dir.path().to_owned()], tx).unwrap();
         std::fs::write(dir.path().join("a.yaml"), "x").unwrap();
         noticed(&mut rx, "the write").await;
+    }
+
+    #[tokio::test]
+    async fn a_file_written_in_place_is_noticed_once_it_is_closed_not_while_it_is_written() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.yaml");
+        std::fs::write(&path, "old").unwrap();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let _watcher = watch(&[dir.path().to_owned()], tx).unwrap();
+        quiet(&mut rx).await;
+
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        for chunk in ["kind: ", "Service\n", "metadata: {name: web}\n"] {
+            file.write_all(chunk.as_bytes()).unwrap();
+            file.flush().unwrap();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(rx.try_recv().is_err(), "a write in progress is not a change yet");
+        drop(file);
+        noticed(&mut rx, "the file closed after writing").await;
+    }
+
+    #[test]
+    fn only_completed_changes_count_except_when_polling() {
+        use notify::event::{CreateKind, DataChange, MetadataKind, RemoveKind, RenameMode};
+        let write = EventKind::Modify(ModifyKind::Data(DataChange::Any));
+        assert!(!completes_a_change(&write, false));
+        assert!(completes_a_change(&write, true));
+        for kind in [
+            EventKind::Access(AccessKind::Close(AccessMode::Write)),
+            EventKind::Create(CreateKind::File),
+            EventKind::Remove(RemoveKind::File),
+            EventKind::Modify(ModifyKind::Name(RenameMode::To)),
+            EventKind::Modify(ModifyKind::Metadata(MetadataKind::Any)),
+            EventKind::Other,
+        ] {
+            assert!(completes_a_change(&kind, false), "{kind:?}");
+        }
+        for kind in [
+            EventKind::Access(AccessKind::Open(AccessMode::Any)),
+            EventKind::Access(AccessKind::Close(AccessMode::Read)),
+        ] {
+            assert!(!completes_a_change(&kind, false), "{kind:?}");
+            assert!(!completes_a_change(&kind, true), "{kind:?}");
+        }
     }
 
     #[tokio::test]

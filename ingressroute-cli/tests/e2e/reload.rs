@@ -300,6 +300,53 @@ async fn a_burst_of_edits_is_rebuilt_once_and_a_stream_of_edits_every_half_secon
 }
 
 #[tokio::test]
+async fn a_large_file_written_in_place_in_several_writes_is_never_served_half_written() {
+    const ROUTES: usize = 200;
+    // Whole documents, so that a read between two writes would parse: fewer objects.
+    let documents = |version: &str| -> Vec<String> {
+        (0..ROUTES)
+            .map(|i| {
+                format!(
+                    "---\n{}",
+                    root(&format!("r{i}"), &format!("r{i}-{version}.example.com"), "one")
+                )
+            })
+            .collect()
+    };
+    let Some(world) = world("reload-in-place", &[("routes.yaml", documents("a").concat())]).await else {
+        return;
+    };
+    served_by(&world, &format!("r{}-a.example.com", ROUTES - 1), "one").await;
+    world
+        .wait_for_log(0, &[&format!("status: default/r{}: valid", ROUTES - 1)])
+        .await;
+
+    // Truncated, then written a quarter at a time, more than the holdoff's 100 ms apart.
+    let mark = world.logs().len();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(world.manifests().join("routes.yaml"))
+        .unwrap();
+    for quarter in documents("b").chunks(ROUTES / 4) {
+        std::io::Write::write_all(&mut file, quarter.concat().as_bytes()).unwrap();
+        std::io::Write::flush(&mut file).unwrap();
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    drop(file);
+    served_by(&world, &format!("r{}-b.example.com", ROUTES - 1), "one").await;
+    served_by(&world, "r0-b.example.com", "one").await;
+    // Every IngressRoute stayed valid throughout: none was ever removed or changed.
+    let statuses: Vec<String> = world.logs().lines()[mark..]
+        .iter()
+        .filter(|line| line.contains("status: "))
+        .cloned()
+        .collect();
+    assert!(statuses.is_empty(), "{statuses:#?}");
+    world.assert_no_rejected_updates().await;
+}
+
+#[tokio::test]
 async fn sigterm_stops_serve_and_the_envoy_it_started() {
     let Some(world) = world("reload-shutdown", &[("route.yaml", root("r", "r.example.com", "one"))]).await else {
         return;
