@@ -67,8 +67,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser as _;
+use ingressroute_cli::serve::ServeArgs;
 use ingressroute_cli::serve::sources::Sources;
-use ingressroute_cli::serve::{self, ServeArgs};
 use ingressroute_envoy::ResourceKind;
 use ingressroute_pipeline::Pipeline;
 use ingressroute_xds::Snapshot;
@@ -92,8 +92,9 @@ usage: cargo bench -p ingressroute-cli --bench propagation -- [SIZE...] [OPTIONS
                   leave Envoy's `config` logger alone (by default it is set to debug
                   after startup, to time the arrival of each RDS response in Envoy)";
 
-/// The holdoff of `serve` (`serve::holdoff::DELAY`, `MAX_DELAY`).
-const HOLDOFF: Duration = serve::holdoff::DELAY;
+/// The holdoff of `serve` after a recent rebuild (`ingressroute_pipeline::DELAY`; a change
+/// more than `MAX_DELAY` after the last rebuild is built at once).
+const HOLDOFF: Duration = ingressroute_pipeline::DELAY;
 /// How long Envoy may take to start and serve everything.
 const STARTUP: Duration = Duration::from_secs(600);
 /// How long one edit may take to be served before the bench gives up.
@@ -199,7 +200,7 @@ fn main() -> ExitCode {
         "propagation: file edit -> first 200 through Envoy; holdoff {} ms quiet, {} ms max; \
          {} measured edits (+{} warm-up) per size, polling every {} ms on one connection; {} cores",
         HOLDOFF.as_millis(),
-        serve::holdoff::MAX_DELAY.as_millis(),
+        ingressroute_pipeline::MAX_DELAY.as_millis(),
         options.edits,
         options.warmup,
         options.poll.as_millis(),

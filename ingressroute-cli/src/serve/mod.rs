@@ -2,7 +2,8 @@
 //! optionally the Envoy that it configures.
 //!
 //! ```text
-//!  PATH... ──watch──▶ holdoff (100 ms quiet, 500 ms at most)
+//!  PATH... ──watch (completed writes, renames, ...)──▶ Holdoff (Contour's: at once after a
+//!                                     quiet 500 ms, else 100 ms after the last change)
 //!                                                   │
 //!                        (on a blocking thread)     ▼
 //!              Sources::reload ──▶ last good version of every file ──▶ merged Loaded
@@ -39,7 +40,6 @@
 //! and `at` fields), with control characters escaped.
 
 pub mod envoy;
-pub mod holdoff;
 pub mod sources;
 pub mod watch;
 
@@ -53,7 +53,7 @@ use std::time::Duration;
 use ingressroute_api::DEFAULT_INGRESS_CLASS;
 use ingressroute_dag::{Config, CurrentStatus, ObjectRef};
 use ingressroute_envoy::{EnvoyConfig, ResourceKind};
-use ingressroute_pipeline::{Pipeline, Rebuild, Statuses, status_changes};
+use ingressroute_pipeline::{Decision, Holdoff, Pipeline, Rebuild, Statuses, status_changes};
 use ingressroute_xds::{Callbacks, Nack, Publisher, Server, Snapshot, StreamInfo};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, oneshot};
@@ -66,7 +66,6 @@ use crate::check;
 use crate::load::{Kind, Loaded, Location};
 use crate::output;
 use envoy::Envoy;
-use holdoff::Holdoff;
 use sources::Sources;
 
 /// How long the xDS server gets to close its connections on the way out.
@@ -437,7 +436,10 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
         None => None,
     };
 
-    let mut holdoff = Holdoff::default();
+    // Contour's holdoff, its clock started with the loop. It decides when the files are
+    // read again: a change after a quiet period at once, so the watcher reports only
+    // completed writes (see `watch`).
+    let mut holdoff = Holdoff::new(now());
     let mut reminder = tokio::time::interval_at(Instant::now() + REMINDER, REMINDER);
     let outcome = loop {
         if pending
@@ -456,9 +458,14 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
         }
         let deadline = holdoff.deadline().map(Instant::from_std);
         tokio::select! {
-            Some(()) = changed.recv() => holdoff.changed(std::time::Instant::now()),
+            Some(()) = changed.recv() => {
+                if holdoff.changed(now()) == Decision::RebuildNow {
+                    holdoff.rebuilt(now());
+                    pending = true;
+                }
+            }
             () = sleep_until(deadline), if deadline.is_some() => {
-                holdoff.rebuilt();
+                holdoff.rebuilt(now());
                 pending = true;
             }
             done = finished(&mut job) => {
@@ -508,6 +515,11 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
         serving.abort();
     }
     outcome
+}
+
+/// The holdoff's clock: tokio's, as the deadlines it gives are slept on with tokio.
+fn now() -> std::time::Instant {
+    Instant::now().into_std()
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
