@@ -16,12 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use ingressroute_envoy::ResourceKind;
 use ingressroute_xds::{Ack, Callbacks, Nack, Response, StreamInfo};
-use tracing::warn;
 
 use crate::metrics::Metrics;
-
-/// How many resource names a NACK warning lists before it just counts the rest.
-const NAMES_LOGGED: usize = 16;
 
 #[derive(Debug, Default)]
 struct Counters {
@@ -166,18 +162,7 @@ impl Callbacks for XdsCallbacks {
 
     fn on_nack(&self, stream: &StreamInfo, nack: &Nack<'_>) {
         self.0.xds_nacked(nack.kind());
-        let rejected: Vec<&str> = nack.rejected().take(NAMES_LOGGED).collect();
-        warn!(
-            node = stream.node.as_deref().unwrap_or_default(),
-            type_url = %nack.kind().type_url(),
-            nonce = nack.nonce(),
-            code = nack.code(),
-            error = %nack.message(),
-            rejected = ?rejected,
-            more_rejected = nack.rejected().len().saturating_sub(NAMES_LOGGED),
-            ingressroutes = ?nack.sources(),
-            "envoy rejected a response (NACK) and keeps its last good configuration",
-        );
+        nack.log(stream);
     }
 }
 

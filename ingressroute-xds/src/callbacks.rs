@@ -143,6 +143,28 @@ impl<'a> Nack<'a> {
         }
         sources
     }
+
+    /// Logs this NACK as one `WARN` line (target `ingressroute_xds::callbacks`): the node,
+    /// the type, nonce and code, Envoy's message, the first [`Nack::NAMES_LOGGED`] rejected
+    /// resources (and how many more) and the objects behind them. What the controller and
+    /// `ingressroute serve` do with a NACK; an owner calls it from [`Callbacks::on_nack`].
+    pub fn log(&self, stream: &StreamInfo) {
+        let rejected: Vec<&str> = self.rejected().take(Self::NAMES_LOGGED).collect();
+        tracing::warn!(
+            node = stream.node.as_deref().unwrap_or_default(),
+            type_url = %self.kind().type_url(),
+            nonce = self.nonce(),
+            code = self.code(),
+            error = %self.message(),
+            rejected = ?rejected,
+            more_rejected = self.rejected().len().saturating_sub(Self::NAMES_LOGGED),
+            ingressroutes = ?self.sources(),
+            "envoy rejected a response (NACK) and keeps its last good configuration",
+        );
+    }
+
+    /// How many rejected resource names [`Nack::log`] lists before it just counts the rest.
+    pub const NAMES_LOGGED: usize = 16;
 }
 
 /// What the owner of a server is told while it serves (go-control-plane's `Callbacks`).

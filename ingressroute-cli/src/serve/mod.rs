@@ -343,23 +343,9 @@ impl State {
 #[derive(Debug)]
 struct LogNacks;
 
-/// How many resource names a NACK warning lists before it just counts the rest.
-const NAMES_LOGGED: usize = 16;
-
 impl Callbacks for LogNacks {
     fn on_nack(&self, stream: &StreamInfo, nack: &Nack<'_>) {
-        let rejected: Vec<&str> = nack.rejected().take(NAMES_LOGGED).collect();
-        warn!(
-            node = stream.node.as_deref().unwrap_or_default(),
-            type_url = %nack.kind().type_url(),
-            nonce = nack.nonce(),
-            code = nack.code(),
-            error = %nack.message(),
-            rejected = ?rejected,
-            more_rejected = nack.rejected().len().saturating_sub(NAMES_LOGGED),
-            ingressroutes = ?nack.sources(),
-            "envoy rejected a response (NACK) and keeps its last good configuration",
-        );
+        nack.log(stream);
     }
 }
 
