@@ -70,13 +70,20 @@ impl InputArgs {
     /// The DAG configuration these arguments ask for.
     #[must_use]
     pub fn config(&self) -> Config {
-        let mut config = Config::default();
-        if let Some(list) = &self.root_namespaces {
-            config.root_namespaces = Config::parse_root_namespaces(list);
-        }
-        config.ingress_class.clone_from(&self.ingress_class);
-        config
+        config(self.root_namespaces.as_deref(), &self.ingress_class)
     }
+}
+
+/// The DAG configuration of `--root-namespaces` (a comma-separated list; `None`: any
+/// namespace) and `--ingress-class`, which every command that builds takes.
+#[must_use]
+pub fn config(root_namespaces: Option<&str>, ingress_class: &str) -> Config {
+    let mut config = Config::default();
+    if let Some(list) = root_namespaces {
+        config.root_namespaces = Config::parse_root_namespaces(list);
+    }
+    ingress_class.clone_into(&mut config.ingress_class);
+    config
 }
 
 /// How a command (`check`, `render`) ended; converts into the process exit code.
@@ -233,6 +240,16 @@ fn in_document(location: &Location, finding: &Finding) -> String {
     } else {
         format!("{field}: {}", finding.message)
     }
+}
+
+/// Loads `paths` (reading `stdin` for `-`) and writes every loader error and warning on
+/// `stderr`, one line each, as `check` and `render` do before anything else.
+pub(crate) fn load_reporting(paths: &[PathBuf], stdin: impl Read, stderr: &mut impl Write) -> io::Result<Loaded> {
+    let loaded = load::load(paths, stdin);
+    for diagnostic in loaded.diagnostics() {
+        writeln!(stderr, "{}", load_line(diagnostic))?;
+    }
+    Ok(loaded)
 }
 
 /// A loader diagnostic as a line for standard error (`error:` or `warning:` first).
@@ -531,10 +548,7 @@ pub fn run(
     stdout: &mut impl Write,
     stderr: &mut impl Write,
 ) -> Result<Outcome, Error> {
-    let loaded = load::load(&args.input.paths, stdin);
-    for diagnostic in loaded.diagnostics() {
-        writeln!(stderr, "{}", load_line(diagnostic)).map_err(Error::Write)?;
-    }
+    let loaded = load_reporting(&args.input.paths, stdin, stderr).map_err(Error::Write)?;
     let report = check(&loaded, &args.input.config());
     for line in stderr_lines(&report.diagnostics, loaded.has_errors()) {
         writeln!(stderr, "{line}").map_err(Error::Write)?;

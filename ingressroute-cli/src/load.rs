@@ -47,7 +47,7 @@
 //! read as a stream of JSON values, one document each.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::fs;
 use std::io::{self, Read};
@@ -505,6 +505,17 @@ impl Loaded {
     #[must_use]
     pub fn manifests(&self) -> &[Manifest] {
         &self.manifests
+    }
+
+    /// Where each IngressRoute is (undecodable ones included), to say so next to its
+    /// status.
+    #[must_use]
+    pub fn ingress_route_locations(&self) -> BTreeMap<ObjectRef, &Location> {
+        self.manifests
+            .iter()
+            .filter(|manifest| manifest.object.kind() == Kind::IngressRoute)
+            .map(|manifest| (manifest.object.object_ref(), &manifest.location))
+            .collect()
     }
 
     /// The manifests, by value.

@@ -20,7 +20,6 @@
 //! a configuration missing the unreadable objects' routes must not be mistaken for the
 //! real one.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::io::{self, Read, Write};
 
@@ -30,7 +29,7 @@ use ingressroute_envoy::json::{self, JsonError, Secrets, TypedResources};
 use ingressroute_pipeline::Pipeline;
 
 use crate::check::{self, Diagnostic, InputArgs, Outcome};
-use crate::load::{self, Kind, Loaded, Location};
+use crate::load::{Loaded, Location};
 use crate::output::{self, Severity};
 
 /// The arguments of `ingressroute render`.
@@ -145,12 +144,7 @@ pub fn render(loaded: &Loaded, config: &Config, envoy: &EnvoyConfig, secrets: Se
     check::feed(&mut pipeline, loaded);
     let rebuild = pipeline.rebuild();
     let report = check::report(loaded, &rebuild.dag, pipeline.store(), check::Schema::Validate);
-    let locations: BTreeMap<ObjectRef, &Location> = loaded
-        .manifests()
-        .iter()
-        .filter(|manifest| manifest.object.kind() == Kind::IngressRoute)
-        .map(|manifest| (manifest.object.object_ref(), &manifest.location))
-        .collect();
+    let locations = loaded.ingress_route_locations();
     let not_valid: Vec<NotValid> = pipeline
         .statuses()
         .into_iter()
@@ -202,10 +196,7 @@ pub fn run(
     stdout: &mut impl Write,
     stderr: &mut impl Write,
 ) -> Result<Outcome, Error> {
-    let loaded = load::load(&args.input.paths, stdin);
-    for diagnostic in loaded.diagnostics() {
-        writeln!(stderr, "{}", check::load_line(diagnostic)).map_err(Error::Write)?;
-    }
+    let loaded = check::load_reporting(&args.input.paths, stdin, stderr).map_err(Error::Write)?;
     if loaded.has_errors() {
         writeln!(
             stderr,

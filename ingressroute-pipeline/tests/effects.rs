@@ -65,12 +65,17 @@ fn built(objects: &[Object]) -> Pipeline {
     pipeline
 }
 
-#[test]
-fn a_service_no_route_looks_up_changes_nothing_and_a_used_one_rebuilds() {
-    let mut pipeline = built(&[
+/// A pipeline built once with the root `default/web` for `web.example.com` and its Service.
+fn web() -> Pipeline {
+    built(&[
         Object::IngressRoute(route("web", Some("web.example.com"), "web")),
         service("web"),
-    ]);
+    ])
+}
+
+#[test]
+fn a_service_no_route_looks_up_changes_nothing_and_a_used_one_rebuilds() {
+    let mut pipeline = web();
     let effect = pipeline.apply(Event::Apply(service("unused")));
     assert!(effect.is_empty(), "{effect:?}");
 
@@ -132,10 +137,7 @@ fn endpoints_are_an_eds_update_only_when_a_cluster_reads_them() {
 
 #[test]
 fn a_status_only_update_rebuilds_nothing_but_may_need_a_write() {
-    let mut pipeline = built(&[
-        Object::IngressRoute(route("web", Some("web.example.com"), "web")),
-        service("web"),
-    ]);
+    let mut pipeline = web();
     let writes = pipeline.status_writes();
     assert_eq!(writes.len(), 1, "the object has no status yet");
     assert_eq!(writes[&key("web")].desired.current_status, "valid");
@@ -193,10 +195,7 @@ fn a_relist_removes_what_it_does_not_list() {
 
 #[test]
 fn an_undecodable_ingress_route_is_absent_and_invalid() {
-    let mut pipeline = built(&[
-        Object::IngressRoute(route("web", Some("web.example.com"), "web")),
-        service("web"),
-    ]);
+    let mut pipeline = web();
     let metadata = route("web", None, "web").metadata.clone();
     let undecodable = Undecodable::new(
         Kind::IngressRoute,
@@ -343,10 +342,7 @@ fn a_missing_field_is_described_as_the_cli_and_the_controller_say_it() {
 
 #[test]
 fn a_rejected_cluster_names_the_ingress_routes_behind_it() {
-    let mut pipeline = built(&[
-        Object::IngressRoute(route("web", Some("web.example.com"), "web")),
-        service("web"),
-    ]);
+    let mut pipeline = web();
     let rebuild = pipeline.rebuild();
     let resolve = ingressroute_pipeline::resolver(rebuild.dag, pipeline.envoy_config().clone());
     let cluster = &rebuild.resources.clusters[0].name;

@@ -43,7 +43,7 @@ pub mod envoy;
 pub mod sources;
 pub mod watch;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitStatus;
@@ -51,7 +51,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ingressroute_api::DEFAULT_INGRESS_CLASS;
-use ingressroute_dag::{Config, CurrentStatus, ObjectRef};
+use ingressroute_dag::{Config, CurrentStatus};
 use ingressroute_envoy::{EnvoyConfig, ResourceKind};
 use ingressroute_pipeline::{Decision, Holdoff, Pipeline, Rebuild, Statuses, status_changes};
 use ingressroute_xds::{Callbacks, Nack, Publisher, Server, Snapshot, StreamInfo};
@@ -63,7 +63,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::bootstrap::{self, DEFAULT_ADMIN_ADDRESS, DEFAULT_NODE_ID, DEFAULT_STATS_ADDRESS, DEFAULT_XDS_ADDRESS};
 use crate::check;
-use crate::load::{Kind, Loaded, Location};
+use crate::load::Loaded;
 use crate::output;
 use envoy::Envoy;
 use sources::Sources;
@@ -137,11 +137,7 @@ impl ServeArgs {
     /// The DAG configuration these arguments ask for.
     #[must_use]
     pub fn config(&self) -> Config {
-        let mut config = Config::default();
-        if let Some(list) = &self.root_namespaces {
-            config.root_namespaces = Config::parse_root_namespaces(list);
-        }
-        config.ingress_class.clone_from(&self.ingress_class);
+        let mut config = check::config(self.root_namespaces.as_deref(), &self.ingress_class);
         config.allow_loopback_external_names = self.allow_loopback_external_names;
         config
     }
@@ -315,12 +311,7 @@ impl State {
         let statuses = self.pipeline.statuses();
         let changes = status_changes(&self.statuses, &statuses);
         if !changes.is_empty() {
-            let locations: BTreeMap<ObjectRef, &Location> = loaded
-                .manifests()
-                .iter()
-                .filter(|manifest| manifest.object.kind() == Kind::IngressRoute)
-                .map(|manifest| (manifest.object.object_ref(), &manifest.location))
-                .collect();
+            let locations = loaded.ingress_route_locations();
             for change in changes {
                 let line = output::escape_control(&change.to_string()).into_owned();
                 match &change.status {

@@ -18,6 +18,15 @@ async fn served_by(world: &World, host: &str, expected: &str) {
     .await;
 }
 
+/// The status changes `serve` logged after its first `since` lines.
+fn status_lines(world: &World, since: usize) -> Vec<String> {
+    world.logs().lines()[since..]
+        .iter()
+        .filter(|line| line.contains("status: "))
+        .cloned()
+        .collect()
+}
+
 /// A world with backends `one` and `two` (Services of the same names) and `files`.
 async fn world(name: &str, files: &[(&str, String)]) -> Option<Lease> {
     let mut s = Setup::new(name)?;
@@ -191,11 +200,7 @@ async fn status_changes_are_logged_once_per_ingressroute_that_changed() {
     // The next change, so that everything logged for the first one is in.
     world.write("first.yaml", &root("first", "first.example.com", "two"));
     served_by(&world, "first.example.com", "two").await;
-    let statuses: Vec<String> = world.logs().lines()[mark..]
-        .iter()
-        .filter(|line| line.contains("status: "))
-        .cloned()
-        .collect();
+    let statuses = status_lines(&world, mark);
     assert_eq!(statuses.len(), 1, "only default/second changed: {statuses:#?}");
     world.assert_no_rejected_updates().await;
 }
@@ -337,11 +342,7 @@ async fn a_large_file_written_in_place_in_several_writes_is_never_served_half_wr
     served_by(&world, &format!("r{}-b.example.com", ROUTES - 1), "one").await;
     served_by(&world, "r0-b.example.com", "one").await;
     // Every IngressRoute stayed valid throughout: none was ever removed or changed.
-    let statuses: Vec<String> = world.logs().lines()[mark..]
-        .iter()
-        .filter(|line| line.contains("status: "))
-        .cloned()
-        .collect();
+    let statuses = status_lines(&world, mark);
     assert!(statuses.is_empty(), "{statuses:#?}");
     world.assert_no_rejected_updates().await;
 }
