@@ -1,4 +1,4 @@
-//! The xDS server's side of the controller's metrics: [`XdsCallbacks`] hears what the
+//! The xDS server's side of the controller's metrics: `XdsCallbacks` hears what the
 //! server does (through `ingressroute_xds::Callbacks`) and counts it in [`Metrics`], which
 //! keeps it in an [`XdsMetrics`] and exposes it as the `ingressroute_xds_*` families.
 //! NACKs are also logged, with the IngressRoutes behind the rejected resources.
