@@ -50,7 +50,11 @@ fn bench(c: &mut Criterion) {
             .iter()
             .find(|v| v.secure.is_none() && !v.routes.is_empty())
             .expect("a plain host");
-        let tls = dag.virtual_hosts().iter().find(|v| v.secure.is_some()).expect("a TLS host");
+        let tls = dag
+            .virtual_hosts()
+            .iter()
+            .find(|v| v.secure.is_some())
+            .expect("a TLS host");
         for (name, host) in [("one_plain_host", plain), ("one_tls_host", tls)] {
             let mut n = 0;
             group.bench_function(BenchmarkId::new(name, size.name()), |b| {

@@ -40,6 +40,7 @@ use crate::listener;
 use crate::names;
 use crate::resources::{
     EncodedResource, Reference, ResourceKind, cluster_refs, eds_service_name, listener_refs, route_config_refs,
+    virtual_host_refs,
 };
 use crate::route::{self, Listener};
 use crate::translate::{sds_secret, tls_chain};
@@ -323,10 +324,7 @@ impl Translator {
         let mut host = Host::default();
         if let Some(plain) = route::virtual_host(&vhost.fqdn, &vhost.routes, Listener::Http, set, &config.config_source)
         {
-            let references = route_config_refs(&route_v3::RouteConfiguration {
-                virtual_hosts: vec![plain.clone()],
-                ..Default::default()
-            });
+            let references = virtual_host_refs(&plain);
             host.clusters.extend(references.iter().map(|r| r.name.clone()));
             let route_config = match config.http_routes {
                 HttpRoutes::Single => names::HTTP_ROUTE_CONFIG.to_owned(),
@@ -362,23 +360,14 @@ impl Translator {
                         Vec::new(),
                     ));
                 }
-                let chain = listener::filter_chain(chain, config);
-                let holder = listener_v3::Listener {
-                    filter_chains: vec![chain],
-                    ..Default::default()
-                };
-                let references = listener_refs(&holder).unwrap_or_default();
+                let references = chain_refs(&chain);
                 host.clusters.extend(
                     references
                         .iter()
                         .filter(|r| r.kind == ResourceKind::Cluster)
                         .map(|r| r.name.clone()),
                 );
-                let bytes = holder
-                    .filter_chains
-                    .first()
-                    .map(Message::encode_to_vec)
-                    .unwrap_or_default();
+                let bytes = listener::filter_chain(chain, config).encode_to_vec();
                 host.chain = Some((Bytes::from(bytes), references));
             }
             if let Some(config) = https_configs.pop() {
@@ -577,6 +566,33 @@ impl Dirty {
     }
 }
 
+/// What a TLS filter chain names: its route configuration or its TCP proxy's clusters, and
+/// its certificate.
+fn chain_refs(chain: &listener::TlsChain) -> Vec<Reference> {
+    use envoy_types::pb::envoy::extensions::filters::network::tcp_proxy::v3::tcp_proxy::ClusterSpecifier;
+    let mut refs = Vec::new();
+    match &chain.action {
+        listener::ChainAction::Http { route_config } => {
+            refs.push(Reference::new(ResourceKind::RouteConfiguration, route_config.clone()));
+        }
+        listener::ChainAction::Tcp(ClusterSpecifier::Cluster(name)) => {
+            refs.push(Reference::new(ResourceKind::Cluster, name.clone()));
+        }
+        listener::ChainAction::Tcp(ClusterSpecifier::WeightedClusters(weighted)) => {
+            refs.extend(
+                weighted
+                    .clusters
+                    .iter()
+                    .map(|c| Reference::new(ResourceKind::Cluster, c.name.clone())),
+            );
+        }
+    }
+    if let Some((secret, _)) = &chain.terminate {
+        refs.push(Reference::new(ResourceKind::Secret, secret.clone()));
+    }
+    refs
+}
+
 /// A plain-HTTP route configuration from its hosts' encodings, sorted by name.
 fn plain_route_config(name: &str, hosts: Option<&BTreeMap<String, Plain>>) -> EncodedResource {
     let empty = route::route_configuration(name, Vec::new());
@@ -588,7 +604,10 @@ fn plain_route_config(name: &str, hosts: Option<&BTreeMap<String, Plain>>) -> En
         ResourceKind::RouteConfiguration,
         name,
         pack_encoded(&route_v3::RouteConfiguration::type_url(), &bytes),
-        hosts.iter().flat_map(|h| h.references.iter().cloned()).collect(),
+        hosts
+            .iter()
+            .flat_map(|h| h.references.iter().cloned())
+            .collect::<Vec<_>>(),
     )
 }
 
@@ -599,7 +618,7 @@ fn https_listener(chains: &BTreeMap<String, Chain>, config: &EnvoyConfig) -> Enc
     with_one.filter_chains.push(listener_v3::FilterChain::default());
     let elements: Vec<&Bytes> = chains.values().map(|(bytes, _)| bytes).collect();
     let bytes = splice(&empty.encode_to_vec(), &with_one.encode_to_vec(), 3, &elements);
-    let references = chains.values().flat_map(|(_, refs)| refs.iter().cloned()).collect();
+    let references: Vec<Reference> = chains.values().flat_map(|(_, refs)| refs.iter().cloned()).collect();
     EncodedResource::from_any(
         ResourceKind::Listener,
         names::HTTPS_LISTENER,

@@ -194,8 +194,8 @@ pub struct EncodedResource {
     pub name: String,
     /// The encoded `google.protobuf.Any`: [`pack`] of the message.
     pub any: bytes::Bytes,
-    /// The names the resource uses.
-    pub references: Vec<Reference>,
+    /// The names the resource uses (shared: copies of a resource are cheap).
+    pub references: std::sync::Arc<[Reference]>,
 }
 
 impl EncodedResource {
@@ -205,13 +205,13 @@ impl EncodedResource {
         kind: ResourceKind,
         name: impl Into<String>,
         message: &M,
-        references: Vec<Reference>,
+        references: impl Into<std::sync::Arc<[Reference]>>,
     ) -> Self {
         Self {
             kind,
             name: name.into(),
             any: pack(message),
-            references,
+            references: references.into(),
         }
     }
 
@@ -222,13 +222,13 @@ impl EncodedResource {
         kind: ResourceKind,
         name: impl Into<String>,
         any: bytes::Bytes,
-        references: Vec<Reference>,
+        references: impl Into<std::sync::Arc<[Reference]>>,
     ) -> Self {
         Self {
             kind,
             name: name.into(),
             any,
-            references,
+            references: references.into(),
         }
     }
 }
@@ -446,6 +446,30 @@ pub(crate) fn route_config_refs(config: &route_v3::RouteConfiguration) -> Vec<Re
     let mut refs = References::default();
     route_config_clusters(config, &mut refs);
     flatten(refs)
+}
+
+/// The clusters a virtual host's routes name, each once, sorted.
+pub(crate) fn virtual_host_refs(vhost: &route_v3::VirtualHost) -> Vec<Reference> {
+    use route_v3::route_action::ClusterSpecifier;
+    let mut names = BTreeSet::new();
+    for route in &vhost.routes {
+        let Some(route_v3::route::Action::Route(action)) = &route.action else {
+            continue;
+        };
+        match &action.cluster_specifier {
+            Some(ClusterSpecifier::Cluster(name)) => {
+                names.insert(name.as_str());
+            }
+            Some(ClusterSpecifier::WeightedClusters(weighted)) => {
+                names.extend(weighted.clusters.iter().map(|c| c.name.as_str()));
+            }
+            _ => {}
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| Reference::new(ResourceKind::Cluster, name))
+        .collect()
 }
 
 /// The secrets and the ClusterLoadAssignment a cluster uses.
