@@ -188,7 +188,10 @@ impl Translator {
             ..Self::new(self.config.clone())
         };
         let hosts: Vec<&ServedVirtualHost> = virtual_hosts.into_iter().collect();
-        let mut dirty = Dirty::default();
+        let mut dirty = Dirty {
+            chains: true,
+            ..Dirty::default()
+        };
         self.add_hosts(&hosts, &mut dirty);
         // Whatever was served and is not any more goes too.
         let keys: Vec<(ResourceKind, String)> = self.current.keys().cloned().collect();
@@ -208,15 +211,23 @@ impl Translator {
     ) -> Changes {
         let mut dirty = Dirty::default();
         let mut added = Vec::new();
+        let mut old_chains = BTreeMap::new();
         for fqdn in changed {
             if let Some(old) = self.hosts.remove(fqdn) {
                 self.release(fqdn, &old, &mut dirty);
+                old_chains.insert(fqdn.to_owned(), old.chain.map(|(bytes, _)| bytes));
             }
             if let Some(vhost) = lookup(fqdn) {
                 added.push(vhost);
             }
+            old_chains.entry(fqdn.to_owned()).or_insert(None);
         }
         self.add_hosts(&added, &mut dirty);
+        // `ingress_https` holds every filter chain: reassembled only when one changed (a
+        // route of a TLS host changes its `https/<fqdn>` route configuration, not its chain).
+        dirty.chains = old_chains
+            .iter()
+            .any(|(fqdn, old)| old.as_ref() != self.chains.get(fqdn).map(|(bytes, _)| bytes));
         self.assemble(&mut dirty, endpoints)
     }
 
@@ -555,9 +566,6 @@ impl Dirty {
         }
         if host.https_routes.is_some() {
             self.https_routes.insert(fqdn.to_owned());
-        }
-        if host.chain.is_some() {
-            self.chains = true;
         }
         if let Some(secret) = &host.secret {
             self.secrets.insert(secret.name.clone());
