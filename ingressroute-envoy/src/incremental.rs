@@ -248,6 +248,31 @@ impl Translator {
         self.assemble(&mut dirty, endpoints)
     }
 
+    /// Whether some cluster in use reads the endpoints of this Service: only then does a
+    /// change of its endpoints change a resource.
+    #[must_use]
+    pub fn reads_endpoints_of(&self, service: &ingressroute_dag::ObjectRef) -> bool {
+        self.assignments
+            .values()
+            .any(|a| a.readers > 0 && a.eds.service == *service)
+    }
+
+    /// The new assignments of every EDS service name of these Services, for a change of
+    /// their endpoints alone (nothing else changes).
+    pub fn update_endpoints_of(
+        &mut self,
+        services: &BTreeSet<ingressroute_dag::ObjectRef>,
+        endpoints: &Endpoints,
+    ) -> Changes {
+        let names: Vec<String> = self
+            .assignments
+            .iter()
+            .filter(|(_, a)| services.contains(&a.eds.service))
+            .map(|(name, _)| name.clone())
+            .collect();
+        self.update_endpoints(names.iter().map(String::as_str), endpoints)
+    }
+
     /// Translates hosts alone and takes in their parts.
     fn add_hosts(&mut self, hosts: &[&ServedVirtualHost], dirty: &mut Dirty) {
         let mut set = ClusterSet::default();

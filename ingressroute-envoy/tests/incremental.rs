@@ -301,3 +301,38 @@ fn a_full_translation_serves_what_translate_gives_and_drops_what_is_gone() {
         .unwrap();
     assert_eq!(served.any, pack(listener));
 }
+
+#[test]
+fn an_endpoints_change_updates_only_the_assignments_of_that_service() {
+    let world = |ip: &str| {
+        World::new()
+            .root("default/a", "a.com")
+            .route("/", svc("kuard", 80))
+            .route("/api", svc("api", 80))
+            .service(kube_service("default/kuard").named_port("http", 80))
+            .service(kube_service("default/api").named_port("http", 80))
+            .endpoints("default/kuard", &[("http", &["10.0.0.1"], 8080)])
+            .endpoints("default/api", &[("http", &[ip], 8080)])
+    };
+    let first = world("10.0.0.2");
+    let (_, endpoints) = World::inputs_from(first.items());
+    let mut translator = Translator::new(first.config.clone());
+    translator.full(first.dag().virtual_hosts(), &endpoints);
+    let api = ingressroute_dag::ObjectRef::new("default", "api");
+    assert!(translator.reads_endpoints_of(&api));
+    assert!(!translator.reads_endpoints_of(&ingressroute_dag::ObjectRef::new("default", "other")));
+
+    let second = world("10.0.0.3");
+    let (_, endpoints) = World::inputs_from(second.items());
+    let changes = translator.update_endpoints_of(&BTreeSet::from([api]), &endpoints);
+    assert!(changes.removals.is_empty());
+    assert_eq!(
+        changes
+            .upserts
+            .iter()
+            .map(|r| (r.kind, r.name.as_str()))
+            .collect::<Vec<_>>(),
+        [(ResourceKind::ClusterLoadAssignment, "default/api/http")]
+    );
+    assert_eq!(actual(&translator.resources()), expected(&second.translate()));
+}
