@@ -26,6 +26,7 @@ pub mod bootstrap;
 mod cluster;
 mod config;
 mod endpoints;
+mod incremental;
 pub mod json;
 mod listener;
 pub mod names;
@@ -50,6 +51,7 @@ pub use config::{
     HttpRoutes, JSON_FIELDS, json_field_operator,
 };
 pub use endpoints::{Endpoint, Endpoints, ServiceEndpoints};
+pub use incremental::{Changes, Translator};
 pub use listener::{
     CIPHER_SUITES, COMPRESSOR, GRPC_WEB, GZIP, HTTP_CONNECTION_MANAGER, LUA, PROXY_PROTOCOL, ROUTER, TCP_PROXY,
     TLS_INSPECTOR,

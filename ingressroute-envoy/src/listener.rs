@@ -313,7 +313,7 @@ pub(crate) fn https_listener(chains: Vec<TlsChain>, config: &EnvoyConfig) -> lis
     }
 }
 
-fn filter_chain(chain: TlsChain, config: &EnvoyConfig) -> listener_v3::FilterChain {
+pub(crate) fn filter_chain(chain: TlsChain, config: &EnvoyConfig) -> listener_v3::FilterChain {
     let (filter, alpn): (listener_v3::Filter, &[&str]) = match chain.action {
         ChainAction::Http { route_config } => (
             http_connection_manager(

@@ -194,8 +194,8 @@ pub struct EncodedResource {
     pub name: String,
     /// The encoded `google.protobuf.Any`: [`pack`] of the message.
     pub any: bytes::Bytes,
-    /// The names the resource uses.
-    pub references: Vec<Reference>,
+    /// The names the resource uses (shared: copies of a resource are cheap).
+    pub references: std::sync::Arc<[Reference]>,
 }
 
 impl EncodedResource {
@@ -205,13 +205,13 @@ impl EncodedResource {
         kind: ResourceKind,
         name: impl Into<String>,
         message: &M,
-        references: Vec<Reference>,
+        references: impl Into<std::sync::Arc<[Reference]>>,
     ) -> Self {
         Self {
             kind,
             name: name.into(),
             any: pack(message),
-            references,
+            references: references.into(),
         }
     }
 
@@ -222,13 +222,13 @@ impl EncodedResource {
         kind: ResourceKind,
         name: impl Into<String>,
         any: bytes::Bytes,
-        references: Vec<Reference>,
+        references: impl Into<std::sync::Arc<[Reference]>>,
     ) -> Self {
         Self {
             kind,
             name: name.into(),
             any,
-            references,
+            references: references.into(),
         }
     }
 }
@@ -393,7 +393,7 @@ fn listener_references(listener: &listener_v3::Listener, refs: &mut References) 
 }
 
 /// The ClusterLoadAssignment an EDS cluster reads: its EDS service name, or its own name.
-fn eds_service_name(cluster: &cluster_v3::Cluster) -> Option<&str> {
+pub(crate) fn eds_service_name(cluster: &cluster_v3::Cluster) -> Option<&str> {
     let is_eds = matches!(
         cluster.cluster_discovery_type,
         Some(cluster_v3::cluster::ClusterDiscoveryType::Type(t))
@@ -407,6 +407,86 @@ fn eds_service_name(cluster: &cluster_v3::Cluster) -> Option<&str> {
             .filter(|s| !s.is_empty())
             .unwrap_or(cluster.name.as_str())
     })
+}
+
+/// Every name in `refs`, as references: route configurations, clusters, then secrets.
+fn flatten(refs: References) -> Vec<Reference> {
+    let routes = refs
+        .route_configs
+        .into_iter()
+        .map(|(_, name)| Reference::new(ResourceKind::RouteConfiguration, name));
+    let clusters = refs
+        .clusters
+        .into_iter()
+        .map(|(_, _, name)| Reference::new(ResourceKind::Cluster, name));
+    let secrets = refs
+        .secrets
+        .into_iter()
+        .map(|(_, _, name)| Reference::new(ResourceKind::Secret, name));
+    routes.chain(clusters).chain(secrets).collect()
+}
+
+/// The names a listener uses (see [`Resources::references`]).
+pub(crate) fn listener_refs(listener: &listener_v3::Listener) -> Result<Vec<Reference>, Inconsistency> {
+    let mut refs = References::default();
+    listener_references(listener, &mut refs)?;
+    Ok(flatten(refs))
+}
+
+/// The route configuration a scope names.
+pub(crate) fn scope_refs(scope: &route_v3::ScopedRouteConfiguration) -> Vec<Reference> {
+    vec![Reference::new(
+        ResourceKind::RouteConfiguration,
+        scope.route_configuration_name.clone(),
+    )]
+}
+
+/// The clusters a route configuration's routes name, in route order, repeats included.
+pub(crate) fn route_config_refs(config: &route_v3::RouteConfiguration) -> Vec<Reference> {
+    let mut refs = References::default();
+    route_config_clusters(config, &mut refs);
+    flatten(refs)
+}
+
+/// The clusters a virtual host's routes name, each once, sorted.
+pub(crate) fn virtual_host_refs(vhost: &route_v3::VirtualHost) -> Vec<Reference> {
+    use route_v3::route_action::ClusterSpecifier;
+    let mut names = BTreeSet::new();
+    for route in &vhost.routes {
+        let Some(route_v3::route::Action::Route(action)) = &route.action else {
+            continue;
+        };
+        match &action.cluster_specifier {
+            Some(ClusterSpecifier::Cluster(name)) => {
+                names.insert(name.as_str());
+            }
+            Some(ClusterSpecifier::WeightedClusters(weighted)) => {
+                names.extend(weighted.clusters.iter().map(|c| c.name.as_str()));
+            }
+            _ => {}
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| Reference::new(ResourceKind::Cluster, name))
+        .collect()
+}
+
+/// The secrets and the ClusterLoadAssignment a cluster uses.
+pub(crate) fn cluster_refs(cluster: &cluster_v3::Cluster) -> Result<Vec<Reference>, Inconsistency> {
+    let mut refs = Vec::new();
+    if let Some(core_v3::transport_socket::ConfigType::TypedConfig(any)) =
+        cluster.transport_socket.as_ref().and_then(|t| t.config_type.as_ref())
+        && let Some(tls) = decode::<tls_v3::UpstreamTlsContext>(any, ResourceKind::Cluster, &cluster.name)?
+    {
+        for secret in sds_names(tls.common_tls_context.as_ref()) {
+            refs.push(Reference::new(ResourceKind::Secret, secret));
+        }
+    }
+    if let Some(service_name) = eds_service_name(cluster) {
+        refs.push(Reference::new(ResourceKind::ClusterLoadAssignment, service_name));
+    }
+    Ok(refs)
 }
 
 impl Resources {
@@ -555,68 +635,26 @@ impl Resources {
     ///
     /// [`Inconsistency::Malformed`] when a typed config inside a resource does not decode.
     pub fn references(&self, kind: ResourceKind) -> Result<Vec<(&str, Vec<Reference>)>, Inconsistency> {
-        fn flatten(refs: References) -> Vec<Reference> {
-            let routes = refs
-                .route_configs
-                .into_iter()
-                .map(|(_, name)| Reference::new(ResourceKind::RouteConfiguration, name));
-            let clusters = refs
-                .clusters
-                .into_iter()
-                .map(|(_, _, name)| Reference::new(ResourceKind::Cluster, name));
-            let secrets = refs
-                .secrets
-                .into_iter()
-                .map(|(_, _, name)| Reference::new(ResourceKind::Secret, name));
-            routes.chain(clusters).chain(secrets).collect()
-        }
         match kind {
             ResourceKind::Listener => self
                 .listeners
                 .iter()
-                .map(|listener| {
-                    let mut refs = References::default();
-                    listener_references(listener, &mut refs)?;
-                    Ok((listener.name.as_str(), flatten(refs)))
-                })
+                .map(|listener| Ok((listener.name.as_str(), listener_refs(listener)?)))
                 .collect(),
             ResourceKind::ScopedRouteConfiguration => Ok(self
                 .scoped_routes
                 .iter()
-                .map(|scope| {
-                    let config =
-                        Reference::new(ResourceKind::RouteConfiguration, scope.route_configuration_name.clone());
-                    (scope.name.as_str(), vec![config])
-                })
+                .map(|scope| (scope.name.as_str(), scope_refs(scope)))
                 .collect()),
             ResourceKind::RouteConfiguration => Ok(self
                 .routes
                 .iter()
-                .map(|config| {
-                    let mut refs = References::default();
-                    route_config_clusters(config, &mut refs);
-                    (config.name.as_str(), flatten(refs))
-                })
+                .map(|config| (config.name.as_str(), route_config_refs(config)))
                 .collect()),
             ResourceKind::Cluster => self
                 .clusters
                 .iter()
-                .map(|cluster| {
-                    let mut refs = Vec::new();
-                    if let Some(core_v3::transport_socket::ConfigType::TypedConfig(any)) =
-                        cluster.transport_socket.as_ref().and_then(|t| t.config_type.as_ref())
-                        && let Some(tls) =
-                            decode::<tls_v3::UpstreamTlsContext>(any, ResourceKind::Cluster, &cluster.name)?
-                    {
-                        for secret in sds_names(tls.common_tls_context.as_ref()) {
-                            refs.push(Reference::new(ResourceKind::Secret, secret));
-                        }
-                    }
-                    if let Some(service_name) = eds_service_name(cluster) {
-                        refs.push(Reference::new(ResourceKind::ClusterLoadAssignment, service_name));
-                    }
-                    Ok((cluster.name.as_str(), refs))
-                })
+                .map(|cluster| Ok((cluster.name.as_str(), cluster_refs(cluster)?)))
                 .collect(),
             ResourceKind::ClusterLoadAssignment => Ok(self
                 .endpoints
@@ -690,6 +728,9 @@ mod tests {
             type_url: cluster_v3::Cluster::type_url(),
             value: Vec::new(),
         };
-        assert_eq!(pack(&cluster_v3::Cluster::default()).as_ref(), empty.encode_to_vec().as_slice());
+        assert_eq!(
+            pack(&cluster_v3::Cluster::default()).as_ref(),
+            empty.encode_to_vec().as_slice()
+        );
     }
 }

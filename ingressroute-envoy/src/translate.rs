@@ -135,7 +135,7 @@ pub fn translate(dag: &Dag, endpoints: &Endpoints, config: &EnvoyConfig) -> Reso
 
 /// The filter chain of a TLS virtual host, or `None` when it would serve nothing (the DAG
 /// never produces such a host). Adds the route configuration of an HTTP chain.
-fn tls_chain<'a>(
+pub(crate) fn tls_chain<'a>(
     vhost: &'a ServedVirtualHost,
     secure: &'a SecureVirtualHost,
     clusters: &mut ClusterSet<'a>,
@@ -205,7 +205,7 @@ fn tcp_proxy_clusters<'a>(
 }
 
 /// The SDS secret of a TLS key pair (spec §4.10).
-fn sds_secret(name: String, pair: &TlsKeyPair) -> tls_v3::Secret {
+pub(crate) fn sds_secret(name: String, pair: &TlsKeyPair) -> tls_v3::Secret {
     let inline = |bytes: &[u8]| core_v3::DataSource {
         specifier: Some(core_v3::data_source::Specifier::InlineBytes(bytes.to_vec())),
         ..Default::default()

@@ -138,6 +138,9 @@ fn step(root: &Path, name: &str, program: &str, args: &[&str], env: &[(&str, &st
     println!("==> {name}: {program} {}", args.join(" "));
     let status = Command::new(program)
         .args(args)
+        // CI builds every crate once: incremental compilation caches would only double
+        // the target directory (tens of gigabytes) and save nothing.
+        .env("CARGO_INCREMENTAL", "0")
         .envs(env.iter().copied())
         .current_dir(root)
         .status()
