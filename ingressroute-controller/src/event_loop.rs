@@ -145,8 +145,6 @@ impl EventLoop {
             if self.pipeline.store().synced() {
                 info!("every watch has listed; building the first snapshot");
                 self.rebuild(holdoff);
-                self.ready_tx.send_replace(true);
-                self.metrics.set_ready(true);
             }
             return;
         }
@@ -178,6 +176,10 @@ impl EventLoop {
             (published, resources.clusters.len())
         });
         let took = started.elapsed();
+        // Ready as soon as the first snapshot is out, before anything else is done.
+        if self.ready_tx.send_if_modified(|ready| !std::mem::replace(ready, true)) {
+            self.metrics.set_ready(true);
+        }
         holdoff.rebuilt(now());
         let unix = SystemTime::now()
             .duration_since(UNIX_EPOCH)
