@@ -18,13 +18,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use envoy_types::pb::envoy::config::endpoint::v3 as endpoint_v3;
-use prost::encoding::{self, WireType};
 use prost::{Message, Name};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use crate::{Error, Result};
-use ingressroute_envoy::{Inconsistency, Reference, ResourceKind, Resources};
+use ingressroute_envoy::{Inconsistency, Reference, ResourceKind, Resources, pack};
 
 /// The type URL of each kind, as a `&'static str`, made once.
 pub(crate) fn type_url(kind: ResourceKind) -> &'static str {
@@ -121,24 +120,6 @@ fn content_version(bytes: &[u8]) -> String {
 
 fn short_hex(digest: &[u8]) -> String {
     hex::encode(digest.get(..8).unwrap_or_default())
-}
-
-/// The encoded `google.protobuf.Any { type_url: 1, value: 2 }` of `message`: the same bytes
-/// as encoding `Any { type_url, value: message.encode_to_vec() }`, without the copy.
-fn pack<M: Message + Name>(message: &M) -> Bytes {
-    let type_url = M::type_url();
-    let len = message.encoded_len();
-    // Two one-byte keys and two varints of at most ten bytes.
-    let mut buf = Vec::with_capacity(type_url.len() + len + 22);
-    encoding::encode_key(1, WireType::LengthDelimited, &mut buf);
-    encoding::encode_varint(u64::try_from(type_url.len()).unwrap_or(u64::MAX), &mut buf);
-    buf.extend_from_slice(type_url.as_bytes());
-    if len > 0 {
-        encoding::encode_key(2, WireType::LengthDelimited, &mut buf);
-        encoding::encode_varint(u64::try_from(len).unwrap_or(u64::MAX), &mut buf);
-        message.encode_raw(&mut buf);
-    }
-    Bytes::from(buf)
 }
 
 /// One version of one resource, encoded once and shared by every stream that sends it.
@@ -723,16 +704,6 @@ mod tests {
                 assert_eq!(entry.any.as_ref(), any.encode_to_vec().as_slice());
             }
         }
-        let empty = endpoint_v3::ClusterLoadAssignment::default();
-        assert_eq!(
-            pack(&empty).as_ref(),
-            envoy_types::pb::google::protobuf::Any {
-                type_url: <endpoint_v3::ClusterLoadAssignment as Name>::type_url(),
-                value: empty.encode_to_vec(),
-            }
-            .encode_to_vec()
-            .as_slice()
-        );
     }
 
     #[test]
