@@ -4,7 +4,9 @@
 //!
 //! * [`Services`]: the services to mount on your tonic server; [`Server`]: the same on a
 //!   socket of its own.
-//! * [`Publisher`] and [`Snapshot`]: what is served; [`Snapshot::derive`] for small changes.
+//! * [`Publisher`] and [`Snapshot`]: what is served; [`Snapshot::derive`] for small changes,
+//!   [`Snapshot::from_encoded`] and [`Snapshot::derive_encoded`] for resources encoded
+//!   elsewhere (an incremental translation's).
 //! * [`Callbacks`]: what you are told while it serves.
 //!
 //! # The protocol

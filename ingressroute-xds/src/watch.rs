@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use crate::snapshot::{Entry, KindSnapshot, VersionHasher};
+use crate::snapshot::{Entry, KindSnapshot, VersionSum};
 use ingressroute_envoy::ResourceKind;
 
 /// Names whose subscription changed since the last refresh.
@@ -253,11 +253,11 @@ impl Watch {
         if self.wildcard && self.base == snapshot.serial && self.known.len() == snapshot.entries.len() {
             return snapshot.version.clone();
         }
-        let mut hasher = VersionHasher::default();
-        for (name, entry) in &self.known {
-            hasher.add(name, &entry.version);
+        let mut sum = VersionSum::default();
+        for entry in self.known.values() {
+            sum.add(entry);
         }
-        hasher.finish()
+        sum.version()
     }
 }
 
