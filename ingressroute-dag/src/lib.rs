@@ -55,11 +55,12 @@ mod objects;
 pub mod quote;
 mod secret;
 mod service;
+mod shared_map;
 mod status;
 
 pub use build::build;
 pub use config::Config;
-pub use dag::Dag;
+pub use dag::{Dag, StatusIter, StatusMap};
 pub use graph::{Delegation, DelegationGraph, Vertex};
 pub use model::{
     Cluster, LoadBalancer, SecureVirtualHost, ServedHealthCheck, ServedRetryPolicy, ServedRoute, ServedTcpProxy,
