@@ -1,6 +1,7 @@
 //! The result of a build.
 //!
-//! A [`Dag`] is cheap to produce again after a small change: its virtual hosts are shared
+//! A [`Dag`] is cheap to produce again after a small change (see
+//! [`IncrementalDag`](crate::IncrementalDag)): its virtual hosts are shared
 //! ([`Arc`]), its statuses live in a map whose versions share their storage (a new
 //! version that changes a few statuses copies a few chunks of 64 entries, not 20,000
 //! entries; see `shared_map.rs`), and its [`DelegationGraph`] is built on first use
@@ -34,6 +35,9 @@ pub struct Dag {
 pub(crate) enum Lookups {
     /// By name, as a full build notes them.
     Noted { services: References, secrets: References },
+    /// By [`dependency`](crate::build::Dependency) hash, with how many roots looked each
+    /// up, as an incremental build tracks them.
+    Tracked(SharedMap<u64, u32>),
 }
 
 impl Default for Lookups {
@@ -69,15 +73,22 @@ impl References {
             .get(&object.namespace)
             .is_some_and(|names| names.contains(&object.name))
     }
+
+    /// Every (namespace, name) noted.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0
+            .iter()
+            .flat_map(|(ns, names)| names.iter().map(move |name| (ns.as_str(), name.as_str())))
+    }
 }
 
 impl Dag {
     /// The virtual hosts of valid roots that serve something, sorted by fqdn (unique,
     /// even ignoring ASCII case).
     ///
-    /// Shared ([`Arc`]), so that a build after a change can hand the same host to the
-    /// next `Dag` while it does not change, and a translation can skip it by pointer
-    /// ([`Arc::ptr_eq`]).
+    /// Shared: an [`IncrementalDag`](crate::IncrementalDag) hands the same [`Arc`] to
+    /// every `Dag` for as long as the host does not change, so a translation can skip an
+    /// unchanged host by pointer ([`Arc::ptr_eq`]).
     #[must_use]
     pub fn virtual_hosts(&self) -> &[Arc<ServedVirtualHost>] {
         &self.virtual_hosts
@@ -98,8 +109,8 @@ impl Dag {
 
     /// The delegation graph of the build.
     ///
-    /// A `Dag` made without it builds it on the first call (in time linear in the number
-    /// of IngressRoutes) and keeps it.
+    /// A `Dag` from an [`IncrementalDag`](crate::IncrementalDag) builds it on the first
+    /// call (in time linear in the number of IngressRoutes) and keeps it.
     #[must_use]
     pub fn graph(&self) -> &DelegationGraph {
         self.graph.get_or_init(|| {
@@ -115,19 +126,34 @@ impl Dag {
 
     /// Whether the build looked up this Service (found or not). A change to a Service
     /// the build did not look up cannot change its result.
+    ///
+    /// A `Dag` from an [`IncrementalDag`](crate::IncrementalDag) tracks lookups by a
+    /// 64-bit hash: in the unlikely event of a collision it answers `true` for a Service
+    /// it did not look up (which costs a needless rebuild), never `false` for one it did.
     #[must_use]
     pub fn references_service(&self, service: &ObjectRef) -> bool {
         match &self.lookups {
             Lookups::Noted { services, .. } => services.contains(service),
+            Lookups::Tracked(lookups) => {
+                let hash = crate::build::Dependency::Service.hash(&service.namespace, &service.name);
+                lookups.contains_key(&hash)
+            }
         }
     }
 
     /// Whether the build looked up this Secret (found or not), as a TLS certificate or a
     /// CA bundle. A change to a Secret the build did not look up cannot change its result.
+    ///
+    /// Like [`references_service`](Self::references_service), a `Dag` from an
+    /// [`IncrementalDag`](crate::IncrementalDag) may rarely answer `true` in excess.
     #[must_use]
     pub fn references_secret(&self, secret: &ObjectRef) -> bool {
         match &self.lookups {
             Lookups::Noted { secrets, .. } => secrets.contains(secret),
+            Lookups::Tracked(lookups) => {
+                let hash = crate::build::Dependency::Secret.hash(&secret.namespace, &secret.name);
+                lookups.contains_key(&hash)
+            }
         }
     }
 }
@@ -144,8 +170,9 @@ pub(crate) struct Entry {
 /// the read-only methods of a `BTreeMap<ObjectRef, Status>`.
 ///
 /// Cloning it is cheap whatever its size, and two versions that differ in a few
-/// statuses share everything else (in chunks of up to 128 statuses), so that a build
-/// after a change can hand out a new [`Dag`] while the previous one is still in use.
+/// statuses share everything else (in chunks of up to 128 statuses), so that an
+/// [`IncrementalDag`](crate::IncrementalDag) can hand out a new [`Dag`] after every change
+/// while the previous one is still in use.
 #[derive(Clone, Default)]
 pub struct StatusMap {
     pub(crate) entries: SharedMap<ObjectRef, Entry>,

@@ -50,6 +50,7 @@ mod dag;
 pub mod duration;
 pub mod external_name;
 mod graph;
+mod incremental;
 mod model;
 mod objects;
 pub mod quote;
@@ -62,6 +63,7 @@ pub use build::build;
 pub use config::Config;
 pub use dag::{Dag, StatusIter, StatusMap};
 pub use graph::{Delegation, DelegationGraph, Vertex};
+pub use incremental::{ChangedObjects, DagChanges, DagUpdate, IncrementalDag};
 pub use model::{
     Cluster, LoadBalancer, SecureVirtualHost, ServedHealthCheck, ServedRetryPolicy, ServedRoute, ServedTcpProxy,
     ServedUpstreamValidation, ServedVirtualHost, Timeout, TlsMode, TlsVersion, WeightedCluster,

@@ -109,6 +109,69 @@ impl<K: Ord + Clone, V: Clone> SharedMap<K, V> {
     {
         self.get(key).is_some()
     }
+
+    /// The value of `key`, to change in place (copying its chunk if it is shared).
+    pub(crate) fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        let c = self.chunk_of(key);
+        let i = self
+            .chunks
+            .get(c)?
+            .binary_search_by(|(k, _)| k.borrow().cmp(key))
+            .ok()?;
+        let chunk = Arc::make_mut(Arc::make_mut(&mut self.chunks).get_mut(c)?);
+        chunk.get_mut(i).map(|(_, v)| v)
+    }
+
+    /// Inserts or replaces the value of `key`; returns the value replaced.
+    pub(crate) fn insert(&mut self, key: K, value: V) -> Option<V> {
+        let c = self.chunk_of(&key);
+        let chunks = Arc::make_mut(&mut self.chunks);
+        let Some(chunk) = chunks.get_mut(c) else {
+            chunks.push(Arc::new(vec![(key, value)]));
+            self.len += 1;
+            return None;
+        };
+        let chunk = Arc::make_mut(chunk);
+        match chunk.binary_search_by(|(k, _)| k.cmp(&key)) {
+            Ok(i) => chunk.get_mut(i).map(|(_, v)| std::mem::replace(v, value)),
+            Err(i) => {
+                chunk.insert(i, (key, value));
+                self.len += 1;
+                if chunk.len() >= 2 * CHUNK {
+                    let right = chunk.split_off(CHUNK);
+                    chunk.shrink_to_fit();
+                    chunks.insert(c + 1, Arc::new(right));
+                }
+                None
+            }
+        }
+    }
+
+    /// Removes `key`; returns its value.
+    pub(crate) fn remove<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        let c = self.chunk_of(key);
+        let i = self
+            .chunks
+            .get(c)?
+            .binary_search_by(|(k, _)| k.borrow().cmp(key))
+            .ok()?;
+        let chunks = Arc::make_mut(&mut self.chunks);
+        let chunk = Arc::make_mut(chunks.get_mut(c)?);
+        let (_, value) = chunk.remove(i);
+        self.len -= 1;
+        if chunk.is_empty() {
+            chunks.remove(c);
+        }
+        Some(value)
+    }
 }
 
 impl<K, V> SharedMap<K, V> {
@@ -174,7 +237,77 @@ impl<K, V> FusedIterator for Iter<'_, K, V> {}
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
     use super::{CHUNK, SharedMap};
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(u16, u32),
+        Remove(u16),
+        Bump(u16),
+        Snapshot,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            6 => (any::<u16>(), any::<u32>()).prop_map(|(k, v)| Op::Insert(k % 512, v)),
+            3 => any::<u16>().prop_map(|k| Op::Remove(k % 512)),
+            1 => any::<u16>().prop_map(|k| Op::Bump(k % 512)),
+            1 => Just(Op::Snapshot),
+        ]
+    }
+
+    fn same(map: &SharedMap<u16, u32>, model: &BTreeMap<u16, u32>) {
+        assert_eq!(map.len(), model.len());
+        assert!(
+            map.iter()
+                .map(|(k, v)| (*k, *v))
+                .eq(model.iter().map(|(k, v)| (*k, *v)))
+        );
+        assert!(
+            map.iter()
+                .rev()
+                .map(|(k, v)| (*k, *v))
+                .eq(model.iter().rev().map(|(k, v)| (*k, *v)))
+        );
+        for k in 0..512 {
+            assert_eq!(map.get(&k), model.get(&k));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn a_shared_map_behaves_as_a_btree_map_and_snapshots_never_change(
+            initial in prop::collection::btree_map(0_u16..512, any::<u32>(), 0..300),
+            ops in prop::collection::vec(op(), 0..400),
+        ) {
+            let mut map = SharedMap::from_sorted(initial.clone());
+            let mut model = initial;
+            let mut snapshots = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Insert(k, v) => prop_assert_eq!(map.insert(k, v), model.insert(k, v)),
+                    Op::Remove(k) => prop_assert_eq!(map.remove(&k), model.remove(&k)),
+                    Op::Bump(k) => {
+                        if let Some(v) = map.get_mut(&k) {
+                            *v = v.wrapping_add(1);
+                        }
+                        if let Some(v) = model.get_mut(&k) {
+                            *v = v.wrapping_add(1);
+                        }
+                    }
+                    Op::Snapshot => snapshots.push((map.clone(), model.clone())),
+                }
+                same(&map, &model);
+            }
+            for (map, model) in &snapshots {
+                same(map, model);
+            }
+        }
+    }
 
     #[test]
     fn a_map_cut_from_a_sorted_list_has_full_chunks() {

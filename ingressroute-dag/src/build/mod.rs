@@ -42,6 +42,7 @@
 
 mod convert;
 mod graph;
+mod root;
 mod roots;
 mod serve;
 mod statuses;
@@ -58,6 +59,8 @@ use crate::graph::DelegationGraph;
 use crate::shared_map::SharedMap;
 use crate::status::Reason;
 use crate::{Config, Dag, K8sService, ObjectRef, Objects, ServedVirtualHost, Status};
+
+pub(crate) use self::root::{Dependency, RootRun, TreeEntry, run_root};
 
 use self::graph::CycleMembership;
 use self::walk::{Path, Visit};
@@ -109,14 +112,14 @@ struct Run {
 }
 
 /// An error found on an object during the walk.
-#[derive(Debug, Clone)]
-struct Finding {
-    reason: Reason,
-    description: String,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Finding {
+    pub(crate) reason: Reason,
+    pub(crate) description: String,
 }
 
 impl Finding {
-    fn new(reason: Reason, description: String) -> Self {
+    pub(crate) fn new(reason: Reason, description: String) -> Self {
         Self { reason, description }
     }
 }
@@ -152,6 +155,8 @@ struct Builder<'a> {
     /// uses them would cost more than the rest of the lookup).
     found_services: FxHashMap<usize, &'a K8sService>,
     referenced_secrets: References,
+    /// The namespaces whose TLSCertificateDelegations were consulted.
+    consulted_delegations: Vec<String>,
 }
 
 impl<'a> Builder<'a> {
@@ -176,6 +181,7 @@ impl<'a> Builder<'a> {
             referenced_services: References::default(),
             found_services: FxHashMap::default(),
             referenced_secrets: References::default(),
+            consulted_delegations: Vec::new(),
         }
     }
 
@@ -250,7 +256,7 @@ impl<'a> Builder<'a> {
 
 /// Whether an IngressRoute belongs to the configured ingress class: the first class
 /// annotation present decides; absent or empty means every class.
-fn accepts_class(route: &IngressRoute, config: &Config) -> bool {
+pub(crate) fn accepts_class(route: &IngressRoute, config: &Config) -> bool {
     let Some(annotations) = &route.metadata.annotations else {
         return true;
     };
