@@ -4,7 +4,7 @@
 //!   IngressRoutes, TLSCertificateDelegations,      Config (root namespaces,
 //!   Services, Secrets ──▶ Objects                   ingress class, ...)
 //!                            │                           │
-//!                            └────────── build ◀─────────┘
+//!                            └─ build / IncrementalDag ◀─┘
 //!                                          │
 //!                                          ▼
 //!                  Dag: ServedVirtualHosts (routes, TLS, TCP proxy, clusters)
@@ -22,7 +22,7 @@
 //! an invalid IngressRoute contributes nothing (no partial acceptance), the result is
 //! deterministic, upstream validation fails closed, ExternalNames on loopback are
 //! refused, tcpproxy errors stay visible, and more. See [`build`] for how a build walks
-//! the objects.
+//! the objects, and [`IncrementalDag`] for building again after a change.
 //!
 //! # Names
 //!
