@@ -2,14 +2,15 @@
 //!
 //! `cargo bench -p ingressroute-dag --bench heap` prints, per size, the heap held by the
 //! loaded [`Objects`] and the peak heap reached while building the DAG from them, counted
-//! by a global allocator that tracks live bytes (`peak_alloc`). The generated input manifests themselves
+//! by a global allocator that tracks live bytes (`peak_alloc`), then the same for an
+//! [`IncrementalDag`] (which keeps per-root results next to its DAG). The generated input manifests themselves
 //! are excluded: they are what a controller's watch would deliver, not what we keep.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
 
 mod support;
 
-use ingressroute_dag::{Config, build};
+use ingressroute_dag::{Config, IncrementalDag, build};
 use ingressroute_fixtures::{Dataset, Size};
 use peak_alloc::PeakAlloc;
 
@@ -51,5 +52,19 @@ fn main() {
             dag.virtual_hosts().len()
         );
         drop(dag);
+
+        let base = live();
+        ALLOCATOR.reset_peak_usage();
+        let incremental = IncrementalDag::new(&objects, &Config::default());
+        let dag = incremental.dag();
+        let peak = ALLOCATOR.peak_usage().saturating_sub(base);
+        let kept = live().saturating_sub(base);
+        println!(
+            "{}: incremental build peak {:.1} MiB (kept, dag and per-root results: {:.1} MiB)",
+            size.name(),
+            mib(peak),
+            mib(kept),
+        );
+        drop((dag, incremental));
     }
 }

@@ -4,7 +4,7 @@
 //!   IngressRoutes, TLSCertificateDelegations,      Config (root namespaces,
 //!   Services, Secrets ──▶ Objects                   ingress class, ...)
 //!                            │                           │
-//!                            └────────── build ◀─────────┘
+//!                            └─ build / IncrementalDag ◀─┘
 //!                                          │
 //!                                          ▼
 //!                  Dag: ServedVirtualHosts (routes, TLS, TCP proxy, clusters)
@@ -22,7 +22,7 @@
 //! an invalid IngressRoute contributes nothing (no partial acceptance), the result is
 //! deterministic, upstream validation fails closed, ExternalNames on loopback are
 //! refused, tcpproxy errors stay visible, and more. See [`build`] for how a build walks
-//! the objects.
+//! the objects, and [`IncrementalDag`] for building again after a change.
 //!
 //! # Names
 //!
@@ -50,17 +50,20 @@ mod dag;
 pub mod duration;
 pub mod external_name;
 mod graph;
+mod incremental;
 mod model;
 mod objects;
 pub mod quote;
 mod secret;
 mod service;
+mod shared_map;
 mod status;
 
 pub use build::build;
 pub use config::Config;
-pub use dag::Dag;
+pub use dag::{Dag, StatusIter, StatusMap};
 pub use graph::{Delegation, DelegationGraph, Vertex};
+pub use incremental::{ChangedObjects, DagChanges, DagUpdate, IncrementalDag};
 pub use model::{
     Cluster, LoadBalancer, SecureVirtualHost, ServedHealthCheck, ServedRetryPolicy, ServedRoute, ServedTcpProxy,
     ServedUpstreamValidation, ServedVirtualHost, Timeout, TlsMode, TlsVersion, WeightedCluster,

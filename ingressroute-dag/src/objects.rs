@@ -82,8 +82,15 @@ impl<T> Index<T> {
         removed
     }
 
-    fn get(&self, key: &ObjectRef) -> Option<&T> {
+    pub(crate) fn get(&self, key: &ObjectRef) -> Option<&T> {
         self.0.get(&key.namespace)?.get(&key.name)
+    }
+
+    /// The entry of `namespace/name`, with the index's own copy of the two strings.
+    pub(crate) fn get_entry(&self, namespace: &str, name: &str) -> Option<(&str, &str, &T)> {
+        let (namespace, names) = self.0.get_key_value(namespace)?;
+        let (name, value) = names.get_key_value(name)?;
+        Some((namespace, name, value))
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str, &T)> {

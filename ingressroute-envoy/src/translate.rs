@@ -52,7 +52,7 @@ pub fn translate(dag: &Dag, endpoints: &Endpoints, config: &EnvoyConfig) -> Reso
     let mut secrets: BTreeMap<String, tls_v3::Secret> = BTreeMap::new();
     let mut chains: Vec<TlsChain> = Vec::new();
 
-    let mut vhosts: Vec<&ServedVirtualHost> = dag.virtual_hosts().iter().collect();
+    let mut vhosts: Vec<&ServedVirtualHost> = dag.virtual_hosts().iter().map(AsRef::as_ref).collect();
     vhosts.sort_by(|a, b| a.fqdn.cmp(&b.fqdn));
 
     // Plain HTTP: one route configuration, or one per route bucket with its scope.

@@ -42,19 +42,25 @@
 
 mod convert;
 mod graph;
+mod root;
 mod roots;
 mod serve;
 mod statuses;
 mod walk;
 
+use std::sync::{Arc, OnceLock};
+
 use rustc_hash::FxHashMap;
 
 use ingressroute_api::{INGRESS_CLASS_ANNOTATIONS, IngressRoute};
 
-use crate::dag::References;
+use crate::dag::{Entry, Lookups, References, StatusMap};
 use crate::graph::DelegationGraph;
+use crate::shared_map::SharedMap;
 use crate::status::Reason;
-use crate::{Config, Dag, K8sService, ObjectRef, Objects};
+use crate::{Config, Dag, K8sService, ObjectRef, Objects, ServedVirtualHost, Status};
+
+pub(crate) use self::root::{Dependency, RootRun, TreeEntry, run_root};
 
 use self::graph::CycleMembership;
 use self::walk::{Path, Visit};
@@ -67,6 +73,7 @@ use self::walk::{Path, Visit};
 #[must_use]
 pub fn build(objects: &Objects, config: &Config) -> Dag {
     let mut routes: Vec<(ObjectRef, &IngressRoute)> = Vec::new();
+    let mut shared: Vec<&Arc<IngressRoute>> = Vec::new();
     let mut rejections: FxHashMap<usize, &str> = FxHashMap::default();
     for (ns, name, stored) in objects.ingress_routes.iter() {
         if !accepts_class(&stored.route, config) {
@@ -76,21 +83,43 @@ pub fn build(objects: &Objects, config: &Config) -> Dag {
             rejections.insert(routes.len(), description);
         }
         routes.push((ObjectRef::new(ns, name), stored.route.as_ref()));
+        shared.push(&stored.route);
     }
     let graph = DelegationGraph::new(&routes);
-    let dag = Builder::new(objects, config, &routes, &graph, rejections).run();
-    Dag { graph, ..dag }
+    let run = Builder::new(objects, config, &routes, &graph, rejections).run();
+    let entries = SharedMap::from_sorted(run.statuses.into_iter().zip(shared).map(|((key, status), route)| {
+        let route = Arc::clone(route);
+        (key, Entry { status, route })
+    }));
+    Dag {
+        virtual_hosts: Arc::new(run.virtual_hosts),
+        statuses: StatusMap { entries },
+        graph: OnceLock::from(graph),
+        lookups: Lookups::Noted {
+            services: run.referenced_services,
+            secrets: run.referenced_secrets,
+        },
+    }
+}
+
+/// What a full run of the passes gives, before it becomes a [`Dag`].
+struct Run {
+    virtual_hosts: Vec<Arc<ServedVirtualHost>>,
+    /// In (namespace, name) order: one per IngressRoute of the build.
+    statuses: Vec<(ObjectRef, Status)>,
+    referenced_services: References,
+    referenced_secrets: References,
 }
 
 /// An error found on an object during the walk.
-#[derive(Debug, Clone)]
-struct Finding {
-    reason: Reason,
-    description: String,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Finding {
+    pub(crate) reason: Reason,
+    pub(crate) description: String,
 }
 
 impl Finding {
-    fn new(reason: Reason, description: String) -> Self {
+    pub(crate) fn new(reason: Reason, description: String) -> Self {
         Self { reason, description }
     }
 }
@@ -126,6 +155,8 @@ struct Builder<'a> {
     /// uses them would cost more than the rest of the lookup).
     found_services: FxHashMap<usize, &'a K8sService>,
     referenced_secrets: References,
+    /// The namespaces whose TLSCertificateDelegations were consulted.
+    consulted_delegations: Vec<String>,
 }
 
 impl<'a> Builder<'a> {
@@ -150,12 +181,12 @@ impl<'a> Builder<'a> {
             referenced_services: References::default(),
             found_services: FxHashMap::default(),
             referenced_secrets: References::default(),
+            consulted_delegations: Vec::new(),
         }
     }
 
-    /// Walks, serves and gives statuses; the returned [`Dag`]'s graph is left empty for
-    /// the caller to move its graph into.
-    fn run(mut self) -> Dag {
+    /// Walks, serves and gives statuses.
+    fn run(mut self) -> Run {
         let duplicates = self.duplicate_fqdns();
         let mut path = Path::new(self.routes.len());
 
@@ -182,11 +213,12 @@ impl<'a> Builder<'a> {
         let mut virtual_hosts = Vec::new();
         for walk in walks {
             if let Some(vhost) = self.virtual_host(walk) {
-                virtual_hosts.push(vhost);
+                virtual_hosts.push(Arc::new(vhost));
             }
         }
         // Fqdns are unique, so an unstable sort is deterministic.
         virtual_hosts.sort_unstable_by(|a, b| a.fqdn.cmp(&b.fqdn));
+        virtual_hosts.shrink_to_fit();
 
         let statuses = self.statuses(served_from);
 
@@ -194,10 +226,9 @@ impl<'a> Builder<'a> {
         for service in self.found_services.values() {
             referenced_services.note(&service.meta.namespace, &service.meta.name);
         }
-        Dag {
+        Run {
             virtual_hosts,
             statuses,
-            graph: DelegationGraph::default(),
             referenced_services,
             referenced_secrets: self.referenced_secrets,
         }
@@ -225,7 +256,7 @@ impl<'a> Builder<'a> {
 
 /// Whether an IngressRoute belongs to the configured ingress class: the first class
 /// annotation present decides; absent or empty means every class.
-fn accepts_class(route: &IngressRoute, config: &Config) -> bool {
+pub(crate) fn accepts_class(route: &IngressRoute, config: &Config) -> bool {
     let Some(annotations) = &route.metadata.annotations else {
         return true;
     };

@@ -109,6 +109,9 @@ impl Builder<'_> {
                 messages::tls_secret_not_found(&tls.secret_name),
             ));
         };
+        if secret_ns != key.namespace {
+            self.consulted_delegations.push(secret_ns.to_owned());
+        }
         if !self.delegation_permitted(secret_ns, secret_name, &key.namespace) {
             return Err(Finding::new(
                 Reason::CertificateDelegationNotPermitted,

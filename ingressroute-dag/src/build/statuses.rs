@@ -2,8 +2,6 @@
 //! finding get their rejection, and every IngressRoute of the build gets exactly one
 //! status.
 
-use std::collections::BTreeMap;
-
 use super::walk::RootWalk;
 use super::{Builder, Finding};
 use crate::ObjectRef;
@@ -68,8 +66,8 @@ impl<'a> Builder<'a> {
 
     /// The status of every IngressRoute of the build, from the findings and what valid
     /// chains reach.
-    pub(super) fn statuses(&mut self, mut served_from: Vec<Option<String>>) -> BTreeMap<ObjectRef, Status> {
-        // Objects are in (namespace, name) order already: the map is built in bulk.
+    pub(super) fn statuses(&mut self, mut served_from: Vec<Option<String>>) -> Vec<(ObjectRef, Status)> {
+        // Objects are in (namespace, name) order already.
         let mut statuses = Vec::with_capacity(self.routes.len());
         for (node, ((key, route), finding)) in self.routes.iter().zip(std::mem::take(&mut self.findings)).enumerate() {
             let root_fqdn = route.spec.virtualhost.as_ref().map(|v| v.fqdn.clone());
@@ -83,6 +81,6 @@ impl<'a> Builder<'a> {
             };
             statuses.push((key.clone(), status));
         }
-        statuses.into_iter().collect()
+        statuses
     }
 }

@@ -434,7 +434,7 @@ impl<'a> Builder<'a> {
         self.visits.len() - 1
     }
 
-    fn is_rejected(&self, node: usize) -> bool {
+    pub(super) fn is_rejected(&self, node: usize) -> bool {
         self.rejections.contains_key(&node)
     }
 

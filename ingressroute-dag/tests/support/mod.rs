@@ -23,7 +23,8 @@ use ingressroute_api::{
 };
 pub(crate) use ingressroute_dag::CurrentStatus::{Invalid, Orphaned, Valid};
 use ingressroute_dag::{
-    Config, CurrentStatus, Dag, ObjectRef, Objects, ServedRoute, ServedVirtualHost, WeightedCluster,
+    ChangedObjects, Config, CurrentStatus, Dag, IncrementalDag, ObjectRef, Objects, ServedRoute, ServedVirtualHost,
+    WeightedCluster,
 };
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1 as core_v1;
@@ -590,10 +591,67 @@ impl Fixture {
     }
 
     /// Builds the DAG of the objects with the config.
+    ///
+    /// Every test that builds this way also checks incremental builds against it: an
+    /// [`IncrementalDag`] of all the objects, and (for fixtures of at most
+    /// [`ONE_AT_A_TIME`] objects: a chain growing by one link re-walks it all every time)
+    /// one updated after inserting each object in turn, must give the same statuses and
+    /// virtual hosts.
     pub(crate) fn dag(&self) -> Dag {
-        ingressroute_dag::build(&self.build(), &self.config)
+        let objects = self.build();
+        let dag = ingressroute_dag::build(&objects, &self.config);
+        let whole = IncrementalDag::new(&objects, &self.config).dag();
+        assert_eq!(whole.statuses(), dag.statuses(), "incremental build of the whole");
+        assert_eq!(
+            whole.virtual_hosts(),
+            dag.virtual_hosts(),
+            "incremental build of the whole"
+        );
+        if self.items.len() > ONE_AT_A_TIME {
+            return dag;
+        }
+        let mut objects = Objects::new();
+        let mut incremental = IncrementalDag::new(&objects, &self.config);
+        let mut last = incremental.dag();
+        for item in &self.items {
+            let mut changed = ChangedObjects::new();
+            match item {
+                Item::IngressRoute(ir) => {
+                    changed.ingress_routes.insert(objects.insert_ingress_route(ir.clone()));
+                }
+                Item::RejectedIngressRoute(ir, description) => {
+                    let key = objects.insert_rejected_ingress_route(ir.clone(), description.clone());
+                    changed.ingress_routes.insert(key);
+                }
+                Item::Service(s) => {
+                    changed.services.insert(objects.insert_service(s));
+                }
+                Item::Secret(s) => {
+                    let _ = objects.insert_secret(s);
+                    changed.secrets.insert(ObjectRef::from_meta(&s.metadata));
+                }
+                Item::Delegation(d) => {
+                    changed.delegations.insert(objects.insert_delegation(d.clone()));
+                }
+            }
+            last = incremental.update(&objects, &changed).dag;
+        }
+        assert_eq!(
+            last.statuses(),
+            dag.statuses(),
+            "incremental build, one object at a time"
+        );
+        assert_eq!(
+            last.virtual_hosts(),
+            dag.virtual_hosts(),
+            "incremental build, one object at a time"
+        );
+        dag
     }
 }
+
+/// The most objects a fixture inserts one at a time into an incremental build.
+const ONE_AT_A_TIME: usize = 200;
 
 /// Inserts objects in the given order. Unusable Secrets are left out, as a controller
 /// would.
