@@ -81,10 +81,13 @@ enum Command {
         #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
         address: std::net::IpAddr,
     },
+    /// Format-check, lint and test examples/embed (a crate outside the workspace, built in
+    /// <target>/embed), with the Envoy of .envoy/venv.
+    Embed,
     /// Check every generated file.
     CheckGenerated,
-    /// Run every check CI runs: format, clippy, docs, generated files, all tests,
-    /// per-crate builds and packaging.
+    /// Run every check CI runs: format, clippy, docs, generated files, all
+    /// tests, examples/embed, per-crate builds and packaging.
     Ci,
 }
 
@@ -97,6 +100,7 @@ fn main() -> anyhow::Result<()> {
         Command::Descriptors { check } => apply_bytes(&root, descriptors::PATH, &descriptors::generate()?, check),
         Command::Envoy => envoy::install(&root).map(|_| ()),
         Command::Demo { address } => demo::run(&root, &envoy::install(&root)?, address),
+        Command::Embed => ci::embed(&root, &envoy::install(&root)?),
         Command::CheckGenerated => check_generated(&root),
         Command::Ci => ci::run(&root, || check_generated(&root), || envoy::install(&root)),
     }
