@@ -60,6 +60,8 @@ pub(crate) fn run(
         &["doc", "--workspace", "--no-deps", "--all-features"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
+    println!("==> public API");
+    crate::public_api::run(root, true)?;
     println!("==> generated files");
     generated()?;
     println!("==> envoy");
