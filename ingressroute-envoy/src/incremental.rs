@@ -24,6 +24,7 @@
 //! [`translate`](crate::translate) after every step of random edit sequences).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use envoy_types::pb::envoy::config::listener::v3 as listener_v3;
@@ -179,7 +180,7 @@ impl Translator {
     /// changed against what it served before (everything, the first time).
     pub fn full<'a>(
         &mut self,
-        virtual_hosts: impl IntoIterator<Item = &'a ServedVirtualHost>,
+        virtual_hosts: impl IntoIterator<Item = &'a Arc<ServedVirtualHost>>,
         endpoints: &Endpoints,
     ) -> Changes {
         let current = std::mem::take(&mut self.current);
@@ -187,7 +188,7 @@ impl Translator {
             current,
             ..Self::new(self.config.clone())
         };
-        let hosts: Vec<&ServedVirtualHost> = virtual_hosts.into_iter().collect();
+        let hosts: Vec<&ServedVirtualHost> = virtual_hosts.into_iter().map(AsRef::as_ref).collect();
         let mut dirty = Dirty {
             chains: true,
             ..Dirty::default()

@@ -198,7 +198,7 @@ fn changed_hosts(old: &Dag, new: &Dag) -> BTreeSet<String> {
     let index = |dag: &Dag| -> BTreeMap<String, ServedVirtualHost> {
         dag.virtual_hosts()
             .iter()
-            .map(|v| (v.fqdn.clone(), v.clone()))
+            .map(|v| (v.fqdn.clone(), (**v).clone()))
             .collect()
     };
     let (old, new) = (index(old), index(new));
@@ -227,7 +227,7 @@ fn check(spec: &Spec, edits: &[Edit], layout: HttpRoutes) -> Result<(), TestCase
         let before = actual(&translator.resources());
         let changes = translator.update(
             changed.iter().map(String::as_str),
-            |fqdn| next.virtual_hosts().iter().find(|v| v.fqdn == fqdn),
+            |fqdn| next.virtual_hosts().iter().find(|v| v.fqdn == fqdn).map(|v| &**v),
             &endpoints,
         );
         let want = expected(&world.translate());

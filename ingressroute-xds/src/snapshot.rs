@@ -225,7 +225,7 @@ impl Entry {
 
     /// The entry of an encoded resource, sharing its bytes.
     fn encoded(resource: EncodedResource) -> Self {
-        Self::new(Arc::from(resource.name), resource.any, resource.references)
+        Self::new(Arc::from(resource.name), resource.any, resource.references.to_vec())
     }
 
     /// The empty `ClusterLoadAssignment` sent for an EDS name that does not exist, so that
