@@ -743,22 +743,25 @@ fn profile(dir: &Path, rounds: Option<usize>) -> (Vec<KindSize>, Option<Profile>
     let initial_load = started.elapsed();
     let mut pipeline = Pipeline::new(config, envoy);
     ingressroute_cli::check::feed(&mut pipeline, &sources.merged());
-    let build = pipeline.rebuild();
+    let _ = pipeline.rebuild();
+    let all = pipeline.resources();
+    let mut snapshot = Snapshot::from_encoded(all.clone()).unwrap();
     let resources = ResourceKind::ALL
         .into_iter()
         .map(|kind| {
-            let encoded = build.resources.encoded(kind);
+            let encoded: Vec<_> = all.iter().filter(|r| r.kind == kind).collect();
             KindSize {
                 kind,
                 count: encoded.len(),
-                bytes: encoded.iter().map(|(_, any)| any.value.len()).sum(),
+                bytes: encoded.iter().map(|r| r.any.len()).sum(),
                 largest: encoded
                     .iter()
-                    .max_by_key(|(_, any)| any.value.len())
-                    .map(|(name, any)| (name.clone(), any.value.len())),
+                    .max_by_key(|r| r.any.len())
+                    .map(|r| (r.name.clone(), r.any.len())),
             }
         })
         .collect();
+    drop(all);
     let Some(rounds) = rounds else {
         return (resources, None);
     };
@@ -802,8 +805,11 @@ fn profile(dir: &Path, rounds: Option<usize>) -> (Vec<KindSize>, Option<Profile>
         let statuses = pipeline.statuses();
         time("statuses and diagnostics (for the log)", t);
         let t = Instant::now();
-        let snapshot = Snapshot::new(&translated).unwrap();
-        time("snapshot (encode, hash, consistency)", t);
+        let next = snapshot
+            .derive_encoded(translated.upserts.clone(), translated.removals.clone())
+            .unwrap();
+        let previous = std::mem::replace(&mut snapshot, next);
+        time("snapshot (derived: hash and check what changed)", t);
         // What a rebuild of `serve` lets go of: the merged copy, the build (the pipeline
         // keeps its DAG until the next one), and (when the next snapshot replaces it) the
         // snapshot.
@@ -815,7 +821,7 @@ fn profile(dir: &Path, rounds: Option<usize>) -> (Vec<KindSize>, Option<Profile>
         drop((translated, report, statuses));
         time("drop the build (resources, statuses, report)", t);
         let t = Instant::now();
-        drop(snapshot);
+        drop(previous);
         time("drop a snapshot", t);
         samples.push(phases);
     }

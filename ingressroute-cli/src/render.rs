@@ -142,8 +142,10 @@ pub enum Error {
 pub fn render(loaded: &Loaded, config: &Config, envoy: &EnvoyConfig, secrets: Secrets) -> Result<Rendered, Error> {
     let mut pipeline = Pipeline::new(config.clone(), envoy.clone());
     check::feed(&mut pipeline, loaded);
-    let rebuild = pipeline.rebuild();
-    let report = check::report(loaded, &rebuild.dag, pipeline.store(), check::Schema::Validate);
+    // The DAG, and its translation as Envoy messages (not the incremental encoded form).
+    let dag = pipeline.build();
+    let resources = pipeline.translate_all().unwrap_or_default();
+    let report = check::report(loaded, &dag, pipeline.store(), check::Schema::Validate);
     let locations = loaded.ingress_route_locations();
     let not_valid: Vec<NotValid> = pipeline
         .statuses()
@@ -157,7 +159,7 @@ pub fn render(loaded: &Loaded, config: &Config, envoy: &EnvoyConfig, secrets: Se
         })
         .collect();
     Ok(Rendered {
-        resources: json::typed_resources(&rebuild.resources, secrets).map_err(Error::Json)?,
+        resources: json::typed_resources(&resources, secrets).map_err(Error::Json)?,
         diagnostics: report.diagnostics,
         not_valid,
     })

@@ -22,9 +22,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ingressroute_dag::{Dag, ObjectRef};
-use ingressroute_envoy::Resources;
+use ingressroute_envoy::Changes;
 use ingressroute_pipeline::{Decision, Effect, Event, Holdoff, Object, Pipeline};
-use ingressroute_xds::{Publisher, Snapshot};
+use ingressroute_xds::Publisher;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{debug, error, info};
@@ -170,10 +170,10 @@ impl EventLoop {
         let started = std::time::Instant::now();
         let dag = blocking(|| self.pipeline.build());
         let built = started.elapsed();
-        let (published, clusters) = blocking(|| {
-            let resources = self.pipeline.translate(&dag);
-            let published = self.publish(&resources, &dag);
-            (published, resources.clusters.len())
+        let (published, changed) = blocking(|| {
+            let changes = self.pipeline.translate(&dag);
+            let changed = changes.upserts.len() + changes.removals.len();
+            (self.publish(changes, &dag), changed)
         });
         let took = started.elapsed();
         // Ready as soon as the first snapshot is out, before anything else is done.
@@ -193,7 +193,7 @@ impl EventLoop {
             build_ms = built.as_millis(),
             took_ms = took.as_millis(),
             virtual_hosts = dag.virtual_hosts().len(),
-            clusters,
+            resources_changed = changed,
             changed = published,
             "rebuilt"
         );
@@ -202,16 +202,19 @@ impl EventLoop {
         self.pending.replace_all(self.pipeline.status_writes());
     }
 
-    /// Publishes `resources`; whether anything changed. An inconsistent set (a bug) is
-    /// logged and the served snapshot kept.
-    fn publish(&self, resources: &Resources, dag: &Arc<Dag>) -> bool {
-        match Snapshot::new(resources) {
-            Ok(snapshot) => {
-                // A NACK names the IngressRoutes behind the rejected resource, found in
-                // the DAG it came from only when one happens.
-                let resolver = ingressroute_pipeline::resolver(Arc::clone(dag), self.pipeline.envoy_config().clone());
-                self.publisher.publish(snapshot.with_resolver(resolver))
-            }
+    /// Publishes what a translation changed, derived from the served snapshot (only the
+    /// changed resources are hashed and checked); whether anything changed. An
+    /// inconsistent set (a bug) is logged and the served snapshot kept.
+    fn publish(&self, changes: Changes, dag: &Arc<Dag>) -> bool {
+        // A NACK names the IngressRoutes behind the rejected resource, found in the DAG
+        // it came from only when one happens.
+        let resolver = ingressroute_pipeline::resolver(Arc::clone(dag), self.pipeline.envoy_config().clone());
+        let pipeline = &self.pipeline;
+        match self
+            .publisher
+            .publish_changes(changes.upserts, changes.removals, || pipeline.resources(), resolver)
+        {
+            Ok(published) => published,
             Err(error) => {
                 self.metrics.snapshot_error();
                 error!(error = %ingressroute_envoy::error_chain(&error), "refusing an inconsistent snapshot");
@@ -229,11 +232,11 @@ impl EventLoop {
             debug!("endpoints changed that no cluster reads");
             return;
         }
-        let pipeline = &self.pipeline;
-        let published = blocking(|| {
-            self.publisher
-                .publish_endpoints(|name| pipeline.cluster_load_assignment(name))
-        });
+        let changes = self.pipeline.update_endpoints(services);
+        let Some(dag) = self.pipeline.dag().cloned() else {
+            return;
+        };
+        let published = !changes.is_empty() && blocking(|| self.publish(changes, &dag));
         if published {
             self.metrics.published_endpoints();
             debug!(services = services.len(), "endpoints published");

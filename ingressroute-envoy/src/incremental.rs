@@ -62,6 +62,22 @@ impl Changes {
     pub fn is_empty(&self) -> bool {
         self.upserts.is_empty() && self.removals.is_empty()
     }
+
+    /// Adds the changes that came after these: a later upsert or removal of a resource
+    /// replaces an earlier one.
+    pub fn extend(&mut self, later: Changes) {
+        for resource in later.upserts {
+            let key = (resource.kind, resource.name.as_str());
+            self.removals.retain(|(kind, name)| (*kind, name.as_str()) != key);
+            self.upserts.retain(|r| (r.kind, r.name.as_str()) != key);
+            self.upserts.push(resource);
+        }
+        for (kind, name) in later.removals {
+            self.upserts
+                .retain(|r| (r.kind, r.name.as_str()) != (kind, name.as_str()));
+            self.removals.push((kind, name));
+        }
+    }
 }
 
 /// One virtual host's translation, encoded.
@@ -174,6 +190,21 @@ impl Translator {
     #[must_use]
     pub fn resources(&self) -> Vec<EncodedResource> {
         self.current.values().cloned().collect()
+    }
+
+    /// How many resources of `kind` it serves now.
+    #[must_use]
+    pub fn len(&self, kind: ResourceKind) -> usize {
+        self.current
+            .range((kind, String::new())..)
+            .take_while(|((k, _), _)| *k == kind)
+            .count()
+    }
+
+    /// Whether it serves nothing.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.current.is_empty()
     }
 
     /// Translates `virtual_hosts` from scratch, forgetting the hosts it had; returns what

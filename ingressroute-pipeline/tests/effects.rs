@@ -345,7 +345,12 @@ fn a_rejected_cluster_names_the_ingress_routes_behind_it() {
     let mut pipeline = web();
     let rebuild = pipeline.rebuild();
     let resolve = ingressroute_pipeline::resolver(rebuild.dag, pipeline.envoy_config().clone());
-    let cluster = &rebuild.resources.clusters[0].name;
+    let resources = pipeline.resources();
+    let cluster = &resources
+        .iter()
+        .find(|r| r.kind == ingressroute_envoy::ResourceKind::Cluster)
+        .unwrap()
+        .name;
     assert_eq!(
         resolve(ingressroute_envoy::ResourceKind::Cluster, cluster),
         ["default/web"]

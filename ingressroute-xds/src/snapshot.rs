@@ -927,6 +927,9 @@ pub(crate) type Slot = Option<Arc<Snapshot>>;
 #[derive(Debug, Clone)]
 pub struct Publisher {
     tx: Arc<watch::Sender<Slot>>,
+    /// Set when [`Publisher::publish_changes`] refused a set of changes: the served
+    /// snapshot no longer matches what the changes are relative to.
+    diverged: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Default for Publisher {
@@ -942,7 +945,49 @@ impl Publisher {
     pub fn new() -> Self {
         Self {
             tx: Arc::new(watch::Sender::new(None)),
+            diverged: Arc::default(),
         }
+    }
+
+    /// Publishes the served snapshot with `upserts` added or replaced and `removals` gone
+    /// ([`Snapshot::derive_encoded`]), or, when nothing is served yet or an earlier set of
+    /// changes was refused, a snapshot of `all()` from scratch ([`Snapshot::from_encoded`]):
+    /// the shape of an incremental translation (`ingressroute-pipeline`'s `Rebuild`), which
+    /// says what changed and can list everything. `resolver` names the objects behind a
+    /// resource Envoy rejects (see [`Snapshot::with_resolver`]).
+    ///
+    /// Returns whether any resource changed. Call it from the task that publishes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Inconsistent`] when neither the derived snapshot nor one from scratch is
+    /// consistent (a bug in whatever produced them): the served snapshot stays, and the
+    /// next call builds from scratch again.
+    pub fn publish_changes<S: AsRef<str>>(
+        &self,
+        upserts: impl IntoIterator<Item = EncodedResource>,
+        removals: impl IntoIterator<Item = (ResourceKind, S)>,
+        all: impl FnOnce() -> Vec<EncodedResource>,
+        resolver: impl Fn(ResourceKind, &str) -> Vec<String> + Send + Sync + 'static,
+    ) -> Result<bool> {
+        use std::sync::atomic::Ordering;
+        let derived = match self.current() {
+            Some(current) if !self.diverged.load(Ordering::Relaxed) => current.derive_encoded(upserts, removals).ok(),
+            _ => None,
+        };
+        let snapshot = match derived {
+            Some(snapshot) => snapshot,
+            // Nothing served yet, out of step, or refused: everything, from scratch.
+            None => match Snapshot::from_encoded(all()) {
+                Ok(snapshot) => snapshot,
+                Err(error) => {
+                    self.diverged.store(true, Ordering::Relaxed);
+                    return Err(error);
+                }
+            },
+        };
+        self.diverged.store(false, Ordering::Relaxed);
+        Ok(self.publish(snapshot.with_resolver(resolver)))
     }
 
     /// Replaces the served snapshot and wakes every stream if any resource changed.

@@ -28,7 +28,7 @@ use std::time::Instant;
 
 use ingressroute_api::{API_VERSION, lenient};
 use ingressroute_dag::Config;
-use ingressroute_envoy::EnvoyConfig;
+use ingressroute_envoy::{Changes, EnvoyConfig, ResourceKind};
 use ingressroute_pipeline::{Decision, Holdoff, Pipeline, Statuses, Undecodable, status_changes};
 use ingressroute_xds::tonic::transport::Server;
 use ingressroute_xds::{Publisher, Services};
@@ -237,18 +237,25 @@ impl Controller {
                     holdoff.rebuilt(now);
                 }
             } else if self.pipeline.endpoints_matter(&effect.endpoints) {
-                let pipeline = &self.pipeline;
-                self.publisher
-                    .publish_endpoints(|service| pipeline.cluster_load_assignment(service));
+                let changes = self.pipeline.update_endpoints(&effect.endpoints);
+                self.publish(changes)?;
             }
         }
     }
 
+    /// Publishes what changed, derived from the served snapshot (or everything, the first
+    /// time).
+    fn publish(&self, changes: Changes) -> Result<bool, Error> {
+        let pipeline = &self.pipeline;
+        let resolver = |_: ResourceKind, _: &str| Vec::new();
+        self.publisher
+            .publish_changes(changes.upserts, changes.removals, || pipeline.resources(), resolver)
+            .map_err(Error::Publish)
+    }
+
     async fn rebuild(&mut self, out: &mut impl Write) -> Result<(), Error> {
         let rebuild = self.pipeline.rebuild();
-        self.publisher
-            .publish_resources(&rebuild.resources)
-            .map_err(Error::Publish)?;
+        self.publish(rebuild.resources)?;
         self.health.set_service_status(READY, ServingStatus::Serving).await;
         let statuses = self.pipeline.statuses();
         for change in status_changes(&self.statuses, &statuses) {

@@ -51,10 +51,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ingressroute_api::DEFAULT_INGRESS_CLASS;
-use ingressroute_dag::{Config, CurrentStatus};
-use ingressroute_envoy::{EnvoyConfig, ResourceKind};
+use ingressroute_dag::{Config, CurrentStatus, Dag};
+use ingressroute_envoy::{Changes, EnvoyConfig, ResourceKind};
 use ingressroute_pipeline::{Decision, Holdoff, Pipeline, Rebuild, Statuses, status_changes};
-use ingressroute_xds::{Callbacks, Nack, Publisher, Server, Snapshot, StreamInfo};
+use ingressroute_xds::{Callbacks, Nack, Publisher, Server, StreamInfo};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -253,11 +253,12 @@ impl State {
         let effect = check::feed(&mut self.pipeline, &merged);
         if effect.rebuild || !self.published {
             let rebuild = self.pipeline.rebuild();
-            self.publish(&rebuild, publisher);
-            retire(rebuild);
+            self.publish(rebuild, publisher);
         } else if self.pipeline.endpoints_matter(&effect.endpoints) {
-            let pipeline = &self.pipeline;
-            if publisher.publish_endpoints(|name| pipeline.cluster_load_assignment(name)) {
+            let changes = self.pipeline.update_endpoints(&effect.endpoints);
+            if let Some(dag) = self.pipeline.dag().cloned()
+                && self.publish_changes(changes, &dag, publisher) == Some(true)
+            {
                 info!(services = effect.endpoints.len(), "serving new endpoints");
             }
         }
@@ -266,27 +267,38 @@ impl State {
     }
 
     /// Publishes a build (Envoy first: the logs can wait).
-    fn publish(&mut self, rebuild: &Rebuild, publisher: &Publisher) {
-        let resolver = ingressroute_pipeline::resolver(Arc::clone(&rebuild.dag), self.pipeline.envoy_config().clone());
-        let snapshot = Snapshot::new(&rebuild.resources).map(|snapshot| snapshot.with_resolver(resolver));
-        match snapshot.map(|snapshot| publisher.publish(snapshot)) {
-            Ok(changed) => {
-                let counts = ResourceKind::ALL
-                    .iter()
-                    .map(|kind| format!("{kind}s: {}", rebuild.resources.len(*kind)))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                if changed || !self.published {
-                    info!("serving {counts}");
-                } else {
-                    debug!("rebuilt; nothing changed");
-                }
-                self.published = true;
+    fn publish(&mut self, rebuild: Rebuild, publisher: &Publisher) {
+        let Some(changed) = self.publish_changes(rebuild.resources, &rebuild.dag, publisher) else {
+            return;
+        };
+        if changed || !self.published {
+            let counts = ResourceKind::ALL
+                .iter()
+                .map(|kind| format!("{kind}s: {}", self.pipeline.resource_count(*kind)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            info!("serving {counts}");
+        } else {
+            debug!("rebuilt; nothing changed");
+        }
+        self.published = true;
+        retire(rebuild.dag);
+    }
+
+    /// Publishes what a translation changed, derived from the served snapshot; whether
+    /// anything changed, `None` when the result is not consistent (a bug, logged).
+    fn publish_changes(&self, changes: Changes, dag: &Arc<Dag>, publisher: &Publisher) -> Option<bool> {
+        let resolver = ingressroute_pipeline::resolver(Arc::clone(dag), self.pipeline.envoy_config().clone());
+        let pipeline = &self.pipeline;
+        match publisher.publish_changes(changes.upserts, changes.removals, || pipeline.resources(), resolver) {
+            Ok(changed) => Some(changed),
+            Err(error) => {
+                error!(
+                    error = %ingressroute_envoy::error_chain(&error),
+                    "the new configuration is not consistent (a bug); the previous one is still served"
+                );
+                None
             }
-            Err(error) => error!(
-                error = %ingressroute_envoy::error_chain(&error),
-                "the new configuration is not consistent (a bug); the previous one is still served"
-            ),
         }
     }
 
