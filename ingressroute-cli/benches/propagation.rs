@@ -583,12 +583,16 @@ async fn edit(world: &World, connection: &mut Connection, cpu: Cpu, k: usize, op
         .iter()
         .find(|line| is_rds(line, "Received gRPC message"))
         .and_then(|line| envoy_log_time_us(line));
+    // The latest update of any plain-HTTP route configuration (`ingress_http`, or the
+    // route buckets `ingress_http/<n>`).
     let applied = world
-        .stats("rds.ingress_http.update_time")
+        .stats("update_time")
         .await
         .into_iter()
-        .find(|(name, _)| name == "http.ingress_http.rds.ingress_http.update_time")
-        .map(|(_, ms)| i64::try_from(ms).unwrap() * 1_000);
+        .filter(|(name, _)| name.starts_with("http.ingress_http.rds.ingress_http"))
+        .map(|(_, ms)| ms)
+        .max()
+        .map(|ms| i64::try_from(ms).unwrap() * 1_000);
     Edit {
         latency,
         polls,
@@ -640,17 +644,26 @@ fn is_publish(line: &str) -> bool {
     line.contains("ingressroute_cli::serve: serving ")
 }
 
-/// Envoy's xDS update counters (LDS, CDS, RDS of `ingress_http`).
+/// Envoy's xDS update counters (LDS, CDS, SRDS, and RDS of the plain-HTTP route
+/// configurations, summed over them: there is one per route bucket).
 async fn envoy_counters(world: &World) -> Vec<(String, u64)> {
     let mut counters = world.stats("update_success").await;
     counters.extend(world.stats("update_attempt").await);
-    counters.retain(|(name, _)| {
-        name.starts_with("listener_manager.lds")
+    let mut summed: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for (name, value) in counters {
+        if name.starts_with("listener_manager.lds")
             || name.starts_with("cluster_manager.cds")
-            || name.contains("rds.ingress_http")
-    });
-    counters.sort();
-    counters
+            || name.contains("scoped_rds")
+        {
+            *summed.entry(name).or_default() += value;
+        } else if let Some(rest) = name.strip_prefix("http.ingress_http.rds.ingress_http") {
+            let counter = rest.rsplit('.').next().unwrap_or_default();
+            *summed
+                .entry(format!("http.ingress_http.rds.ingress_http*.{counter} (all)"))
+                .or_default() += value;
+        }
+    }
+    summed.into_iter().collect()
 }
 
 /// One of Envoy's histograms: its name, and (quantile, cumulative value) pairs.
@@ -674,7 +687,8 @@ async fn envoy_durations(world: &World) -> Vec<Histogram> {
         let quantiles: Vec<f64> = quantiles.iter().filter_map(serde_json::Value::as_f64).collect();
         for computed in histograms["computed_quantiles"].as_array().into_iter().flatten() {
             let name = computed["name"].as_str().unwrap_or_default().to_owned();
-            // One EDS subscription per cluster: thousands of lines of zeros.
+            // One EDS subscription per cluster and one RDS per route bucket: thousands
+            // of lines; the route buckets are summarised below.
             if name.starts_with("cluster.") {
                 continue;
             }
@@ -686,7 +700,28 @@ async fn envoy_durations(world: &World) -> Vec<Histogram> {
             durations.push((name, quantiles.iter().copied().zip(values).collect()));
         }
     }
-    durations
+    // The route buckets: the worst of each quantile over them, on one line.
+    let (buckets, mut others): (Vec<Histogram>, Vec<Histogram>) = durations
+        .into_iter()
+        .partition(|(name, _)| name.starts_with("http.ingress_http.rds.ingress_http/"));
+    if let Some((_, first)) = buckets.first() {
+        let worst = first
+            .iter()
+            .enumerate()
+            .map(|(i, (q, _))| {
+                let values = buckets.iter().filter_map(|(_, qs)| qs.get(i).and_then(|(_, v)| *v));
+                (*q, values.reduce(f64::max))
+            })
+            .collect();
+        others.push((
+            format!(
+                "http.ingress_http.rds.ingress_http/* ({} buckets, worst)",
+                buckets.len()
+            ),
+            worst,
+        ));
+    }
+    others
 }
 
 /// A copy of the served manifests, for the in-process profile.
