@@ -1,4 +1,4 @@
-//! The command line of `ingressroute-controller` (spec §5.1 where a flag applies).
+//! The command line of `ingressroute-controller` ([behaviour §5.1](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s5-1) where a flag applies).
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;

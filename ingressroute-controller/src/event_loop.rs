@@ -226,7 +226,7 @@ impl EventLoop {
     /// Publishes the new endpoints of these Services without rebuilding or translating
     /// anything: the served snapshot's ClusterLoadAssignments are recomputed from the
     /// endpoints, everything else is kept, and only the assignments that changed are sent
-    /// to Envoy (decision D14). Services no cluster reads change nothing and cost nothing.
+    /// to Envoy (decision [D14](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d14)). Services no cluster reads change nothing and cost nothing.
     fn update_endpoints(&mut self, services: &BTreeSet<ObjectRef>) {
         if !self.pipeline.endpoints_matter(services) {
             debug!("endpoints changed that no cluster reads");

@@ -34,7 +34,7 @@
 //! | `ingressroute_xds_acks_total` | counter | `type_url` |
 //! | `ingressroute_xds_nacks_total` | counter | `type_url` |
 //!
-//! The `contour_*` names and labels are Contour's (spec §5.4). Unlike Contour, every
+//! The `contour_*` names and labels are Contour's ([behaviour §5.4](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s5-4)). Unlike Contour, every
 //! replica sets the IngressRoute gauges (each computes the same statuses); select the
 //! leader with `ingressroute_leader == 1` to count once.
 

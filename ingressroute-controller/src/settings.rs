@@ -12,7 +12,7 @@ use ingressroute_xds::ServerTls;
 /// The controller's configuration.
 ///
 /// Construct with [`Settings::default`] and set the fields you need. The defaults are
-/// Contour's (`contour serve`, spec §5.1) where a flag exists there.
+/// Contour's (`contour serve`, [behaviour §5.1](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s5-1)) where a flag exists there.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Settings {
@@ -129,7 +129,7 @@ pub enum EndpointsApi {
     Endpoints,
 }
 
-/// Contour's rebuild coalescing (spec §5.3).
+/// Contour's rebuild coalescing ([behaviour §5.3](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s5-3)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Holdoff {

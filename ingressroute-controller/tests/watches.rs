@@ -163,7 +163,7 @@ async fn secrets_added_updated_and_deleted_change_tls() {
     tokio::time::sleep(QUIET).await;
     assert_eq!(running.metrics().rebuilds(), rebuilds);
 
-    // A certificate that no longer parses is treated as missing at once (decision D12).
+    // A certificate that no longer parses is treated as missing at once (docs/decisions.md#d12).
     let mut broken = tls_secret("apps", "web-tls");
     broken
         .data

@@ -16,7 +16,7 @@ pub struct Config {
     /// Ignore `permitInsecure`: routes of TLS virtual hosts always redirect to HTTPS.
     pub disable_permit_insecure: bool,
     /// Allow `ExternalName` Services that point at loopback, link-local or unspecified
-    /// addresses or `localhost` (refused by default, decision D18). For local development
+    /// addresses or `localhost` (refused by default, decision [D18](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d18)). For local development
     /// only.
     pub allow_loopback_external_names: bool,
 }

@@ -13,7 +13,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// Whether an `ExternalName` host is refused (decision D18). With `allow_loopback`, only
+/// Whether an `ExternalName` host is refused (decision [D18](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d18)). With `allow_loopback`, only
 /// names that are not host names at all are refused.
 #[must_use]
 pub fn is_refused_external_name(host: &str, allow_loopback: bool) -> bool {

@@ -122,7 +122,7 @@ pub struct DagUpdate {
 ///
 /// Dependencies are tracked by 64-bit hashes, so a collision only re-walks a root that
 /// did not need it. What a root's walk *finds* is its own; what it *serves* is not:
-/// an object any root found invalid is served by none (decision D1). So after the
+/// an object any root found invalid is served by none (decision [D1](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d1)). So after the
 /// re-walks, the roots whose tree holds an object that became valid or invalid are
 /// served again (without changing what they found), and the status of every object in
 /// the old and new trees of all those roots is combined again from the per-root results

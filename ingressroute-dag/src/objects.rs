@@ -13,7 +13,7 @@ use crate::{K8sService, Secret, SecretError};
 /// The identity of a namespaced object: its namespace and name.
 ///
 /// Ordered by namespace, then name, which is the order every build walks objects in
-/// (decision D2). Displayed as `namespace/name`.
+/// (decision [D2](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d2)). Displayed as `namespace/name`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct ObjectRef {
     /// The namespace.
@@ -171,7 +171,7 @@ pub(crate) struct StoredIngressRoute {
 /// Objects are keyed by namespace and name; inserting an object with the key of one
 /// already present replaces it. Services and Secrets are reduced to what routing needs
 /// when they are inserted, so rebuilding is cheap and Secrets that IngressRoutes cannot
-/// use cost nothing. The order of insertion never matters (decision D2).
+/// use cost nothing. The order of insertion never matters (decision [D2](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d2)).
 #[derive(Debug, Clone, Default)]
 pub struct Objects {
     pub(crate) ingress_routes: Index<StoredIngressRoute>,
@@ -206,7 +206,7 @@ impl Objects {
     /// like any other: it is a vertex of the [`DelegationGraph`](crate::DelegationGraph)
     /// with its delegations, a root takes part in the duplicate-fqdn and root checks,
     /// and its own errors are found as usual. But it behaves as an invalid IngressRoute
-    /// (decision D1): it contributes no route and no TCP proxy, and what only it
+    /// (decision [D1](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d1)): it contributes no route and no TCP proxy, and what only it
     /// delegates to is orphaned. Its status is `invalid`, described by the first error
     /// the build finds on it (e.g. `Spec.VirtualHost.Fqdn must be specified` for a root
     /// whose fqdn is missing) or, when the build finds none, by `description`, with
@@ -274,7 +274,7 @@ impl Objects {
     ///
     /// A Secret IngressRoutes cannot use (another type, an `Opaque` Secret without
     /// `ca.crt`) is not stored, and neither is a malformed one; either way a previous
-    /// copy under the same name is removed (decision D12).
+    /// copy under the same name is removed (decision [D12](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d12)).
     ///
     /// # Errors
     ///

@@ -1,6 +1,6 @@
 //! Kubernetes Secrets as the DAG sees them: validated TLS key pairs and CA bundles.
 //!
-//! A Secret enters [`Objects`] only if it is usable (decision D12): a
+//! A Secret enters [`Objects`] only if it is usable (decision [D12](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d12)): a
 //! `kubernetes.io/tls` Secret needs at least one X.509 `CERTIFICATE` in `tls.crt` and
 //! exactly one private key in `tls.key` that parses and, where the key says which public
 //! key it belongs to, matches the first certificate; a CA Secret (type `Opaque` or empty)

@@ -1,7 +1,7 @@
 //! Statuses and the exact status descriptions.
 //!
 //! Every description Contour v1.0.1 writes is reproduced word for word; the ones Contour
-//! never produced (decisions D3-D18, and checks that keep Envoy from rejecting a whole
+//! never produced (decisions [D3](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d3)-D18, and checks that keep Envoy from rejecting a whole
 //! configuration) follow the same style: lowercase, the route first, Go `%q` quoting.
 //! All of them are built by the functions of [`messages`], and nowhere else.
 
@@ -84,7 +84,7 @@ pub enum Reason {
     TcpProxyDelegateWithoutTcpProxy,
     /// A timeout that does not parse.
     InvalidDuration,
-    /// An `ExternalName` refused by decision D18.
+    /// An `ExternalName` refused by decision [D18](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d18).
     ExternalNameNotAllowed,
     /// A value Envoy would reject: out-of-range numbers, control characters, an empty
     /// health-check path.
@@ -252,7 +252,7 @@ pub mod messages {
         format!("Service [{service}:{port}] is invalid or missing")
     }
 
-    /// A negative weight (decision D5).
+    /// A negative weight (decision [D5](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d5)).
     #[must_use]
     pub fn negative_weight(route: &str, service: &str) -> String {
         format!(
@@ -271,7 +271,7 @@ pub mod messages {
         )
     }
 
-    /// Upstream validation without a usable CA Secret (decision D3).
+    /// Upstream validation without a usable CA Secret (decision [D3](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d3)).
     #[must_use]
     pub fn validation_secret(route: &str, service: &str) -> String {
         format!(
@@ -281,7 +281,7 @@ pub mod messages {
         )
     }
 
-    /// Upstream validation without a usable subject name (decision D3).
+    /// Upstream validation without a usable subject name (decision [D3](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d3)).
     #[must_use]
     pub fn validation_subject_name(route: &str, service: &str) -> String {
         format!(
@@ -309,13 +309,13 @@ pub mod messages {
         format!("tcpproxy: service {namespace}/{name}/{port}: not found")
     }
 
-    /// A tcpproxy delegation to an IngressRoute without `tcpproxy` (decision D9).
+    /// A tcpproxy delegation to an IngressRoute without `tcpproxy` (decision [D9](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d9)).
     #[must_use]
     pub fn tcpproxy_delegate_without_tcpproxy(namespace: &str, name: &str) -> String {
         format!("tcpproxy: delegate {namespace}/{name} has no tcpproxy")
     }
 
-    /// A negative tcpproxy weight (decision D9 honours weights).
+    /// A negative tcpproxy weight (decision [D9](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d9) honours weights).
     #[must_use]
     pub fn tcpproxy_negative_weight(service: &str) -> String {
         format!(
@@ -330,7 +330,7 @@ pub mod messages {
         "tcpproxy: the sum of all service weights must not exceed 4294967295".to_owned()
     }
 
-    /// A timeout that does not parse (decision D6); `field` is
+    /// A timeout that does not parse (decision [D6](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d6)); `field` is
     /// `timeoutPolicy.request` or `retryPolicy.perTryTimeout`.
     #[must_use]
     pub fn invalid_duration(route: &str, field: &str, value: &str) -> String {
@@ -341,7 +341,7 @@ pub mod messages {
         )
     }
 
-    /// An `ExternalName` refused by decision D18, on a route.
+    /// An `ExternalName` refused by decision [D18](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d18), on a route.
     #[must_use]
     pub fn external_name_not_allowed(route: &str, service: &str, host: &str) -> String {
         format!(
@@ -352,7 +352,7 @@ pub mod messages {
         )
     }
 
-    /// An `ExternalName` refused by decision D18, on a tcpproxy.
+    /// An `ExternalName` refused by decision [D18](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d18), on a tcpproxy.
     #[must_use]
     pub fn tcpproxy_external_name_not_allowed(service: &str, host: &str) -> String {
         format!(

@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
-//! HTTP delegation (§2.5 step 5, §3.3, §3.4): targets, roots, cycles, the prefix check
-//! (with decision D4), orphans (§2.6 with decision D1) and aliases.
+//! HTTP delegation ([behaviour §2.5](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s2-5) step 5, [behaviour §3.3](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s3-3), [behaviour §3.4](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s3-4)): targets, roots, cycles, the prefix check
+//! (with decision [D4](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d4)), orphans ([behaviour §2.6](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s2-6) with decision [D1](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d1)) and aliases.
 
 mod support;
 
@@ -79,7 +79,7 @@ fn delegation_goes_any_depth() {
 
 #[test]
 fn a_delegation_to_a_missing_object_is_not_an_error() {
-    // §2.8.
+    // docs/behaviour.md#s2-8.
     let dag = root()
         .route("/", svc("s1", 80))
         .route("/missing", delegate("nobody"))
@@ -102,7 +102,7 @@ fn a_childs_tcpproxy_is_ignored_on_an_http_delegation() {
 
 #[test]
 fn routes_are_added_depth_first_and_the_last_one_for_a_prefix_wins() {
-    // §3.6: within one root tree, depth-first order decides.
+    // docs/behaviour.md#s3-6: within one root tree, depth-first order decides.
     let child_first = root()
         .route("/", delegate("child"))
         .route("/x", svc("s1", 80))
@@ -127,7 +127,7 @@ fn routes_are_added_depth_first_and_the_last_one_for_a_prefix_wins() {
 
 #[test]
 fn a_child_delegated_twice_through_the_same_prefix_wins_again_at_its_second_place() {
-    // §3.4 and §3.6: Contour walks a child once per reaching edge, depth first, and the
+    // docs/behaviour.md#s3-4 and docs/behaviour.md#s3-6: Contour walks a child once per reaching edge, depth first, and the
     // route added last wins. Here the child's /x comes first, the root's /x replaces it,
     // and the second walk of the child replaces that again.
     let dag = root()
@@ -329,7 +329,7 @@ fn the_same_child_twice_in_one_chain_through_different_routes_is_a_cycle() {
     assert_no_vhost(&dag, "foo.com");
 }
 
-// ----- the prefix check (§2.5, D4) ----------------------------------------------------------
+// ----- the prefix check (docs/behaviour.md#s2-5, D4) ----------------------------------------------------------
 
 fn under(parent: &str, child: &str) -> ingressroute_dag::Dag {
     root()
@@ -412,7 +412,7 @@ fn a_delegating_route_outside_the_delegating_prefix_is_invalid() {
 
 #[test]
 fn the_prefix_check_is_against_the_immediate_parent_only() {
-    // §3.3: not cumulative. Each route is checked against the route that delegated to its
+    // docs/behaviour.md#s3-3: not cumulative. Each route is checked against the route that delegated to its
     // object; with D4, that chain of checks keeps every route under the root's prefix.
     let dag = root()
         .route("/a", delegate("a"))
@@ -452,7 +452,7 @@ fn the_prefix_check_comes_before_the_target_lookup() {
     );
 }
 
-// ----- orphans (§2.6, D1) -------------------------------------------------------------------
+// ----- orphans (docs/behaviour.md#s2-6, D1) -------------------------------------------------------------------
 
 #[test]
 fn a_child_no_root_delegates_to_is_orphaned() {
@@ -490,7 +490,7 @@ fn children_of_an_invalid_root_are_orphaned() {
 
 #[test]
 fn children_of_a_root_whose_error_comes_after_the_delegation_are_orphaned() {
-    // Contour would have walked the child before reaching the error (§2.6); with D1 the
+    // Contour would have walked the child before reaching the error (docs/behaviour.md#s2-6); with D1 the
     // whole root is out, so the child is not part of a valid chain.
     let dag = root()
         .route("/bad", svc("missing", 80))
@@ -651,7 +651,7 @@ fn a_broken_child_of_a_child_that_is_invalid_on_another_path_reports_its_own_err
     assert_invalid(&dag, "default/leaf", "Service [missing:80] is invalid or missing");
 }
 
-// ----- aliases and repeated visits (§3.4) ---------------------------------------------------
+// ----- aliases and repeated visits (docs/behaviour.md#s3-4) ---------------------------------------------------
 
 #[test]
 fn two_roots_delegating_to_one_child_serve_its_routes_under_both_hosts() {
@@ -750,7 +750,7 @@ fn a_diamond_serves_the_shared_grandchild_once() {
     assert_eq!(prefixes(vhost(&dag, "foo.com")), ["/"]);
 }
 
-// ----- route order against a naive model (§3.4, §3.6) ---------------------------------------
+// ----- route order against a naive model (docs/behaviour.md#s3-4, docs/behaviour.md#s3-6) ---------------------------------------
 
 mod route_order {
     //! The build expands each shared visit once; Contour walks a child again on every

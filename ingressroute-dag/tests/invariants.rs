@@ -11,7 +11,7 @@
 //! * give exactly one status to every IngressRoute;
 //! * serve no route and no TCP proxy of an invalid or orphaned object;
 //! * keep every served route under the `match` of every delegating route on every valid
-//!   chain from the root (decision D4 makes this transitive);
+//!   chain from the root (decision [D4](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d4) makes this transitive);
 //! * leave no delegation cycle among the objects it serves (every cycle is reported);
 //! * serve no root outside the root namespaces;
 //! * never call an object orphaned that a served object delegates to.

@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
-//! Root IngressRoutes: the root checks of §2.3 (namespace, fqdn), duplicate fqdns (§2.2,
-//! decision D10) and ingress classes (§1.9).
+//! Root IngressRoutes: the root checks of [behaviour docs/behaviour.md#s2-3](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s2-3) (namespace, fqdn), duplicate fqdns ([behaviour docs/behaviour.md#s2-2](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s2-2),
+//! decision [D10](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d10)) and ingress classes ([behaviour docs/behaviour.md#s1-9](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s1-9)).
 
 mod support;
 
@@ -53,7 +53,7 @@ fn a_root_outside_the_root_namespaces_is_invalid() {
     assert_eq!(
         dag.status(&r("default/basic")).unwrap().vhost,
         None,
-        "no vhost is recorded (§2.3 step 2)"
+        "no vhost is recorded (docs/behaviour.md#s2-3 step 2)"
     );
     assert!(dag.virtual_hosts().is_empty());
 }
@@ -95,7 +95,7 @@ fn a_root_with_an_empty_fqdn_is_invalid() {
     assert_eq!(
         dag.status(&r("default/basic")).unwrap().vhost,
         None,
-        "no vhost is recorded (§2.3 step 3)"
+        "no vhost is recorded (docs/behaviour.md#s2-3 step 3)"
     );
     assert!(dag.virtual_hosts().is_empty());
 }
@@ -196,7 +196,7 @@ fn a_route_with_neither_services_nor_delegate_is_ignored() {
     assert_eq!(prefixes(vhost(&dag, "foo.com")), ["/"]);
 }
 
-// ----- duplicate fqdns (§2.2, D10) ----------------------------------------------------------
+// ----- duplicate fqdns (docs/behaviour.md#s2-2, D10) ----------------------------------------------------------
 
 #[test]
 fn roots_sharing_an_fqdn_are_all_invalid_with_the_sorted_member_list() {
@@ -256,7 +256,7 @@ fn fqdns_differing_only_in_case_are_duplicates() {
 
 #[test]
 fn duplicate_fqdns_are_found_before_the_other_root_checks() {
-    // §2.2: the fqdn check runs first, so even roots with an unusable fqdn or TLS secret
+    // docs/behaviour.md#s2-2: the fqdn check runs first, so even roots with an unusable fqdn or TLS secret
     // are reported as duplicates.
     let dag = Fixture::new()
         .root("default/a", "")
@@ -344,7 +344,7 @@ fn virtual_hosts_are_sorted_by_fqdn() {
     assert_eq!(fqdns(&dag), ["a.com", "b.com", "z.com"]);
 }
 
-// ----- ingress classes (§1.9) ---------------------------------------------------------------
+// ----- ingress classes (docs/behaviour.md#s1-9) ---------------------------------------------------------------
 
 fn classed(annotations: &[(&str, &str)]) -> Fixture {
     let mut fixture = Fixture::new()

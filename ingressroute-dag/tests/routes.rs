@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
-//! Routes and their services: every route-level status of §2.5 and decisions D3, D5, D6
-//! and D8, what a route carries (§3.5, §4.7), and no partial acceptance (D1).
+//! Routes and their services: every route-level status of [behaviour §2.5](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s2-5) and decisions [D3](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d3), [D5](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d5), [D6](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d6)
+//! and D8, what a route carries ([behaviour §3.5](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s3-5), [behaviour §4.7](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-7)), and no partial acceptance (D1).
 
 mod support;
 
@@ -17,7 +17,7 @@ fn basic() -> Fixture {
         .service("default/s2", &[80])
 }
 
-// ----- route-level statuses (§2.5) ----------------------------------------------------------
+// ----- route-level statuses (docs/behaviour.md#s2-5) ----------------------------------------------------------
 
 #[test]
 fn a_route_with_services_and_a_delegate_is_invalid() {
@@ -78,7 +78,7 @@ fn a_missing_port_on_an_existing_service_is_invalid() {
 
 #[test]
 fn a_service_in_another_namespace_cannot_be_used() {
-    // Services always live in the IngressRoute's own namespace (§1.5).
+    // Services always live in the IngressRoute's own namespace (docs/behaviour.md#s1-5).
     let dag = basic()
         .route("/", svc("remote", 80))
         .service("elsewhere/remote", &[80])
@@ -156,7 +156,7 @@ fn the_first_error_among_services_is_reported() {
 
 #[test]
 fn an_invalid_root_serves_none_of_its_valid_routes() {
-    // Decision D1: Contour kept serving `/` (§2.7).
+    // Decision D1: Contour kept serving `/` (docs/behaviour.md#s2-7).
     let dag = basic()
         .route("/", svc("s1", 80))
         .route("/ws", [svc("s1", 80), svc("s2", 80)])
@@ -289,7 +289,7 @@ fn upstream_validation_on_a_child_uses_the_childs_namespace_even_outside_the_roo
 
 #[test]
 fn upstream_validation_on_a_plain_port_is_ignored() {
-    // §2.8: not an error, and the (missing) CA Secret is not even looked up.
+    // docs/behaviour.md#s2-8: not an error, and the (missing) CA Secret is not even looked up.
     let dag = basic().route("/", svc("s1", 80).validation("missing", "")).dag();
     assert_valid(&dag, "default/basic");
     assert!(
@@ -317,7 +317,7 @@ fn upstream_validation_on_an_h2c_port_is_ignored() {
 
 #[test]
 fn upstream_validation_applies_to_h2_ports() {
-    // h2 speaks TLS too; Contour ignored validation there (§6.16).
+    // h2 speaks TLS too; Contour ignored validation there (docs/behaviour.md#s6).
     let fixture = Fixture::new()
         .root("default/basic", "foo.com")
         .route("/", svc("grpc", 443).validation("ca", "grpc.example.com"))
@@ -339,7 +339,7 @@ fn upstream_validation_applies_to_h2_ports() {
     assert_eq!(cluster.validation.as_ref().unwrap().subject_name, "grpc.example.com");
 }
 
-// ----- timeouts (D6, §4.7) ------------------------------------------------------------------
+// ----- timeouts (D6, docs/behaviour.md#s4-7) ------------------------------------------------------------------
 
 fn timeout_of(request: Option<&str>) -> Result<Timeout, String> {
     let mut fixture = basic().route("/", svc("s1", 80));
@@ -403,7 +403,7 @@ fn a_go_duration_is_the_timeout() {
 
 #[test]
 fn a_negative_timeout_means_no_timeout() {
-    // Decision D6 does not mention negative durations, so §4.7 stands: a value below
+    // Decision D6 does not mention negative durations, so docs/behaviour.md#s4-7 stands: a value below
     // zero is infinite.
     assert_eq!(timeout_of(Some("-1s")), Ok(Timeout::Infinite));
 }
@@ -422,7 +422,7 @@ fn a_timeout_that_does_not_parse_is_invalid() {
     }
 }
 
-// ----- retries (§4.7) -----------------------------------------------------------------------
+// ----- retries (docs/behaviour.md#s4-7) -----------------------------------------------------------------------
 
 fn retry_of(count: Option<i64>, per_try_timeout: Option<&str>) -> Result<Option<ServedRetryPolicy>, String> {
     let dag = basic().route("/", svc("s1", 80)).retry(count, per_try_timeout).dag();
@@ -622,7 +622,7 @@ fn strategies_select_load_balancers_case_sensitively() {
 
 #[test]
 fn an_unknown_strategy_is_kept_verbatim_and_is_not_an_error() {
-    // §2.8; the raw string feeds the cluster name.
+    // docs/behaviour.md#s2-8; the raw string feeds the cluster name.
     let dag = basic().route("/", svc("s1", 80).strategy("Fastest")).dag();
     assert_valid(&dag, "default/basic");
     let cluster = &route(vhost(&dag, "foo.com"), "/").clusters[0].cluster;
@@ -655,7 +655,7 @@ fn an_empty_default_health_check_path_is_reported_on_the_first_service() {
 
 #[test]
 fn health_check_numbers_out_of_range_are_invalid() {
-    // §4.9 passes negative seconds to Envoy, which rejects them with the whole cluster.
+    // docs/behaviour.md#s4-9 passes negative seconds to Envoy, which rejects them with the whole cluster.
     let cases = [
         (
             hc("/h", -1, 0, 0, 0),
@@ -704,7 +704,7 @@ fn a_health_check_with_control_characters_is_invalid() {
     );
 }
 
-// ----- what a route carries (§3.5) ----------------------------------------------------------
+// ----- what a route carries (docs/behaviour.md#s3-5) ----------------------------------------------------------
 
 #[test]
 fn a_route_carries_its_options() {
@@ -742,7 +742,7 @@ fn services_and_weights_are_kept_in_list_order() {
 
 #[test]
 fn a_route_may_match_the_empty_prefix_on_a_root() {
-    // Accepted by Contour (§7), matches everything.
+    // Accepted by Contour (docs/behaviour.md#s7), matches everything.
     let dag = basic().route("", svc("s1", 80)).dag();
     assert_valid(&dag, "default/basic");
     assert_eq!(prefixes(vhost(&dag, "foo.com")), [""]);
@@ -757,7 +757,7 @@ fn a_match_is_used_byte_for_byte_even_without_a_leading_slash() {
 
 #[test]
 fn a_later_route_with_the_same_match_replaces_the_earlier_one() {
-    // §2.8 and §3.6: not an error.
+    // docs/behaviour.md#s2-8 and docs/behaviour.md#s3-6: not an error.
     let dag = basic().route("/", svc("s1", 80)).route("/", svc("s2", 80)).dag();
     assert_valid(&dag, "default/basic");
     let vhost = vhost(&dag, "foo.com");
@@ -803,7 +803,7 @@ fn a_childs_own_default_health_check_and_strategy_apply_to_its_services() {
 
 #[test]
 fn a_ca_secret_name_is_a_bare_name_in_the_ingress_routes_namespace() {
-    // §1.5: there is no `namespace/name` syntax for caSecret.
+    // docs/behaviour.md#s1-5: there is no `namespace/name` syntax for caSecret.
     let dag = upstream_tls()
         .route("/", svc("secure", 443).validation("other/ca", "backend.example.com"))
         .ca_secret("other/ca")

@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
-//! Which Secrets are usable (§3.7, decision D12): TLS key pairs in every PEM form, CA
+//! Which Secrets are usable ([behaviour §3.7](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s3-7), decision [D12](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d12)): TLS key pairs in every PEM form, CA
 //! bundles, and malformed Secrets treated as missing at once.
 
 mod support;
@@ -113,7 +113,7 @@ fn a_tls_secret_whose_certificate_does_not_parse_is_treated_as_missing() {
 
 #[test]
 fn a_tls_secret_whose_key_does_not_parse_is_treated_as_missing() {
-    // Contour counted an unparseable PRIVATE KEY block as a key (§6.15).
+    // Contour counted an unparseable PRIVATE KEY block as a key (docs/behaviour.md#s6).
     let bogus = "-----BEGIN PRIVATE KEY-----\naGVsbG8gd29ybGQ=\n-----END PRIVATE KEY-----\n";
     assert_malformed(tls_secret("default/cert", pem::EC_CERT, bogus), &SecretError::Key);
     let bogus_rsa = "-----BEGIN RSA PRIVATE KEY-----\naGVsbG8gd29ybGQ=\n-----END RSA PRIVATE KEY-----\n";

@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
-//! Kubernetes Services as upstreams (§3.8): port resolution, upstream protocols, circuit
-//! breakers, ExternalName and decision D18.
+//! Kubernetes Services as upstreams ([behaviour §3.8](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s3-8)): port resolution, upstream protocols, circuit
+//! breakers, ExternalName and decision [D18](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d18).
 
 mod support;
 
@@ -140,7 +140,7 @@ fn circuit_breakers_are_carried_to_the_cluster() {
 
 #[test]
 fn a_present_projectcontour_circuit_breaker_wins_even_when_malformed() {
-    // §3.8: "read projectcontour.io/<key> if present, otherwise contour.heptio.com/<key>".
+    // docs/behaviour.md#s3-8: "read projectcontour.io/<key> if present, otherwise contour.heptio.com/<key>".
     let service = kube_service("default/s1")
         .port(80)
         .annotate("projectcontour.io/max-connections", "lots")

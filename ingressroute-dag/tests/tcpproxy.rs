@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
-//! tcpproxy (§2.4, §1.6) with decisions D9 (errors stay visible, no crash on a delegate
+//! tcpproxy ([behaviour docs/behaviour.md#s2-4](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s2-4), [behaviour docs/behaviour.md#s1-6](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s1-6)) with decisions [D9](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d9) (errors stay visible, no crash on a delegate
 //! without tcpproxy, weights honoured, no delegation to roots) and D15 (no empty status).
 
 mod support;
@@ -50,7 +50,7 @@ fn tcpproxy_weights_are_honoured() {
 
 #[test]
 fn tcpproxy_strategies_are_used_but_health_checks_and_validation_are_ignored() {
-    // §1.5: only name, port and strategy (and, with D9, weight) matter for tcpproxy.
+    // docs/behaviour.md#s1-5: only name, port and strategy (and, with D9, weight) matter for tcpproxy.
     let dag = tls_root()
         .default_strategy("Random")
         .default_health_check(health_check("/default"))
@@ -135,7 +135,7 @@ fn tcpproxy_weights_adding_up_past_u32_max_are_invalid() {
 
 #[test]
 fn a_tcpproxy_error_is_reported_before_route_errors() {
-    // Phase C runs before phase D (§2.3).
+    // Phase C runs before phase D (docs/behaviour.md#s2-3).
     let dag = tls_root()
         .tcpproxy(svc("missing", 443))
         .route("/", svc("also-missing", 80))
@@ -273,7 +273,7 @@ fn errors_of_a_tcpproxy_delegated_child_are_visible_on_the_child() {
     assert_eq!(
         status.vhost.as_deref(),
         Some("foo.com"),
-        "§2.4: the child inherits the vhost"
+        "docs/behaviour.md#s2-4: the child inherits the vhost"
     );
     assert_no_vhost(&dag, "foo.com");
 }
@@ -350,7 +350,7 @@ fn a_tcpproxy_child_of_an_invalid_root_is_orphaned() {
     assert_orphaned(&dag, "default/a");
 }
 
-// ----- when a tcpproxy does nothing (§2.8) --------------------------------------------------
+// ----- when a tcpproxy does nothing (docs/behaviour.md#s2-8) --------------------------------------------------
 
 #[test]
 fn an_empty_tcpproxy_is_not_an_error() {
@@ -373,7 +373,7 @@ fn a_tcpproxy_without_tls_is_ignored() {
 
 #[test]
 fn a_tcpproxy_without_tls_is_not_even_checked() {
-    // It never takes effect, so its errors do not matter (§2.3 step 7).
+    // It never takes effect, so its errors do not matter (docs/behaviour.md#s2-3 step 7).
     let dag = Fixture::new()
         .service("default/s1", &[80])
         .root("default/root", "foo.com")

@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
-//! TLS on roots: secret lookup and certificate delegation (§2.3 step 6, §3.7, decision
-//! D11), minimum protocol version, passthrough, which routes redirect to HTTPS (§3.5) and
-//! when a secure virtual host exists (§3.6).
+//! TLS on roots: secret lookup and certificate delegation ([behaviour §2.3](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s2-3) step 6, [behaviour §3.7](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s3-7), decision
+//! D11), minimum protocol version, passthrough, which routes redirect to HTTPS ([behaviour §3.5](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s3-5)) and
+//! when a secure virtual host exists ([behaviour §3.6](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s3-6)).
 
 mod support;
 
@@ -101,7 +101,7 @@ fn a_secret_in_another_namespace_without_delegation_is_not_permitted() {
 
 #[test]
 fn a_missing_and_undelegated_secret_reports_not_found() {
-    // The lookup happens before the delegation check (§2.3 6e).
+    // The lookup happens before the delegation check (docs/behaviour.md#s2-3 6e).
     let dag = tls_root("secrets/cert").dag();
     assert_invalid(
         &dag,
@@ -216,13 +216,13 @@ fn the_minimum_protocol_version_maps_1_2_and_1_3_and_anything_else_to_1_1() {
             .minimum_protocol_version(version)
             .tls_secret("default/cert")
             .dag();
-        // §2.8: an invalid minimumProtocolVersion is not an error.
+        // docs/behaviour.md#s2-8: an invalid minimumProtocolVersion is not an error.
         assert_valid(&dag, "default/basic");
         assert_eq!(terminated(&dag, "foo.com").1, expected, "{version:?}");
     }
 }
 
-// ----- HTTPS redirects (§3.5) ---------------------------------------------------------------
+// ----- HTTPS redirects (docs/behaviour.md#s3-5) ---------------------------------------------------------------
 
 #[test]
 fn routes_of_a_tls_root_redirect_plain_http_to_https() {
@@ -291,7 +291,7 @@ fn delegated_routes_inherit_the_https_redirect() {
     assert_eq!(vhost.https_routes().len(), 2);
 }
 
-// ----- when a secure virtual host exists (§3.6) ---------------------------------------------
+// ----- when a secure virtual host exists (docs/behaviour.md#s3-6) ---------------------------------------------
 
 #[test]
 fn a_tls_root_with_zero_routes_serves_nothing() {
@@ -318,7 +318,7 @@ fn a_tls_root_whose_routes_are_all_delegated_away_to_nothing_serves_nothing() {
 
 #[test]
 fn a_tls_root_with_a_tcpproxy_serves_its_routes_over_plain_http_only() {
-    // §2.3 step 8: enforceTLS is off when there is a tcpproxy, so routes neither redirect
+    // docs/behaviour.md#s2-3 step 8: enforceTLS is off when there is a tcpproxy, so routes neither redirect
     // nor appear on the TLS listener, which belongs to the TCP proxy.
     let dag = Fixture::new()
         .root("default/basic", "foo.com")
@@ -355,7 +355,7 @@ fn a_tls_root_with_an_empty_tcpproxy_has_no_secure_side() {
 
 #[test]
 fn passthrough_without_a_tcpproxy_serves_routes_over_plain_http_only() {
-    // §2.8: not an error.
+    // docs/behaviour.md#s2-8: not an error.
     let dag = Fixture::new()
         .root("default/basic", "foo.com")
         .passthrough()

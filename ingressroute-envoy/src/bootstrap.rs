@@ -1,6 +1,6 @@
 //! Envoy's bootstrap: the static configuration Envoy starts with, which points it at the
 //! xDS server over ADS and serves the `stats-health` listener for Kubernetes probes
-//! (spec §4.13 and §4.1, with decision D17: v3 and ADS).
+//! ([behaviour §4.13](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-13) and [behaviour §4.1](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-1), with decision [D17](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d17): v3 and ADS).
 //!
 //! ```text
 //!  Bootstrap
@@ -374,7 +374,7 @@ fn stats_cluster(config: &BootstrapConfig) -> cluster_v3::Cluster {
     }
 }
 
-/// The `stats-health` listener (spec §4.1): `/ready` and `/stats` of the admin
+/// The `stats-health` listener ([behaviour §4.1](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-1)): `/ready` and `/stats` of the admin
 /// interface, and nothing else of it, for Kubernetes probes and Prometheus.
 fn stats_listener(config: &BootstrapConfig) -> listener_v3::Listener {
     let routes = STATS_PATHS

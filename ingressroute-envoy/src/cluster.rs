@@ -1,4 +1,4 @@
-//! CDS: one Envoy cluster per distinct upstream (spec §4.9 with decisions D3 and D7).
+//! CDS: one Envoy cluster per distinct upstream ([behaviour §4.9](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-9) with decisions [D3](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d3) and [D7](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d7)).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -27,7 +27,7 @@ pub const DEFAULT_HEALTH_CHECK_HOST: &str = "contour-envoy-healthcheck";
 
 /// Connect timeout of every cluster: 250 ms.
 const CONNECT_TIMEOUT_MILLIS: u64 = 250;
-/// Health-check defaults (decision D7: the documented 5 s interval).
+/// Health-check defaults (decision [D7](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d7): the documented 5 s interval).
 const HEALTH_CHECK_TIMEOUT_SECONDS: u64 = 2;
 const HEALTH_CHECK_INTERVAL_SECONDS: u64 = 5;
 const HEALTH_CHECK_UNHEALTHY_THRESHOLD: u32 = 3;
@@ -220,7 +220,7 @@ fn build(name: &str, cluster: &Cluster, source: &ConfigSource) -> cluster_v3::Cl
     result
 }
 
-/// An active HTTP health check with the defaults of decision D7 for every zero.
+/// An active HTTP health check with the defaults of decision [D7](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d7) for every zero.
 fn health_check(hc: &ServedHealthCheck) -> core_v3::HealthCheck {
     let or = |value: u64, default: u64| if value > 0 { value } else { default };
     let or32 = |value: u32, default: u32| if value > 0 { value } else { default };
@@ -251,7 +251,7 @@ fn health_check(hc: &ServedHealthCheck) -> core_v3::HealthCheck {
 }
 
 /// The upstream TLS transport socket: verification against the CA and the subject name
-/// (sent as SNI too, decision D3) when validation is in effect, and `alpn`.
+/// (sent as SNI too, decision [D3](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d3)) when validation is in effect, and `alpn`.
 fn upstream_tls(validation: Option<&ServedUpstreamValidation>, alpn: &[&str]) -> core_v3::TransportSocket {
     let validation_context = validation.and_then(|v| {
         let ca = v.ca_secret.ca.as_ref().filter(|ca| !ca.is_empty())?;

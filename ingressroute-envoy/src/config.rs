@@ -10,7 +10,7 @@ use ingressroute_dag::TlsVersion;
 /// Settings of the Envoy configuration that do not come from IngressRoutes.
 ///
 /// Construct with [`EnvoyConfig::default`] and set the fields you need; the defaults are
-/// Contour's (`contour serve` flags, spec §5.1).
+/// Contour's (`contour serve` flags, [behaviour §5.1](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s5-1)).
 ///
 /// ```
 /// use ingressroute_envoy::{ConfigSource, EnvoyConfig};

@@ -1,6 +1,6 @@
 //! The ready endpoints of every Service, by port name: what EDS serves.
 //!
-//! Kubernetes `Endpoints` are merged the way decision D13 says: every ready address of
+//! Kubernetes `Endpoints` are merged the way decision [D13](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d13) says: every ready address of
 //! every subset, per port name, so a Service whose pods are split over subsets (pods with
 //! different ports during a rollout) keeps all of them. Not-ready addresses are ignored,
 //! and so are ports whose protocol is not TCP.
@@ -87,7 +87,7 @@ impl ServiceEndpoints {
         Self::default()
     }
 
-    /// Reads a Kubernetes `Endpoints` object (decision D13): for every subset, every ready
+    /// Reads a Kubernetes `Endpoints` object (decision [D13](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d13)): for every subset, every ready
     /// address (`addresses`, not `notReadyAddresses`) with every port whose protocol is
     /// TCP or unset. Addresses that are not IP literals and ports outside `1..=65535` are
     /// skipped.

@@ -1,5 +1,5 @@
 //! LDS: the `ingress_http` and `ingress_https` listeners, their HTTP connection managers,
-//! TCP proxies and downstream TLS (spec §4.1 to §4.4).
+//! TCP proxies and downstream TLS ([behaviour §4.1](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-1) to [behaviour §4.4](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-4)).
 
 use envoy_types::pb::envoy::config::core::v3 as core_v3;
 use envoy_types::pb::envoy::config::listener::v3 as listener_v3;
@@ -39,7 +39,7 @@ pub const ROUTER: &str = "envoy.filters.http.router";
 /// mixed-case host.
 pub const LUA: &str = "envoy.filters.http.lua";
 
-/// Contour's cipher suites (spec §4.3), strongest first; bracketed groups are of equal
+/// Contour's cipher suites ([behaviour §4.3](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-3)), strongest first; bracketed groups are of equal
 /// preference, so clients choose between AES-GCM and ChaCha20.
 pub const CIPHER_SUITES: &[&str] = &[
     "[ECDHE-ECDSA-AES128-GCM-SHA256|ECDHE-ECDSA-CHACHA20-POLY1305]",
@@ -165,7 +165,7 @@ fn scoped_routes(config: &EnvoyConfig) -> hcm_v3::http_connection_manager::Route
     })
 }
 
-/// The HTTP connection manager filter (spec §4.2) serving `routes`.
+/// The HTTP connection manager filter ([behaviour §4.2](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-2)) serving `routes`.
 fn http_connection_manager(
     stat_prefix: &str,
     routes: Routes<'_>,
@@ -207,7 +207,7 @@ fn http_connection_manager(
     }
 }
 
-/// The TCP proxy filter (spec §4.4 with decision D9).
+/// The TCP proxy filter ([behaviour §4.4](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-4) with decision [D9](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d9)).
 fn tcp_proxy(cluster: tcp_proxy_v3::tcp_proxy::ClusterSpecifier, config: &EnvoyConfig) -> listener_v3::Filter {
     let proxy = tcp_proxy_v3::TcpProxy {
         stat_prefix: HTTPS_LISTENER.to_owned(),
@@ -233,7 +233,7 @@ fn tls_protocol(version: TlsVersion) -> tls_v3::tls_parameters::TlsProtocol {
     }
 }
 
-/// The downstream TLS context of a terminating chain (spec §4.3): the certificate over SDS,
+/// The downstream TLS context of a terminating chain ([behaviour §4.3](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-3)): the certificate over SDS,
 /// TLS from `minimum` to 1.3, Contour's ciphers, and `alpn`.
 fn downstream_tls_context(
     secret: &str,

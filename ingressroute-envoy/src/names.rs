@@ -4,7 +4,7 @@
 //! Names must be stable (the same input always gives the same name, so Envoy keeps its
 //! connections and statistics across updates) and short enough for Envoy's statistics,
 //! which is why Contour hashes long ones down to 60 bytes. Every function here follows
-//! Contour v1.0.1 byte for byte for the ASCII names Kubernetes allows, plus decision D7
+//! Contour v1.0.1 byte for byte for the ASCII names Kubernetes allows, plus decision [D7](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d7)
 //! (the health-check `host` feeds the cluster-name hash).
 
 use ingressroute_dag::duration::format_go_duration;
@@ -105,11 +105,11 @@ fn go_seconds(seconds: u64) -> String {
     format_go_duration(nanos)
 }
 
-/// The name of the Envoy cluster for an upstream (spec §4.9):
+/// The name of the Envoy cluster for an upstream ([behaviour §4.9](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-9)):
 /// `hashname(60, namespace, service, port, sha1(buf)[0..10])`, where `buf` concatenates
 /// the strategy as written; for a health check the Go duration strings of its timeout and
 /// interval and its unhealthy and healthy thresholds (each only when non-zero), its path
-/// and (decision D7) its host when set; and for upstream validation the CA Secret's name
+/// and (decision [D7](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d7)) its host when set; and for upstream validation the CA Secret's name
 /// and the subject name.
 ///
 /// Two upstreams get the same name exactly when Envoy must treat them the same, so
@@ -184,7 +184,7 @@ pub fn external_name_load_assignment_name(service: &K8sService, port: &ServicePo
     format!("{}/{}/{}", service.meta.namespace, service.meta.name, port.name)
 }
 
-/// The SDS name of a TLS Secret (spec §4.10):
+/// The SDS name of a TLS Secret ([behaviour §4.10](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-10)):
 /// `hashname(60, namespace, name, sha1(tls.crt)[0..10])`, so it changes whenever the
 /// certificate does and Envoy never mixes an old key with a new certificate. `None` for a
 /// Secret without a key pair.
@@ -253,7 +253,7 @@ function envoy_on_request(request)
 end
 "#;
 
-/// The route configuration of a TLS virtual host (decision D17): `https/<fqdn>`.
+/// The route configuration of a TLS virtual host (decision [D17](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d17)): `https/<fqdn>`.
 #[must_use]
 pub fn https_route_config_name(fqdn: &str) -> String {
     format!("https/{fqdn}")

@@ -69,7 +69,7 @@ pub(crate) fn socket_address(address: &str, port: u32, ipv4_compat: bool) -> cor
     }
 }
 
-/// The address a listener binds: IPv6 `::` also accepts IPv4 (spec §4.1).
+/// The address a listener binds: IPv6 `::` also accepts IPv4 ([behaviour §4.1](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-1)).
 pub(crate) fn listener_address(ip: IpAddr, port: u16) -> core_v3::Address {
     let ipv4_compat = matches!(ip, IpAddr::V6(v6) if v6.is_unspecified());
     socket_address(&ip.to_string(), u32::from(port), ipv4_compat)

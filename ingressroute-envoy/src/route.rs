@@ -1,4 +1,4 @@
-//! RDS: route configurations, virtual hosts and routes (spec §4.5 to §4.8, decision D17).
+//! RDS: route configurations, virtual hosts and routes ([behaviour §4.5](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-5) to [behaviour §4.8](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-8), decision [D17](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d17)).
 
 use std::time::Duration;
 
@@ -26,7 +26,7 @@ pub(crate) struct Weighted<'a> {
     pub(crate) cluster: &'a Cluster,
 }
 
-/// The effective weights of a list of upstreams (spec §4.8): as written, except that when
+/// The effective weights of a list of upstreams ([behaviour §4.8](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-8)): as written, except that when
 /// every weight is 0 each becomes 1 (an even split), and a total beyond `u32::MAX` (which
 /// Envoy rejects) is scaled down proportionally. Sorted by cluster name, then weight.
 pub(crate) fn weighted<'a>(clusters: &'a [WeightedCluster], set: &mut ClusterSet<'a>) -> Vec<Weighted<'a>> {
@@ -157,7 +157,7 @@ fn route<'a>(
     })
 }
 
-/// The route action (spec §4.6 and §4.7); `None` for a route without upstreams, which the
+/// The route action ([behaviour §4.6](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-6) and [behaviour §4.7](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-7)); `None` for a route without upstreams, which the
 /// DAG never produces.
 fn route_action<'a>(
     route: &'a ServedRoute,

@@ -17,7 +17,7 @@ use crate::resources::Resources;
 use crate::route::{self, Listener};
 
 /// Translates a DAG into Envoy resources: listeners, route configurations, clusters,
-/// cluster load assignments and secrets (spec §4 with decisions D3, D7, D9, D13, D17).
+/// cluster load assignments and secrets ([behaviour §4](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4) with decisions [D3](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d3), [D7](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d7), [D9](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d9), [D13](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d13), [D17](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d17)).
 ///
 /// * `ingress_http` serves every virtual host with routes: from the route configuration of
 ///   its route bucket, `ingress_http/<bucket>`, picked by Scoped RDS (by default), or from
@@ -173,7 +173,7 @@ pub(crate) fn tls_chain<'a>(
     })
 }
 
-/// Where a TCP proxy sends connections (spec §4.4 with decision D9): weights as for HTTP
+/// Where a TCP proxy sends connections ([behaviour §4.4](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-4) with decision [D9](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d9)): weights as for HTTP
 /// routes, except that upstreams of weight 0 are left out (the TCP proxy rejects weight
 /// 0; they would get no connections anyway), and a single upstream is named directly.
 fn tcp_proxy_clusters<'a>(
@@ -204,7 +204,7 @@ fn tcp_proxy_clusters<'a>(
     }
 }
 
-/// The SDS secret of a TLS key pair (spec §4.10).
+/// The SDS secret of a TLS key pair ([behaviour §4.10](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-10)).
 pub(crate) fn sds_secret(name: String, pair: &TlsKeyPair) -> tls_v3::Secret {
     let inline = |bytes: &[u8]| core_v3::DataSource {
         specifier: Some(core_v3::data_source::Specifier::InlineBytes(bytes.to_vec())),

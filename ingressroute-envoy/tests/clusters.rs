@@ -138,7 +138,7 @@ fn health_checks_use_the_documented_defaults() {
     assert_eq!(cluster.health_checks.len(), 1);
     let hc = &cluster.health_checks[0];
     assert_eq!(hc.timeout.unwrap().seconds, 2);
-    assert_eq!(hc.interval.unwrap().seconds, 5, "decision D7");
+    assert_eq!(hc.interval.unwrap().seconds, 5, "docs/decisions.md#d7");
     assert_eq!(hc.unhealthy_threshold.unwrap().value, 3);
     assert_eq!(hc.healthy_threshold.unwrap().value, 2);
     let Some(core_v3::health_check::HealthChecker::HttpHealthCheck(http)) = &hc.health_checker else {
@@ -186,7 +186,7 @@ fn services_differing_only_in_health_check_host_get_two_clusters() {
         .route("/b", with_host("b.local"))
         .service(kube_service("default/kuard").port(80))
         .translate();
-    assert_eq!(resources.clusters.len(), 2, "decision D7");
+    assert_eq!(resources.clusters.len(), 2, "docs/decisions.md#d7");
     assert_eq!(resources.endpoints.len(), 1, "both read the same endpoints");
 }
 
@@ -271,7 +271,7 @@ fn upstream_validation_verifies_the_ca_and_subject_name_and_sends_it_as_sni() {
         .ca_secret("default/ca");
     let cluster = only_cluster(&world);
     let tls = upstream_tls(&cluster).expect("TLS");
-    assert_eq!(tls.sni, "kuard.example.com", "decision D3");
+    assert_eq!(tls.sni, "kuard.example.com", "docs/decisions.md#d3");
     let Some(tls_v3::common_tls_context::ValidationContextType::ValidationContext(validation)) =
         tls.common_tls_context.unwrap().validation_context_type
     else {
@@ -380,7 +380,7 @@ fn load_assignments_merge_every_subset_and_are_empty_without_endpoints() {
     assert_eq!(
         endpoints_of(kuard),
         ["10.0.0.1:9090", "10.0.0.10:8080", "10.0.0.2:8080"],
-        "decision D13, sorted by address as a string"
+        "docs/decisions.md#d13, sorted by address as a string"
     );
 }
 

@@ -167,7 +167,7 @@ fn validation_fails_on_a_key_that_does_not_match_its_certificate() {
 
 /// Envoy refuses a route configuration with two virtual hosts whose domains differ only
 /// in case: it matches the `Host` header case-insensitively, so they are duplicates.
-/// This is why the DAG treats fqdns that differ only in case as duplicates (spec §2.2)
+/// This is why the DAG treats fqdns that differ only in case as duplicates ([behaviour §2.2](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s2-2))
 /// rather than let one bad pair of IngressRoutes make Envoy reject the whole update.
 #[test]
 fn envoy_rejects_virtual_hosts_whose_domains_differ_only_in_case() {

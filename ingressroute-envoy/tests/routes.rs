@@ -196,7 +196,7 @@ fn timeouts_map_to_envoy_route_timeouts() {
     assert_eq!(timeout("1m30s"), Some((90, 0)));
     assert_eq!(timeout("250ms"), Some((0, 250_000_000)));
     assert_eq!(timeout("infinity"), Some((0, 0)));
-    assert_eq!(timeout("0s"), Some((0, 0)), "decision D6: 0s means no timeout");
+    assert_eq!(timeout("0s"), Some((0, 0)), "docs/decisions.md#d6: 0s means no timeout");
     assert_eq!(timeout(""), None, "Envoy's default");
 }
 
@@ -253,7 +253,7 @@ fn every_route_is_served_on_https() {
     }
     assert!(
         !resources.routes.iter().any(|c| c.name == "ingress_https"),
-        "decision D17: no shared ingress_https route configuration"
+        "docs/decisions.md#d17: no shared ingress_https route configuration"
     );
 }
 

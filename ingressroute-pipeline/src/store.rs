@@ -206,7 +206,7 @@ impl Store {
     }
 
     /// Why the stored Secret `key` cannot be used, when it is meant for IngressRoutes (a
-    /// TLS or CA Secret) but malformed; it counts as missing (decision D12).
+    /// TLS or CA Secret) but malformed; it counts as missing (decision [D12](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d12)).
     #[must_use]
     pub fn unusable_secret(&self, key: &ObjectRef) -> Option<&SecretError> {
         self.unusable_secrets.get(key)
@@ -307,7 +307,7 @@ impl Store {
             Object::Secret(secret) => {
                 let key = ObjectRef::from_meta(&secret.metadata);
                 let fingerprint = fingerprint(&secret);
-                // An unusable Secret is not stored (decision D12); why is kept for
+                // An unusable Secret is not stored (docs/decisions.md#d12); why is kept for
                 // front ends that report it.
                 match self.objects.insert_secret(&secret) {
                     Ok(_) => self.unusable_secrets.remove(&key),

@@ -82,7 +82,7 @@ enum Command {
         #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
         address: std::net::IpAddr,
     },
-    /// Write the public API of each library crate to public-api/<crate>.txt (from rustdoc
+    /// Write the public API of each library crate to `public-api/<crate>.txt` (from rustdoc
     /// JSON).
     PublicApi {
         /// Do not write; fail if the committed listings differ, printing the difference.
@@ -90,7 +90,7 @@ enum Command {
         check: bool,
     },
     /// Format-check, lint and test examples/embed (a crate outside the workspace, built in
-    /// <target>/embed), with the Envoy of .envoy/venv.
+    /// `<target>/embed`), with the Envoy of .envoy/venv.
     Embed,
     /// Check every generated file.
     CheckGenerated,

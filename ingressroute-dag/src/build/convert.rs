@@ -95,7 +95,7 @@ impl<'a> Builder<'a> {
         Ok(clusters)
     }
 
-    /// Builds one route with services (§3.5), checking every service.
+    /// Builds one route with services ([behaviour §3.5](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s3-5)), checking every service.
     pub(super) fn route(
         &mut self,
         key: &ObjectRef,
@@ -182,8 +182,8 @@ impl<'a> Builder<'a> {
         })
     }
 
-    /// Upstream validation (decision D3): the CA Secret is looked up in the
-    /// IngressRoute's own namespace (decision D16).
+    /// Upstream validation (decision [D3](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d3)): the CA Secret is looked up in the
+    /// IngressRoute's own namespace (decision [D16](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d16)).
     fn validation(
         &mut self,
         key: &ObjectRef,

@@ -14,17 +14,17 @@
 //!    same prefix reuses its visit, so shared sub-trees are walked once per root (no
 //!    exponential blow-up on diamonds). The walk keeps its own stack, so a chain of any
 //!    length cannot overflow the call stack. Errors are *findings*; an object with a
-//!    finding on any visit is invalid (decision D2), and the first finding in walk order
+//!    finding on any visit is invalid (decision [D2](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d2)), and the first finding in walk order
 //!    is its description. An object inserted as rejected is evaluated the same way but
 //!    never followed; when no visit finds anything on it, its rejection is its finding.
 //! 2. **Serve.** An object is reached when the graph leads to it from a valid root
 //!    through objects without findings, along the kinds of delegation the walk follows;
-//!    an IngressRoute that is not reached is orphaned (decision D1: an invalid object
+//!    an IngressRoute that is not reached is orphaned (decision [D1](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d1): an invalid object
 //!    contributes nothing, and what only it leads to is not part of a valid chain). The
 //!    routes and TCP proxies of each valid root's visits of objects without findings are
 //!    served. Where routes share a prefix, the one Contour would add last wins: depth
 //!    first in route order, a shared visit counting again each time it is reached
-//!    (§3.4, §3.6). Reading the visits backwards gives that answer while expanding each
+//!    ([behaviour §3.4](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s3-4), [behaviour §3.6](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s3-6)). Reading the visits backwards gives that answer while expanding each
 //!    visit once.
 //!
 //! ```text
@@ -235,7 +235,7 @@ impl<'a> Builder<'a> {
     }
 
     /// Records a finding on an object, unless it has one already: the first finding in
-    /// walk order is its description (decision D2).
+    /// walk order is its description (decision [D2](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d2)).
     fn record(&mut self, node: usize, finding: Finding, vhost: Option<String>) {
         if let Some(slot) = self.findings.get_mut(node)
             && slot.is_none()

@@ -14,7 +14,7 @@
 //! build's walk finds from this root. The closure may hold more than the walk visits
 //! (routes after an error are not walked); the dependencies noted from it err on the
 //! side of rewalking. Serving, unlike walking, depends on other roots: an object another
-//! root found invalid is not served from this one either (decision D1), which the
+//! root found invalid is not served from this one either (decision [D1](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d1)), which the
 //! caller passes in as `invalid`.
 
 use std::collections::HashMap;

@@ -46,7 +46,7 @@ impl Builder<'_> {
     }
 
     /// Roots that share an fqdn (ignoring ASCII case, as Envoy matches hosts), among those
-    /// allowed by the root-namespace restriction (decision D10).
+    /// allowed by the root-namespace restriction (decision [D10](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d10)).
     pub(super) fn duplicate_fqdns(&self) -> HashMap<usize, String> {
         let mut groups: HashMap<String, Vec<usize>> = HashMap::new();
         for (node, (key, route)) in self.routes.iter().enumerate() {
@@ -128,7 +128,7 @@ impl Builder<'_> {
 
     /// Whether IngressRoutes in `target_ns` may use Secret `secret_ns/secret_name`: the
     /// same namespace, or a TLSCertificateDelegation in the Secret's namespace naming the
-    /// Secret and the target namespace or `*` (anywhere in the list, decision D11).
+    /// Secret and the target namespace or `*` (anywhere in the list, decision [D11](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d11)).
     fn delegation_permitted(&self, secret_ns: &str, secret_name: &str, target_ns: &str) -> bool {
         secret_ns == target_ns
             || self.objects.delegations.namespace(secret_ns).any(|d| {

@@ -1,5 +1,5 @@
 //! Pass 2, serving: each valid root's virtual host from the visits of its walk, through
-//! objects without findings only (decision D1).
+//! objects without findings only (decision [D1](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d1)).
 
 use rustc_hash::FxHashSet;
 
@@ -11,11 +11,11 @@ impl Builder<'_> {
     /// The routes served from a root's visit, one per prefix, sorted by prefix.
     ///
     /// Contour adds routes depth first in route order, walking a delegation again every
-    /// time it is reached, and the route added last for a prefix wins (§3.4, §3.6).
+    /// time it is reached, and the route added last for a prefix wins ([behaviour §3.4](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s3-4), [behaviour §3.6](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s3-6)).
     /// Going through the items backwards instead, the first route met for a prefix is
     /// that last one, and a visit met a second time has nothing left to claim, so each
     /// visit is expanded once. Visits not reached (invalid objects, and what only they
-    /// lead to) are skipped, delegations included (decision D1).
+    /// lead to) are skipped, delegations included (decision [D1](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d1)).
     fn routes_of(&mut self, root_visit: usize) -> Vec<ServedRoute> {
         // Read from a valid root, a visit is reached when its object has no finding.
         let is_reached = |visit: usize| self.visits.get(visit).is_some_and(|v| !self.is_invalid(v.node));

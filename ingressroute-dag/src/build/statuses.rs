@@ -27,7 +27,7 @@ impl<'a> Builder<'a> {
     /// For every object a valid chain reaches, the fqdn of the first valid root (in walk
     /// order) that reaches it; `None` for the orphans.
     ///
-    /// Reachability over the graph, through objects without findings (decision D1), along
+    /// Reachability over the graph, through objects without findings (decision [D1](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d1)), along
     /// the delegations the walk follows: a root's route delegations and, when its TLS
     /// makes the tcpproxy take effect, its tcpproxy delegation; from there, route
     /// delegations lead on to route delegations and tcpproxy ones to tcpproxy ones.

@@ -188,7 +188,7 @@ impl<'a> Builder<'a> {
     }
 
     /// Follows a valid root's tcpproxy delegations. A child's finding records the root's
-    /// fqdn as its vhost, as HTTP children's do (§2.4: the child inherits the vhost).
+    /// fqdn as its vhost, as HTTP children's do ([behaviour §2.4](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s2-4): the child inherits the vhost).
     fn walk_tcp(
         &mut self,
         root_visit: usize,

@@ -461,13 +461,13 @@ impl Fixture {
         self
     }
 
-    /// Sets the spec-level default `healthCheck` (decision D8).
+    /// Sets the spec-level default `healthCheck` (decision [D8](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d8)).
     pub(crate) fn default_health_check(mut self, health_check: api::HealthCheck) -> Self {
         self.current_mut().spec.health_check = Some(health_check);
         self
     }
 
-    /// Sets the spec-level default `strategy` (decision D8).
+    /// Sets the spec-level default `strategy` (decision [D8](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d8)).
     pub(crate) fn default_strategy(mut self, strategy: &str) -> Self {
         self.current_mut().spec.strategy = Some(strategy.into());
         self
