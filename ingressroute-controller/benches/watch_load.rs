@@ -13,6 +13,9 @@
 //!   xDS pushes, which must both be 0;
 //! * what one endpoint change costs: rebuilds (must be 0), pushes by type (only EDS), and
 //!   the time until an ADS client sees it;
+//! * what one IngressRoute change costs (30 edits of a root's route, each after a quiet
+//!   period): the time from the event to the new route configuration of its route bucket
+//!   on an ADS stream, p50/p90/p99, and the rebuilds' durations;
 //! * the time a second controller takes to list everything and become ready (the
 //!   initial-list path), and its RSS.
 //!
@@ -51,6 +54,7 @@ const MALLOC_CONF: &str = "background_thread:true,dirty_decay_ms:1000,muzzy_deca
 
 const CDS: &str = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
 const EDS: &str = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
+const RDS: &str = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
 
 /// One EndpointSlice per Endpoints object, with the same ready addresses and ports.
 fn slices(endpoints: &[core_v1::Endpoints]) -> Vec<discovery_v1::EndpointSlice> {
@@ -188,6 +192,11 @@ type Seen = Arc<Mutex<Vec<(String, Instant)>>>;
 
 /// An ADS stream subscribed to every cluster and to the endpoints of `eds`.
 async fn ads(xds: SocketAddr, eds: &str) -> Seen {
+    ads_of(xds, &[(CDS, vec![]), (EDS, vec![eds.to_owned()])]).await
+}
+
+/// An ADS stream subscribed to these types and names.
+async fn ads_of(xds: SocketAddr, subscriptions: &[(&str, Vec<String>)]) -> Seen {
     let channel = tonic::transport::Channel::from_shared(format!("http://{xds}"))
         .unwrap()
         .connect()
@@ -199,11 +208,11 @@ async fn ads(xds: SocketAddr, eds: &str) -> Seen {
         id: "bench".into(),
         ..core_v3::Node::default()
     });
-    for (type_url, names) in [(CDS, vec![]), (EDS, vec![eds.to_owned()])] {
+    for (type_url, names) in subscriptions {
         tx.send(DiscoveryRequest {
             node: node.clone(),
-            type_url: type_url.into(),
-            resource_names: names,
+            type_url: (*type_url).into(),
+            resource_names: names.clone(),
             ..DiscoveryRequest::default()
         })
         .await
@@ -410,6 +419,76 @@ async fn main() {
     );
     let (rss, hwm) = controller.rss();
     println!("RSS 5 s after the endpoint change: {rss:.1} MiB (peak {hwm:.1} MiB)");
+
+    // One IngressRoute change at a time, each after a quiet period (Contour's holdoff
+    // builds it at once): event -> the route bucket's new route configuration on ADS.
+    let root = data
+        .ingress_routes
+        .iter()
+        .find(|r| {
+            r.spec.virtualhost.as_ref().is_some_and(|v| v.tls.is_none())
+                && r.spec.routes.iter().any(|r| !r.services.is_empty())
+        })
+        .expect("a plain root")
+        .clone();
+    let fqdn = root.spec.virtualhost.as_ref().unwrap().fqdn.clone();
+    let bucket = ingressroute_envoy::names::http_route_bucket_name(ingressroute_envoy::names::http_route_bucket(
+        &fqdn,
+        ingressroute_envoy::DEFAULT_HTTP_ROUTE_BUCKETS,
+    ));
+    let routes_seen = ads_of(controller.xds, &[(RDS, vec![bucket.clone()])]).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count(&routes_seen, RDS) == 0 {
+        assert!(Instant::now() < deadline, "no initial RDS response for {bucket}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let before = controller.metrics().await;
+    let rebuild_sum = |m: &str| {
+        m.lines()
+            .find(|l| l.starts_with("ingressroute_dag_rebuild_duration_seconds_sum"))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .unwrap_or_default()
+    };
+    let mut latencies = Vec::new();
+    for k in 0..30 {
+        let mut edited = root.clone();
+        if let Some(route) = edited.spec.routes.iter_mut().find(|r| !r.services.is_empty()) {
+            route.match_ = format!("/edited-{k}");
+        }
+        let seen_before = count(&routes_seen, RDS);
+        let changed = Instant::now();
+        api.apply(&edited);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while count(&routes_seen, RDS) == seen_before {
+            assert!(Instant::now() < deadline, "edit {k} never reached the ADS client");
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        let arrived = routes_seen
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|(t, _)| t == RDS)
+            .unwrap()
+            .1;
+        latencies.push(arrived - changed);
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+    let after = controller.metrics().await;
+    latencies.sort();
+    let at = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
+    let rebuilds = sum(&after, "ingressroute_dag_rebuilds_total ") - sum(&before, "ingressroute_dag_rebuilds_total ");
+    println!(
+        "one IngressRoute change ({} edits of {fqdn}'s route, route bucket {bucket}): event -> route configuration on ADS p50 {:.2?} p90 {:.2?} p99 {:.2?} max {:.2?}; {rebuilds} rebuilds, {:.2} ms each on average",
+        latencies.len(),
+        at(50),
+        at(90),
+        at(99),
+        latencies[latencies.len() - 1],
+        (rebuild_sum(&after) - rebuild_sum(&before)) * 1000.0 / rebuilds.max(1) as f64,
+    );
+    let (rss, hwm) = controller.rss();
+    println!("RSS after the IngressRoute changes: {rss:.1} MiB (peak {hwm:.1} MiB)");
 
     // The initial-list path: a second controller finds everything there.
     let started = Instant::now();
