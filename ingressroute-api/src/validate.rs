@@ -1,5 +1,9 @@
 //! Client-side validation of a manifest against a CRD's `openAPIV3Schema`.
 //!
+//! Why one file of this length: it is one recursive walk over a schema and a value, with the
+//! pruning and the CEL bridge that share its paths and findings; over two fifths of it
+//! are the tests that pin the API server's behaviour, next to the rules they pin.
+//!
 //! [`SchemaValidator`] reports, as [`Finding`]s, what a Kubernetes API server would reject
 //! when the object is created, plus the fields it would silently drop as unknown:
 //!

@@ -1,6 +1,9 @@
 //! `ingressroute check`: load manifests, compute every IngressRoute's status, and say
 //! what the API server would reject.
 //!
+//! Why one file of this length: the report, its items and its feeding (shared with
+//! `render` and `serve`) are one step, and a third of the file is its unit tests.
+//!
 //! ```text
 //!  Loaded manifests ──▶ schema validation (IngressRoute, TLSCertificateDelegation)
 //!         │                              │

@@ -1,5 +1,10 @@
 //! Loading manifests from files, directories and standard input.
 //!
+//! Why one file of this length: it is the one loader of every subcommand, and its tests
+//! (documents, lines, budgets, lists, redaction) reach its private parts; the directory
+//! walk (`walk.rs`), names (`names.rs`) and lenient decoding (`ingressroute_api::lenient`)
+//! are already apart.
+//!
 //! Every subcommand that reads local manifests (`check`, `render`, `serve`) goes through
 //! this module, so that they all accept the same inputs and report the same problems the
 //! same way.

@@ -1,6 +1,10 @@
 //! The controller's metrics, kept and exposed (Prometheus text format 0.0.4) with
 //! `prometheus-client`.
 //!
+//! Why one file of this length: each metric's registration, its collector and its test stay
+//! together, so that a name or a label cannot change in one place only; a fifth of it is
+//! tests.
+//!
 //! Counters, gauges and the histogram are `prometheus-client` metrics in one registry. What
 //! is known only when scraped is encoded by collectors at that moment: the IngressRoute
 //! gauges (replaced as a whole after every build, so that a namespace that no longer has any

@@ -1,6 +1,11 @@
 //! Incremental builds: after a few objects change, a new [`Dag`] equal to what
 //! [`build`](crate::build) gives, in time proportional to what the change can affect.
 //! [`IncrementalDag`] says how; the walk of a single root is in `build/root.rs`.
+//!
+//! Why one file of this length: the per-root bookkeeping (dependencies, findings, which
+//! roots to walk again) and the recombination of statuses keep one invariant together (the
+//! result equals a full build) and change together; the walk itself is shared with the
+//! full build in `build/`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};

@@ -2,6 +2,9 @@
 //! xDS server over ADS and serves the `stats-health` listener for Kubernetes probes
 //! ([behaviour §4.13](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-13) and [behaviour §4.1](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-1), with decision [D17](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d17): v3 and ADS).
 //!
+//! Why one file of this length: a third of it is tests pinning every field Envoy reads at
+//! start; the rest is one value built in one place.
+//!
 //! ```text
 //!  Bootstrap
 //!  ├─ node { id, cluster }

@@ -3,6 +3,10 @@
 //! the resources they share (a route bucket, the `ingress_https` listener), not the
 //! whole configuration.
 //!
+//! Why one file of this length: the per-host parts, the splicing and the reference counts
+//! keep one invariant together (byte for byte what `translate` gives) and change together;
+//! translating a single virtual host is shared with `translate`.
+//!
 //! ```text
 //!  virtual host ──translate alone──▶ Host { plain VirtualHost bytes + bucket, scope,
 //!                                           https route configuration, filter chain,

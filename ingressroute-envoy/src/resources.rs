@@ -1,5 +1,9 @@
 //! The result of a translation: every Envoy resource, sorted, and the check that they
 //! refer to each other consistently.
+//!
+//! Why one file of this length: the consistency check reads the references of every kind
+//! in one place, so that a new reference cannot be added to one kind's reader and not to
+//! the check; most of its tests are in `tests/`.
 
 use std::collections::BTreeSet;
 use std::fmt;

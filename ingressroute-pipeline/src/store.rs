@@ -1,6 +1,9 @@
 //! The store: every input object, kept as the build reads it, and what each change
 //! affects.
 //!
+//! Why one file of this length: an eighth of it is tests, each change effect's beside the
+//! code that decides it.
+//!
 //! Every event is applied, whatever it is. What [`Store::apply`] reports back
 //! ([`Effect`]) says what the change calls for:
 //!

@@ -1,6 +1,10 @@
 //! Immutable, versioned snapshots of Envoy resources, and the [`Publisher`] that hands them
 //! to the server.
 //!
+//! Why one file of this length: the snapshot, its derivation, its versions and its
+//! consistency check keep one invariant together (a derived snapshot equals one built from
+//! scratch); the [`Publisher`] that hands snapshots out is small. A fifth of it is tests.
+//!
 //! A snapshot keeps, per kind, a sorted map from name to a shared [`Entry`]: the resource's
 //! encoded `google.protobuf.Any` (bytes shared with whoever encoded it), its version (a
 //! hash of those bytes) and the names it uses. Beside them it keeps, per kind, how many
