@@ -69,10 +69,10 @@ pub fn status_write(dag: Option<&Dag>, store: &Store, key: &ObjectRef) -> Option
         });
     }
     let desired = dag?.status(key)?.to_api();
-    let route = store.ingress_route(key)?;
-    (route.status.as_ref() != Some(&desired)).then(|| StatusWrite {
+    store.ingress_route(key)?;
+    (store.ingress_route_status(key) != Some(&desired)).then(|| StatusWrite {
         desired,
-        resource_version: route.metadata.resource_version.clone(),
+        resource_version: store.ingress_route_resource_version(key).map(str::to_owned),
     })
 }
 

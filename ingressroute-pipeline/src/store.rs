@@ -22,7 +22,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-use ingressroute_api::{INGRESS_CLASS_ANNOTATIONS, IngressRoute, TLSCertificateDelegation};
+use ingressroute_api::{INGRESS_CLASS_ANNOTATIONS, IngressRoute, IngressRouteStatus, TLSCertificateDelegation};
 use ingressroute_dag::{Dag, ObjectRef, Objects, SecretError};
 use ingressroute_envoy::{Endpoints, ServiceEndpoints};
 use k8s_openapi::api::core::v1 as core_v1;
@@ -100,6 +100,16 @@ impl Effect {
     }
 }
 
+/// An IngressRoute as the store keeps it: the object the build reads, and the status and
+/// resourceVersion of its latest version (newer than the object's own after an update
+/// that changed nothing the build reads).
+#[derive(Debug, Clone)]
+struct StoredRoute {
+    object: Arc<IngressRoute>,
+    status: Option<IngressRouteStatus>,
+    resource_version: Option<String>,
+}
+
 /// One EndpointSlice.
 #[derive(Debug)]
 struct Slice {
@@ -119,8 +129,9 @@ pub struct Store {
     /// The ready endpoints of every Service.
     endpoints: Endpoints,
     ingress_class: String,
-    /// The IngressRoutes (the same allocations as in `objects`), with their status.
-    routes: HashMap<ObjectRef, Arc<IngressRoute>>,
+    /// The IngressRoutes (the same allocations as in `objects`), with the status and
+    /// resourceVersion of their latest version.
+    routes: HashMap<ObjectRef, StoredRoute>,
     /// The description of each IngressRoute known to be invalid before the build.
     rejections: HashMap<ObjectRef, String>,
     delegations: HashMap<ObjectRef, Arc<TLSCertificateDelegation>>,
@@ -197,15 +208,35 @@ impl Store {
         self.synced.contains(&kind)
     }
 
-    /// The stored IngressRoute `key` (rejected ones included), with its status.
+    /// The stored IngressRoute `key` (rejected ones included), as the build reads it.
+    ///
+    /// An update that changes nothing the build reads (its status, its resourceVersion, a
+    /// label: anything but its spec and ingress class) keeps the stored object, which the
+    /// last build shares, instead of holding a second copy of every IngressRoute after
+    /// the statuses are written. Its status and resourceVersion may then be older than
+    /// [`Store::ingress_route_status`] and [`Store::ingress_route_resource_version`].
     #[must_use]
     pub fn ingress_route(&self, key: &ObjectRef) -> Option<&Arc<IngressRoute>> {
-        self.routes.get(key)
+        self.routes.get(key).map(|r| &r.object)
     }
 
-    /// Every stored IngressRoute (rejected ones included), in no particular order.
+    /// Every stored IngressRoute (rejected ones included) as the build reads it (see
+    /// [`Store::ingress_route`]), in no particular order.
     pub fn ingress_routes(&self) -> impl Iterator<Item = (&ObjectRef, &Arc<IngressRoute>)> {
-        self.routes.iter()
+        self.routes.iter().map(|(key, r)| (key, &r.object))
+    }
+
+    /// The status of the latest version of the IngressRoute `key`; `None` when there is
+    /// no such IngressRoute or it has no status.
+    #[must_use]
+    pub fn ingress_route_status(&self, key: &ObjectRef) -> Option<&IngressRouteStatus> {
+        self.routes.get(key).and_then(|r| r.status.as_ref())
+    }
+
+    /// The resourceVersion of the latest version of the IngressRoute `key`.
+    #[must_use]
+    pub fn ingress_route_resource_version(&self, key: &ObjectRef) -> Option<&str> {
+        self.routes.get(key).and_then(|r| r.resource_version.as_deref())
     }
 
     /// Why the stored Secret `key` cannot be used, when it is meant for IngressRoutes (a
@@ -341,13 +372,29 @@ impl Store {
             Some(description) => self.rejections.insert(key.clone(), description.clone()),
             None => self.rejections.remove(&key),
         };
-        let old = self.routes.insert(key.clone(), Arc::clone(&route));
+        let latest = StoredRoute {
+            status: route.status.clone(),
+            resource_version: route.metadata.resource_version.clone(),
+            object: Arc::clone(&route),
+        };
+        let old = self.routes.insert(key.clone(), latest);
         let relevant = match &old {
             None => self.accepts(&route.metadata),
             Some(old) => {
+                let old = &old.object;
                 let rejection_changed = old_rejection.as_ref() != self.rejections.get(&key);
-                (old.spec != route.spec || class(&old.metadata) != class(&route.metadata) || rejection_changed)
-                    && (self.accepts(&old.metadata) || self.accepts(&route.metadata))
+                let read_changed =
+                    old.spec != route.spec || class(&old.metadata) != class(&route.metadata) || rejection_changed;
+                if !read_changed && !was_undecodable {
+                    // Nothing the build reads changed: the stored object stays, shared with
+                    // the last build; only the latest status and resourceVersion are kept.
+                    if let Some(stored) = self.routes.get_mut(&key) {
+                        stored.object = Arc::clone(old);
+                    }
+                    effect.routes.insert(key);
+                    return;
+                }
+                read_changed && (self.accepts(&old.metadata) || self.accepts(&route.metadata))
             }
         };
         match rejection {
@@ -393,7 +440,7 @@ impl Store {
                 self.rejections.remove(key);
                 if let Some(old) = self.routes.remove(key) {
                     self.objects.remove_ingress_route(key);
-                    if self.accepts(&old.metadata) {
+                    if self.accepts(&old.object.metadata) {
                         effect.rebuild_for(|c| &mut c.ingress_routes, key);
                     }
                     effect.routes.insert(key.clone());
@@ -682,4 +729,53 @@ mod tests {
         slice(&mut store, "a", "web", &["10.0.0.1"]);
         assert!(slice(&mut store, "a", "web", &["10.0.0.1"]).is_empty());
     }
+
+    fn route(resource_version: &str, prefix: &str, status: Option<&str>) -> Arc<IngressRoute> {
+        let mut route: IngressRoute = serde_json::from_value(serde_json::json!({
+            "apiVersion": "contour.heptio.com/v1beta1",
+            "kind": "IngressRoute",
+            "metadata": {"name": "web", "namespace": "ns", "resourceVersion": resource_version},
+            "spec": {
+                "virtualhost": {"fqdn": "web.example.com"},
+                "routes": [{"match": prefix, "services": [{"name": "web", "port": 80}]}]
+            }
+        }))
+        .unwrap();
+        route.status = status.map(|s| IngressRouteStatus {
+            current_status: s.to_owned(),
+            description: String::new(),
+        });
+        Arc::new(route)
+    }
+
+    fn apply_route(store: &mut Store, route: &Arc<IngressRoute>) -> Effect {
+        let mut effect = Effect::default();
+        store.apply(Event::Apply(Object::IngressRoute(Arc::clone(route))), None, &mut effect);
+        effect
+    }
+
+    #[test]
+    fn an_update_the_build_does_not_read_keeps_the_shared_object_and_the_latest_status() {
+        let key = ObjectRef::new("ns", "web");
+        let mut store = Store::new("contour");
+        let first = route("1", "/", None);
+        assert!(apply_route(&mut store, &first).rebuild);
+
+        // A status write comes back: same spec, new status and resourceVersion.
+        let written = route("2", "/", Some("valid"));
+        let effect = apply_route(&mut store, &written);
+        assert!(!effect.rebuild);
+        assert!(effect.routes.contains(&key));
+        assert!(Arc::ptr_eq(store.ingress_route(&key).unwrap(), &first));
+        assert_eq!(store.ingress_route_status(&key).unwrap().current_status, "valid");
+        assert_eq!(store.ingress_route_resource_version(&key), Some("2"));
+        assert_eq!(Arc::strong_count(&written), 1, "the new copy is not kept");
+
+        // A change the build reads replaces the object.
+        let edited = route("3", "/api", Some("valid"));
+        assert!(apply_route(&mut store, &edited).rebuild);
+        assert!(Arc::ptr_eq(store.ingress_route(&key).unwrap(), &edited));
+        assert_eq!(store.ingress_route_resource_version(&key), Some("3"));
+    }
+
 }
