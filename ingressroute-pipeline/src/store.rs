@@ -777,5 +777,4 @@ mod tests {
         assert!(Arc::ptr_eq(store.ingress_route(&key).unwrap(), &edited));
         assert_eq!(store.ingress_route_resource_version(&key), Some("3"));
     }
-
 }
