@@ -50,7 +50,7 @@ use support::{FakeApi, app_secret, helm_secret, http_get};
 use tokio::process::{Child, Command};
 
 /// jemalloc's settings in the Deployment: freed memory goes back to the OS within a second.
-const MALLOC_CONF: &str = "background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0";
+const MALLOC_CONF: &str = "background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0,narenas:1";
 
 const CDS: &str = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
 const EDS: &str = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
