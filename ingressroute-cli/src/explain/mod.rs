@@ -1,0 +1,751 @@
+//! `ingressroute explain URL PATH...`: how Envoy would handle one request, read from the
+//! translated Envoy resources (the same [`Resources`] `render` prints and `serve`
+//! serves), with the IngressRoutes behind each step.
+//!
+//! ```text
+//!  Loaded manifests ──check::feed──▶ Pipeline ──▶ Dag + statuses ─────────────┐
+//!                                        │                                     │
+//!                                        ▼ translate_all                       ▼
+//!  URL ──request::parse──▶ envoy::trace(Resources): listener ─▶ filter chain ─▶ model:
+//!                          (SNI) ─▶ scope / RDS ─▶ virtual host (Host) ─▶      root, chain,
+//!                          first matching route ─▶ clusters ─▶ endpoints      Services, reasons
+//!                                                                     │
+//!                                                                     ▼
+//!                                                      Explanation ──▶ text | json
+//! ```
+//!
+//! Matching is Envoy's, done on Envoy's messages ([`envoy`]); the DAG only names what
+//! produced each message ([`model`]), and says why nothing serves when Envoy finds
+//! nothing. Exit codes: 0 proxied, redirected or TCP-proxied; 1 a 404 or 503 (or a TLS
+//! connection Envoy closes); 2 input errors (a bad URL, input that cannot be read).
+
+mod envoy;
+mod model;
+mod request;
+mod text;
+
+use std::io::{self, Read, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ingressroute_dag::{Config, CurrentStatus, ObjectRef, TlsMode};
+use ingressroute_envoy::envoy_types::pb::envoy::config::route::v3 as route_v3;
+use ingressroute_envoy::{EnvoyConfig, Resources};
+use ingressroute_pipeline::Pipeline;
+use serde::Serialize;
+
+pub use envoy::{HealthCheck, UpstreamTls};
+pub use request::UrlError;
+
+use crate::check::{self, InputArgs, Outcome};
+use crate::load::{Loaded, Object};
+use crate::output::{self, Severity};
+use envoy::{Action, Stop, Trace};
+use model::Model;
+use request::{Request, Scheme};
+
+/// The arguments of `ingressroute explain`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExplainArgs {
+    /// The request: `http://HOST[:PORT]/PATH` (listener `ingress_http`) or
+    /// `https://HOST[:PORT]/PATH` (listener `ingress_https`, the filter chain chosen by
+    /// SNI, the host).
+    #[arg(value_name = "URL")]
+    pub url: String,
+
+    /// What to read, and the DAG settings.
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = ExplainFormat::Text)]
+    pub output: ExplainFormat,
+}
+
+/// How `explain` prints its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[non_exhaustive]
+pub enum ExplainFormat {
+    /// Steps, one per line, for a person.
+    #[default]
+    Text,
+    /// One JSON object with the keys documented in the README.
+    Json,
+}
+
+/// What Envoy does with the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ExplainOutcome {
+    /// Sent to an upstream Service.
+    Proxied,
+    /// Answered with a redirect (301 to HTTPS).
+    Redirected,
+    /// Answered with 404, or (HTTPS) the connection is closed for want of a filter
+    /// chain.
+    NotFound,
+    /// Answered with 503: no upstream has an endpoint.
+    Unavailable,
+    /// The TLS connection is proxied to an upstream as TCP (`tcpproxy`).
+    TcpProxied,
+}
+
+impl ExplainOutcome {
+    /// `proxied`, `redirected`, `not_found`, `unavailable` or `tcp_proxied`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Proxied => "proxied",
+            Self::Redirected => "redirected",
+            Self::NotFound => "not_found",
+            Self::Unavailable => "unavailable",
+            Self::TcpProxied => "tcp_proxied",
+        }
+    }
+
+    /// The command's outcome: exit code 0 when the request is served (proxied,
+    /// redirected, TCP-proxied), 1 for a 404 or 503.
+    #[must_use]
+    pub fn exit(self) -> Outcome {
+        match self {
+            Self::Proxied | Self::Redirected | Self::TcpProxied => Outcome::Valid,
+            Self::NotFound | Self::Unavailable => Outcome::Invalid,
+        }
+    }
+}
+
+/// The answer of `explain` (`-o json` prints it; the keys are stable, see the README).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Explanation {
+    /// The request, normalised (lowercased host, dot segments removed).
+    pub url: String,
+    /// What Envoy does.
+    pub outcome: ExplainOutcome,
+    /// The HTTP status Envoy answers with itself (301, 404, 503), if it does.
+    pub status: Option<u16>,
+    /// The listener and, on HTTPS, the filter chain.
+    pub listener: Option<ListenerStep>,
+    /// The virtual host, and its root IngressRoute.
+    pub virtual_host: Option<VirtualHostStep>,
+    /// The route that matches.
+    pub route: Option<RouteStep>,
+    /// The delegation chain that produced the route (or TCP proxy), root first.
+    pub chain: Vec<ChainStep>,
+    /// The upstream Services, with their clusters and endpoints.
+    pub services: Vec<ServiceStep>,
+    /// Why nothing serves the request (or why some of it fails), when that is so.
+    pub reason: Option<String>,
+    /// Anything else worth knowing: a longer `match` that is not served, a Service
+    /// without endpoints among several.
+    pub notes: Vec<String>,
+}
+
+/// The listener a request arrives on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ListenerStep {
+    /// `ingress_http` or `ingress_https`.
+    pub name: String,
+    /// Its address, `ADDR:PORT`, if it exists.
+    pub address: Option<String>,
+    /// The server names of the filter chain chosen by SNI (HTTPS only).
+    pub server_names: Vec<String>,
+    /// `terminate` or `passthrough` (HTTPS only).
+    pub tls: Option<String>,
+    /// The minimum TLS version, when TLS is terminated.
+    pub minimum_tls_version: Option<String>,
+    /// The SDS secret of the certificate, when TLS is terminated.
+    pub secret: Option<String>,
+}
+
+/// The virtual host of the request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct VirtualHostStep {
+    /// The fqdn (the host of the URL when no virtual host matched).
+    pub fqdn: String,
+    /// The root IngressRoute, `namespace/name`, when there is one.
+    pub root: Option<String>,
+    /// The root's status.
+    pub root_status: Option<String>,
+    /// The Envoy virtual host's name, when Envoy has one.
+    pub name: Option<String>,
+    /// The route configuration it is in.
+    pub route_configuration: Option<String>,
+    /// The Scoped RDS scope that picked the route configuration (plain HTTP).
+    pub scope: Option<String>,
+    /// Whether the virtual host has TLS (`spec.virtualhost.tls`).
+    pub tls: bool,
+    /// Whether it is a TCP proxy (`spec.tcpproxy`).
+    pub tcp_proxy: bool,
+}
+
+/// The route that matches, and what it does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct RouteStep {
+    /// Its position among the virtual host's routes (Envoy tries them in order, longer
+    /// prefixes first).
+    pub index: usize,
+    /// The prefix that matched.
+    pub r#match: String,
+    /// `route`, `redirect` or `direct`.
+    pub action: String,
+    /// Where a redirect sends the client.
+    pub location: Option<String>,
+    /// `spec.routes[].prefixRewrite`, if any.
+    pub prefix_rewrite: Option<String>,
+    /// The path (and query) the upstream receives, when proxied.
+    pub rewritten_path: Option<String>,
+    /// The route timeout: `15s` (Envoy's default), `infinity`, or the one set.
+    pub timeout: Option<String>,
+    /// The retry policy, if any.
+    pub retries: Option<Retries>,
+    /// Whether WebSocket upgrades are allowed.
+    pub websockets: bool,
+    /// Whether requests carry the session affinity cookie hash.
+    pub session_affinity: bool,
+    /// Whether this is a `permitInsecure` route of a TLS virtual host on plain HTTP.
+    pub permit_insecure: bool,
+}
+
+/// A route's retry policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Retries {
+    /// Envoy's `retry_on`.
+    pub retry_on: String,
+    /// How many retries.
+    pub count: u32,
+    /// Each try's timeout, if set.
+    pub per_try_timeout: Option<String>,
+}
+
+/// One IngressRoute of a delegation chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ChainStep {
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+    /// The `match` of its route that leads on (the served route's own for the last);
+    /// `null` for a TCP proxy.
+    pub r#match: Option<String>,
+    /// Its status.
+    pub status: String,
+    /// Its status description.
+    pub description: String,
+}
+
+/// One upstream Service of the route or TCP proxy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ServiceStep {
+    /// The Service's namespace.
+    pub namespace: String,
+    /// The Service's name.
+    pub name: String,
+    /// The Service port.
+    pub port: i32,
+    /// The effective weight Envoy uses.
+    pub weight: u32,
+    /// Its share of the traffic, 0 to 1.
+    pub share: f64,
+    /// The Envoy cluster.
+    pub cluster: String,
+    /// The EDS service name the cluster reads, if it reads one.
+    pub eds_name: Option<String>,
+    /// The cluster's discovery type (`EDS`, `STRICT_DNS` for an ExternalName).
+    pub discovery: Option<String>,
+    /// Envoy's load balancing policy.
+    pub lb_policy: Option<String>,
+    /// The IngressRoute's `strategy`, if any.
+    pub strategy: Option<String>,
+    /// The active health check, if any.
+    pub health_check: Option<HealthCheck>,
+    /// Upstream TLS, if Envoy speaks TLS to the Service.
+    pub upstream_tls: Option<UpstreamTls>,
+    /// The CA Secret that validates the upstream (`namespace/name`), if any.
+    pub validation_ca: Option<String>,
+    /// The upstream protocol (`http/1.1` or `h2`).
+    pub protocol: Option<String>,
+    /// The endpoint addresses.
+    pub endpoints: Vec<String>,
+}
+
+/// Why `explain` could not finish.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The result could not be serialised as JSON.
+    #[error("cannot render JSON")]
+    Serialize(#[source] serde_json::Error),
+    /// Standard output or standard error could not be written.
+    #[error("cannot write the result")]
+    Write(#[source] io::Error),
+}
+
+/// Explains `url` against loaded manifests: builds them as `render` does (with `config`
+/// and `envoy`), traces the request through the Envoy resources and names the model
+/// behind each step.
+///
+/// # Errors
+///
+/// [`UrlError`] when the URL is not `http://` or `https://` with a host.
+pub fn explain(loaded: &Loaded, config: &Config, envoy_config: &EnvoyConfig, url: &str) -> Result<Explanation, UrlError> {
+    let request = Request::parse(url)?;
+    let mut pipeline = Pipeline::new(config.clone(), envoy_config.clone());
+    check::feed(&mut pipeline, loaded);
+    let dag = pipeline.build();
+    let resources = pipeline.translate_all().unwrap_or_default();
+    let statuses = pipeline.statuses();
+    let ingress_routes = loaded.manifests().iter().filter_map(|m| match &m.object {
+        Object::IngressRoute(route) => Some(Arc::clone(route)),
+        _ => None,
+    });
+    let ingress_routes: Vec<_> = ingress_routes
+        .filter(|route| statuses.contains_key(&ObjectRef::from_meta(&route.metadata)))
+        .collect();
+    let model = Model::new(&dag, &statuses, ingress_routes);
+    Ok(explain_request(&resources, &model, &request))
+}
+
+fn duration(d: Duration) -> String {
+    ingressroute_dag::duration::format_go_duration(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+fn proto_duration(d: &ingressroute_envoy::envoy_types::pb::google::protobuf::Duration) -> Duration {
+    Duration::new(u64::try_from(d.seconds).unwrap_or(0), u32::try_from(d.nanos).unwrap_or(0))
+}
+
+fn object_name(object: &ObjectRef) -> String {
+    format!("{}/{}", object.namespace, object.name)
+}
+
+fn explain_request(resources: &Resources, model: &Model<'_>, request: &Request) -> Explanation {
+    let trace = envoy::trace(resources, request);
+    let https = request.scheme == Scheme::Https;
+    let mut explanation = Explanation {
+        url: request.to_string(),
+        outcome: ExplainOutcome::NotFound,
+        status: None,
+        listener: listener_step(&trace),
+        virtual_host: None,
+        route: None,
+        chain: Vec::new(),
+        services: Vec::new(),
+        reason: None,
+        notes: Vec::new(),
+    };
+
+    // The fqdn: the virtual host Envoy picked, else the filter chain's, else the host.
+    let fqdn = trace
+        .virtual_host
+        .as_ref()
+        .and_then(|(_, domains)| domains.first().cloned())
+        .or_else(|| {
+            trace
+                .tcp_proxy
+                .then(|| trace.chain.as_ref().and_then(|c| c.server_names.first().cloned()))
+                .flatten()
+        })
+        .unwrap_or_else(|| request.host.clone());
+    let served = model.virtual_host(&fqdn);
+    let roots = model.roots_of(&fqdn);
+    let root = served.map(|v| v.root.clone()).or_else(|| roots.first().map(|r| r.0.clone()));
+    explanation.virtual_host = Some(VirtualHostStep {
+        fqdn: served.map_or(fqdn.clone(), |v| v.fqdn.clone()),
+        root: root.as_ref().map(object_name),
+        root_status: root.as_ref().map(|r| model.status(r).0.as_str().to_owned()),
+        name: trace.virtual_host.as_ref().map(|(name, _)| name.clone()),
+        route_configuration: trace.route_configuration.clone(),
+        scope: trace.scope.clone(),
+        tls: served.is_some_and(|v| v.secure.is_some()),
+        tcp_proxy: served.is_some_and(|v| v.secure.as_ref().is_some_and(|s| s.tcp_proxy.is_some())),
+    });
+
+    if let Some(stop) = &trace.stop {
+        explanation.reason = Some(stop_reason(stop, model, request, &fqdn, served, &roots));
+        if *stop == Stop::NoRoute {
+            explanation.status = Some(404);
+            not_served_candidates(&mut explanation, model, root.as_ref(), &request.path, None);
+        } else if *stop != Stop::NoFilterChain && *stop != Stop::NoListener {
+            explanation.status = Some(404);
+        }
+        return explanation;
+    }
+
+    if trace.tcp_proxy {
+        let proxy = served.and_then(|v| v.secure.as_ref()).and_then(|s| s.tcp_proxy.as_ref());
+        if let (Some(vhost), Some(proxy)) = (served, proxy) {
+            explanation.chain = model.chain(&vhost.root, &proxy.source, None);
+        }
+        explanation.services = services(&trace, proxy.map(|p| p.clusters.as_slice()).unwrap_or_default(), None);
+        explanation.outcome = ExplainOutcome::TcpProxied;
+        availability(&mut explanation, false);
+        return explanation;
+    }
+
+    let Some((index, prefix, action)) = &trace.route else {
+        return explanation;
+    };
+    let served_route = served.and_then(|vhost| Model::route(vhost, prefix, https));
+    if let (Some(vhost), Some(route)) = (served, served_route) {
+        explanation.chain = model.chain(&vhost.root, &route.source, Some(prefix));
+    }
+    let permit_insecure =
+        !https && served.is_some_and(|v| v.secure.is_some()) && served_route.is_some_and(|r| !r.https_redirect);
+    let mut step = RouteStep {
+        index: *index,
+        r#match: prefix.clone(),
+        action: String::new(),
+        location: None,
+        prefix_rewrite: None,
+        rewritten_path: None,
+        timeout: None,
+        retries: None,
+        websockets: false,
+        session_affinity: false,
+        permit_insecure,
+    };
+    match action {
+        Action::Redirect(redirect) => {
+            step.action = "redirect".to_owned();
+            step.location = Some(location(redirect, request));
+            explanation.outcome = ExplainOutcome::Redirected;
+            explanation.status = Some(301);
+        }
+        Action::Direct(status) => {
+            step.action = "direct".to_owned();
+            explanation.status = u16::try_from(*status).ok();
+            explanation.outcome = if *status == 404 {
+                ExplainOutcome::NotFound
+            } else {
+                ExplainOutcome::Unavailable
+            };
+            explanation.reason = Some(format!("Envoy answers {status} itself"));
+        }
+        Action::Route(action) => {
+            step.action = "route".to_owned();
+            let rewrite = (!action.prefix_rewrite.is_empty()).then(|| action.prefix_rewrite.clone());
+            // Envoy replaces the matched prefix with the rewrite, the rest as it was.
+            let rest = request.path.get(prefix.len()..).unwrap_or_default();
+            let path = match &rewrite {
+                Some(rewrite) => format!("{rewrite}{rest}"),
+                None => request.path.clone(),
+            };
+            step.rewritten_path = Some(match &request.query {
+                Some(query) => format!("{path}?{query}"),
+                None => path,
+            });
+            step.prefix_rewrite = rewrite;
+            step.timeout = Some(match action.timeout.as_ref().map(proto_duration) {
+                None => "15s (Envoy's default)".to_owned(),
+                Some(d) if d.is_zero() => "infinity".to_owned(),
+                Some(d) => duration(d),
+            });
+            step.retries = action.retry_policy.as_ref().map(|policy| Retries {
+                retry_on: policy.retry_on.clone(),
+                count: policy.num_retries.map_or(1, |n| n.value),
+                per_try_timeout: policy.per_try_timeout.as_ref().map(|d| duration(proto_duration(d))),
+            });
+            step.websockets = action.upgrade_configs.iter().any(|u| u.upgrade_type == "websocket");
+            step.session_affinity = !action.hash_policy.is_empty();
+            let clusters = served_route.map(|r| r.clusters.as_slice()).unwrap_or_default();
+            explanation.services = services(&trace, clusters, served_route);
+            explanation.outcome = ExplainOutcome::Proxied;
+            availability(&mut explanation, true);
+        }
+    }
+    explanation.route = Some(step);
+    not_served_candidates(&mut explanation, model, root.as_ref(), &request.path, Some(prefix));
+    explanation
+}
+
+/// The 301's `Location`: HTTPS, the host without its port, the same path and query.
+fn location(redirect: &route_v3::RedirectAction, request: &Request) -> String {
+    let host = if redirect.host_redirect.is_empty() {
+        request.host.clone()
+    } else {
+        redirect.host_redirect.clone()
+    };
+    let port = match redirect.port_redirect {
+        0 | 443 => String::new(),
+        port => format!(":{port}"),
+    };
+    format!("https://{host}{port}{}", request.path_and_query())
+}
+
+fn listener_step(trace: &Trace) -> Option<ListenerStep> {
+    let name = trace.listener.clone()?;
+    let chain = trace.chain.as_ref();
+    Some(ListenerStep {
+        name,
+        address: trace.address.clone(),
+        server_names: chain.map(|c| c.server_names.clone()).unwrap_or_default(),
+        tls: chain.map(|c| if c.terminate { "terminate" } else { "passthrough" }.to_owned()),
+        minimum_tls_version: chain.and_then(|c| c.minimum_tls_version.clone()),
+        secret: chain.and_then(|c| c.secret.clone()),
+    })
+}
+
+fn services(
+    trace: &Trace,
+    clusters: &[ingressroute_dag::WeightedCluster],
+    route: Option<&ingressroute_dag::ServedRoute>,
+) -> Vec<ServiceStep> {
+    let total: u64 = trace.upstreams.iter().map(|u| u64::from(u.weight)).sum();
+    trace
+        .upstreams
+        .iter()
+        .map(|upstream| {
+            let model = model::upstream_of(clusters, &upstream.cluster);
+            // Without a model (which a consistent build always has), the cluster name
+            // `namespace/name/port/hash` still names the Service.
+            let mut parts = upstream.cluster.split('/');
+            let (namespace, name, port) = match model {
+                Some(c) => (
+                    c.cluster.service.meta.namespace.clone(),
+                    c.cluster.service.meta.name.clone(),
+                    c.cluster.port.port,
+                ),
+                None => (
+                    parts.next().unwrap_or_default().to_owned(),
+                    parts.next().unwrap_or_default().to_owned(),
+                    parts.next().and_then(|p| p.parse().ok()).unwrap_or_default(),
+                ),
+            };
+            let settings = upstream.settings.as_ref();
+            #[allow(clippy::cast_precision_loss)]
+            let share = if total == 0 {
+                0.0
+            } else {
+                (f64::from(upstream.weight) / total as f64 * 10_000.0).round() / 10_000.0
+            };
+            let strategy = model.and_then(|c| c.cluster.strategy.clone()).or_else(|| {
+                route
+                    .is_some_and(ingressroute_dag::ServedRoute::has_cookie_affinity)
+                    .then(|| "Cookie".to_owned())
+            });
+            ServiceStep {
+                namespace,
+                name,
+                port,
+                weight: upstream.weight,
+                share,
+                cluster: upstream.cluster.clone(),
+                eds_name: upstream.eds_name.clone(),
+                discovery: settings.map(|s| s.discovery.clone()),
+                lb_policy: settings.map(|s| s.lb_policy.clone()),
+                strategy,
+                health_check: settings.and_then(|s| s.health_check.clone()),
+                upstream_tls: settings.and_then(|s| s.tls.clone()),
+                validation_ca: model
+                    .and_then(|c| c.cluster.validation.as_ref())
+                    .map(|v| object_name(&v.ca_secret.meta)),
+                protocol: settings.map(|s| s.protocol.to_owned()),
+                endpoints: upstream.endpoints.clone(),
+            }
+        })
+        .collect()
+}
+
+/// A request Envoy proxies still fails with 503 (a TCP connection is closed) when every
+/// upstream it may pick has no endpoint; when only some have none, that share fails.
+fn availability(explanation: &mut Explanation, http: bool) {
+    let describe =
+        |s: &ServiceStep| format!("Service {}/{} port {} (cluster {})", s.namespace, s.name, s.port, s.cluster);
+    let serving = explanation.services.iter().any(|s| s.weight > 0 && !s.endpoints.is_empty());
+    if serving {
+        let notes: Vec<String> = explanation
+            .services
+            .iter()
+            .filter(|s| s.weight > 0 && s.endpoints.is_empty())
+            .map(|s| {
+                format!(
+                    "{} has no endpoint: its share of requests ({:.0}%) get 503",
+                    describe(s),
+                    s.share * 100.0
+                )
+            })
+            .collect();
+        explanation.notes.extend(notes);
+        return;
+    }
+    let what: Vec<String> = explanation.services.iter().map(describe).collect();
+    explanation.outcome = ExplainOutcome::Unavailable;
+    explanation.status = http.then_some(503);
+    explanation.reason = Some(if what.is_empty() {
+        "the route has no upstream".to_owned()
+    } else if http {
+        format!("no endpoint, Envoy answers 503: {}", what.join(", "))
+    } else {
+        format!("no endpoint, Envoy closes the connection: {}", what.join(", "))
+    });
+}
+
+/// The reason Envoy stopped, in terms of the model.
+fn stop_reason(
+    stop: &Stop,
+    model: &Model<'_>,
+    request: &Request,
+    fqdn: &str,
+    served: Option<&ingressroute_dag::ServedVirtualHost>,
+    roots: &[(ObjectRef, CurrentStatus, String, bool)],
+) -> String {
+    let host = &request.host;
+    if let Stop::NoRoute = stop {
+        return format!("no route of {fqdn} matches the path {}", request.path);
+    }
+    if let Stop::NoRouteConfiguration(name) = stop {
+        return format!("the route configuration {name} is missing from the resources");
+    }
+    let duplicates: Vec<String> = roots.iter().filter(|r| r.3).map(|r| object_name(&r.0)).collect();
+    if !duplicates.is_empty() {
+        let description = roots.iter().find(|r| r.3).map(|r| r.2.clone()).unwrap_or_default();
+        return format!(
+            "the fqdn {host} is claimed twice, by {}: {description}",
+            duplicates.join(" and ")
+        );
+    }
+    if let Some((root, status, description, _)) = roots.iter().find(|r| r.1 != CurrentStatus::Valid) {
+        return format!(
+            "the root IngressRoute {} of {host} is {}: {description}",
+            object_name(root),
+            status.as_str()
+        );
+    }
+    if let Some(vhost) = served {
+        let secure = vhost.secure.as_ref();
+        return match (request.scheme, secure) {
+            (Scheme::Http, Some(s)) if s.tcp_proxy.is_some() || matches!(s.tls, TlsMode::Passthrough) => format!(
+                "{host} is a TLS {} virtual host of {}: it is served on https only",
+                if s.tcp_proxy.is_some() { "tcpproxy" } else { "passthrough" },
+                object_name(&vhost.root)
+            ),
+            (Scheme::Https, None) => format!(
+                "{host} has no TLS (spec.virtualhost.tls) in its root {}: it is served on http only, and Envoy \
+                 closes a TLS connection for it",
+                object_name(&vhost.root)
+            ),
+            _ => format!("the root {} of {host} serves nothing on this listener", object_name(&vhost.root)),
+        };
+    }
+    if let Some((root, ..)) = roots.first() {
+        return format!(
+            "the root IngressRoute {} of {host} serves no route on this listener",
+            object_name(root)
+        );
+    }
+    let _ = model;
+    match (stop, request.scheme) {
+        (Stop::NoFilterChain | Stop::NoListener, Scheme::Https) => {
+            format!("no root IngressRoute has fqdn {host} with TLS: Envoy closes the TLS connection")
+        }
+        _ => format!("no root IngressRoute has fqdn {host}"),
+    }
+}
+
+/// Names the IngressRoutes that are not valid and would have matched: as the reason of a
+/// 404 (`matched` `None`), or as a note when a shorter route serves instead.
+fn not_served_candidates(
+    explanation: &mut Explanation,
+    model: &Model<'_>,
+    root: Option<&ObjectRef>,
+    path: &str,
+    matched: Option<&str>,
+) {
+    let candidates = model.candidates(root, path);
+    let longer = |c: &&model::Candidate| matched.is_none_or(|m| c.r#match.len() > m.len());
+    let describe = |c: &model::Candidate| {
+        format!(
+            "IngressRoute {} ({}{}: {}) has the route {}",
+            object_name(&c.object),
+            c.status.as_str(),
+            if c.in_tree { "" } else { ", not delegated to by this root" },
+            c.description,
+            c.r#match
+        )
+    };
+    let in_tree: Vec<String> = candidates.iter().filter(|c| c.in_tree).filter(longer).map(describe).collect();
+    let elsewhere: Vec<String> = candidates.iter().filter(|c| !c.in_tree).filter(longer).map(describe).collect();
+    if matched.is_none() {
+        if let Some(first) = in_tree.first() {
+            let reason = explanation.reason.get_or_insert_with(String::new);
+            reason.push_str(&format!("; the only match is not served: {first}"));
+            explanation.notes.extend(in_tree.iter().skip(1).cloned());
+        }
+        explanation
+            .notes
+            .extend(elsewhere.into_iter().map(|c| format!("possibly meant: {c}")));
+    } else {
+        explanation.notes.extend(
+            in_tree
+                .into_iter()
+                .map(|c| format!("a longer match is not served: {c}")),
+        );
+    }
+}
+
+/// Runs `ingressroute explain`: loads `args.input.paths` (reading `stdin` for `-`),
+/// prints the explanation on `stdout` and load errors and warnings on `stderr`.
+///
+/// # Errors
+///
+/// [`Error::Write`] when `stdout` or `stderr` cannot be written. A bad URL or input that
+/// cannot be read is reported on `stderr` and gives [`Outcome::InputError`].
+pub fn run(
+    args: &ExplainArgs,
+    stdin: impl Read,
+    stdout: &mut impl Write,
+    stderr: &mut impl Write,
+) -> Result<Outcome, Error> {
+    if let Err(error) = Request::parse(&args.url) {
+        let line = output::stderr_line(Severity::Error, &format_args!("URL {:?}: {error}", args.url));
+        writeln!(stderr, "{line}").map_err(Error::Write)?;
+        return Ok(Outcome::InputError);
+    }
+    let loaded = check::load_reporting(&args.input.paths, stdin, stderr).map_err(Error::Write)?;
+    if loaded.has_errors() {
+        let line = output::stderr_line(
+            Severity::Error,
+            &"nothing explained: some input cannot be read or parsed",
+        );
+        writeln!(stderr, "{line}").map_err(Error::Write)?;
+        return Ok(Outcome::InputError);
+    }
+    let explanation = match explain(&loaded, &args.input.config(), &EnvoyConfig::default(), &args.url) {
+        Ok(explanation) => explanation,
+        Err(error) => {
+            let line = output::stderr_line(Severity::Error, &format_args!("URL {:?}: {error}", args.url));
+            writeln!(stderr, "{line}").map_err(Error::Write)?;
+            return Ok(Outcome::InputError);
+        }
+    };
+    let text = match args.output {
+        ExplainFormat::Text => text::render(&explanation),
+        ExplainFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&explanation).map_err(Error::Serialize)?;
+            text.push('\n');
+            text
+        }
+    };
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(Error::Write)?;
+    Ok(explanation.outcome.exit())
+}
+
+#[cfg(test)]
+mod tests;
