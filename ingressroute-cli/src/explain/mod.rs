@@ -376,11 +376,14 @@ fn explain_request(resources: &Resources, model: &Model<'_>, request: &Request) 
 
     if let Some(stop) = &trace.stop {
         explanation.reason = Some(stop_reason(stop, model, request, &fqdn, served, &roots));
-        if *stop == Stop::NoRoute {
+        if !matches!(stop, Stop::NoFilterChain | Stop::NoListener) {
             explanation.status = Some(404);
+        }
+        // A valid root whose routes Envoy does not have: the matching route is in an
+        // IngressRoute that is not valid, if anywhere.
+        let root_valid = root.as_ref().is_some_and(|r| model.status(r).0 == CurrentStatus::Valid);
+        if *stop == Stop::NoRoute || root_valid {
             not_served_candidates(&mut explanation, model, root.as_ref(), &request.path, None);
-        } else if *stop != Stop::NoFilterChain && *stop != Stop::NoListener {
-            explanation.status = Some(404);
         }
         return explanation;
     }
@@ -391,6 +394,9 @@ fn explain_request(resources: &Resources, model: &Model<'_>, request: &Request) 
             explanation.chain = model.chain(&vhost.root, &proxy.source, None);
         }
         explanation.services = services(&trace, proxy.map(|p| p.clusters.as_slice()).unwrap_or_default(), None);
+        for service in &mut explanation.services {
+            service.protocol = None;
+        }
         explanation.outcome = ExplainOutcome::TcpProxied;
         availability(&mut explanation, false);
         return explanation;
@@ -403,8 +409,9 @@ fn explain_request(resources: &Resources, model: &Model<'_>, request: &Request) 
     if let (Some(vhost), Some(route)) = (served, served_route) {
         explanation.chain = model.chain(&vhost.root, &route.source, Some(prefix));
     }
-    let permit_insecure =
-        !https && served.is_some_and(|v| v.secure.is_some()) && served_route.is_some_and(|r| !r.https_redirect);
+    // `permitInsecure` only means something where TLS is terminated for HTTP routes.
+    let terminates = served.is_some_and(|v| !v.https_routes().is_empty());
+    let permit_insecure = !https && terminates && served_route.is_some_and(|r| !r.https_redirect);
     let mut step = RouteStep {
         index: *index,
         r#match: prefix.clone(),
@@ -643,7 +650,7 @@ fn stop_reason(
     }
     if let Some((root, ..)) = roots.first() {
         return format!(
-            "the root IngressRoute {} of {host} serves no route on this listener",
+            "the root IngressRoute {} of {host} is valid but has no route served on this listener",
             object_name(root)
         );
     }
@@ -667,33 +674,46 @@ fn not_served_candidates(
 ) {
     let candidates = model.candidates(root, path);
     let longer = |c: &&model::Candidate| matched.is_none_or(|m| c.r#match.len() > m.len());
-    let describe = |c: &model::Candidate| {
-        format!(
-            "IngressRoute {} ({}{}: {}) has the route {}",
-            object_name(&c.object),
-            c.status.as_str(),
-            if c.in_tree { "" } else { ", not delegated to by this root" },
-            c.description,
-            c.r#match
-        )
-    };
-    let in_tree: Vec<String> = candidates.iter().filter(|c| c.in_tree).filter(longer).map(describe).collect();
-    let elsewhere: Vec<String> = candidates.iter().filter(|c| !c.in_tree).filter(longer).map(describe).collect();
+    let mut unserved: Vec<String> = candidates
+        .iter()
+        .filter(longer)
+        .map(|c| {
+            format!(
+                "IngressRoute {} ({}: {}) has the route {}",
+                object_name(&c.object),
+                c.status.as_str(),
+                c.description,
+                c.r#match
+            )
+        })
+        .collect();
+    if let Some(root) = root {
+        unserved.extend(
+            model
+                .missing_delegates(root, path)
+                .into_iter()
+                .filter(|(_, m, _)| matched.is_none_or(|matched| m.len() > matched.len()))
+                .map(|(object, m, target)| {
+                    format!(
+                        "IngressRoute {} delegates {m} to {}, which does not exist",
+                        object_name(&object),
+                        object_name(&target)
+                    )
+                }),
+        );
+    }
     if matched.is_none() {
-        if let Some(first) = in_tree.first() {
+        let mut unserved = unserved.into_iter();
+        if let Some(first) = unserved.next() {
             let reason = explanation.reason.get_or_insert_with(String::new);
-            reason.push_str(&format!("; the only match is not served: {first}"));
-            explanation.notes.extend(in_tree.iter().skip(1).cloned());
+            reason.push_str("; the only match is not served: ");
+            reason.push_str(&first);
         }
+        explanation.notes.extend(unserved.map(|c| format!("also not served: {c}")));
+    } else {
         explanation
             .notes
-            .extend(elsewhere.into_iter().map(|c| format!("possibly meant: {c}")));
-    } else {
-        explanation.notes.extend(
-            in_tree
-                .into_iter()
-                .map(|c| format!("a longer match is not served: {c}")),
-        );
+            .extend(unserved.into_iter().map(|c| format!("a longer match is not served: {c}")));
     }
 }
 

@@ -24,8 +24,6 @@ pub(crate) struct Candidate {
     pub(crate) status: CurrentStatus,
     /// Its status description.
     pub(crate) description: String,
-    /// Whether the root of the virtual host delegates to it (directly or not).
-    pub(crate) in_tree: bool,
 }
 
 /// The DAG, the statuses and the IngressRoutes of one build.
@@ -160,16 +158,16 @@ impl<'a> Model<'a> {
         false
     }
 
-    /// The IngressRoutes that are not valid and have a route matching `path`: those
-    /// `root` delegates to (itself included) first, then orphans nobody valid delegates
-    /// to; the longest match first within each group.
+    /// The IngressRoutes that are not valid and have a route matching `path` among
+    /// `root` and those it delegates to (directly or not, whatever their status), the
+    /// longest match first. Orphans that no IngressRoute of the tree delegates to are
+    /// not named: nothing ties them to this virtual host.
     pub(crate) fn candidates(&self, root: Option<&ObjectRef>, path: &str) -> Vec<Candidate> {
         let tree = root.map(|root| self.tree(root)).unwrap_or_default();
         let mut found: Vec<Candidate> = Vec::new();
         for (object, route) in &self.ingress_routes {
             let (status, description) = self.status(object);
-            let in_tree = tree.contains(object);
-            if status == CurrentStatus::Valid || !(in_tree || status == CurrentStatus::Orphaned) {
+            if status == CurrentStatus::Valid || !tree.contains(object) {
                 continue;
             }
             let best = route
@@ -185,17 +183,31 @@ impl<'a> Model<'a> {
                     r#match: r#match.to_owned(),
                     status,
                     description,
-                    in_tree,
                 });
             }
         }
-        found.sort_by(|a, b| {
-            b.in_tree
-                .cmp(&a.in_tree)
-                .then(b.r#match.len().cmp(&a.r#match.len()))
-                .then(a.object.cmp(&b.object))
-        });
+        found.sort_by(|a, b| b.r#match.len().cmp(&a.r#match.len()).then(a.object.cmp(&b.object)));
         found
+    }
+
+    /// The routes of `root`'s tree whose `match` is a prefix of `path` and that delegate
+    /// to an IngressRoute that does not exist: (delegating IngressRoute, match, target).
+    pub(crate) fn missing_delegates(&self, root: &ObjectRef, path: &str) -> Vec<(ObjectRef, String, ObjectRef)> {
+        let mut missing = Vec::new();
+        for object in self.tree(root) {
+            let Some(route) = self.ingress_routes.get(&object) else { continue };
+            for r in &route.spec.routes {
+                let Some(delegate) = &r.delegate else { continue };
+                let target = ObjectRef::new(
+                    delegate.namespace.clone().unwrap_or_else(|| object.namespace.clone()),
+                    delegate.name.clone(),
+                );
+                if !r.match_.is_empty() && path.starts_with(&r.match_) && !self.ingress_routes.contains_key(&target) {
+                    missing.push((object.clone(), r.match_.clone(), target));
+                }
+            }
+        }
+        missing
     }
 
     /// `root` and every IngressRoute it delegates to, whatever their status.
