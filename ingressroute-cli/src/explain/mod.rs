@@ -24,14 +24,16 @@ mod model;
 mod request;
 mod text;
 
+use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ingressroute_dag::{Config, CurrentStatus, ObjectRef, TlsMode};
+use ingressroute_api::IngressRoute;
+use ingressroute_dag::{Config, CurrentStatus, Dag, ObjectRef, TlsMode};
 use ingressroute_envoy::envoy_types::pb::envoy::config::route::v3 as route_v3;
 use ingressroute_envoy::{EnvoyConfig, Resources};
-use ingressroute_pipeline::Pipeline;
+use ingressroute_pipeline::{Pipeline, Statuses};
 use serde::Serialize;
 
 pub use envoy::{HealthCheck, UpstreamTls};
@@ -295,29 +297,74 @@ pub enum Error {
     Write(#[source] io::Error),
 }
 
-/// Explains `url` against loaded manifests: builds them as `render` does (with `config`
-/// and `envoy`), traces the request through the Envoy resources and names the model
-/// behind each step.
+/// One build of the manifests (the DAG, its statuses and its Envoy resources), ready to
+/// explain any number of requests.
+#[derive(Debug)]
+pub struct Explainer {
+    dag: Arc<Dag>,
+    resources: Resources,
+    statuses: Statuses,
+    ingress_routes: BTreeMap<ObjectRef, Arc<IngressRoute>>,
+}
+
+impl Explainer {
+    /// Builds loaded manifests as `render` does (with `config` and `envoy_config`): the
+    /// DAG, the statuses and the Envoy resources. Load errors are the caller's to
+    /// handle.
+    #[must_use]
+    pub fn new(loaded: &Loaded, config: &Config, envoy_config: &EnvoyConfig) -> Self {
+        let mut pipeline = Pipeline::new(config.clone(), envoy_config.clone());
+        check::feed(&mut pipeline, loaded);
+        let dag = pipeline.build();
+        let resources = pipeline.translate_all().unwrap_or_default();
+        let statuses = pipeline.statuses();
+        // The IngressRoutes of the build: of the served class (those with a status); the
+        // later of two with one name, as the loader says.
+        let ingress_routes = loaded
+            .manifests()
+            .iter()
+            .filter_map(|m| match &m.object {
+                Object::IngressRoute(route) => Some((ObjectRef::from_meta(&route.metadata), Arc::clone(route))),
+                _ => None,
+            })
+            .filter(|(object, _)| statuses.contains_key(object))
+            .collect();
+        Self {
+            dag,
+            resources,
+            statuses,
+            ingress_routes,
+        }
+    }
+
+    /// The Envoy resources the requests are traced through.
+    #[must_use]
+    pub fn resources(&self) -> &Resources {
+        &self.resources
+    }
+
+    /// Explains `url`: traces it through the Envoy resources and names the model behind
+    /// each step.
+    ///
+    /// # Errors
+    ///
+    /// [`UrlError`] when the URL is not `http://` or `https://` with a host.
+    pub fn explain(&self, url: &str) -> Result<Explanation, UrlError> {
+        let request = Request::parse(url)?;
+        let model = Model::new(&self.dag, &self.statuses, &self.ingress_routes);
+        Ok(explain_request(&self.resources, &model, &request))
+    }
+}
+
+/// Explains `url` against loaded manifests: [`Explainer::new`] then
+/// [`Explainer::explain`].
 ///
 /// # Errors
 ///
 /// [`UrlError`] when the URL is not `http://` or `https://` with a host.
 pub fn explain(loaded: &Loaded, config: &Config, envoy_config: &EnvoyConfig, url: &str) -> Result<Explanation, UrlError> {
-    let request = Request::parse(url)?;
-    let mut pipeline = Pipeline::new(config.clone(), envoy_config.clone());
-    check::feed(&mut pipeline, loaded);
-    let dag = pipeline.build();
-    let resources = pipeline.translate_all().unwrap_or_default();
-    let statuses = pipeline.statuses();
-    let ingress_routes = loaded.manifests().iter().filter_map(|m| match &m.object {
-        Object::IngressRoute(route) => Some(Arc::clone(route)),
-        _ => None,
-    });
-    let ingress_routes: Vec<_> = ingress_routes
-        .filter(|route| statuses.contains_key(&ObjectRef::from_meta(&route.metadata)))
-        .collect();
-    let model = Model::new(&dag, &statuses, ingress_routes);
-    Ok(explain_request(&resources, &model, &request))
+    Request::parse(url)?;
+    Explainer::new(loaded, config, envoy_config).explain(url)
 }
 
 fn duration(d: Duration) -> String {

@@ -30,7 +30,7 @@ pub(crate) struct Candidate {
 pub(crate) struct Model<'a> {
     dag: &'a Dag,
     statuses: &'a Statuses,
-    ingress_routes: BTreeMap<ObjectRef, Arc<IngressRoute>>,
+    ingress_routes: &'a BTreeMap<ObjectRef, Arc<IngressRoute>>,
 }
 
 impl<'a> Model<'a> {
@@ -39,12 +39,8 @@ impl<'a> Model<'a> {
     pub(crate) fn new(
         dag: &'a Dag,
         statuses: &'a Statuses,
-        ingress_routes: impl IntoIterator<Item = Arc<IngressRoute>>,
+        ingress_routes: &'a BTreeMap<ObjectRef, Arc<IngressRoute>>,
     ) -> Self {
-        let ingress_routes = ingress_routes
-            .into_iter()
-            .map(|route| (ObjectRef::from_meta(&route.metadata), route))
-            .collect();
         Self {
             dag,
             statuses,
@@ -165,7 +161,7 @@ impl<'a> Model<'a> {
     pub(crate) fn candidates(&self, root: Option<&ObjectRef>, path: &str) -> Vec<Candidate> {
         let tree = root.map(|root| self.tree(root)).unwrap_or_default();
         let mut found: Vec<Candidate> = Vec::new();
-        for (object, route) in &self.ingress_routes {
+        for (object, route) in self.ingress_routes {
             let (status, description) = self.status(object);
             if status == CurrentStatus::Valid || !tree.contains(object) {
                 continue;
