@@ -12,13 +12,31 @@ use common::{BLESS, run, run_in, scratch, workspace, write_files};
 
 #[test]
 fn a_proxied_request_exits_0_and_a_404_exits_1() {
-    let served = run(&["explain", "http://foo-basic.bar.com/", "examples/ingressroute/basic.yaml"]);
+    let served = run(&[
+        "explain",
+        "http://foo-basic.bar.com/",
+        "examples/ingressroute/basic.yaml",
+    ]);
     assert_eq!(served.code, 0, "{}", served.stderr);
-    assert!(served.stdout.starts_with("request       http://foo-basic.bar.com/\noutcome       proxied\n"));
+    assert!(
+        served
+            .stdout
+            .starts_with("request       http://foo-basic.bar.com/\noutcome       proxied\n")
+    );
     let missing = run(&["explain", "http://nobody.bar.com/", "examples/ingressroute/basic.yaml"]);
     assert_eq!(missing.code, 1);
-    assert!(missing.stdout.contains("reason        no root IngressRoute has fqdn nobody.bar.com\n"), "{}", missing.stdout);
-    let redirected = run(&["explain", "http://foo3.bar.com/", "examples/ingressroute/tls-insecure-route.yaml"]);
+    assert!(
+        missing
+            .stdout
+            .contains("reason        no root IngressRoute has fqdn nobody.bar.com\n"),
+        "{}",
+        missing.stdout
+    );
+    let redirected = run(&[
+        "explain",
+        "http://foo3.bar.com/",
+        "examples/ingressroute/tls-insecure-route.yaml",
+    ]);
     assert_eq!(redirected.code, 0, "{}", redirected.stdout);
     assert!(redirected.stdout.contains("outcome       redirected (301)\n"));
 }
@@ -48,7 +66,12 @@ fn json_output_has_the_documented_keys() {
         .iter()
         .map(|s| {
             (
-                format!("{}/{}:{}", s["namespace"].as_str().unwrap(), s["name"].as_str().unwrap(), s["port"]),
+                format!(
+                    "{}/{}:{}",
+                    s["namespace"].as_str().unwrap(),
+                    s["name"].as_str().unwrap(),
+                    s["port"]
+                ),
                 s["weight"].as_u64().unwrap(),
                 s["share"].as_f64().unwrap(),
             )
@@ -61,7 +84,12 @@ fn json_output_has_the_documented_keys() {
             ("default/weights-s2:80".to_owned(), 90, 0.9)
         ]
     );
-    assert!(json["services"][0]["cluster"].as_str().unwrap().starts_with("default/weights-s1/80/"));
+    assert!(
+        json["services"][0]["cluster"]
+            .as_str()
+            .unwrap()
+            .starts_with("default/weights-s1/80/")
+    );
     assert!(json["reason"].is_null());
 }
 
@@ -70,10 +98,16 @@ fn a_bad_url_is_an_input_error_that_names_it() {
     let run = run(&["explain", "ftp://x/", "examples/ingressroute/basic.yaml"]);
     assert_eq!(run.code, 2);
     assert_eq!(run.stdout, "");
-    assert_eq!(run.stderr, "error: URL \"ftp://x/\": the scheme must be http:// or https://\n");
+    assert_eq!(
+        run.stderr,
+        "error: URL \"ftp://x/\": the scheme must be http:// or https://\n"
+    );
     let run = common::run(&["explain", "http://x:99999/", "examples/ingressroute/basic.yaml"]);
     assert_eq!(run.code, 2);
-    assert_eq!(run.stderr, "error: URL \"http://x:99999/\": the port \"99999\" is not a number from 1 to 65535\n");
+    assert_eq!(
+        run.stderr,
+        "error: URL \"http://x:99999/\": the port \"99999\" is not a number from 1 to 65535\n"
+    );
 }
 
 #[test]
@@ -94,7 +128,11 @@ fn input_that_cannot_be_read_explains_nothing() {
 #[test]
 fn manifests_are_read_from_standard_input() {
     let text = fs::read_to_string(workspace().join("examples/ingressroute/basic.yaml")).unwrap();
-    let run = run_in(&workspace(), &["explain", "-o", "json", "http://foo-basic.bar.com/", "-"], &text);
+    let run = run_in(
+        &workspace(),
+        &["explain", "-o", "json", "http://foo-basic.bar.com/", "-"],
+        &text,
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.json()["services"][0]["name"], "basic-s1");
 }

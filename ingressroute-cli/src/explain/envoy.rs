@@ -19,23 +19,23 @@ use ingressroute_envoy::prost::Message;
 
 use super::request::{Request, Scheme};
 
-/// Where Envoy stopped without an upstream to send the request to.
+/// What Envoy found missing on the way, so that it has no upstream for the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Stop {
+pub(crate) enum Missing {
     /// The listener of the scheme does not exist (nothing is served on it).
-    NoListener,
+    Listener,
     /// No filter chain of `ingress_https` matches the server name: Envoy closes the
     /// connection.
-    NoFilterChain,
+    FilterChain,
     /// No Scoped RDS scope has the request's host as its key.
-    NoScope,
+    Scope,
     /// The route configuration named by the listener or scope is not among the
     /// resources (never the case for a consistent set).
-    NoRouteConfiguration(String),
+    RouteConfiguration(String),
     /// No virtual host's domains match the `Host`.
-    NoVirtualHost,
+    VirtualHost,
     /// No route of the virtual host matches the path.
-    NoRoute,
+    Route,
 }
 
 /// What the matched filter chain of `ingress_https` does with TLS.
@@ -147,7 +147,7 @@ pub(crate) struct Trace {
     /// Whether a TCP proxy serves the connection.
     pub(crate) tcp_proxy: bool,
     /// Where Envoy stopped, if it found nothing to serve the request.
-    pub(crate) stop: Option<Stop>,
+    pub(crate) stop: Option<Missing>,
 }
 
 fn decode<M: Message + Default>(any: &Any) -> Option<M> {
@@ -162,13 +162,13 @@ pub(crate) fn trace(resources: &Resources, request: &Request) -> Trace {
         Scheme::Https => HTTPS_LISTENER,
     };
     let Some(listener) = resources.listeners.iter().find(|l| l.name == name) else {
-        trace.stop = Some(Stop::NoListener);
+        trace.stop = Some(Missing::Listener);
         return trace;
     };
     trace.listener = Some(listener.name.clone());
     trace.address = listener.address.as_ref().and_then(socket_address);
     let Some(chain) = filter_chain(listener, request) else {
-        trace.stop = Some(Stop::NoFilterChain);
+        trace.stop = Some(Missing::FilterChain);
         return trace;
     };
     if request.scheme == Scheme::Https {
@@ -185,11 +185,9 @@ pub(crate) fn trace(resources: &Resources, request: &Request) -> Trace {
             trace.tcp_proxy = true;
             trace.upstreams = match proxy.cluster_specifier {
                 Some(tcp_proxy_v3::tcp_proxy::ClusterSpecifier::Cluster(name)) => vec![(name, 1)],
-                Some(tcp_proxy_v3::tcp_proxy::ClusterSpecifier::WeightedClusters(weighted)) => weighted
-                    .clusters
-                    .into_iter()
-                    .map(|c| (c.name, c.weight))
-                    .collect(),
+                Some(tcp_proxy_v3::tcp_proxy::ClusterSpecifier::WeightedClusters(weighted)) => {
+                    weighted.clusters.into_iter().map(|c| (c.name, c.weight)).collect()
+                }
                 None => Vec::new(),
             }
             .into_iter()
@@ -205,7 +203,7 @@ pub(crate) fn trace(resources: &Resources, request: &Request) -> Trace {
             return trace;
         }
     }
-    trace.stop = Some(Stop::NoFilterChain);
+    trace.stop = Some(Missing::FilterChain);
     trace
 }
 
@@ -269,12 +267,15 @@ fn chain_info(chain: &listener_v3::FilterChain) -> Chain {
         .as_ref()
         .map(|m| m.server_names.clone())
         .unwrap_or_default();
-    let context = chain.transport_socket.as_ref().and_then(|socket| match &socket.config_type {
-        Some(core_v3::transport_socket::ConfigType::TypedConfig(any)) => {
-            decode::<tls_v3::DownstreamTlsContext>(any)
-        }
-        None => None,
-    });
+    let context = chain
+        .transport_socket
+        .as_ref()
+        .and_then(|socket| match &socket.config_type {
+            Some(core_v3::transport_socket::ConfigType::TypedConfig(any)) => {
+                decode::<tls_v3::DownstreamTlsContext>(any)
+            }
+            None => None,
+        });
     let common = context.as_ref().and_then(|c| c.common_tls_context.as_ref());
     Chain {
         server_names,
@@ -318,7 +319,7 @@ fn http(resources: &Resources, request: &Request, hcm: &hcm_v3::HttpConnectionMa
                 })
             });
             let Some(scope) = scope else {
-                trace.stop = Some(Stop::NoScope);
+                trace.stop = Some(Missing::Scope);
                 return;
             };
             trace.scope = Some(scope.name.clone());
@@ -328,12 +329,12 @@ fn http(resources: &Resources, request: &Request, hcm: &hcm_v3::HttpConnectionMa
         None => String::new(),
     };
     let Some(config) = resources.routes.iter().find(|r| r.name == name) else {
-        trace.stop = Some(Stop::NoRouteConfiguration(name));
+        trace.stop = Some(Missing::RouteConfiguration(name));
         return;
     };
     trace.route_configuration = Some(config.name.clone());
     let Some(vhost) = virtual_host(&config.virtual_hosts, &request.authority()) else {
-        trace.stop = Some(Stop::NoVirtualHost);
+        trace.stop = Some(Missing::VirtualHost);
         return;
     };
     trace.virtual_host = Some((vhost.name.clone(), vhost.domains.clone()));
@@ -343,7 +344,7 @@ fn http(resources: &Resources, request: &Request, hcm: &hcm_v3::HttpConnectionMa
         .enumerate()
         .find(|(_, route)| route_matches(route, &request.path))
     else {
-        trace.stop = Some(Stop::NoRoute);
+        trace.stop = Some(Missing::Route);
         return;
     };
     let prefix = match route.r#match.as_ref().and_then(|m| m.path_specifier.as_ref()) {
@@ -506,10 +507,13 @@ fn cluster_settings(cluster: &cluster_v3::Cluster) -> ClusterSettings {
             healthy_threshold: check.healthy_threshold.map_or(0, |v| v.value),
         })
     });
-    let tls = cluster.transport_socket.as_ref().and_then(|socket| match &socket.config_type {
-        Some(core_v3::transport_socket::ConfigType::TypedConfig(any)) => decode::<tls_v3::UpstreamTlsContext>(any),
-        None => None,
-    });
+    let tls = cluster
+        .transport_socket
+        .as_ref()
+        .and_then(|socket| match &socket.config_type {
+            Some(core_v3::transport_socket::ConfigType::TypedConfig(any)) => decode::<tls_v3::UpstreamTlsContext>(any),
+            None => None,
+        });
     let tls = tls.map(|context| {
         let validation = context.common_tls_context.as_ref().and_then(|c| {
             use tls_v3::common_tls_context::ValidationContextType;

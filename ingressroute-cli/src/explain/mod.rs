@@ -20,7 +20,9 @@
 //! connection Envoy closes); 2 input errors (a bad URL, input that cannot be read).
 
 mod envoy;
+mod explanation;
 mod model;
+mod reasons;
 mod request;
 mod text;
 
@@ -30,19 +32,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ingressroute_api::IngressRoute;
-use ingressroute_dag::{Config, CurrentStatus, Dag, ObjectRef, TlsMode};
+use ingressroute_dag::{Config, CurrentStatus, Dag, ObjectRef};
 use ingressroute_envoy::envoy_types::pb::envoy::config::route::v3 as route_v3;
 use ingressroute_envoy::{EnvoyConfig, Resources};
 use ingressroute_pipeline::{Pipeline, Statuses};
-use serde::Serialize;
 
 pub use envoy::{HealthCheck, UpstreamTls};
+pub use explanation::{
+    ChainStep, ExplainOutcome, Explanation, ListenerStep, Retries, RouteStep, ServiceStep, VirtualHostStep,
+};
 pub use request::UrlError;
 
 use crate::check::{self, InputArgs, Outcome};
 use crate::load::{Loaded, Object};
 use crate::output::{self, Severity};
-use envoy::{Action, Stop, Trace};
+use envoy::{Action, Missing, Trace};
 use model::Model;
 use request::{Request, Scheme};
 
@@ -73,216 +77,6 @@ pub enum ExplainFormat {
     Text,
     /// One JSON object with the keys documented in the README.
     Json,
-}
-
-/// What Envoy does with the request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ExplainOutcome {
-    /// Sent to an upstream Service.
-    Proxied,
-    /// Answered with a redirect (301 to HTTPS).
-    Redirected,
-    /// Answered with 404, or (HTTPS) the connection is closed for want of a filter
-    /// chain.
-    NotFound,
-    /// Answered with 503: no upstream has an endpoint.
-    Unavailable,
-    /// The TLS connection is proxied to an upstream as TCP (`tcpproxy`).
-    TcpProxied,
-}
-
-impl ExplainOutcome {
-    /// `proxied`, `redirected`, `not_found`, `unavailable` or `tcp_proxied`.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Proxied => "proxied",
-            Self::Redirected => "redirected",
-            Self::NotFound => "not_found",
-            Self::Unavailable => "unavailable",
-            Self::TcpProxied => "tcp_proxied",
-        }
-    }
-
-    /// The command's outcome: exit code 0 when the request is served (proxied,
-    /// redirected, TCP-proxied), 1 for a 404 or 503.
-    #[must_use]
-    pub fn exit(self) -> Outcome {
-        match self {
-            Self::Proxied | Self::Redirected | Self::TcpProxied => Outcome::Valid,
-            Self::NotFound | Self::Unavailable => Outcome::Invalid,
-        }
-    }
-}
-
-/// The answer of `explain` (`-o json` prints it; the keys are stable, see the README).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct Explanation {
-    /// The request, normalised (lowercased host, dot segments removed).
-    pub url: String,
-    /// What Envoy does.
-    pub outcome: ExplainOutcome,
-    /// The HTTP status Envoy answers with itself (301, 404, 503), if it does.
-    pub status: Option<u16>,
-    /// The listener and, on HTTPS, the filter chain.
-    pub listener: Option<ListenerStep>,
-    /// The virtual host, and its root IngressRoute.
-    pub virtual_host: Option<VirtualHostStep>,
-    /// The route that matches.
-    pub route: Option<RouteStep>,
-    /// The delegation chain that produced the route (or TCP proxy), root first.
-    pub chain: Vec<ChainStep>,
-    /// The upstream Services, with their clusters and endpoints.
-    pub services: Vec<ServiceStep>,
-    /// Why nothing serves the request (or why some of it fails), when that is so.
-    pub reason: Option<String>,
-    /// Anything else worth knowing: a longer `match` that is not served, a Service
-    /// without endpoints among several.
-    pub notes: Vec<String>,
-}
-
-/// The listener a request arrives on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct ListenerStep {
-    /// `ingress_http` or `ingress_https`.
-    pub name: String,
-    /// Its address, `ADDR:PORT`, if it exists.
-    pub address: Option<String>,
-    /// The server names of the filter chain chosen by SNI (HTTPS only).
-    pub server_names: Vec<String>,
-    /// `terminate` or `passthrough` (HTTPS only).
-    pub tls: Option<String>,
-    /// The minimum TLS version, when TLS is terminated.
-    pub minimum_tls_version: Option<String>,
-    /// The SDS secret of the certificate, when TLS is terminated.
-    pub secret: Option<String>,
-}
-
-/// The virtual host of the request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct VirtualHostStep {
-    /// The fqdn (the host of the URL when no virtual host matched).
-    pub fqdn: String,
-    /// The root IngressRoute, `namespace/name`, when there is one.
-    pub root: Option<String>,
-    /// The root's status.
-    pub root_status: Option<String>,
-    /// The Envoy virtual host's name, when Envoy has one.
-    pub name: Option<String>,
-    /// The route configuration it is in.
-    pub route_configuration: Option<String>,
-    /// The Scoped RDS scope that picked the route configuration (plain HTTP).
-    pub scope: Option<String>,
-    /// Whether the virtual host has TLS (`spec.virtualhost.tls`).
-    pub tls: bool,
-    /// Whether it is a TCP proxy (`spec.tcpproxy`).
-    pub tcp_proxy: bool,
-}
-
-/// The route that matches, and what it does.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct RouteStep {
-    /// Its position among the virtual host's routes (Envoy tries them in order, longer
-    /// prefixes first).
-    pub index: usize,
-    /// The prefix that matched.
-    pub r#match: String,
-    /// `route`, `redirect` or `direct`.
-    pub action: String,
-    /// Where a redirect sends the client.
-    pub location: Option<String>,
-    /// `spec.routes[].prefixRewrite`, if any.
-    pub prefix_rewrite: Option<String>,
-    /// The path (and query) the upstream receives, when proxied.
-    pub rewritten_path: Option<String>,
-    /// The route timeout: `15s` (Envoy's default), `infinity`, or the one set.
-    pub timeout: Option<String>,
-    /// The retry policy, if any.
-    pub retries: Option<Retries>,
-    /// Whether WebSocket upgrades are allowed.
-    pub websockets: bool,
-    /// Whether requests carry the session affinity cookie hash.
-    pub session_affinity: bool,
-    /// Whether this is a `permitInsecure` route of a TLS virtual host on plain HTTP.
-    pub permit_insecure: bool,
-}
-
-/// A route's retry policy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct Retries {
-    /// Envoy's `retry_on`.
-    pub retry_on: String,
-    /// How many retries.
-    pub count: u32,
-    /// Each try's timeout, if set.
-    pub per_try_timeout: Option<String>,
-}
-
-/// One IngressRoute of a delegation chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct ChainStep {
-    /// Its namespace.
-    pub namespace: String,
-    /// Its name.
-    pub name: String,
-    /// The `match` of its route that leads on (the served route's own for the last);
-    /// `null` for a TCP proxy.
-    pub r#match: Option<String>,
-    /// Its status.
-    pub status: String,
-    /// Its status description.
-    pub description: String,
-}
-
-/// One upstream Service of the route or TCP proxy.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct ServiceStep {
-    /// The Service's namespace.
-    pub namespace: String,
-    /// The Service's name.
-    pub name: String,
-    /// The Service port.
-    pub port: i32,
-    /// The effective weight Envoy uses.
-    pub weight: u32,
-    /// Its share of the traffic, 0 to 1.
-    pub share: f64,
-    /// The Envoy cluster.
-    pub cluster: String,
-    /// The EDS service name the cluster reads, if it reads one.
-    pub eds_name: Option<String>,
-    /// The cluster's discovery type (`EDS`, `STRICT_DNS` for an ExternalName).
-    pub discovery: Option<String>,
-    /// Envoy's load balancing policy.
-    pub lb_policy: Option<String>,
-    /// The IngressRoute's `strategy`, if any.
-    pub strategy: Option<String>,
-    /// The active health check, if any.
-    pub health_check: Option<HealthCheck>,
-    /// Upstream TLS, if Envoy speaks TLS to the Service.
-    pub upstream_tls: Option<UpstreamTls>,
-    /// The CA Secret that validates the upstream (`namespace/name`), if any.
-    pub validation_ca: Option<String>,
-    /// The upstream protocol (`http/1.1` or `h2`).
-    pub protocol: Option<String>,
-    /// The endpoint addresses.
-    pub endpoints: Vec<String>,
 }
 
 /// Why `explain` could not finish.
@@ -362,7 +156,12 @@ impl Explainer {
 /// # Errors
 ///
 /// [`UrlError`] when the URL is not `http://` or `https://` with a host.
-pub fn explain(loaded: &Loaded, config: &Config, envoy_config: &EnvoyConfig, url: &str) -> Result<Explanation, UrlError> {
+pub fn explain(
+    loaded: &Loaded,
+    config: &Config,
+    envoy_config: &EnvoyConfig,
+    url: &str,
+) -> Result<Explanation, UrlError> {
     Request::parse(url)?;
     Explainer::new(loaded, config, envoy_config).explain(url)
 }
@@ -372,7 +171,10 @@ fn duration(d: Duration) -> String {
 }
 
 fn proto_duration(d: &ingressroute_envoy::envoy_types::pb::google::protobuf::Duration) -> Duration {
-    Duration::new(u64::try_from(d.seconds).unwrap_or(0), u32::try_from(d.nanos).unwrap_or(0))
+    Duration::new(
+        u64::try_from(d.seconds).unwrap_or(0),
+        u32::try_from(d.nanos).unwrap_or(0),
+    )
 }
 
 fn object_name(object: &ObjectRef) -> String {
@@ -409,7 +211,9 @@ fn explain_request(resources: &Resources, model: &Model<'_>, request: &Request) 
         .unwrap_or_else(|| request.host.clone());
     let served = model.virtual_host(&fqdn);
     let roots = model.roots_of(&fqdn);
-    let root = served.map(|v| v.root.clone()).or_else(|| roots.first().map(|r| r.0.clone()));
+    let root = served
+        .map(|v| v.root.clone())
+        .or_else(|| roots.first().map(|r| r.0.clone()));
     explanation.virtual_host = Some(VirtualHostStep {
         fqdn: served.map_or(fqdn.clone(), |v| v.fqdn.clone()),
         root: root.as_ref().map(object_name),
@@ -422,21 +226,23 @@ fn explain_request(resources: &Resources, model: &Model<'_>, request: &Request) 
     });
 
     if let Some(stop) = &trace.stop {
-        explanation.reason = Some(stop_reason(stop, model, request, &fqdn, served, &roots));
-        if !matches!(stop, Stop::NoFilterChain | Stop::NoListener) {
+        explanation.reason = Some(reasons::stop_reason(stop, model, request, &fqdn, served, &roots));
+        if !matches!(stop, Missing::FilterChain | Missing::Listener) {
             explanation.status = Some(404);
         }
         // A valid root whose routes Envoy does not have: the matching route is in an
         // IngressRoute that is not valid, if anywhere.
         let root_valid = root.as_ref().is_some_and(|r| model.status(r).0 == CurrentStatus::Valid);
-        if *stop == Stop::NoRoute || root_valid {
-            not_served_candidates(&mut explanation, model, root.as_ref(), &request.path, None);
+        if *stop == Missing::Route || root_valid {
+            reasons::not_served_candidates(&mut explanation, model, root.as_ref(), &request.path, None);
         }
         return explanation;
     }
 
     if trace.tcp_proxy {
-        let proxy = served.and_then(|v| v.secure.as_ref()).and_then(|s| s.tcp_proxy.as_ref());
+        let proxy = served
+            .and_then(|v| v.secure.as_ref())
+            .and_then(|s| s.tcp_proxy.as_ref());
         if let (Some(vhost), Some(proxy)) = (served, proxy) {
             explanation.chain = model.chain(&vhost.root, &proxy.source, None);
         }
@@ -522,7 +328,7 @@ fn explain_request(resources: &Resources, model: &Model<'_>, request: &Request) 
         }
     }
     explanation.route = Some(step);
-    not_served_candidates(&mut explanation, model, root.as_ref(), &request.path, Some(prefix));
+    reasons::not_served_candidates(&mut explanation, model, root.as_ref(), &request.path, Some(prefix));
     explanation
 }
 
@@ -617,9 +423,16 @@ fn services(
 /// A request Envoy proxies still fails with 503 (a TCP connection is closed) when every
 /// upstream it may pick has no endpoint; when only some have none, that share fails.
 fn availability(explanation: &mut Explanation, http: bool) {
-    let describe =
-        |s: &ServiceStep| format!("Service {}/{} port {} (cluster {})", s.namespace, s.name, s.port, s.cluster);
-    let serving = explanation.services.iter().any(|s| s.weight > 0 && !s.endpoints.is_empty());
+    let describe = |s: &ServiceStep| {
+        format!(
+            "Service {}/{} port {} (cluster {})",
+            s.namespace, s.name, s.port, s.cluster
+        )
+    };
+    let serving = explanation
+        .services
+        .iter()
+        .any(|s| s.weight > 0 && !s.endpoints.is_empty());
     if serving {
         let notes: Vec<String> = explanation
             .services
@@ -646,122 +459,6 @@ fn availability(explanation: &mut Explanation, http: bool) {
     } else {
         format!("no endpoint, Envoy closes the connection: {}", what.join(", "))
     });
-}
-
-/// The reason Envoy stopped, in terms of the model.
-fn stop_reason(
-    stop: &Stop,
-    model: &Model<'_>,
-    request: &Request,
-    fqdn: &str,
-    served: Option<&ingressroute_dag::ServedVirtualHost>,
-    roots: &[(ObjectRef, CurrentStatus, String, bool)],
-) -> String {
-    let host = &request.host;
-    if let Stop::NoRoute = stop {
-        return format!("no route of {fqdn} matches the path {}", request.path);
-    }
-    if let Stop::NoRouteConfiguration(name) = stop {
-        return format!("the route configuration {name} is missing from the resources");
-    }
-    let duplicates: Vec<String> = roots.iter().filter(|r| r.3).map(|r| object_name(&r.0)).collect();
-    if !duplicates.is_empty() {
-        let description = roots.iter().find(|r| r.3).map(|r| r.2.clone()).unwrap_or_default();
-        return format!(
-            "the fqdn {host} is claimed twice, by {}: {description}",
-            duplicates.join(" and ")
-        );
-    }
-    if let Some((root, status, description, _)) = roots.iter().find(|r| r.1 != CurrentStatus::Valid) {
-        return format!(
-            "the root IngressRoute {} of {host} is {}: {description}",
-            object_name(root),
-            status.as_str()
-        );
-    }
-    if let Some(vhost) = served {
-        let secure = vhost.secure.as_ref();
-        return match (request.scheme, secure) {
-            (Scheme::Http, Some(s)) if s.tcp_proxy.is_some() || matches!(s.tls, TlsMode::Passthrough) => format!(
-                "{host} is a TLS {} virtual host of {}: it is served on https only",
-                if s.tcp_proxy.is_some() { "tcpproxy" } else { "passthrough" },
-                object_name(&vhost.root)
-            ),
-            (Scheme::Https, None) => format!(
-                "{host} has no TLS (spec.virtualhost.tls) in its root {}: it is served on http only, and Envoy \
-                 closes a TLS connection for it",
-                object_name(&vhost.root)
-            ),
-            _ => format!("the root {} of {host} serves nothing on this listener", object_name(&vhost.root)),
-        };
-    }
-    if let Some((root, ..)) = roots.first() {
-        return format!(
-            "the root IngressRoute {} of {host} is valid but has no route served on this listener",
-            object_name(root)
-        );
-    }
-    let _ = model;
-    match (stop, request.scheme) {
-        (Stop::NoFilterChain | Stop::NoListener, Scheme::Https) => {
-            format!("no root IngressRoute has fqdn {host} with TLS: Envoy closes the TLS connection")
-        }
-        _ => format!("no root IngressRoute has fqdn {host}"),
-    }
-}
-
-/// Names the IngressRoutes that are not valid and would have matched: as the reason of a
-/// 404 (`matched` `None`), or as a note when a shorter route serves instead.
-fn not_served_candidates(
-    explanation: &mut Explanation,
-    model: &Model<'_>,
-    root: Option<&ObjectRef>,
-    path: &str,
-    matched: Option<&str>,
-) {
-    let candidates = model.candidates(root, path);
-    let longer = |c: &&model::Candidate| matched.is_none_or(|m| c.r#match.len() > m.len());
-    let mut unserved: Vec<String> = candidates
-        .iter()
-        .filter(longer)
-        .map(|c| {
-            format!(
-                "IngressRoute {} ({}: {}) has the route {}",
-                object_name(&c.object),
-                c.status.as_str(),
-                c.description,
-                c.r#match
-            )
-        })
-        .collect();
-    if let Some(root) = root {
-        unserved.extend(
-            model
-                .missing_delegates(root, path)
-                .into_iter()
-                .filter(|(_, m, _)| matched.is_none_or(|matched| m.len() > matched.len()))
-                .map(|(object, m, target)| {
-                    format!(
-                        "IngressRoute {} delegates {m} to {}, which does not exist",
-                        object_name(&object),
-                        object_name(&target)
-                    )
-                }),
-        );
-    }
-    if matched.is_none() {
-        let mut unserved = unserved.into_iter();
-        if let Some(first) = unserved.next() {
-            let reason = explanation.reason.get_or_insert_with(String::new);
-            reason.push_str("; the only match is not served: ");
-            reason.push_str(&first);
-        }
-        explanation.notes.extend(unserved.map(|c| format!("also not served: {c}")));
-    } else {
-        explanation
-            .notes
-            .extend(unserved.into_iter().map(|c| format!("a longer match is not served: {c}")));
-    }
 }
 
 /// Runs `ingressroute explain`: loads `args.input.paths` (reading `stdin` for `-`),

@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use ingressroute_api::IngressRoute;
-use ingressroute_dag::{CurrentStatus, Dag, Delegation, ObjectRef, Reason, ServedRoute, ServedVirtualHost, WeightedCluster};
+use ingressroute_dag::{
+    CurrentStatus, Dag, Delegation, ObjectRef, Reason, ServedRoute, ServedVirtualHost, WeightedCluster,
+};
 use ingressroute_envoy::names;
 use ingressroute_pipeline::Statuses;
 
@@ -191,7 +193,9 @@ impl<'a> Model<'a> {
     pub(crate) fn missing_delegates(&self, root: &ObjectRef, path: &str) -> Vec<(ObjectRef, String, ObjectRef)> {
         let mut missing = Vec::new();
         for object in self.tree(root) {
-            let Some(route) = self.ingress_routes.get(&object) else { continue };
+            let Some(route) = self.ingress_routes.get(&object) else {
+                continue;
+            };
             for r in &route.spec.routes {
                 let Some(delegate) = &r.delegate else { continue };
                 let target = ObjectRef::new(

@@ -56,7 +56,10 @@ fn a_basic_root_proxies_to_its_service_and_names_cluster_and_endpoints() {
 fn an_unknown_host_is_not_found_because_no_root_has_it() {
     let e = explained(BASIC, "http://other.example.com/");
     assert_eq!(e.outcome, ExplainOutcome::NotFound);
-    assert_eq!(e.reason.as_deref(), Some("no root IngressRoute has fqdn other.example.com"));
+    assert_eq!(
+        e.reason.as_deref(),
+        Some("no root IngressRoute has fqdn other.example.com")
+    );
     assert_eq!(e.outcome.exit(), Outcome::Invalid);
 }
 
@@ -72,7 +75,13 @@ fn examples(dir: &str) -> Explainer {
 fn chain(e: &Explanation) -> Vec<(String, Option<String>, String)> {
     e.chain
         .iter()
-        .map(|s| (format!("{}/{}", s.namespace, s.name), s.r#match.clone(), s.status.clone()))
+        .map(|s| {
+            (
+                format!("{}/{}", s.namespace, s.name),
+                s.r#match.clone(),
+                s.status.clone(),
+            )
+        })
         .collect()
 }
 
@@ -138,11 +147,15 @@ fn weights_give_each_service_its_share_of_traffic() {
 
 #[test]
 fn a_prefix_rewrite_gives_the_upstream_path() {
-    let e = examples("ingressroute").explain("http://app.example.com/service2/x?q=1").unwrap();
+    let e = examples("ingressroute")
+        .explain("http://app.example.com/service2/x?q=1")
+        .unwrap();
     let route = e.route.unwrap();
     assert_eq!(route.prefix_rewrite.as_deref(), Some("/"));
     assert_eq!(route.rewritten_path.as_deref(), Some("//x?q=1"));
-    let e = examples("ingressroute").explain("http://app.example.com/a/./b/../c").unwrap();
+    let e = examples("ingressroute")
+        .explain("http://app.example.com/a/./b/../c")
+        .unwrap();
     assert_eq!(e.route.unwrap().rewritten_path.as_deref(), Some("/a/c"));
 }
 
@@ -175,7 +188,10 @@ fn health_checks_and_upstream_tls_come_from_the_clusters() {
     let tls = e.services[0].upstream_tls.as_ref().unwrap();
     assert!(tls.validated);
     assert_eq!(tls.subject_names, ["backend.example.com"]);
-    assert_eq!(e.services[0].validation_ca.as_deref(), Some("default/my-certificate-authority"));
+    assert_eq!(
+        e.services[0].validation_ca.as_deref(),
+        Some("default/my-certificate-authority")
+    );
 }
 
 #[test]
@@ -245,14 +261,18 @@ fn a_duplicate_fqdn_names_both_roots() {
     assert_eq!((e.outcome, e.status), (ExplainOutcome::NotFound, Some(404)));
     let reason = e.reason.unwrap();
     assert!(
-        reason.starts_with("the fqdn duplicate.example.org is claimed twice, by default/dup-fqdn-a and default/dup-fqdn-b"),
+        reason.starts_with(
+            "the fqdn duplicate.example.org is claimed twice, by default/dup-fqdn-a and default/dup-fqdn-b"
+        ),
         "{reason}"
     );
 }
 
 #[test]
 fn an_invalid_root_is_named_with_its_status() {
-    let e = examples("invalid").explain("http://missing-service.example.org/").unwrap();
+    let e = examples("invalid")
+        .explain("http://missing-service.example.org/")
+        .unwrap();
     assert_eq!(e.outcome, ExplainOutcome::NotFound);
     assert_eq!(
         e.reason.as_deref(),
@@ -336,7 +356,9 @@ fn a_delegation_to_a_missing_ingress_route_is_noted() {
     let e = explained(TREE, "http://tree.example.com/gone");
     assert_eq!(
         e.notes,
-        ["a longer match is not served: IngressRoute default/root delegates /gone to elsewhere/gone, which does not exist"]
+        [
+            "a longer match is not served: IngressRoute default/root delegates /gone to elsewhere/gone, which does not exist"
+        ]
     );
 }
 
@@ -345,25 +367,37 @@ fn a_service_without_endpoints_is_unavailable() {
     let e = explained(TREE, "http://tree.example.com/empty");
     assert_eq!((e.outcome, e.status), (ExplainOutcome::Unavailable, Some(503)));
     assert_eq!(e.outcome.exit(), Outcome::Invalid);
-    assert!(e.reason.unwrap().starts_with("no endpoint, Envoy answers 503: Service default/empty port 80"));
+    assert!(
+        e.reason
+            .unwrap()
+            .starts_with("no endpoint, Envoy answers 503: Service default/empty port 80")
+    );
     let e = explained(TREE, "http://tree.example.com/half");
     assert_eq!(e.outcome, ExplainOutcome::Proxied);
     assert_eq!(e.notes.len(), 1);
-    assert!(e.notes[0].ends_with("has no endpoint: its share of requests (75%) get 503"), "{:?}", e.notes);
+    assert!(
+        e.notes[0].ends_with("has no endpoint: its share of requests (75%) get 503"),
+        "{:?}",
+        e.notes
+    );
 }
 
 #[test]
 fn a_root_whose_only_route_is_in_an_invalid_child_is_valid_and_serves_nothing() {
-    let text = TREE.replace(
-        "  - {match: /, services: [{name: web, port: 80}]}\n",
-        "",
-    )
-    .replace("  - {match: /empty, services: [{name: empty, port: 80}]}\n", "")
-    .replace("  - {match: /half, services: [{name: web, port: 80, weight: 1}, {name: empty, port: 80, weight: 3}]}\n", "");
+    let text = TREE
+        .replace("  - {match: /, services: [{name: web, port: 80}]}\n", "")
+        .replace("  - {match: /empty, services: [{name: empty, port: 80}]}\n", "")
+        .replace(
+            "  - {match: /half, services: [{name: web, port: 80, weight: 1}, {name: empty, port: 80, weight: 3}]}\n",
+            "",
+        );
     let e = explained(&text, "http://tree.example.com/api");
     assert_eq!(e.outcome, ExplainOutcome::NotFound);
     let reason = e.reason.unwrap();
-    assert!(reason.contains("is valid but has no route served on this listener"), "{reason}");
+    assert!(
+        reason.contains("is valid but has no route served on this listener"),
+        "{reason}"
+    );
     assert!(reason.contains("IngressRoute default/api (invalid"), "{reason}");
 }
 
@@ -378,8 +412,22 @@ fn the_text_form_has_a_line_per_step() {
     assert_eq!(
         labels,
         [
-            "request", "outcome", "listener", "virtual", "route", "root", "route", "chain", "upstream", "timeout",
-            "retries", "websockets", "services", "cluster", "load", "endpoints"
+            "request",
+            "outcome",
+            "listener",
+            "virtual",
+            "route",
+            "root",
+            "route",
+            "chain",
+            "upstream",
+            "timeout",
+            "retries",
+            "websockets",
+            "services",
+            "cluster",
+            "load",
+            "endpoints"
         ]
     );
 }
@@ -401,7 +449,13 @@ fn json_has_the_documented_keys() {
     assert_eq!(json["chain"][0]["status"], "valid");
     let service = &json["services"][0];
     assert_eq!(
-        (&service["namespace"], &service["name"], &service["port"], &service["weight"], &service["cluster"]),
+        (
+            &service["namespace"],
+            &service["name"],
+            &service["port"],
+            &service["weight"],
+            &service["cluster"]
+        ),
         (
             &serde_json::json!("default"),
             &serde_json::json!("web"),
@@ -420,9 +474,15 @@ fn generated(size: ingressroute_fixtures::Size) -> Explainer {
         text.push_str(&value.to_string());
         text.push('\n');
     };
-    data.ingress_routes.iter().for_each(|o| push(serde_json::to_value(o).unwrap()));
-    data.services.iter().for_each(|o| push(serde_json::to_value(o).unwrap()));
-    data.endpoints.iter().for_each(|o| push(serde_json::to_value(o).unwrap()));
+    data.ingress_routes
+        .iter()
+        .for_each(|o| push(serde_json::to_value(o).unwrap()));
+    data.services
+        .iter()
+        .for_each(|o| push(serde_json::to_value(o).unwrap()));
+    data.endpoints
+        .iter()
+        .for_each(|o| push(serde_json::to_value(o).unwrap()));
     data.secrets.iter().for_each(|o| push(serde_json::to_value(o).unwrap()));
     let mut loaded = Loaded::new();
     loaded.add_str(Path::new("generated.json"), &text);
@@ -440,7 +500,12 @@ fn every_route_of_a_generated_world_is_explained_as_the_dag_built_it() {
     for vhost in x.dag.virtual_hosts() {
         for route in &vhost.routes {
             for https in [false, true] {
-                let url = format!("{}://{}{}", if https { "https" } else { "http" }, vhost.fqdn, route.prefix);
+                let url = format!(
+                    "{}://{}{}",
+                    if https { "https" } else { "http" },
+                    vhost.fqdn,
+                    route.prefix
+                );
                 let e = x.explain(&url).unwrap();
                 if https && vhost.secure.is_none() {
                     assert_eq!(e.outcome, ExplainOutcome::NotFound, "{url}");
@@ -448,15 +513,26 @@ fn every_route_of_a_generated_world_is_explained_as_the_dag_built_it() {
                 }
                 if !https && vhost.secure.is_some() && route.https_redirect {
                     assert_eq!(e.outcome, ExplainOutcome::Redirected, "{url}");
-                    assert_eq!(e.route.unwrap().location.unwrap(), format!("https://{}{}", vhost.fqdn, route.prefix));
+                    assert_eq!(
+                        e.route.unwrap().location.unwrap(),
+                        format!("https://{}{}", vhost.fqdn, route.prefix)
+                    );
                     continue;
                 }
                 assert_eq!(e.outcome, ExplainOutcome::Proxied, "{url}: {:?}", e.reason);
                 assert_eq!(e.route.as_ref().unwrap().r#match, route.prefix, "{url}");
                 let first = e.chain.first().unwrap();
-                assert_eq!((&first.namespace, &first.name), (&vhost.root.namespace, &vhost.root.name), "{url}");
+                assert_eq!(
+                    (&first.namespace, &first.name),
+                    (&vhost.root.namespace, &vhost.root.name),
+                    "{url}"
+                );
                 let last = e.chain.last().unwrap();
-                assert_eq!((&last.namespace, &last.name), (&route.source.namespace, &route.source.name), "{url}");
+                assert_eq!(
+                    (&last.namespace, &last.name),
+                    (&route.source.namespace, &route.source.name),
+                    "{url}"
+                );
                 assert_eq!(last.r#match.as_deref(), Some(route.prefix.as_str()));
                 if e.chain.len() > 1 {
                     delegated += 1;
@@ -464,7 +540,12 @@ fn every_route_of_a_generated_world_is_explained_as_the_dag_built_it() {
                 let mut expected: Vec<String> = route
                     .clusters
                     .iter()
-                    .map(|c| format!("{}/{}:{}", c.cluster.service.meta.namespace, c.cluster.service.meta.name, c.cluster.port.port))
+                    .map(|c| {
+                        format!(
+                            "{}/{}:{}",
+                            c.cluster.service.meta.namespace, c.cluster.service.meta.name, c.cluster.port.port
+                        )
+                    })
                     .collect();
                 let mut actual: Vec<String> = services(&e).into_iter().map(|(s, ..)| s).collect();
                 expected.sort();
@@ -475,12 +556,18 @@ fn every_route_of_a_generated_world_is_explained_as_the_dag_built_it() {
             }
         }
     }
-    assert!(checked > 1_000 && delegated > 100, "{checked} routes, {delegated} delegated");
+    assert!(
+        checked > 1_000 && delegated > 100,
+        "{checked} routes, {delegated} delegated"
+    );
 }
 
 #[test]
 fn hosts_of_a_generated_world_that_no_root_has_are_not_found() {
     let x = generated(ingressroute_fixtures::Size::S);
     let e = x.explain("http://host-100000.example.com/").unwrap();
-    assert_eq!(e.reason.as_deref(), Some("no root IngressRoute has fqdn host-100000.example.com"));
+    assert_eq!(
+        e.reason.as_deref(),
+        Some("no root IngressRoute has fqdn host-100000.example.com")
+    );
 }

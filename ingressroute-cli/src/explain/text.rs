@@ -86,14 +86,15 @@ pub(crate) fn render(e: &Explanation) -> String {
     for (i, step) in e.chain.iter().enumerate() {
         let label = if i == 0 { "chain" } else { "" };
         let arrow = if i == 0 { "" } else { "-> " };
-        let r#match = step.r#match.as_deref().map(|m| format!(" match {m}")).unwrap_or_default();
+        let r#match = step
+            .r#match
+            .as_deref()
+            .map(|m| format!(" match {m}"))
+            .unwrap_or_default();
         line(
             &mut out,
             label,
-            &format!(
-                "{arrow}{}/{}{match} ({})",
-                step.namespace, step.name, step.status
-            ),
+            &format!("{arrow}{}/{}{match} ({})", step.namespace, step.name, step.status),
         );
     }
     if let Some(route) = &e.route
@@ -164,7 +165,11 @@ fn service_lines(out: &mut String, label: &str, s: &ServiceStep) {
     if let Some(check) = &s.health_check {
         let mut text = format!(
             "health check {} every {}s, timeout {}s, unhealthy after {}, healthy after {}",
-            check.path, check.interval_seconds, check.timeout_seconds, check.unhealthy_threshold, check.healthy_threshold
+            check.path,
+            check.interval_seconds,
+            check.timeout_seconds,
+            check.unhealthy_threshold,
+            check.healthy_threshold
         );
         if let Some(host) = &check.host {
             let _ = write!(text, ", Host {host}");

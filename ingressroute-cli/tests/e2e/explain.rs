@@ -93,8 +93,12 @@ fn explain(world: &World, url: &str) -> (serde_json::Value, i32) {
         .output()
         .expect("the binary runs");
     let stdout = String::from_utf8(output.stdout).unwrap();
-    let json = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("{url}: not JSON ({e}): {stdout}{}", String::from_utf8_lossy(&output.stderr)));
+    let json = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "{url}: not JSON ({e}): {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
     (json, output.status.code().unwrap())
 }
 
@@ -150,7 +154,10 @@ async fn check(world: &World, url: &str, ports: &BTreeMap<String, String>) -> Re
             assert_eq!(code, 0, "{url}");
             let location = response.header("location").unwrap_or_default();
             if response.status != 301 || location != explained["route"]["location"] {
-                return Err(format!("{url}: {} to {location:?}, explain said {explained}", response.status));
+                return Err(format!(
+                    "{url}: {} to {location:?}, explain said {explained}",
+                    response.status
+                ));
             }
             Ok(location.to_owned())
         }
@@ -158,7 +165,10 @@ async fn check(world: &World, url: &str, ports: &BTreeMap<String, String>) -> Re
             assert_eq!(code, 1, "{url}");
             let status = explained["status"].as_u64().unwrap();
             if u64::from(response.status) != status || response.backend().is_ok() {
-                return Err(format!("{url}: {} {}, explain said {status}", response.status, response.body));
+                return Err(format!(
+                    "{url}: {} {}, explain said {status}",
+                    response.status, response.body
+                ));
             }
             Ok(status.to_string())
         }
@@ -197,11 +207,17 @@ async fn every_explained_url_is_answered_by_what_explain_named() {
         ("http://site.example.com/broken/x", "home"),
         ("https://secure.example.com/x", "sec"),
         ("http://secure.example.com/open/door", "open"),
-        ("http://secure.example.com/closed?q=1", "https://secure.example.com/closed?q=1"),
+        (
+            "http://secure.example.com/closed?q=1",
+            "https://secure.example.com/closed?q=1",
+        ),
         ("https://secure.example.com/open", "open"),
     ];
     for (url, expected) in served {
-        let answer = eventually(&format!("{url} to be answered as explained"), || check(&world, url, &ports)).await;
+        let answer = eventually(&format!("{url} to be answered as explained"), || {
+            check(&world, url, &ports)
+        })
+        .await;
         assert!(
             expected.split('|').any(|e| *e == answer),
             "{url}: answered by {answer}, expected {expected}"
@@ -220,7 +236,10 @@ async fn every_explained_url_is_answered_by_what_explain_named() {
     for _ in 0..20 {
         let answer = check(&world, "http://site.example.com/split", &ports).await.unwrap();
         assert!(answer == "left" || answer == "right", "{answer}");
-        assert_eq!(check(&world, "http://site.example.com/api", &ports).await.unwrap(), "api-v1");
+        assert_eq!(
+            check(&world, "http://site.example.com/api", &ports).await.unwrap(),
+            "api-v1"
+        );
     }
     let refused: &[(&str, &str)] = &[
         ("http://nobody.example.com/", "404"),
