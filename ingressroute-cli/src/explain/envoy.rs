@@ -373,6 +373,8 @@ fn http(resources: &Resources, request: &Request, hcm: &hcm_v3::HttpConnectionMa
         }
         Some(route_v3::route::Action::Redirect(redirect)) => Action::Redirect(redirect.clone()),
         Some(route_v3::route::Action::DirectResponse(direct)) => Action::Direct(direct.status),
+        // The translation makes route and redirect actions only; for any other (a
+        // filter action, none at all) Envoy finds no route to forward to: 404.
         _ => Action::Direct(404),
     };
     trace.route = Some((index, prefix, action));

@@ -226,7 +226,7 @@ fn explain_request(resources: &Resources, model: &Model<'_>, request: &Request) 
     });
 
     if let Some(stop) = &trace.stop {
-        explanation.reason = Some(reasons::stop_reason(stop, model, request, &fqdn, served, &roots));
+        explanation.reason = Some(reasons::stop_reason(stop, request, &fqdn, served, &roots));
         if !matches!(stop, Missing::FilterChain | Missing::Listener) {
             explanation.status = Some(404);
         }

@@ -12,7 +12,6 @@ use super::{Explanation, object_name};
 /// The reason Envoy stopped, in terms of the model.
 pub(super) fn stop_reason(
     stop: &Missing,
-    model: &Model<'_>,
     request: &Request,
     fqdn: &str,
     served: Option<&ingressroute_dag::ServedVirtualHost>,
@@ -69,7 +68,6 @@ pub(super) fn stop_reason(
             object_name(root)
         );
     }
-    let _ = model;
     match (stop, request.scheme) {
         (Missing::FilterChain | Missing::Listener, Scheme::Https) => {
             format!("no root IngressRoute has fqdn {host} with TLS: Envoy closes the TLS connection")
