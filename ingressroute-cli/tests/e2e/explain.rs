@@ -1,6 +1,6 @@
 //! `ingressroute explain` checked against real traffic: for each URL of a world with
 //! several virtual hosts, delegation across namespaces, weights, a prefix rewrite, TLS
-//! (redirect, `permitInsecure`), an invalid child, a Service without endpoints and hosts
+//! (redirect, `permitInsecure`), a TLS-terminating `tcpproxy`, an invalid child, a Service without endpoints and hosts
 //! or paths nobody serves, the binary explains the request from the served files, the
 //! request goes through the real Envoy that `serve` configures from the same files, and
 //! the answer must be what `explain` said: the backend behind one of the named Services'
@@ -12,7 +12,7 @@ use std::process::Command;
 
 use rustls::version::{TLS12, TLS13};
 
-use crate::support::client::{Response, get_tls};
+use crate::support::client::{Response, exchange, get_tls, tls_connect};
 use crate::support::manifests::{service, tls_secret};
 use crate::support::world::Lease;
 use crate::support::{Setup, World, eventually};
@@ -79,6 +79,16 @@ spec:
     permitInsecure: true
     services: [{name: open, port: 80}]
 ---
+apiVersion: contour.heptio.com/v1beta1
+kind: IngressRoute
+metadata: {name: tcp, namespace: default}
+spec:
+  virtualhost:
+    fqdn: tcp.example.com
+    tls: {secretName: tcp-tls}
+  tcpproxy:
+    services: [{name: tcp-echo, port: 80}]
+---
 apiVersion: v1
 kind: Service
 metadata: {name: empty, namespace: default}
@@ -102,7 +112,7 @@ fn explain(world: &World, url: &str) -> (serde_json::Value, i32) {
     (json, output.status.code().unwrap())
 }
 
-/// The answer of the real Envoy.
+/// The answer of the real Envoy to `GET URL`.
 async fn send(world: &World, url: &str) -> Result<Response, String> {
     let (scheme, rest) = url.split_once("://").unwrap();
     let (host, path) = rest.split_at(rest.find('/').unwrap());
@@ -134,6 +144,19 @@ fn named_backends(explained: &serde_json::Value, ports: &BTreeMap<String, String
 async fn check(world: &World, url: &str, ports: &BTreeMap<String, String>) -> Result<String, String> {
     let (explained, code) = explain(world, url);
     let outcome = explained["outcome"].as_str().unwrap();
+    if outcome == "tcp_proxied" {
+        assert_eq!(code, 0, "{url}");
+        let [backend] = named_backends(&explained, ports).try_into().unwrap();
+        let host = url.trim_start_matches("https://").trim_end_matches('/');
+        let tls = world.ca().client(&[&TLS13, &TLS12]);
+        let mut stream = tls_connect(world.https, host, &tls).await?;
+        let expected = format!("{backend}: ping");
+        let reply = exchange(&mut stream, "ping", expected.len()).await?;
+        if reply != expected {
+            return Err(format!("{url}: {reply:?}, explain named {backend}"));
+        }
+        return Ok(backend);
+    }
     let response = send(world, url).await?;
     match outcome {
         "proxied" => {
@@ -181,17 +204,28 @@ async fn every_explained_url_is_answered_by_what_explain_named() {
     let Some(mut s) = Setup::new("explain") else { return };
     let names = ["home", "api-v1", "api-v2", "rewrite", "left", "right", "sec", "open"];
     let backends = names.map(|name| s.http(name));
-    let ports: BTreeMap<String, String> = backends.iter().map(|b| (b.port.to_string(), b.name.clone())).collect();
+    let mut ports: BTreeMap<String, String> = backends.iter().map(|b| (b.port.to_string(), b.name.clone())).collect();
+    let tcp_echo = s.tcp_echo("tcp-echo");
+    ports.insert(tcp_echo.port.to_string(), tcp_echo.name.clone());
     let leaf = s.leaf(&["secure.example.com"]);
+    let tcp_leaf = s.leaf(&["tcp.example.com"]);
     let services: String = backends
         .iter()
         .map(|b| {
             let namespace = if b.name.starts_with("api-") { "team" } else { "default" };
             service(namespace, &b.name, &[b])
         })
+        .chain([service("default", "tcp-echo", &[&tcp_echo])])
         .collect();
     s.file("services.yaml", services);
-    s.file("secrets.yaml", tls_secret("default", "secure-tls", &leaf));
+    s.file(
+        "secrets.yaml",
+        [
+            tls_secret("default", "secure-tls", &leaf),
+            tls_secret("default", "tcp-tls", &tcp_leaf),
+        ]
+        .concat(),
+    );
     s.file("routes.yaml", SITE);
     let world = Lease::own(s.start().await);
 
@@ -212,6 +246,7 @@ async fn every_explained_url_is_answered_by_what_explain_named() {
             "https://secure.example.com/closed?q=1",
         ),
         ("https://secure.example.com/open", "open"),
+        ("https://tcp.example.com/", "tcp-echo"),
     ];
     for (url, expected) in served {
         let answer = eventually(&format!("{url} to be answered as explained"), || {
