@@ -167,7 +167,10 @@ fn timeout_retries_and_websockets_come_from_the_route() {
     let retries = route.retries.unwrap();
     assert_eq!((retries.count, retries.retry_on.as_str()), (3, "5xx"));
     assert_eq!(retries.per_try_timeout.as_deref(), Some("150ms"));
+    assert_eq!(route.timeout.as_deref(), Some("1s"));
     assert!(!route.websockets);
+    let e = x.explain("http://timeout.bar.com/stream").unwrap();
+    assert_eq!(e.route.unwrap().timeout.as_deref(), Some("infinity"));
     let e = x.explain("http://chat.example.com/websocket").unwrap();
     assert!(e.route.unwrap().websockets);
     let e = x.explain("http://chat.example.com/").unwrap();
@@ -569,5 +572,39 @@ fn hosts_of_a_generated_world_that_no_root_has_are_not_found() {
     assert_eq!(
         e.reason.as_deref(),
         Some("no root IngressRoute has fqdn host-100000.example.com")
+    );
+}
+
+#[test]
+fn a_root_outside_the_root_namespaces_is_named_as_invalid() {
+    let mut loaded = Loaded::new();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/invalid/root-in-non-root-namespace.only-with-root-namespaces.yaml");
+    loaded.add_path(&path);
+    let url = "http://root-outside-root-namespaces.example.org/";
+    let config = check::config(Some("roots"), ingressroute_api::DEFAULT_INGRESS_CLASS);
+    let e = explain(&loaded, &config, &EnvoyConfig::default(), url).unwrap();
+    assert_eq!(e.outcome, ExplainOutcome::NotFound);
+    assert_eq!(
+        e.reason.as_deref(),
+        Some(
+            "the root IngressRoute team-x/root-outside-root-namespaces of root-outside-root-namespaces.example.org \
+             is invalid: root IngressRoute cannot be defined in this namespace"
+        )
+    );
+    let e = explain(&loaded, &Config::default(), &EnvoyConfig::default(), url).unwrap();
+    assert_eq!(e.outcome, ExplainOutcome::Proxied);
+}
+
+#[test]
+fn an_ingress_route_of_another_class_is_not_a_root() {
+    let text = BASIC.replace(
+        "metadata: {name: root, namespace: default}",
+        "metadata: {name: root, namespace: default, annotations: {kubernetes.io/ingress.class: other}}",
+    );
+    let e = explained(&text, "http://root.example.com/");
+    assert_eq!(
+        e.reason.as_deref(),
+        Some("no root IngressRoute has fqdn root.example.com")
     );
 }
