@@ -99,6 +99,7 @@ pub struct Explainer {
     resources: Resources,
     statuses: Statuses,
     ingress_routes: BTreeMap<ObjectRef, Arc<IngressRoute>>,
+    undecodable_fqdns: BTreeMap<ObjectRef, String>,
 }
 
 impl Explainer {
@@ -123,11 +124,24 @@ impl Explainer {
             })
             .filter(|(object, _)| statuses.contains_key(object))
             .collect();
+        // An IngressRoute that does not decode is known by the fqdn it was written with.
+        let undecodable_fqdns = loaded
+            .manifests()
+            .iter()
+            .filter_map(|m| match &m.object {
+                Object::Undecodable(undecodable) if statuses.contains_key(&undecodable.object) => {
+                    let fqdn = m.raw.pointer("/spec/virtualhost/fqdn")?.as_str()?;
+                    Some((undecodable.object.clone(), fqdn.to_owned()))
+                }
+                _ => None,
+            })
+            .collect();
         Self {
             dag,
             resources,
             statuses,
             ingress_routes,
+            undecodable_fqdns,
         }
     }
 
@@ -145,7 +159,7 @@ impl Explainer {
     /// [`UrlError`] when the URL is not `http://` or `https://` with a host.
     pub fn explain(&self, url: &str) -> Result<Explanation, UrlError> {
         let request = Request::parse(url)?;
-        let model = Model::new(&self.dag, &self.statuses, &self.ingress_routes);
+        let model = Model::new(&self.dag, &self.statuses, &self.ingress_routes, &self.undecodable_fqdns);
         Ok(explain_request(&self.resources, &model, &request))
     }
 }

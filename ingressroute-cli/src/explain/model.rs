@@ -33,20 +33,23 @@ pub(crate) struct Model<'a> {
     dag: &'a Dag,
     statuses: &'a Statuses,
     ingress_routes: &'a BTreeMap<ObjectRef, Arc<IngressRoute>>,
+    undecodable_fqdns: &'a BTreeMap<ObjectRef, String>,
 }
 
 impl<'a> Model<'a> {
-    /// The model of a build: its DAG, its statuses (undecodable IngressRoutes included)
-    /// and the IngressRoutes that went into it.
+    /// The model of a build: its DAG, its statuses (undecodable IngressRoutes included),
+    /// the IngressRoutes that went into it and the fqdns of those that do not decode.
     pub(crate) fn new(
         dag: &'a Dag,
         statuses: &'a Statuses,
         ingress_routes: &'a BTreeMap<ObjectRef, Arc<IngressRoute>>,
+        undecodable_fqdns: &'a BTreeMap<ObjectRef, String>,
     ) -> Self {
         Self {
             dag,
             statuses,
             ingress_routes,
+            undecodable_fqdns,
         }
     }
 
@@ -69,18 +72,24 @@ impl<'a> Model<'a> {
     }
 
     /// Every IngressRoute whose `spec.virtualhost.fqdn` is `fqdn` (case-insensitive),
-    /// with its status and whether its status says the fqdn is claimed twice.
+    /// those that do not decode included, with its status and whether its status says
+    /// the fqdn is claimed twice.
     pub(crate) fn roots_of(&self, fqdn: &str) -> Vec<(ObjectRef, CurrentStatus, String, bool)> {
-        self.ingress_routes
+        let decoded = self.ingress_routes.iter().filter(|(_, route)| {
+            route
+                .spec
+                .virtualhost
+                .as_ref()
+                .is_some_and(|vhost| vhost.fqdn.eq_ignore_ascii_case(fqdn))
+        });
+        let undecodable = self
+            .undecodable_fqdns
             .iter()
-            .filter(|(_, route)| {
-                route
-                    .spec
-                    .virtualhost
-                    .as_ref()
-                    .is_some_and(|vhost| vhost.fqdn.eq_ignore_ascii_case(fqdn))
-            })
-            .map(|(object, _)| {
+            .filter(|(_, written)| written.eq_ignore_ascii_case(fqdn));
+        decoded
+            .map(|(object, _)| object)
+            .chain(undecodable.map(|(object, _)| object))
+            .map(|object| {
                 let (status, description) = self.status(object);
                 let duplicate = self
                     .dag

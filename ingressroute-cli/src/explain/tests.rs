@@ -644,3 +644,19 @@ proptest::proptest! {
         proptest::prop_assert_eq!((&last.namespace, &last.name), (&expected.source.namespace, &expected.source.name));
     }
 }
+
+#[test]
+fn a_root_that_does_not_decode_is_named_by_the_fqdn_it_was_written_with() {
+    let text = BASIC.replace(
+        "services: [{name: web, port: 80}]",
+        "services: [{name: web, port: eighty}]",
+    );
+    let e = explained(&text, "http://root.example.com/");
+    let reason = e.reason.unwrap();
+    assert!(
+        reason.starts_with(
+            "the root IngressRoute default/root of root.example.com is invalid: cannot decode the IngressRoute: "
+        ),
+        "{reason}"
+    );
+}
