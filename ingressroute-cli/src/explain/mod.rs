@@ -16,8 +16,9 @@
 //!
 //! Matching is Envoy's, done on Envoy's messages (module `envoy`); the DAG only names what
 //! produced each message (module `model`), and says why nothing serves when Envoy finds
-//! nothing. Exit codes: 0 proxied, redirected or TCP-proxied; 1 a 404 or 503 (or a TLS
-//! connection Envoy closes); 2 input errors (a bad URL, input that cannot be read).
+//! nothing (docs/decisions.md#d49). Exit codes: 0 proxied, redirected or TCP-proxied; 1 a
+//! 404 or 503, or nothing answers (no listener, no filter chain); 2 input errors (a bad
+//! URL, input that cannot be read).
 
 mod envoy;
 mod explanation;
