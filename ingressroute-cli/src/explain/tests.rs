@@ -1,4 +1,9 @@
-//! Unit tests of `explain` on small worlds.
+//! Unit tests of `explain`: small worlds written here, the bundled examples, and generated
+//! worlds (with a property test).
+//!
+//! Why one file of this length: every test drives the same entry point (`explain` or an
+//! `Explainer`) and shares its fixtures (`BASIC`, `TREE`, the examples, the generated
+//! world built once); split by topic they would each repeat them.
 
 use std::path::Path;
 
