@@ -13,6 +13,8 @@
 //!                             │
 //!                             ▼ (the DAG and the Endpoints)
 //!                 render ──▶ ingressroute-envoy ──▶ Envoy v3 resources (json | yaml)
+//!                             │                                  │
+//!                             │           explain URL ──▶ one request traced through them
 //!                             │
 //!                             ▼ (the same, rebuilt on every change of the files)
 //!                 serve ──▶ xDS server ──▶ Envoy (a child process with `--envoy`)
@@ -27,6 +29,8 @@
 //!   code;
 //! * [`output`] renders statuses;
 //! * [`render`] translates the DAG into the Envoy resources an xDS server would serve;
+//! * [`explain`] traces one request through those resources and names the IngressRoutes
+//!   behind each step;
 //! * [`bootstrap`] writes the bootstrap an Envoy needs to talk to `serve`;
 //! * [`serve`] watches the files and serves their Envoy resources over xDS, and runs an
 //!   Envoy on them if asked to.
@@ -38,6 +42,7 @@
 pub mod bootstrap;
 pub mod certgen;
 pub mod check;
+pub mod explain;
 pub mod load;
 pub mod names;
 pub mod output;
@@ -77,6 +82,15 @@ pub enum Command {
     /// resources were printed; 2: some input cannot be read or parsed (nothing is
     /// printed).
     Render(render::RenderArgs),
+    /// Explain how Envoy would handle one request (`http://HOST[:PORT]/PATH` or
+    /// `https://HOST/PATH`), from the Envoy resources the manifests give, with the
+    /// IngressRoutes behind each step: virtual host and root, the matching route and its
+    /// delegation chain, rewrite, timeout, retries, Services, clusters and endpoints, or
+    /// why nothing serves it.
+    ///
+    /// Exit code 0: the request is proxied or redirected; 1: it gets a 404 or 503; 2:
+    /// the URL is wrong or some input cannot be read or parsed.
+    Explain(explain::ExplainArgs),
     /// Write an Envoy bootstrap (JSON) that points Envoy at `ingressroute serve` over ADS.
     Bootstrap(bootstrap::BootstrapArgs),
     /// Write the Secrets for xDS over mutual TLS between the controller and Envoy (fresh
@@ -110,6 +124,9 @@ pub enum Error {
     /// `render` failed.
     #[error(transparent)]
     Render(#[from] render::Error),
+    /// `explain` failed.
+    #[error(transparent)]
+    Explain(#[from] explain::Error),
     /// `bootstrap` failed.
     #[error(transparent)]
     Bootstrap(#[from] bootstrap::Error),
@@ -176,6 +193,11 @@ pub fn run(cli: &Cli) -> Result<check::Outcome, Error> {
         Command::Render(args) => {
             let outcome = render::run(args, stdin, &mut stdout, &mut stderr)?;
             stdout.flush().map_err(render::Error::Write)?;
+            Ok(outcome)
+        }
+        Command::Explain(args) => {
+            let outcome = explain::run(args, stdin, &mut stdout, &mut stderr)?;
+            stdout.flush().map_err(explain::Error::Write)?;
             Ok(outcome)
         }
         Command::Bootstrap(args) => {

@@ -9,6 +9,7 @@
 //!   world).
 //! * [`tls`] has TLS termination, redirects, TLS versions, certificate delegation,
 //!   upstream TLS and TCP proxying, on one shared Envoy speaking incremental (delta) ADS.
+//! * [`explain`] checks `ingressroute explain` against real traffic.
 //! * [`external_names`] has `--allow-loopback-external-names`.
 //! * [`reload`] edits the files while Envoy serves, each test with its own Envoy.
 //! * [`lifecycle`] kills `serve` and checks that its Envoy goes with it.
@@ -23,6 +24,7 @@
     missing_docs
 )]
 
+mod explain;
 mod external_names;
 mod http;
 mod lifecycle;
