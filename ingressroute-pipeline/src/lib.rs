@@ -22,6 +22,7 @@
 //! the time, publishes the [`Resources`](ingressroute_envoy::Resources) it returns and
 //! writes or logs the statuses.
 
+pub mod graph;
 mod holdoff;
 mod object;
 mod pipeline;
