@@ -471,6 +471,22 @@ impl GraphFormat {
         }
     }
 
+    /// The format a URL query asks for with `format=` (`?format=svg`), DOT without one:
+    /// what `/debug/dag` takes, in the controller and in `ingressroute serve`.
+    ///
+    /// # Errors
+    ///
+    /// [`UnknownFormat`] when `format=` names no format.
+    pub fn from_query(query: Option<&str>) -> Result<Self, UnknownFormat> {
+        let value = query
+            .into_iter()
+            .flat_map(|query| query.split('&'))
+            .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+            .find(|(key, _)| *key == "format")
+            .map(|(_, value)| value);
+        value.map_or(Ok(Self::Dot), str::parse)
+    }
+
     /// The graph in this format, ending with a newline.
     #[must_use]
     pub fn render(self, graph: &ObjectGraph) -> String {

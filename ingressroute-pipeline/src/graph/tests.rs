@@ -243,3 +243,14 @@ fn formats_parse_from_their_names() {
     }
     assert!("png".parse::<GraphFormat>().is_err());
 }
+
+#[test]
+fn a_query_picks_the_format_and_dot_is_the_default() {
+    assert_eq!(GraphFormat::from_query(None), Ok(GraphFormat::Dot));
+    assert_eq!(GraphFormat::from_query(Some("x=1")), Ok(GraphFormat::Dot));
+    assert_eq!(GraphFormat::from_query(Some("x=1&format=svg")), Ok(GraphFormat::Svg));
+    assert_eq!(
+        GraphFormat::from_query(Some("format=png")),
+        Err(UnknownFormat("png".to_owned()))
+    );
+}
