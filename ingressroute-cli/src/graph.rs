@@ -47,9 +47,7 @@ pub struct GraphArgs {
 
 /// `namespace/name`, or `name` in the `default` namespace.
 fn parse_object(text: &str) -> Result<ObjectRef, String> {
-    let (namespace, name) = text
-        .split_once('/')
-        .unwrap_or((ObjectRef::DEFAULT_NAMESPACE, text));
+    let (namespace, name) = text.split_once('/').unwrap_or((ObjectRef::DEFAULT_NAMESPACE, text));
     if namespace.is_empty() || name.is_empty() || name.contains('/') {
         return Err(format!("expected NAMESPACE/NAME or NAME, got {text:?}"));
     }
@@ -115,7 +113,12 @@ pub fn graph(loaded: &Loaded, config: &Config, focus: Option<&ObjectRef>) -> Res
 ///
 /// [`Error::Write`] when `stdout` or `stderr` cannot be written. Problems with the input
 /// are not errors: they are reported on `stderr` and give [`Outcome::InputError`].
-pub fn run(args: &GraphArgs, stdin: impl Read, stdout: &mut impl Write, stderr: &mut impl Write) -> Result<Outcome, Error> {
+pub fn run(
+    args: &GraphArgs,
+    stdin: impl Read,
+    stdout: &mut impl Write,
+    stderr: &mut impl Write,
+) -> Result<Outcome, Error> {
     let loaded = check::load_reporting(&args.input.paths, stdin, stderr).map_err(Error::Write)?;
     if loaded.has_errors() {
         let line = output::stderr_line(Severity::Error, &"no graph: some input cannot be read or parsed");

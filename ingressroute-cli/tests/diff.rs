@@ -11,7 +11,12 @@ use common::{run, run_in, scratch, workspace, write_files};
 fn every_example_against_itself_is_no_change() {
     for dir in ["examples/ingressroute", "examples/invalid", "examples/diff/before"] {
         let run = run(&["diff", dir, dir]);
-        assert_eq!((run.code, run.stdout.as_str()), (0, "no changes\n"), "{dir}: {}", run.stderr);
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (0, "no changes\n"),
+            "{dir}: {}",
+            run.stderr
+        );
     }
     // Each file of the examples against itself, on its own.
     for entry in std::fs::read_dir(workspace().join("examples/ingressroute")).unwrap() {
@@ -49,12 +54,28 @@ fn the_bundled_change_is_classed_by_effect_in_json() {
 
 #[test]
 fn fail_on_invalid_ignores_changes_that_break_nothing() {
-    let breaking = run(&["diff", "--fail-on", "invalid", "examples/diff/before", "examples/diff/after"]);
+    let breaking = run(&[
+        "diff",
+        "--fail-on",
+        "invalid",
+        "examples/diff/before",
+        "examples/diff/after",
+    ]);
     assert_eq!(breaking.code, 1);
     // Backwards, the child is repaired: changes, but nothing becomes invalid.
-    let repairing = run(&["diff", "--fail-on", "invalid", "examples/diff/after", "examples/diff/before"]);
+    let repairing = run(&[
+        "diff",
+        "--fail-on",
+        "invalid",
+        "examples/diff/after",
+        "examples/diff/before",
+    ]);
     assert_eq!(repairing.code, 0, "{}", repairing.stdout);
-    assert!(repairing.stdout.contains("shop/cart: invalid -> valid: valid IngressRoute"));
+    assert!(
+        repairing
+            .stdout
+            .contains("shop/cart: invalid -> valid: valid IngressRoute")
+    );
     let plain = run(&["diff", "examples/diff/after", "examples/diff/before"]);
     assert_eq!(plain.code, 1);
 }
@@ -63,7 +84,13 @@ fn fail_on_invalid_ignores_changes_that_break_nothing() {
 fn standard_input_can_be_one_side() {
     let dir = scratch("diff-stdin");
     let new = std::fs::read_to_string(workspace().join("examples/diff/after/shop.yaml")).unwrap();
-    write_files(&dir, &[("old.yaml", &std::fs::read_to_string(workspace().join("examples/diff/before/shop.yaml")).unwrap())]);
+    write_files(
+        &dir,
+        &[(
+            "old.yaml",
+            &std::fs::read_to_string(workspace().join("examples/diff/before/shop.yaml")).unwrap(),
+        )],
+    );
     let run = run_in(&dir, &["diff", "old.yaml", "-"], &new);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stdout.contains("virtual host shop.example.com:"), "{}", run.stdout);
@@ -75,5 +102,8 @@ fn unreadable_input_is_exit_code_2_and_prints_nothing() {
     assert_eq!(run.code, 2);
     assert_eq!(run.stdout, "");
     assert!(run.stderr.contains("examples/diff/nowhere"), "{}", run.stderr);
-    assert!(run.stderr.ends_with("error: no diff: some input cannot be read or parsed\n"));
+    assert!(
+        run.stderr
+            .ends_with("error: no diff: some input cannot be read or parsed\n")
+    );
 }

@@ -52,7 +52,11 @@ fn every_example_object_is_one_node_of_the_svg_and_of_every_format() {
     for dir in ["examples/ingressroute", "examples/invalid"] {
         let ids = json_ids(&[dir]);
         let routes = checked_ids(&[dir]);
-        assert!(routes.is_subset(&ids), "{dir}: {:?}", routes.difference(&ids).collect::<Vec<_>>());
+        assert!(
+            routes.is_subset(&ids),
+            "{dir}: {:?}",
+            routes.difference(&ids).collect::<Vec<_>>()
+        );
         assert!(ids.iter().any(|id| id.starts_with("Service/")));
 
         let svg = run(&["graph", "-o", "svg", dir]);
@@ -64,7 +68,10 @@ fn every_example_object_is_one_node_of_the_svg_and_of_every_format() {
         let dot = run(&["graph", dir]);
         let mermaid = run(&["graph", "-o", "mermaid", dir]);
         for id in &ids {
-            assert!(dot.stdout.contains(&format!("\"{id}\" [label=")), "{id} in the DOT of {dir}");
+            assert!(
+                dot.stdout.contains(&format!("\"{id}\" [label=")),
+                "{id} in the DOT of {dir}"
+            );
         }
         assert_eq!(
             mermaid.stdout.lines().filter(|l| l.contains(":::")).count(),
@@ -79,7 +86,12 @@ fn the_invalid_examples_show_their_cycle_and_their_orphans() {
     let run = run(&["graph", "-o", "json", "examples/invalid"]);
     let json = run.json();
     let nodes = json["nodes"].as_array().unwrap();
-    let node = |id: &str| nodes.iter().find(|n| n["id"] == id).unwrap_or_else(|| panic!("no {id}"));
+    let node = |id: &str| {
+        nodes
+            .iter()
+            .find(|n| n["id"] == id)
+            .unwrap_or_else(|| panic!("no {id}"))
+    };
     assert_eq!(node("IngressRoute/default/orphaned-child")["status"], "orphaned");
     assert_eq!(node("IngressRoute/default/cycle-child")["inCycle"], true);
     assert!(
@@ -146,13 +158,27 @@ fn a_generated_world_is_a_node_per_object_in_the_svg() {
     let mut expected: BTreeSet<String> = data
         .ingress_routes
         .iter()
-        .map(|r| format!("IngressRoute/{}/{}", r.metadata.namespace.as_deref().unwrap(), r.metadata.name.as_deref().unwrap()))
+        .map(|r| {
+            format!(
+                "IngressRoute/{}/{}",
+                r.metadata.namespace.as_deref().unwrap(),
+                r.metadata.name.as_deref().unwrap()
+            )
+        })
         .collect();
     expected.extend(data.services.iter().map(|s| {
-        format!("Service/{}/{}", s.metadata.namespace.as_deref().unwrap(), s.metadata.name.as_deref().unwrap())
+        format!(
+            "Service/{}/{}",
+            s.metadata.namespace.as_deref().unwrap(),
+            s.metadata.name.as_deref().unwrap()
+        )
     }));
     // Every IngressRoute and Service (the TLS Secrets too, through the roots that use
     // them) is drawn.
-    assert!(expected.is_subset(&drawn), "{:?}", expected.difference(&drawn).take(5).collect::<Vec<_>>());
+    assert!(
+        expected.is_subset(&drawn),
+        "{:?}",
+        expected.difference(&drawn).take(5).collect::<Vec<_>>()
+    );
     assert!(drawn.iter().any(|id| id.starts_with("Secret/")));
 }

@@ -85,7 +85,9 @@ fn the_readme_shows_what_graph_and_diff_print() {
     let examples = examples(&lines);
     for command in CHECKED {
         assert!(
-            examples.iter().any(|e| e.command.starts_with(&format!("ingressroute {command}"))),
+            examples
+                .iter()
+                .any(|e| e.command.starts_with(&format!("ingressroute {command}"))),
             "the README has no example of `ingressroute {command}`"
         );
     }
@@ -114,14 +116,18 @@ fn the_readme_shows_what_graph_and_diff_print() {
             .map(|l| l.strip_prefix(example.indent.as_str()).unwrap_or(l))
             .collect();
         assert_eq!(
-            expected,
-            example.actual,
+            expected, example.actual,
             "`{}` in {README} differs from its output; if the new output is right, run \
              `{BLESS}=1 cargo test -p ingressroute-cli --test readme` and review the diff",
             example.command
         );
         if let Some((line, code)) = example.code {
-            assert_eq!(lines[line].trim(), code.to_string(), "the exit code of `{}`", example.command);
+            assert_eq!(
+                lines[line].trim(),
+                code.to_string(),
+                "the exit code of `{}`",
+                example.command
+            );
         }
     }
 }

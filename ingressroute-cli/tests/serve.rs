@@ -44,7 +44,11 @@ fn the_local_example_is_valid() {
 fn http_get(address: &str, path: &str) -> Option<(u16, String)> {
     use std::io::{Read as _, Write as _};
     let mut stream = std::net::TcpStream::connect(address).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let code = response.split_whitespace().nth(1)?.parse().ok()?;
@@ -67,7 +71,14 @@ fn debug_address_serves_the_graph_of_the_last_build() {
         ],
     );
     let mut child = Command::new(env!("CARGO_BIN_EXE_ingressroute"))
-        .args(["serve", "--xds-address", "127.0.0.1:0", "--debug-address", "127.0.0.1:0", "."])
+        .args([
+            "serve",
+            "--xds-address",
+            "127.0.0.1:0",
+            "--debug-address",
+            "127.0.0.1:0",
+            ".",
+        ])
         .current_dir(&dir)
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
@@ -87,7 +98,9 @@ fn debug_address_serves_the_graph_of_the_last_build() {
             }
         }
     });
-    let address = address_rx.recv_timeout(Duration::from_secs(30)).expect("serve says where /debug/dag is");
+    let address = address_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("serve says where /debug/dag is");
 
     let until = |what: &str, check: &dyn Fn() -> bool| {
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -107,7 +120,10 @@ fn debug_address_serves_the_graph_of_the_last_build() {
     assert_eq!(http_get(&address, "/debug/dag?format=gif").unwrap().0, 400);
 
     // It follows the files.
-    common::write_files(&dir, &[("other.yaml", &common::root("default", "away", "away.example.com"))]);
+    common::write_files(
+        &dir,
+        &[("other.yaml", &common::root("default", "away", "away.example.com"))],
+    );
     until("the new root is drawn", &|| {
         http_get(&address, "/debug/dag?format=mermaid").is_some_and(|(_, body)| body.contains("default/away"))
     });

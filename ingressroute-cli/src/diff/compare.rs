@@ -235,7 +235,12 @@ fn virtual_hosts(resources: &TypedResources) -> BTreeMap<(String, &'static str),
         } else {
             "http"
         };
-        for host in config.get("virtual_hosts").and_then(Value::as_array).into_iter().flatten() {
+        for host in config
+            .get("virtual_hosts")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             hosts.insert((str_field(host, "name").to_owned(), side), host);
         }
     }
@@ -280,7 +285,12 @@ fn routes(old: &TypedResources, new: &TypedResources, out: &mut Vec<Change>) {
         };
         // The host's own settings (domains, ...), then its routes by match.
         let mut fields = Vec::new();
-        diff_values("", Some(&without(before, "routes")), Some(&without(after, "routes")), &mut fields);
+        diff_values(
+            "",
+            Some(&without(before, "routes")),
+            Some(&without(after, "routes")),
+            &mut fields,
+        );
         if !fields.is_empty() {
             out.push(Change {
                 effect: Effect::Routes,
@@ -353,61 +363,70 @@ fn by_name<'a>(values: &'a [Value], key: &str) -> BTreeMap<String, &'a Value> {
 }
 
 fn listeners(old: &TypedResources, new: &TypedResources, out: &mut Vec<Change>) {
-    keyed(by_name(&old.listeners, "name"), by_name(&new.listeners, "name"), |name, a, b| {
-        let (Some(a), Some(b)) = (a, b) else {
-            out.push(Change {
-                effect: Effect::Listeners,
-                section: Section::Listeners,
-                subject: format!("listener {name}"),
-                kind: kind_of(a.is_some(), b.is_some()),
-                fields: Vec::new(),
-            });
-            return;
-        };
-        let mut fields = Vec::new();
-        diff_values("", Some(&without(a, "filter_chains")), Some(&without(b, "filter_chains")), &mut fields);
-        if !fields.is_empty() {
-            out.push(Change {
-                effect: Effect::Listeners,
-                section: Section::Listeners,
-                subject: format!("listener {name}"),
-                kind: ChangeKind::Changed,
-                fields,
-            });
-        }
-        let chains = |l: &'_ Value| -> Vec<(String, Value)> {
-            l.get("filter_chains")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .map(|c| (chain_key(c), c.clone()))
-                .collect()
-        };
-        let (old_chains, new_chains) = (chains(a), chains(b));
-        keyed(
-            old_chains.iter().map(|(k, v)| (k.clone(), v)).collect(),
-            new_chains.iter().map(|(k, v)| (k.clone(), v)).collect(),
-            |key, x, y| {
-                let mut fields = Vec::new();
-                if x.is_some() && y.is_some() {
-                    diff_values("", x, y, &mut fields);
-                }
-                // A chain for one host is shown with that host.
-                let section = if key.contains(',') || key == "(default)" {
-                    Section::Listeners
-                } else {
-                    Section::VirtualHost(key.to_owned())
-                };
+    keyed(
+        by_name(&old.listeners, "name"),
+        by_name(&new.listeners, "name"),
+        |name, a, b| {
+            let (Some(a), Some(b)) = (a, b) else {
                 out.push(Change {
                     effect: Effect::Listeners,
-                    section,
-                    subject: format!("listener {name} filter chain {key}"),
-                    kind: kind_of(x.is_some(), y.is_some()),
+                    section: Section::Listeners,
+                    subject: format!("listener {name}"),
+                    kind: kind_of(a.is_some(), b.is_some()),
+                    fields: Vec::new(),
+                });
+                return;
+            };
+            let mut fields = Vec::new();
+            diff_values(
+                "",
+                Some(&without(a, "filter_chains")),
+                Some(&without(b, "filter_chains")),
+                &mut fields,
+            );
+            if !fields.is_empty() {
+                out.push(Change {
+                    effect: Effect::Listeners,
+                    section: Section::Listeners,
+                    subject: format!("listener {name}"),
+                    kind: ChangeKind::Changed,
                     fields,
                 });
-            },
-        );
-    });
+            }
+            let chains = |l: &'_ Value| -> Vec<(String, Value)> {
+                l.get("filter_chains")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(|c| (chain_key(c), c.clone()))
+                    .collect()
+            };
+            let (old_chains, new_chains) = (chains(a), chains(b));
+            keyed(
+                old_chains.iter().map(|(k, v)| (k.clone(), v)).collect(),
+                new_chains.iter().map(|(k, v)| (k.clone(), v)).collect(),
+                |key, x, y| {
+                    let mut fields = Vec::new();
+                    if x.is_some() && y.is_some() {
+                        diff_values("", x, y, &mut fields);
+                    }
+                    // A chain for one host is shown with that host.
+                    let section = if key.contains(',') || key == "(default)" {
+                        Section::Listeners
+                    } else {
+                        Section::VirtualHost(key.to_owned())
+                    };
+                    out.push(Change {
+                        effect: Effect::Listeners,
+                        section,
+                        subject: format!("listener {name} filter chain {key}"),
+                        kind: kind_of(x.is_some(), y.is_some()),
+                        fields,
+                    });
+                },
+            );
+        },
+    );
 }
 
 /// A cluster's name without its settings hash (`default/web/80/da39a3ee5e` →
@@ -439,26 +458,40 @@ fn clusters(old: &TypedResources, new: &TypedResources, out: &mut Vec<Change>) {
             name.to_owned()
         }
     };
-    keyed(index_by(&old.clusters, &key), index_by(&new.clusters, &key), |k, a, b| {
-        let mut fields = Vec::new();
-        if a.is_some() && b.is_some() {
-            diff_values("", a, b, &mut fields);
-        }
-        out.push(Change {
-            effect: Effect::Clusters,
-            section: Section::Clusters,
-            subject: format!("cluster {k}"),
-            kind: kind_of(a.is_some(), b.is_some()),
-            fields,
-        });
-    });
+    keyed(
+        index_by(&old.clusters, &key),
+        index_by(&new.clusters, &key),
+        |k, a, b| {
+            let mut fields = Vec::new();
+            if a.is_some() && b.is_some() {
+                diff_values("", a, b, &mut fields);
+            }
+            out.push(Change {
+                effect: Effect::Clusters,
+                section: Section::Clusters,
+                subject: format!("cluster {k}"),
+                kind: kind_of(a.is_some(), b.is_some()),
+                fields,
+            });
+        },
+    );
 }
 
 /// The `address:port` of every endpoint of an assignment.
 fn addresses(assignment: &Value) -> BTreeSet<String> {
     let mut addresses = BTreeSet::new();
-    for locality in assignment.get("endpoints").and_then(Value::as_array).into_iter().flatten() {
-        for lb in locality.get("lb_endpoints").and_then(Value::as_array).into_iter().flatten() {
+    for locality in assignment
+        .get("endpoints")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        for lb in locality
+            .get("lb_endpoints")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(socket) = lb.pointer("/endpoint/address/socket_address") {
                 addresses.insert(format!(
                     "{}:{}",
@@ -493,7 +526,12 @@ fn endpoints(old: &TypedResources, new: &TypedResources, out: &mut Vec<Change>) 
                         new: Some(Value::from(added.as_str())),
                     });
                 }
-                diff_values("", Some(&without(a, "endpoints")), Some(&without(b, "endpoints")), &mut fields);
+                diff_values(
+                    "",
+                    Some(&without(a, "endpoints")),
+                    Some(&without(b, "endpoints")),
+                    &mut fields,
+                );
                 if fields.is_empty() {
                     // Only the order of the same endpoints changed: not a change.
                     return;
@@ -513,15 +551,19 @@ fn endpoints(old: &TypedResources, new: &TypedResources, out: &mut Vec<Change>) 
 fn secrets(old: &TypedResources, new: &TypedResources, out: &mut Vec<Change>) {
     // Secret names end with a hash of their data, like clusters.
     let key = |v: &Value| cluster_stem(str_field(v, "name")).to_owned();
-    keyed(index_by(&old.secrets, &key), index_by(&new.secrets, &key), |name, a, b| {
-        out.push(Change {
-            effect: Effect::Secrets,
-            section: Section::Secrets,
-            subject: format!("secret {name}"),
-            kind: kind_of(a.is_some(), b.is_some()),
-            fields: Vec::new(),
-        });
-    });
+    keyed(
+        index_by(&old.secrets, &key),
+        index_by(&new.secrets, &key),
+        |name, a, b| {
+            out.push(Change {
+                effect: Effect::Secrets,
+                section: Section::Secrets,
+                subject: format!("secret {name}"),
+                kind: kind_of(a.is_some(), b.is_some()),
+                fields: Vec::new(),
+            });
+        },
+    );
 }
 
 /// The leaves that differ between two JSON values, with their paths under `path`.

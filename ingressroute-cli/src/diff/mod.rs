@@ -136,8 +136,16 @@ pub fn makes_invalid(change: &Change) -> bool {
 ///
 /// [`Error::Write`] when `stdout` or `stderr` cannot be written. Problems with the input
 /// are reported on `stderr` and give [`Outcome::InputError`], with nothing on `stdout`.
-pub fn run(args: &DiffArgs, mut stdin: impl Read, stdout: &mut impl Write, stderr: &mut impl Write) -> Result<Outcome, Error> {
-    let stdin_text = if [&args.old, &args.new].iter().any(|p| p.as_os_str() == crate::load::STDIN) {
+pub fn run(
+    args: &DiffArgs,
+    mut stdin: impl Read,
+    stdout: &mut impl Write,
+    stderr: &mut impl Write,
+) -> Result<Outcome, Error> {
+    let stdin_text = if [&args.old, &args.new]
+        .iter()
+        .any(|p| p.as_os_str() == crate::load::STDIN)
+    {
         let mut text = Vec::new();
         // An unreadable standard input is reported by the loader as any input error.
         let _ = stdin.read_to_end(&mut text);
@@ -145,8 +153,10 @@ pub fn run(args: &DiffArgs, mut stdin: impl Read, stdout: &mut impl Write, stder
     } else {
         Vec::new()
     };
-    let old = check::load_reporting(std::slice::from_ref(&args.old), stdin_text.as_slice(), stderr).map_err(Error::Write)?;
-    let new = check::load_reporting(std::slice::from_ref(&args.new), stdin_text.as_slice(), stderr).map_err(Error::Write)?;
+    let old =
+        check::load_reporting(std::slice::from_ref(&args.old), stdin_text.as_slice(), stderr).map_err(Error::Write)?;
+    let new =
+        check::load_reporting(std::slice::from_ref(&args.new), stdin_text.as_slice(), stderr).map_err(Error::Write)?;
     if old.has_errors() || new.has_errors() {
         let line = out::stderr_line(Severity::Error, &"no diff: some input cannot be read or parsed");
         writeln!(stderr, "{line}").map_err(Error::Write)?;

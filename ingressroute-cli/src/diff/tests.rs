@@ -20,7 +20,10 @@ fn loaded(text: &str) -> Loaded {
 
 fn diff(old: &str, new: &str) -> Vec<Change> {
     let config = Config::default();
-    compare(&side(&loaded(old), &config).unwrap(), &side(&loaded(new), &config).unwrap())
+    compare(
+        &side(&loaded(old), &config).unwrap(),
+        &side(&loaded(new), &config).unwrap(),
+    )
 }
 
 const SERVICES: &str = "\
@@ -92,7 +95,11 @@ fn a_status_change_names_both_statuses_and_the_new_description() {
     );
     assert!(changes.iter().any(makes_invalid));
     // The root serves nothing any more: the host, its routes and clusters go.
-    assert!(changes.iter().any(|c| c.subject == "http virtual host" && c.kind == ChangeKind::Removed));
+    assert!(
+        changes
+            .iter()
+            .any(|c| c.subject == "http virtual host" && c.kind == ChangeKind::Removed)
+    );
     assert!(changes.iter().any(|c| c.effect == Effect::Listeners), "{text}");
 }
 
@@ -131,14 +138,21 @@ spec:
     assert_eq!(json["drainsListeners"], true);
     assert_eq!(json["changes"][0]["virtualHost"], "a.example.com");
     // A Secret shows by name only, never its data.
-    let secretless = diff(&tls("1.2"), &tls("1.2").replace("name: cert, namespace", "name: other, namespace"));
+    let secretless = diff(
+        &tls("1.2"),
+        &tls("1.2").replace("name: cert, namespace", "name: other, namespace"),
+    );
     let text = to_text(&secretless);
     assert!(text.contains("secret default/cert"), "{text}");
     assert!(!text.contains("BEGIN"), "{text}");
 }
 
 fn indent(pem: &str) -> String {
-    pem.lines().map(|l| format!("    {l}\n")).collect::<String>().trim_end().to_owned()
+    pem.lines()
+        .map(|l| format!("    {l}\n"))
+        .collect::<String>()
+        .trim_end()
+        .to_owned()
 }
 
 #[test]
@@ -176,7 +190,10 @@ fn generated(roots: usize, routes: usize, weights: &[u32]) -> String {
             "---\napiVersion: contour.heptio.com/v1beta1\nkind: IngressRoute\nmetadata: {{name: root-{r}, namespace: ns-{r}}}\nspec:\n  virtualhost: {{fqdn: host-{r}.example.com}}\n  routes:\n"
         );
         for s in 0..routes {
-            let weight = weights.get((r * routes + s) % weights.len().max(1)).copied().unwrap_or(1);
+            let weight = weights
+                .get((r * routes + s) % weights.len().max(1))
+                .copied()
+                .unwrap_or(1);
             let _ = write!(
                 text,
                 "  - match: /p{s}\n    services: [{{name: svc-{r}-{s}, port: 80, weight: {weight}}}, {{name: svc-{r}-0, port: 80, weight: 1}}]\n"
@@ -281,7 +298,11 @@ fn the_generated_dataset_against_itself_is_empty_and_against_one_new_timeout_lis
     assert!(!routes.is_empty());
     for change in &routes {
         assert_eq!(change.section, Section::VirtualHost(fqdn.clone()));
-        assert!(change.subject.ends_with(&format!("route {prefix}")), "{}", change.subject);
+        assert!(
+            change.subject.ends_with(&format!("route {prefix}")),
+            "{}",
+            change.subject
+        );
         assert_eq!(change.fields.len(), 1, "{:#?}", change.fields);
         assert_eq!(change.fields[0].path, "route.timeout");
         assert_eq!(change.fields[0].new, Some("7s".into()));

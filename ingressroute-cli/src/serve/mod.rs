@@ -271,7 +271,8 @@ impl State {
         if effect.rebuild || !self.published {
             let rebuild = self.pipeline.rebuild();
             if let Some(graph) = &self.graph {
-                let drawn = ingressroute_pipeline::graph::ObjectGraph::new(self.pipeline.store().objects(), &rebuild.dag);
+                let drawn =
+                    ingressroute_pipeline::graph::ObjectGraph::new(self.pipeline.store().objects(), &rebuild.dag);
                 graph.send_replace(Some(Arc::new(drawn)));
             }
             self.publish(rebuild, publisher);
@@ -410,7 +411,9 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
 
     let (graph, debug) = match args.debug_address {
         Some(address) => {
-            let (listener, bound) = debug::bind(address).await.map_err(|source| Error::Debug { address, source })?;
+            let (listener, bound) = debug::bind(address)
+                .await
+                .map_err(|source| Error::Debug { address, source })?;
             let (graph, latest) = tokio::sync::watch::channel(None);
             let (stop, stopped) = oneshot::channel::<()>();
             let task = tokio::spawn(debug::serve(listener, latest, async move {

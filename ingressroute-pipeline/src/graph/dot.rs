@@ -50,7 +50,9 @@ fn style(node: &Node) -> String {
 }
 
 pub(super) fn render(graph: &ObjectGraph) -> String {
-    let mut out = String::from("digraph ingressroute {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\"];\n");
+    let mut out = String::from(
+        "digraph ingressroute {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\"];\n",
+    );
     for node in graph.nodes() {
         let mut attrs = format!(
             "label={}, shape={}, style={}, fillcolor={}",
@@ -80,7 +82,12 @@ pub(super) fn render(graph: &ObjectGraph) -> String {
             EdgeKind::Delegation | EdgeKind::Route => {}
         }
         if edge.in_cycle {
-            let _ = write!(attrs, ", color={}, fontcolor={}, penwidth=2", quote(CYCLE), quote(CYCLE));
+            let _ = write!(
+                attrs,
+                ", color={}, fontcolor={}, penwidth=2",
+                quote(CYCLE),
+                quote(CYCLE)
+            );
         }
         let _ = writeln!(out, "  {} -> {} [{attrs}];", quote(&from.id()), quote(&to.id()));
     }

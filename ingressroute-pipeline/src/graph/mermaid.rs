@@ -49,7 +49,12 @@ fn brackets(node: &Node) -> (&'static str, &'static str) {
 pub(super) fn render(graph: &ObjectGraph) -> String {
     let mut out = String::from("flowchart LR\n");
     for (i, node) in graph.nodes().iter().enumerate() {
-        let label = node.label_lines().iter().map(|l| escape(l)).collect::<Vec<_>>().join("<br/>");
+        let label = node
+            .label_lines()
+            .iter()
+            .map(|l| escape(l))
+            .collect::<Vec<_>>()
+            .join("<br/>");
         let (open, close) = brackets(node);
         let _ = writeln!(out, "  n{i}{open}\"{label}\"{close}:::{}", class(node));
     }
@@ -60,7 +65,13 @@ pub(super) fn render(graph: &ObjectGraph) -> String {
             EdgeKind::TlsSecret | EdgeKind::CaSecret | EdgeKind::CertificateDelegation => "-.->",
             EdgeKind::Delegation | EdgeKind::Route => "-->",
         };
-        let _ = writeln!(out, "  n{} {arrow}|\"{}\"| n{}", edge.from, escape(&edge.label), edge.to);
+        let _ = writeln!(
+            out,
+            "  n{} {arrow}|\"{}\"| n{}",
+            edge.from,
+            escape(&edge.label),
+            edge.to
+        );
         if edge.in_cycle {
             cycle_edges.push(i.to_string());
         }
@@ -93,7 +104,11 @@ pub(super) fn render(graph: &ObjectGraph) -> String {
         let _ = writeln!(out, "  style {id} stroke:{CYCLE},stroke-width:3px");
     }
     if !cycle_edges.is_empty() {
-        let _ = writeln!(out, "  linkStyle {} stroke:{CYCLE},stroke-width:3px", cycle_edges.join(","));
+        let _ = writeln!(
+            out,
+            "  linkStyle {} stroke:{CYCLE},stroke-width:3px",
+            cycle_edges.join(",")
+        );
     }
     out
 }

@@ -308,10 +308,7 @@ impl Builder {
 
     fn edge(&mut self, from: (NodeKind, &ObjectRef), to: (NodeKind, ObjectRef), kind: EdgeKind, label: String) {
         self.node(to.0, &to.1);
-        let labels = self
-            .edges
-            .entry(((from.0, from.1.clone()), to, kind))
-            .or_default();
+        let labels = self.edges.entry(((from.0, from.1.clone()), to, kind)).or_default();
         if !labels.contains(&label) {
             labels.push(label);
         }
@@ -338,14 +335,24 @@ impl Builder {
                     delegate.namespace.clone().unwrap_or_else(|| key.namespace.clone()),
                     delegate.name.clone(),
                 );
-                self.edge(from, (NodeKind::IngressRoute, target), EdgeKind::Delegation, r.match_.clone());
+                self.edge(
+                    from,
+                    (NodeKind::IngressRoute, target),
+                    EdgeKind::Delegation,
+                    r.match_.clone(),
+                );
             }
             for service in &r.services {
                 let mut label = format!("{} :{}", r.match_, service.port);
                 if let Some(weight) = service.weight {
                     label.push_str(&format!(" weight {weight}"));
                 }
-                self.edge(from, (NodeKind::Service, in_namespace(&service.name)), EdgeKind::Route, label);
+                self.edge(
+                    from,
+                    (NodeKind::Service, in_namespace(&service.name)),
+                    EdgeKind::Route,
+                    label,
+                );
                 self.ca_secret(key, service);
             }
         }
@@ -367,7 +374,12 @@ impl Builder {
                 if let Some(weight) = service.weight {
                     label.push_str(&format!(" weight {weight}"));
                 }
-                self.edge(from, (NodeKind::Service, in_namespace(&service.name)), EdgeKind::TcpProxy, label);
+                self.edge(
+                    from,
+                    (NodeKind::Service, in_namespace(&service.name)),
+                    EdgeKind::TcpProxy,
+                    label,
+                );
                 self.ca_secret(key, service);
             }
         }

@@ -31,13 +31,13 @@ fn world() -> Objects {
     objects.insert_service(&service("team", "api"));
     for value in [
         json!({"metadata": {"name": "root", "namespace": "default"}, "spec": {
-            "virtualhost": {"fqdn": "root.example.com"},
-            "routes": [
-                {"match": "/", "services": [{"name": "web", "port": 80, "weight": 10}]},
-                {"match": "/api", "delegate": {"name": "child", "namespace": "team"}},
-                {"match": "/loop", "delegate": {"name": "loop-a"}},
-                {"match": "/gone", "delegate": {"name": "nowhere"}}
-            ]}}),
+        "virtualhost": {"fqdn": "root.example.com"},
+        "routes": [
+            {"match": "/", "services": [{"name": "web", "port": 80, "weight": 10}]},
+            {"match": "/api", "delegate": {"name": "child", "namespace": "team"}},
+            {"match": "/loop", "delegate": {"name": "loop-a"}},
+            {"match": "/gone", "delegate": {"name": "nowhere"}}
+        ]}}),
         json!({"metadata": {"name": "child", "namespace": "team"}, "spec": {
             "routes": [{"match": "/api", "services": [{"name": "api", "port": 80}]}]}}),
         json!({"metadata": {"name": "loop-a", "namespace": "default"}, "spec": {
@@ -169,12 +169,21 @@ fn focus_on_a_root_keeps_its_tree_and_on_a_child_its_ancestors() {
 fn dot_marks_statuses_cycles_and_missing_objects() {
     let dot = GraphFormat::Dot.render(&graph());
     assert!(dot.starts_with("digraph ingressroute {\n"), "{dot}");
-    assert!(dot.contains(
-        "\"IngressRoute/default/root\" -> \"IngressRoute/team/child\" [label=\"/api\"];"
-    ));
-    assert!(dot.contains("\"IngressRoute/default/loop-a\" -> \"IngressRoute/default/loop-b\" [label=\"/loop\", color=\"#d32f2f\""), "{dot}");
-    assert!(dot.contains("label=\"IngressRoute\\ndefault/lonely\\norphaned\""), "{dot}");
-    assert!(dot.contains("label=\"IngressRoute\\ndefault/nowhere\\nmissing\""), "{dot}");
+    assert!(dot.contains("\"IngressRoute/default/root\" -> \"IngressRoute/team/child\" [label=\"/api\"];"));
+    assert!(
+        dot.contains(
+            "\"IngressRoute/default/loop-a\" -> \"IngressRoute/default/loop-b\" [label=\"/loop\", color=\"#d32f2f\""
+        ),
+        "{dot}"
+    );
+    assert!(
+        dot.contains("label=\"IngressRoute\\ndefault/lonely\\norphaned\""),
+        "{dot}"
+    );
+    assert!(
+        dot.contains("label=\"IngressRoute\\ndefault/nowhere\\nmissing\""),
+        "{dot}"
+    );
 }
 
 #[test]
