@@ -211,11 +211,16 @@ fn keyed<'a>(
     new: BTreeMap<String, &'a Value>,
     mut change: impl FnMut(&str, Option<&'a Value>, Option<&'a Value>),
 ) {
-    let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
-    for key in keys {
-        let (before, after) = (old.get(key).copied(), new.get(key).copied());
+    let mut both: BTreeMap<String, (Option<&'a Value>, Option<&'a Value>)> = BTreeMap::new();
+    for (key, value) in old {
+        both.entry(key).or_default().0 = Some(value);
+    }
+    for (key, value) in new {
+        both.entry(key).or_default().1 = Some(value);
+    }
+    for (key, (before, after)) in both {
         if before != after {
-            change(key, before, after);
+            change(&key, before, after);
         }
     }
 }

@@ -287,11 +287,15 @@ impl ObjectGraph {
     }
 }
 
+/// A node's identity while the graph is built.
+type Key = (NodeKind, ObjectRef);
+
 /// Collects nodes and edges by identity, then numbers them in order.
 #[derive(Default)]
 struct Builder {
-    nodes: BTreeMap<(NodeKind, ObjectRef), Node>,
-    edges: BTreeMap<((NodeKind, ObjectRef), (NodeKind, ObjectRef), EdgeKind), Vec<String>>,
+    nodes: BTreeMap<Key, Node>,
+    /// (from, to, kind) -> the labels of the references it stands for.
+    edges: BTreeMap<(Key, Key, EdgeKind), Vec<String>>,
 }
 
 impl Builder {
