@@ -224,29 +224,50 @@ proptest! {
     }
 
     #[test]
-    fn a_mutated_weight_lists_exactly_that_route(
+    fn a_mutated_route_lists_exactly_that_route_and_field(
         roots in 1usize..5,
         routes in 1usize..4,
         weights in proptest::collection::vec(1u32..100, 1..6),
         pick in any::<proptest::sample::Index>(),
+        mutation in 0usize..3,
         bump in 1u32..50,
     ) {
         let old = generated(roots, routes, &weights);
         let (r, s) = { let i = pick.index(roots * routes); (i / routes, i % routes) };
-        // Change the weight of service svc-r-s on its own route only.
-        let needle = format!("  - match: /p{s}\n    services: [{{name: svc-{r}-{s}, port: 80, weight: ");
-        let at = old.find(&needle).expect("the route is in the world") + needle.len();
-        let end = at + old[at..].find('}').expect("the weight ends");
-        let weight: u32 = old[at..end].parse().expect("a weight");
-        let new = format!("{}{}{}", &old[..at], weight + bump, &old[end..]);
+        let head = format!("  - match: /p{s}\n    services: [{{name: svc-{r}-{s}, port: 80, weight: ");
+        let at = old.find(&head).expect("the route is in the world");
+        let (new, path, value) = match mutation {
+            // The weight of svc-r-s on its own route.
+            0 => {
+                let start = at + head.len();
+                let end = start + old[start..].find('}').expect("the weight ends");
+                let weight: u32 = old[start..end].parse().expect("a weight");
+                let new = format!("{}{}{}", &old[..start], weight + bump, &old[end..]);
+                (new, ".weight", serde_json::Value::from(weight + bump))
+            }
+            // A request timeout on the route.
+            1 => {
+                let line = format!("  - match: /p{s}\n");
+                let new = old.replacen(&head, &format!("{line}    timeoutPolicy: {{request: {bump}s}}\n{}", &head[line.len()..]), 1);
+                (new, "route.timeout", serde_json::Value::from(format!("{bump}s")))
+            }
+            // A prefix rewrite on the route.
+            _ => {
+                let line = format!("  - match: /p{s}\n");
+                let new = old.replacen(&head, &format!("{line}    prefixRewrite: /v{bump}\n{}", &head[line.len()..]), 1);
+                (new, "route.prefix_rewrite", serde_json::Value::from(format!("/v{bump}")))
+            }
+        };
         let changes = diff(&old, &new);
         prop_assert_eq!(changes.len(), 1, "{:#?}", changes);
         let change = &changes[0];
         prop_assert_eq!(&change.section, &Section::VirtualHost(format!("host-{r}.example.com")));
         prop_assert_eq!(&change.subject, &format!("http route /p{s}"));
         prop_assert_eq!(change.effect, Effect::Routes);
+        prop_assert_eq!(change.kind, ChangeKind::Changed);
         prop_assert_eq!(change.fields.len(), 1, "{:#?}", change.fields);
-        prop_assert_eq!(&change.fields[0].new, &Some(serde_json::Value::from(weight + bump)));
+        prop_assert!(change.fields[0].path.ends_with(path), "{}", change.fields[0].path);
+        prop_assert_eq!(&change.fields[0].new, &Some(value));
     }
 }
 
