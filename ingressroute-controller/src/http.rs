@@ -1,7 +1,7 @@
 //! The HTTP endpoints: `/healthz` (the process runs), `/readyz` (every watch has listed
 //! and the first snapshot is served), `/metrics` (Prometheus text format) and
 //! `/debug/dag` (the live delegation graph, as Contour served it: DOT by default,
-//! `?format=mermaid|json|svg`).
+//! `?format=mermaid|json|svg`, `?focus=namespace/name`).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use ingressroute_pipeline::graph::{GraphFormat, ObjectGraph};
+use ingressroute_pipeline::graph::{GraphQuery, ObjectGraph};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -90,8 +90,8 @@ async fn metrics(State(probes): State<Probes>) -> impl IntoResponse {
 }
 
 async fn debug_dag(State(probes): State<Probes>, uri: Uri) -> Response {
-    let format = match GraphFormat::from_query(uri.query()) {
-        Ok(format) => format,
+    let query = match GraphQuery::parse(uri.query()) {
+        Ok(query) => query,
         Err(error) => return (StatusCode::BAD_REQUEST, format!("{error}\n")).into_response(),
     };
     let (reply, graph) = oneshot::channel();
@@ -110,8 +110,10 @@ async fn debug_dag(State(probes): State<Probes>, uri: Uri) -> Response {
         Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, "the controller is stopping\n").into_response(),
     };
     // Laying out a large SVG takes a while: off the async workers.
-    match tokio::task::spawn_blocking(move || format.render(&graph)).await {
-        Ok(text) => ([(header::CONTENT_TYPE, format.content_type())], text).into_response(),
+    let content_type = query.format.content_type();
+    match tokio::task::spawn_blocking(move || query.answer(&graph)).await {
+        Ok(Ok(text)) => ([(header::CONTENT_TYPE, content_type)], text).into_response(),
+        Ok(Err(error)) => (StatusCode::NOT_FOUND, format!("{error}\n")).into_response(),
         Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "the graph could not be drawn\n").into_response(),
     }
 }

@@ -55,6 +55,27 @@ async fn the_live_graph_is_served_as_dot_and_in_every_other_format() {
     assert_eq!(code, 400);
     assert!(error.contains("unknown graph format \"png\""), "{error}");
 
+    let (code, focused) = http_get(running.metrics_address(), "/debug/dag?focus=teams/api&format=json").await;
+    assert_eq!(code, 200);
+    let focused: serde_json::Value = serde_json::from_str(&focused).unwrap();
+    let ids: Vec<&str> = focused["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "IngressRoute/apps/web",
+            "IngressRoute/teams/api",
+            "Service/teams/missing"
+        ]
+    );
+    let (code, error) = http_get(running.metrics_address(), "/debug/dag?focus=teams/absent").await;
+    assert_eq!(code, 404);
+    assert_eq!(error, "no object teams/absent in the graph\n");
+
     // It follows the cluster: a new child appears once rebuilt.
     api.apply(&child("teams", "newcomer", vec![route("/", "web", 80)]));
     let deadline = tokio::time::Instant::now() + PATIENCE;

@@ -1,5 +1,5 @@
 //! `serve --debug-address`: the delegation graph of the last build at `/debug/dag`, as the
-//! controller serves it (DOT by default, `?format=mermaid|json|svg`).
+//! controller serves it (DOT by default, `?format=mermaid|json|svg`, `?focus=namespace/name`).
 //!
 //! The reload thread sends the graph of every build on a watch channel (only when this
 //! listener is asked for); the handler draws the latest on request.
@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use ingressroute_pipeline::graph::{GraphFormat, ObjectGraph};
+use ingressroute_pipeline::graph::{GraphQuery, ObjectGraph};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -38,8 +38,8 @@ pub(crate) async fn serve(
 }
 
 async fn dag(State(latest): State<Latest>, uri: Uri) -> Response {
-    let format = match GraphFormat::from_query(uri.query()) {
-        Ok(format) => format,
+    let query = match GraphQuery::parse(uri.query()) {
+        Ok(query) => query,
         Err(error) => return (StatusCode::BAD_REQUEST, format!("{error}\n")).into_response(),
     };
     let Some(graph) = latest.borrow().clone() else {
@@ -50,8 +50,10 @@ async fn dag(State(latest): State<Latest>, uri: Uri) -> Response {
             .into_response();
     };
     // Laying out a large SVG takes a while: off the async workers.
-    match tokio::task::spawn_blocking(move || format.render(&graph)).await {
-        Ok(text) => ([(header::CONTENT_TYPE, format.content_type())], text).into_response(),
+    let content_type = query.format.content_type();
+    match tokio::task::spawn_blocking(move || query.answer(&graph)).await {
+        Ok(Ok(text)) => ([(header::CONTENT_TYPE, content_type)], text).into_response(),
+        Ok(Err(error)) => (StatusCode::NOT_FOUND, format!("{error}\n")).into_response(),
         Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "the graph could not be drawn\n").into_response(),
     }
 }

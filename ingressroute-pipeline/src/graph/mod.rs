@@ -487,22 +487,6 @@ impl GraphFormat {
         }
     }
 
-    /// The format a URL query asks for with `format=` (`?format=svg`), DOT without one:
-    /// what `/debug/dag` takes, in the controller and in `ingressroute serve`.
-    ///
-    /// # Errors
-    ///
-    /// [`UnknownFormat`] when `format=` names no format.
-    pub fn from_query(query: Option<&str>) -> Result<Self, UnknownFormat> {
-        let value = query
-            .into_iter()
-            .flat_map(|query| query.split('&'))
-            .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
-            .find(|(key, _)| *key == "format")
-            .map(|(_, value)| value);
-        value.map_or(Ok(Self::Dot), str::parse)
-    }
-
     /// The graph in this format, ending with a newline.
     #[must_use]
     pub fn render(self, graph: &ObjectGraph) -> String {
@@ -513,6 +497,97 @@ impl GraphFormat {
             Self::Svg => svg::render(graph),
         }
     }
+}
+
+/// What a `/debug/dag` request asks for, in the controller and in `ingressroute serve`:
+/// `?format=dot|mermaid|json|svg` (DOT without one) and `?focus=namespace/name` (the
+/// part of the graph around that object, see [`ObjectGraph::focus`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct GraphQuery {
+    /// `format=`.
+    pub format: GraphFormat,
+    /// `focus=`.
+    pub focus: Option<ObjectRef>,
+}
+
+/// A `/debug/dag` query that cannot be answered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BadQuery {
+    /// `format=` names no format.
+    #[error(transparent)]
+    Format(#[from] UnknownFormat),
+    /// `focus=` is not `namespace/name`.
+    #[error("focus must be namespace/name, got {0:?}")]
+    Focus(String),
+}
+
+impl GraphQuery {
+    /// Reads the query string of a URL (`format=svg&focus=apps/web`); other parameters
+    /// are ignored, values are percent-decoded.
+    ///
+    /// # Errors
+    ///
+    /// [`BadQuery`] when `format=` or `focus=` cannot be used.
+    pub fn parse(query: Option<&str>) -> Result<Self, BadQuery> {
+        let mut parsed = Self::default();
+        for pair in query.into_iter().flat_map(|query| query.split('&')) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let decoded = percent_decode(value);
+            match key {
+                "format" => parsed.format = decoded.as_deref().unwrap_or(value).parse()?,
+                "focus" => {
+                    let text = decoded.ok_or_else(|| BadQuery::Focus(value.to_owned()))?;
+                    match text.split_once('/') {
+                        Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => {
+                            parsed.focus = Some(ObjectRef::new(ns, name));
+                        }
+                        _ => return Err(BadQuery::Focus(text)),
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(parsed)
+    }
+
+    /// The graph, focused if asked, in the format asked.
+    ///
+    /// # Errors
+    ///
+    /// [`NotInGraph`] when the focus is not in the graph.
+    pub fn answer(&self, graph: &ObjectGraph) -> Result<String, NotInGraph> {
+        match &self.focus {
+            Some(object) => Ok(self.format.render(&graph.focus(object)?)),
+            None => Ok(self.format.render(graph)),
+        }
+    }
+}
+
+/// `%XX` sequences decoded, `+` as a space; `None` when that is not UTF-8 or a `%` is not
+/// followed by two hex digits.
+fn percent_decode(text: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&first, tail)) = rest.split_first() {
+        match first {
+            b'%' => {
+                let hex = std::str::from_utf8(tail.get(..2)?).ok()?;
+                bytes.push(u8::from_str_radix(hex, 16).ok()?);
+                rest = tail.get(2..)?;
+            }
+            b'+' => {
+                bytes.push(b' ');
+                rest = tail;
+            }
+            other => {
+                bytes.push(other);
+                rest = tail;
+            }
+        }
+    }
+    String::from_utf8(bytes).ok()
 }
 
 /// A format name that is not `dot`, `mermaid`, `json` or `svg`.

@@ -254,12 +254,26 @@ fn formats_parse_from_their_names() {
 }
 
 #[test]
-fn a_query_picks_the_format_and_dot_is_the_default() {
-    assert_eq!(GraphFormat::from_query(None), Ok(GraphFormat::Dot));
-    assert_eq!(GraphFormat::from_query(Some("x=1")), Ok(GraphFormat::Dot));
-    assert_eq!(GraphFormat::from_query(Some("x=1&format=svg")), Ok(GraphFormat::Svg));
+fn a_query_picks_the_format_and_the_focus() {
+    assert_eq!(GraphQuery::parse(None), Ok(GraphQuery::default()));
+    assert_eq!(GraphQuery::parse(None).unwrap().format, GraphFormat::Dot);
+    let query = GraphQuery::parse(Some("x=1&format=svg&focus=team%2Fchild")).unwrap();
+    assert_eq!(query.format, GraphFormat::Svg);
+    assert_eq!(query.focus, Some(ObjectRef::new("team", "child")));
     assert_eq!(
-        GraphFormat::from_query(Some("format=png")),
-        Err(UnknownFormat("png".to_owned()))
+        GraphQuery::parse(Some("format=png")),
+        Err(BadQuery::Format(UnknownFormat("png".to_owned())))
     );
+    assert_eq!(
+        GraphQuery::parse(Some("focus=child")),
+        Err(BadQuery::Focus("child".to_owned()))
+    );
+    assert!(GraphQuery::parse(Some("focus=%zz")).is_err());
+
+    let graph = graph();
+    let focused = GraphQuery::parse(Some("focus=team/child&format=json")).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&focused.answer(&graph).unwrap()).unwrap();
+    assert_eq!(value["nodes"].as_array().unwrap().len(), 3);
+    let absent = GraphQuery::parse(Some("focus=team/absent")).unwrap();
+    assert_eq!(absent.answer(&graph), Err(NotInGraph(ObjectRef::new("team", "absent"))));
 }
