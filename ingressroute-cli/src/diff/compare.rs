@@ -17,6 +17,7 @@ use serde_json::Value;
 /// One build, as `diff` compares it: the Envoy resources (private keys included, never
 /// printed) and every IngressRoute's status.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct Side {
     /// The resources, as `render` prints them (with `--show-secrets`).
     pub resources: TypedResources,
@@ -120,6 +121,7 @@ pub enum Section {
 /// One field that differs, as a path into the resource (`route.timeout`,
 /// `route.weighted_clusters.clusters[1].weight`) and its values (`None`: absent).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Field {
     /// Where in the resource.
     pub path: String,
