@@ -139,3 +139,17 @@ pub fn run(
         .map_err(Error::Write)?;
     Ok(Outcome::Valid)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn focus_is_namespace_slash_name_or_a_name_in_default() {
+        assert_eq!(parse_object("apps/web"), Ok(ObjectRef::new("apps", "web")));
+        assert_eq!(parse_object("web"), Ok(ObjectRef::new("default", "web")));
+        for bad in ["", "/web", "apps/", "a/b/c"] {
+            assert!(parse_object(bad).is_err(), "{bad:?}");
+        }
+    }
+}
