@@ -271,14 +271,21 @@ impl ObjectGraph {
         Ok(Self { nodes, edges })
     }
 
-    /// The nodes reachable from `start` along edges read as (from, to) by `ends`.
+    /// The nodes reachable from `start` along edges read as (from, to) by `ends`, in
+    /// time linear in the size of the graph.
     fn reach(&self, start: usize, ends: impl Fn(&Edge) -> (usize, usize)) -> BTreeSet<usize> {
+        let mut next: Vec<Vec<usize>> = vec![Vec::new(); self.nodes.len()];
+        for edge in &self.edges {
+            let (from, to) = ends(edge);
+            if let Some(list) = next.get_mut(from) {
+                list.push(to);
+            }
+        }
         let mut seen = BTreeSet::from([start]);
         let mut stack = vec![start];
         while let Some(n) = stack.pop() {
-            for edge in &self.edges {
-                let (from, to) = ends(edge);
-                if from == n && seen.insert(to) {
+            for &to in next.get(n).into_iter().flatten() {
+                if seen.insert(to) {
                     stack.push(to);
                 }
             }
