@@ -446,42 +446,55 @@ fn cluster_stem(name: &str) -> &str {
 }
 
 fn clusters(old: &TypedResources, new: &TypedResources, out: &mut Vec<Change>) {
-    // By stem where it is unique on both sides (so that new settings, and the new hash
-    // they give the name, are one changed cluster), else by full name.
-    let stems = |values: &[Value]| -> BTreeMap<String, usize> {
-        let mut counts = BTreeMap::new();
-        for v in values {
-            *counts.entry(cluster_stem(str_field(v, "name")).to_owned()).or_insert(0) += 1;
+    // Clusters of the same name are the same; of those left, one removed and one added
+    // of the same Service and port (the stem) are one cluster whose settings, and so
+    // name hash, changed. Anything else is added or removed under its full name.
+    let (old_names, new_names) = (by_name(&old.clusters, "name"), by_name(&new.clusters, "name"));
+    let mut by_stem: BTreeMap<&str, (Vec<&Value>, Vec<&Value>)> = BTreeMap::new();
+    for (name, value) in &old_names {
+        if !new_names.contains_key(name) {
+            by_stem.entry(cluster_stem(name)).or_default().0.push(value);
         }
-        counts
-    };
-    let (old_stems, new_stems) = (stems(&old.clusters), stems(&new.clusters));
-    let key = |v: &Value| -> String {
-        let name = str_field(v, "name");
-        let stem = cluster_stem(name);
-        if old_stems.get(stem).copied().unwrap_or(0) <= 1 && new_stems.get(stem).copied().unwrap_or(0) <= 1 {
-            stem.to_owned()
-        } else {
-            name.to_owned()
-        }
-    };
-    keyed(
-        index_by(&old.clusters, &key),
-        index_by(&new.clusters, &key),
-        |k, a, b| {
-            let mut fields = Vec::new();
-            if a.is_some() && b.is_some() {
-                diff_values("", a, b, &mut fields);
+    }
+    for (name, value) in &new_names {
+        match old_names.get(name) {
+            Some(before) if before != value => {
+                let mut fields = Vec::new();
+                diff_values("", Some(before), Some(value), &mut fields);
+                out.push(cluster_change(name, ChangeKind::Changed, fields));
             }
-            out.push(Change {
-                effect: Effect::Clusters,
-                section: Section::Clusters,
-                subject: format!("cluster {k}"),
-                kind: kind_of(a.is_some(), b.is_some()),
-                fields,
-            });
-        },
-    );
+            Some(_) => {}
+            None => by_stem.entry(cluster_stem(name)).or_default().1.push(value),
+        }
+    }
+    for (stem, (removed, added)) in by_stem {
+        if let ([before], [after]) = (removed.as_slice(), added.as_slice()) {
+            let mut fields = Vec::new();
+            diff_values("", Some(before), Some(after), &mut fields);
+            out.push(cluster_change(stem, ChangeKind::Changed, fields));
+            continue;
+        }
+        for value in removed {
+            out.push(cluster_change(
+                str_field(value, "name"),
+                ChangeKind::Removed,
+                Vec::new(),
+            ));
+        }
+        for value in added {
+            out.push(cluster_change(str_field(value, "name"), ChangeKind::Added, Vec::new()));
+        }
+    }
+}
+
+fn cluster_change(name: &str, kind: ChangeKind, fields: Vec<Field>) -> Change {
+    Change {
+        effect: Effect::Clusters,
+        section: Section::Clusters,
+        subject: format!("cluster {name}"),
+        kind,
+        fields,
+    }
 }
 
 /// The `address:port` of every endpoint of an assignment.
@@ -596,7 +609,18 @@ pub(crate) fn diff_values(path: &str, old: Option<&Value>, new: Option<&Value>, 
             }
         }
         (Some(Value::Array(a)), Some(Value::Array(b))) if named(a) && named(b) => {
-            let (a, b) = (by_name(a, "name"), by_name(b, "name"));
+            // Named by cluster (or Secret) when that is unambiguous on both sides, so a
+            // reference to a cluster whose settings hash changed is one changed name.
+            let stems_unique = |values: &[Value]| {
+                let stems: BTreeSet<&str> = values.iter().map(|v| cluster_stem(str_field(v, "name"))).collect();
+                stems.len() == values.len()
+            };
+            let (a, b) = if stems_unique(a) && stems_unique(b) {
+                let key = |v: &Value| cluster_stem(str_field(v, "name")).to_owned();
+                (index_by(a, &key), index_by(b, &key))
+            } else {
+                (by_name(a, "name"), by_name(b, "name"))
+            };
             let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
             for key in keys {
                 diff_values(&format!("{path}[{key}]"), a.get(key).copied(), b.get(key).copied(), out);

@@ -329,3 +329,22 @@ fn the_generated_dataset_against_itself_is_empty_and_against_one_new_timeout_lis
         assert_eq!(change.fields[0].new, Some("7s".into()));
     }
 }
+
+#[test]
+fn new_cluster_settings_are_one_changed_cluster_and_one_changed_reference() {
+    let checked = |interval: u32| {
+        world(90, "5s").replace(
+            "  - match: /\n    services: [{name: web, port: 80}]",
+            &format!("  - match: /\n    services: [{{name: web, port: 80, healthCheck: {{path: /h, intervalSeconds: {interval}}}}}]"),
+        )
+    };
+    let changes = diff(&checked(5), &checked(9));
+    let subjects: Vec<&str> = changes.iter().map(|c| c.subject.as_str()).collect();
+    assert_eq!(subjects, ["http route /", "cluster default/web/80"], "{changes:#?}");
+    let reference = &changes[0].fields;
+    assert_eq!(reference.len(), 1, "{reference:#?}");
+    assert_eq!(reference[0].path, "route.cluster");
+    let cluster: Vec<&str> = changes[1].fields.iter().map(|f| f.path.as_str()).collect();
+    assert!(cluster.contains(&"health_checks[0].interval"), "{cluster:?}");
+    assert!(cluster.contains(&"name"), "{cluster:?}");
+}
