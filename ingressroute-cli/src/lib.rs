@@ -19,6 +19,8 @@
 //!                             ▼ (the same, rebuilt on every change of the files)
 //!                 serve ──▶ xDS server ──▶ Envoy (a child process with `--envoy`)
 //!
+//!  graph ──▶ the DAG and the objects ──▶ ingressroute_pipeline::graph (dot | mermaid | json | svg)
+//!  diff OLD NEW ──▶ render both ──▶ Envoy resources and statuses compared ──▶ changes by effect
 //!  bootstrap ──▶ Envoy's bootstrap (ADS to `serve`)
 //! ```
 //!
@@ -31,6 +33,8 @@
 //! * [`render`] translates the DAG into the Envoy resources an xDS server would serve;
 //! * [`explain`] traces one request through those resources and names the IngressRoutes
 //!   behind each step;
+//! * [`graph`] draws the delegation graph;
+//! * [`diff`] compares the Envoy resources and statuses of two sets of manifests;
 //! * [`bootstrap`] writes the bootstrap an Envoy needs to talk to `serve`;
 //! * [`serve`] watches the files and serves their Envoy resources over xDS, and runs an
 //!   Envoy on them if asked to.
@@ -43,6 +47,8 @@ pub mod bootstrap;
 pub mod certgen;
 pub mod check;
 pub mod explain;
+pub mod diff;
+pub mod graph;
 pub mod load;
 pub mod names;
 pub mod output;
@@ -91,6 +97,19 @@ pub enum Command {
     /// Exit code 0: the request is proxied or redirected; 1: it gets a 404 or 503; 2:
     /// the URL is wrong or some input cannot be read or parsed.
     Explain(explain::ExplainArgs),
+    /// Draw the delegation graph: IngressRoutes by status, the Services, TLS Secrets and
+    /// TLSCertificateDelegations they reference, edges labelled with the `match`, cycles
+    /// and missing objects marked (DOT, Mermaid, JSON or SVG).
+    ///
+    /// Exit code 0: the graph was printed; 2: some input cannot be read or parsed, or
+    /// `--focus` names no object of the graph.
+    Graph(graph::GraphArgs),
+    /// Show what changes in Envoy's configuration and in the statuses when the manifests
+    /// of NEW replace those of OLD, each change classed by its effect on running traffic.
+    ///
+    /// Exit code 0: no change; 1: changes (with `--fail-on invalid`: only when NEW makes
+    /// an IngressRoute invalid or orphaned); 2: some input cannot be read or parsed.
+    Diff(diff::DiffArgs),
     /// Write an Envoy bootstrap (JSON) that points Envoy at `ingressroute serve` over ADS.
     Bootstrap(bootstrap::BootstrapArgs),
     /// Write the Secrets for xDS over mutual TLS between the controller and Envoy (fresh
@@ -127,6 +146,12 @@ pub enum Error {
     /// `explain` failed.
     #[error(transparent)]
     Explain(#[from] explain::Error),
+    /// `graph` failed.
+    #[error(transparent)]
+    Graph(#[from] graph::Error),
+    /// `diff` failed.
+    #[error(transparent)]
+    Diff(#[from] diff::Error),
     /// `bootstrap` failed.
     #[error(transparent)]
     Bootstrap(#[from] bootstrap::Error),
@@ -198,6 +223,16 @@ pub fn run(cli: &Cli) -> Result<check::Outcome, Error> {
         Command::Explain(args) => {
             let outcome = explain::run(args, stdin, &mut stdout, &mut stderr)?;
             stdout.flush().map_err(explain::Error::Write)?;
+            Ok(outcome)
+        }
+        Command::Graph(args) => {
+            let outcome = graph::run(args, stdin, &mut stdout, &mut stderr)?;
+            stdout.flush().map_err(graph::Error::Write)?;
+            Ok(outcome)
+        }
+        Command::Diff(args) => {
+            let outcome = diff::run(args, stdin, &mut stdout, &mut stderr)?;
+            stdout.flush().map_err(diff::Error::Write)?;
             Ok(outcome)
         }
         Command::Bootstrap(args) => {

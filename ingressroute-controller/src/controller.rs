@@ -24,6 +24,8 @@ use crate::{Error, watch as watches};
 
 /// How many watch events may wait for the event loop before the watches wait too.
 const EVENT_QUEUE: usize = 4096;
+/// How many `/debug/dag` requests may wait for the event loop at once.
+const GRAPH_REQUESTS: usize = 8;
 /// How long [`Running::shutdown`] waits for the tasks to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -85,9 +87,11 @@ pub async fn start(settings: Settings, client: Client) -> Result<Running, Error>
     metrics.set_leader(settings.leader_election.is_none());
 
     // HTTP.
+    let (graphs_tx, graphs_rx) = mpsc::channel(GRAPH_REQUESTS);
     let probes = Probes {
         ready: ready.clone(),
         metrics: Arc::clone(&metrics),
+        graphs: graphs_tx,
     };
     let metrics_listener = bind(settings.metrics_address).await?;
     let metrics_address = metrics_listener.local_addr().map_err(|source| Error::Bind {
@@ -102,6 +106,7 @@ pub async fn start(settings: Settings, client: Client) -> Result<Running, Error>
                 http::Endpoints {
                     metrics: true,
                     health: true,
+                    debug: true,
                 },
             ),
             &stopped,
@@ -120,6 +125,7 @@ pub async fn start(settings: Settings, client: Client) -> Result<Running, Error>
                 http::Endpoints {
                     metrics: true,
                     health: false,
+                    debug: true,
                 },
             ),
             &stopped,
@@ -131,6 +137,7 @@ pub async fn start(settings: Settings, client: Client) -> Result<Running, Error>
                 http::Endpoints {
                     metrics: false,
                     health: true,
+                    debug: false,
                 },
             ),
             &stopped,
@@ -173,7 +180,7 @@ pub async fn start(settings: Settings, client: Client) -> Result<Running, Error>
         },
         Arc::clone(&metrics),
     );
-    tasks.push(tokio::spawn(event_loop.run(events_rx, stopped)));
+    tasks.push(tokio::spawn(event_loop.run(events_rx, graphs_rx, stopped)));
     let watches = watches::spawn_all(&client, &settings, &events_tx, &metrics);
 
     info!(

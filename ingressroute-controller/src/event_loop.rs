@@ -23,12 +23,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ingressroute_dag::{Dag, ObjectRef};
 use ingressroute_envoy::Changes;
+use ingressroute_pipeline::graph::ObjectGraph;
 use ingressroute_pipeline::{Decision, Effect, Event, Holdoff, Object, Pipeline};
 use ingressroute_xds::Publisher;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{debug, error, info};
 
+use crate::http::GraphRequest;
 use crate::metrics::{IngressRouteGauges, Metrics};
 use crate::settings;
 use crate::status::PendingStatuses;
@@ -85,8 +87,14 @@ impl EventLoop {
         }
     }
 
-    /// Runs until `shutdown` turns true or every watch has gone away.
-    pub(crate) async fn run(mut self, mut events: mpsc::Receiver<Event>, mut shutdown: watch::Receiver<bool>) {
+    /// Runs until `shutdown` turns true or every watch has gone away; answers the graph
+    /// requests of `/debug/dag` between events.
+    pub(crate) async fn run(
+        mut self,
+        mut events: mpsc::Receiver<Event>,
+        mut graphs: mpsc::Receiver<GraphRequest>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
         // Contour starts the holdoff clock when the loop starts.
         let mut holdoff = Holdoff::with_delays(self.holdoff.delay, self.holdoff.max_delay, now());
         loop {
@@ -95,6 +103,10 @@ impl EventLoop {
                 biased;
                 _ = shutdown.changed() => return,
                 () = sleep_until(deadline), if deadline.is_some() => None,
+                Some(reply) = graphs.recv() => {
+                    self.answer(reply);
+                    continue;
+                }
                 event = events.recv() => match event {
                     Some(event) => Some(event),
                     None => return,
@@ -114,6 +126,17 @@ impl EventLoop {
             }
             self.act(&effect, &mut holdoff);
         }
+    }
+
+    /// The graph of the last build (the objects as they are now, with the statuses the
+    /// last build gave them), `None` before the first build.
+    fn answer(&self, reply: GraphRequest) {
+        let graph = self
+            .pipeline
+            .dag()
+            .map(|dag| blocking(|| ObjectGraph::new(self.pipeline.store().objects(), dag)));
+        // The requester may have gone away.
+        let _ = reply.send(graph);
     }
 
     fn apply(&mut self, event: Event, effect: &mut Effect) {

@@ -14,6 +14,8 @@
 //!                           │                 └──▶ Dag statuses ──▶ status_writes / status_changes
 //!                           ├─ endpoints ──▶ cluster_load_assignment (EDS only, no build)
 //!                           └─ routes ─────▶ status_write (a status may need writing again)
+//!
+//!  Store::objects + Dag ──graph::ObjectGraph──▶ DOT | Mermaid | JSON | SVG (`/debug/dag`)
 //! ```
 //!
 //! What this crate does **not** do: any I/O. It never talks to an API server, reads a
@@ -22,6 +24,7 @@
 //! the time, publishes the [`Resources`](ingressroute_envoy::Resources) it returns and
 //! writes or logs the statuses.
 
+pub mod graph;
 mod holdoff;
 mod object;
 mod pipeline;

@@ -39,6 +39,7 @@
 //! IngressRoute default/home: ...`; a status change carries them as the `ingressroute`
 //! and `at` fields), with control characters escaped.
 
+mod debug;
 pub mod envoy;
 pub mod sources;
 pub mod watch;
@@ -121,6 +122,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR:PORT", default_value = DEFAULT_STATS_ADDRESS)]
     pub stats_address: SocketAddr,
 
+    /// Serve the delegation graph of the last build at `/debug/dag` on this address, as
+    /// the controller does (DOT, `?format=mermaid|json|svg`); port 0 picks a free port.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub debug_address: Option<SocketAddr>,
+
     /// Serve nothing until every file has loaded once (by default the files that load
     /// are served at once, and each file that never loaded is an error in the log,
     /// repeated while it lasts).
@@ -185,6 +191,15 @@ pub enum Error {
     /// Envoy's exit status could not be read.
     #[error("cannot wait for envoy")]
     EnvoyWait(#[source] std::io::Error),
+    /// The `--debug-address` listener could not be bound.
+    #[error("cannot listen on {address} for /debug/dag")]
+    Debug {
+        /// The address.
+        address: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// Reading the files failed unexpectedly (a bug).
     #[error("reading the files failed")]
     Reload(#[source] tokio::task::JoinError),
@@ -198,6 +213,8 @@ struct State {
     published: bool,
     statuses: Statuses,
     diagnostics: BTreeSet<String>,
+    /// With `--debug-address`: where the graph of every build goes.
+    graph: Option<tokio::sync::watch::Sender<Option<Arc<ingressroute_pipeline::graph::ObjectGraph>>>>,
 }
 
 /// The files and what was served of them: moved to a blocking thread for each reload,
@@ -253,6 +270,11 @@ impl State {
         let effect = check::feed(&mut self.pipeline, &merged);
         if effect.rebuild || !self.published {
             let rebuild = self.pipeline.rebuild();
+            if let Some(graph) = &self.graph {
+                let drawn =
+                    ingressroute_pipeline::graph::ObjectGraph::new(self.pipeline.store().objects(), &rebuild.dag);
+                graph.send_replace(Some(Arc::new(drawn)));
+            }
             self.publish(rebuild, publisher);
         } else if self.pipeline.endpoints_matter(&effect.endpoints) {
             let changes = self.pipeline.update_endpoints(&effect.endpoints);
@@ -387,6 +409,22 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
         let _ = server_stopped.await;
     }));
 
+    let (graph, debug) = match args.debug_address {
+        Some(address) => {
+            let (listener, bound) = debug::bind(address)
+                .await
+                .map_err(|source| Error::Debug { address, source })?;
+            let (graph, latest) = tokio::sync::watch::channel(None);
+            let (stop, stopped) = oneshot::channel::<()>();
+            let task = tokio::spawn(debug::serve(listener, latest, async move {
+                let _ = stopped.await;
+            }));
+            info!(address = %bound, "serving the delegation graph at /debug/dag");
+            (Some(graph), Some((stop, task)))
+        }
+        None => (None, None),
+    };
+
     let (changes, mut changed) = mpsc::unbounded_channel();
     let mut watcher = watch::watch(&args.paths, changes)?;
 
@@ -398,6 +436,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
             published: false,
             statuses: Statuses::new(),
             diagnostics: BTreeSet::new(),
+            graph,
         },
     });
     // The reload under way, on a blocking thread; `pending` asks for one more.
@@ -497,6 +536,12 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
     drop(watcher);
     if let Some(envoy) = envoy.take() {
         envoy.stop().await;
+    }
+    if let Some((stop, task)) = debug {
+        let _ = stop.send(());
+        if let Ok(Ok(Err(error))) = tokio::time::timeout(SERVER_GRACE, task).await {
+            warn!(%error, "the /debug/dag listener failed");
+        }
     }
     let _ = stop_server.send(());
     if !serving.is_finished() && tokio::time::timeout(SERVER_GRACE, &mut serving).await.is_err() {
