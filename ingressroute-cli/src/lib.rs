@@ -26,6 +26,7 @@
 //! * [`check`] validates against the CRD schema, builds the DAG and works out the exit
 //!   code;
 //! * [`output`] renders statuses;
+//! * [`convert`] converts the DAG's valid IngressRoutes to HTTPProxies;
 //! * [`render`] translates the DAG into the Envoy resources an xDS server would serve;
 //! * [`bootstrap`] writes the bootstrap an Envoy needs to talk to `serve`;
 //! * [`serve`] watches the files and serves their Envoy resources over xDS, and runs an
@@ -38,6 +39,7 @@
 pub mod bootstrap;
 pub mod certgen;
 pub mod check;
+pub mod convert;
 pub mod load;
 pub mod names;
 pub mod output;
@@ -77,6 +79,13 @@ pub enum Command {
     /// resources were printed; 2: some input cannot be read or parsed (nothing is
     /// printed).
     Render(render::RenderArgs),
+    /// Convert the given manifests to what replaced IngressRoute: `--to httpproxy`
+    /// (Contour's HTTPProxy), printed as YAML documents or a JSON `List`.
+    ///
+    /// Warnings (what the target cannot say, objects not converted) go to stderr. Exit
+    /// code 0: everything converted exactly; 1: something needs a person; 2: some input
+    /// cannot be read or parsed (nothing is printed).
+    Convert(convert::ConvertArgs),
     /// Write an Envoy bootstrap (JSON) that points Envoy at `ingressroute serve` over ADS.
     Bootstrap(bootstrap::BootstrapArgs),
     /// Write the Secrets for xDS over mutual TLS between the controller and Envoy (fresh
@@ -110,6 +119,9 @@ pub enum Error {
     /// `render` failed.
     #[error(transparent)]
     Render(#[from] render::Error),
+    /// `convert` failed.
+    #[error(transparent)]
+    Convert(#[from] convert::Error),
     /// `bootstrap` failed.
     #[error(transparent)]
     Bootstrap(#[from] bootstrap::Error),
@@ -176,6 +188,11 @@ pub fn run(cli: &Cli) -> Result<check::Outcome, Error> {
         Command::Render(args) => {
             let outcome = render::run(args, stdin, &mut stdout, &mut stderr)?;
             stdout.flush().map_err(render::Error::Write)?;
+            Ok(outcome)
+        }
+        Command::Convert(args) => {
+            let outcome = convert::run(args, stdin, &mut stdout, &mut stderr)?;
+            stdout.flush().map_err(convert::Error::Write)?;
             Ok(outcome)
         }
         Command::Bootstrap(args) => {

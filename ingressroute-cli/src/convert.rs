@@ -1,0 +1,304 @@
+//! `ingressroute convert`: migrate IngressRoutes out, to what replaced them.
+//!
+//! ```text
+//!  Loaded manifests ──check::feed──▶ Pipeline::build ──▶ Dag (statuses, delegation graph)
+//!         │                                                 │
+//!         ▼                                                 ▼
+//!  Source { IngressRoutes, Services, TLSCertificateDelegations, Dag }
+//!         │
+//!         └── --to httpproxy ──▶ httpproxy::convert ──▶ HTTPProxy + TLSCertificateDelegation
+//!                                                        (projectcontour.io/v1), warnings
+//! ```
+//!
+//! The conversion sees the whole delegation tree, so it knows the prefix every child is
+//! delegated at (Contour's one-object-at-a-time `ir2proxy` has to guess it), and which
+//! objects are invalid or orphaned (they are not converted, and a warning quotes their
+//! status). What the target cannot say is a [`Warning`] naming the object and the field.
+//!
+//! [`convert`] is pure (loaded manifests in, a [`Conversion`] out); [`run`] does the I/O.
+//!
+//! Exit codes: 0 when everything converted exactly; 1 when something needs a person (a
+//! warning, an IngressRoute not converted, an object the API server would reject); 2 when
+//! some input cannot be read or parsed, in which case nothing is printed.
+
+pub mod contour_v1;
+pub mod httpproxy;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::{self, Read, Write};
+
+use ingressroute_api::{IngressRoute, TLSCertificateDelegation};
+use ingressroute_dag::quote::go_quote;
+use ingressroute_dag::{Dag, K8sService, ObjectRef};
+use ingressroute_envoy::EnvoyConfig;
+use ingressroute_pipeline::Pipeline;
+use serde::Serialize;
+
+use crate::check::{self, Diagnostic, InputArgs, Outcome};
+use crate::load::{Loaded, Object};
+use crate::output::{self, Severity};
+
+/// What `convert` converts to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[non_exhaustive]
+pub enum Target {
+    /// Contour's HTTPProxy and TLSCertificateDelegation (`projectcontour.io/v1`).
+    Httpproxy,
+}
+
+/// How `convert` prints the objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[non_exhaustive]
+pub enum ConvertFormat {
+    /// One YAML document per object, separated by `---`.
+    #[default]
+    Yaml,
+    /// A `kind: List` of the objects, pretty-printed JSON.
+    Json,
+}
+
+/// The arguments of `ingressroute convert`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConvertArgs {
+    /// What to read, and the DAG settings.
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// What to convert to.
+    #[arg(long, value_enum)]
+    pub to: Target,
+
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = ConvertFormat::Yaml)]
+    pub output: ConvertFormat,
+}
+
+/// Something a person has to look at: a field the target cannot say, a difference in
+/// behaviour, an object not converted.
+///
+/// Displayed as `default/app: spec.routes[2].healthCheck: ...` (without the field when
+/// it is about the whole object).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub struct Warning {
+    /// The source object (an IngressRoute).
+    pub object: ObjectRef,
+    /// The field of the source object, e.g. `spec.routes[2].healthCheck`; empty for the
+    /// object itself.
+    pub field: String,
+    /// What is wrong, and what the output does about it.
+    pub message: String,
+}
+
+impl Warning {
+    /// A warning about `field` of `object`.
+    #[must_use]
+    pub fn new(object: &ObjectRef, field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            object: object.clone(),
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field.is_empty() {
+            write!(f, "{}: {}", self.object, self.message)
+        } else {
+            write!(f, "{}: {}: {}", self.object, self.field, self.message)
+        }
+    }
+}
+
+/// What the conversion reads: the DAG of a build and the objects it was built from.
+#[derive(Debug)]
+pub struct Source<'a> {
+    /// The build: statuses and the delegation graph.
+    pub dag: &'a Dag,
+    /// Every decoded IngressRoute the build saw, by namespace and name.
+    pub routes: BTreeMap<ObjectRef, &'a IngressRoute>,
+    /// Every Service, as routing sees it (its upstream protocols among them).
+    pub services: BTreeMap<ObjectRef, K8sService>,
+    /// Every TLSCertificateDelegation the API server would accept, by namespace and
+    /// name.
+    pub delegations: BTreeMap<ObjectRef, &'a TLSCertificateDelegation>,
+}
+
+impl<'a> Source<'a> {
+    /// The source of `dag`, built from `loaded`: its IngressRoutes, its Services and the
+    /// TLSCertificateDelegations the API server would accept.
+    #[must_use]
+    pub fn from_loaded(loaded: &'a Loaded, dag: &'a Dag) -> Self {
+        let mut routes = BTreeMap::new();
+        let mut services = BTreeMap::new();
+        let mut delegations = BTreeMap::new();
+        for manifest in loaded.manifests() {
+            match &manifest.object {
+                Object::IngressRoute(route) => {
+                    routes.insert(manifest.object.object_ref(), route.as_ref());
+                }
+                _ if manifest.rejected() => {}
+                Object::Service(service) => {
+                    services.insert(manifest.object.object_ref(), K8sService::from_k8s(service));
+                }
+                Object::TlsCertificateDelegation(delegation) => {
+                    delegations.insert(manifest.object.object_ref(), delegation.as_ref());
+                }
+                _ => {}
+            }
+        }
+        Self {
+            dag,
+            routes,
+            services,
+            delegations,
+        }
+    }
+}
+
+/// What a conversion produced.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Conversion {
+    /// The converted objects, sorted by kind, namespace and name.
+    pub objects: Vec<contour_v1::Object>,
+    /// What needs a person, by object, then in field order.
+    pub warnings: Vec<Warning>,
+    /// What `check` reports on standard error about the input.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Whether the conversion is exact: no warning and no object the API server would
+    /// reject.
+    pub outcome: Outcome,
+}
+
+/// Why `convert` could not finish.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The result could not be serialised as JSON.
+    #[error("cannot render JSON")]
+    Json(#[source] serde_json::Error),
+    /// The result could not be serialised as YAML.
+    #[error("cannot render YAML")]
+    Yaml(#[source] serde_saphyr::SerializeError),
+    /// Standard output or standard error could not be written.
+    #[error("cannot write the result")]
+    Write(#[source] io::Error),
+}
+
+/// Converts loaded manifests to `target`: builds the DAG as `check` does (with `args`'
+/// DAG settings) and converts every valid IngressRoute and every TLSCertificateDelegation.
+/// Load errors are the caller's to handle.
+#[must_use]
+pub fn convert(loaded: &Loaded, input: &InputArgs, target: Target) -> Conversion {
+    let mut pipeline = Pipeline::new(input.config(), EnvoyConfig::default());
+    check::feed(&mut pipeline, loaded);
+    let dag = pipeline.build();
+    let report = check::report(loaded, &dag, pipeline.store(), check::Schema::Validate);
+    let source = Source::from_loaded(loaded, &dag);
+    let (objects, mut warnings) = match target {
+        Target::Httpproxy => httpproxy::convert(&source),
+    };
+    // IngressRoutes that do not decode take no part in the build, and are not converted.
+    for (object, description) in &report.undecodable {
+        warnings.push(Warning::new(
+            object,
+            "",
+            format!("not converted: invalid: {}", go_quote(description)),
+        ));
+    }
+    // By object; a stable sort keeps each object's warnings in field order.
+    warnings.sort_by(|a, b| a.object.cmp(&b.object));
+    let exact = warnings.is_empty() && !report.diagnostics.iter().any(Diagnostic::fails);
+    Conversion {
+        objects,
+        warnings,
+        diagnostics: report.diagnostics,
+        outcome: if exact { Outcome::Valid } else { Outcome::Invalid },
+    }
+}
+
+/// `kind: List` of `items`, as `kubectl get -o json` prints several objects.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct List<'a, T> {
+    api_version: &'static str,
+    kind: &'static str,
+    items: &'a [T],
+}
+
+/// `objects` as text in `format`: YAML documents separated by `---`, or a JSON `List`;
+/// ends with a newline (empty YAML when there is nothing).
+///
+/// # Errors
+///
+/// [`Error::Json`] or [`Error::Yaml`] if serialisation fails, which these types never
+/// make it do.
+pub fn format<T: Serialize>(objects: &[T], format: ConvertFormat) -> Result<String, Error> {
+    match format {
+        ConvertFormat::Json => {
+            let list = List {
+                api_version: "v1",
+                kind: "List",
+                items: objects,
+            };
+            let mut text = serde_json::to_string_pretty(&list).map_err(Error::Json)?;
+            text.push('\n');
+            Ok(text)
+        }
+        ConvertFormat::Yaml => {
+            let mut text = String::new();
+            for object in objects {
+                text.push_str("---\n");
+                text.push_str(&serde_saphyr::to_string(object).map_err(Error::Yaml)?);
+            }
+            Ok(text)
+        }
+    }
+}
+
+/// Runs `ingressroute convert`: loads `args.input.paths` (reading `stdin` for `-`),
+/// prints the converted objects on `stdout`, and on `stderr` what `check` reports, then
+/// one `warning:` line per object and field that needs a person.
+///
+/// # Errors
+///
+/// [`Error::Write`] when `stdout` or `stderr` cannot be written. Problems with the input
+/// are not errors: they are reported on `stderr` and give [`Outcome::InputError`], with
+/// nothing on `stdout`.
+pub fn run(
+    args: &ConvertArgs,
+    stdin: impl Read,
+    stdout: &mut impl Write,
+    stderr: &mut impl Write,
+) -> Result<Outcome, Error> {
+    let loaded = check::load_reporting(&args.input.paths, stdin, stderr).map_err(Error::Write)?;
+    if loaded.has_errors() {
+        writeln!(
+            stderr,
+            "{}",
+            output::stderr_line(
+                Severity::Error,
+                &"nothing converted: some input cannot be read or parsed"
+            )
+        )
+        .map_err(Error::Write)?;
+        return Ok(Outcome::InputError);
+    }
+    let conversion = convert(&loaded, &args.input, args.to);
+    for line in check::stderr_lines(&conversion.diagnostics, false) {
+        writeln!(stderr, "{line}").map_err(Error::Write)?;
+    }
+    for warning in &conversion.warnings {
+        writeln!(stderr, "{}", output::stderr_line(Severity::Warning, warning)).map_err(Error::Write)?;
+    }
+    let text = format(&conversion.objects, args.output)?;
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(Error::Write)?;
+    Ok(conversion.outcome)
+}
