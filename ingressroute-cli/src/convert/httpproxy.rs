@@ -186,6 +186,11 @@ impl Proxy<'_, '_> {
                 let base = bases.first().map_or("", |b| b.prefix.as_str());
                 let why = if base.is_empty() {
                     "an HTTPProxy prefix condition must start with \"/\" and has no \"//\"".to_owned()
+                } else if !route.match_.starts_with(base) {
+                    format!(
+                        "it lies above the include prefix {}, and every prefix of an included HTTPProxy starts with its include prefix",
+                        go_quote(base)
+                    )
                 } else {
                     format!(
                         "under the include prefix {}, Contour joins prefixes by concatenation (collapsing \"//\") and each must start with \"/\"",

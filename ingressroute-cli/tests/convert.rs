@@ -1,0 +1,505 @@
+//! `ingressroute convert --to httpproxy`: every bundled example against golden files, the
+//! cases of Contour's IngressRoute -> HTTPProxy migration guide, round trips through the
+//! typed target structs, and the command's contract (stderr lines, exit codes).
+//!
+//! The golden files under `ingressroute-cli/tests/convert/` are rewritten with
+//! `INGRESSROUTE_BLESS=1 cargo test -p ingressroute-cli --test convert`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{assert_golden_of, run, run_in, workspace};
+use ingressroute_cli::check::InputArgs;
+use ingressroute_cli::check::Outcome;
+use ingressroute_cli::convert::contour_v1::{HttpProxy, MatchCondition, Object};
+use ingressroute_cli::convert::{self, Conversion, Target};
+use ingressroute_cli::load::Loaded;
+
+fn input() -> InputArgs {
+    InputArgs {
+        root_namespaces: None,
+        ingress_class: "contour".into(),
+        paths: Vec::new(),
+    }
+}
+
+fn conversion(text: &str) -> Conversion {
+    let mut loaded = Loaded::new();
+    loaded.add_str(Path::new("test.yaml"), text);
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics());
+    convert::convert(&loaded, &input(), Target::Httpproxy)
+}
+
+fn proxy<'c>(conversion: &'c Conversion, namespace: &str, name: &str) -> &'c HttpProxy {
+    conversion
+        .objects
+        .iter()
+        .find_map(|o| match o {
+            Object::HttpProxy(p)
+                if p.metadata.name.as_deref() == Some(name) && p.metadata.namespace.as_deref() == Some(namespace) =>
+            {
+                Some(p)
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no HTTPProxy {namespace}/{name} in {:#?}", conversion.objects))
+}
+
+fn warnings(conversion: &Conversion) -> Vec<String> {
+    conversion.warnings.iter().map(ToString::to_string).collect()
+}
+
+fn prefixes(conditions: &[MatchCondition]) -> Vec<&str> {
+    conditions.iter().map(|c| c.prefix.as_str()).collect()
+}
+
+/// The files of an examples directory, sorted.
+fn example_files(dir: &str) -> Vec<String> {
+    let mut files: Vec<String> = fs::read_dir(workspace().join(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|p| p.file_stem().unwrap().to_str().unwrap().to_owned())
+        .collect();
+    files.sort();
+    files
+}
+
+/// Converts every example of `dir` with the real binary and compares stdout and
+/// (exit code, stderr) with the golden files; every output reads back into the typed
+/// structs and writes out the same.
+fn examples_match_their_golden_files(dir: &str) -> usize {
+    let files = example_files(dir);
+    for name in &files {
+        let path = format!("{dir}/{name}.yaml");
+        let run = run(&["convert", "--to", "httpproxy", &path]);
+        assert_ne!(run.code, 2, "{path}: {}", run.stderr);
+        let golden = format!("ingressroute-cli/tests/convert/httpproxy/{}/{name}", dir.trim_start_matches("examples/"));
+        assert_golden_of("convert", &format!("{golden}.yaml"), &run.stdout);
+        assert_golden_of(
+            "convert",
+            &format!("{golden}.stderr"),
+            &format!("exit code {}\n{}", run.code, run.stderr),
+        );
+        assert_round_trip(&path, &run.stdout);
+        assert_eq!(run.code == 0, run.stderr.is_empty(), "{path}: exit 0 exactly when nothing is said: {}", run.stderr);
+    }
+    files.len()
+}
+
+/// Each YAML document of `stdout` decodes into the typed objects (which refuse unknown
+/// fields) and encodes back to the same document.
+fn assert_round_trip(what: &str, stdout: &str) {
+    for document in stdout.split("---\n").filter(|d| !d.is_empty()) {
+        let object: Object = serde_saphyr::from_str(document).unwrap_or_else(|e| panic!("{what}: {e}\n{document}"));
+        assert_eq!(serde_saphyr::to_string(&object).unwrap(), document, "{what}");
+    }
+}
+
+#[test]
+fn every_valid_example_converts_to_its_golden_httpproxies() {
+    assert!(examples_match_their_golden_files("examples/ingressroute") >= 25);
+}
+
+#[test]
+fn every_invalid_example_converts_to_its_golden_httpproxies_and_warnings() {
+    assert!(examples_match_their_golden_files("examples/invalid") >= 20);
+}
+
+#[test]
+fn the_json_list_holds_the_same_objects_as_the_yaml_documents() {
+    let yaml = run(&["convert", "--to", "httpproxy", "examples/ingressroute"]);
+    let json = run(&["convert", "--to", "httpproxy", "-o", "json", "examples/ingressroute"]);
+    assert_eq!((yaml.code, &yaml.stderr), (json.code, &json.stderr));
+    let list = json.json();
+    assert_eq!(list["apiVersion"], "v1");
+    assert_eq!(list["kind"], "List");
+    let from_json: Vec<Object> = serde_json::from_value(list["items"].clone()).unwrap();
+    let from_yaml: Vec<Object> = yaml
+        .stdout
+        .split("---\n")
+        .filter(|d| !d.is_empty())
+        .map(|d| serde_saphyr::from_str(d).unwrap())
+        .collect();
+    assert_eq!(from_json, from_yaml);
+    assert!(from_json.len() > 30);
+    // Sorted: HTTPProxies, then TLSCertificateDelegations, each by namespace and name.
+    let keys: Vec<(u8, String, String)> = from_json
+        .iter()
+        .map(|o| match o {
+            Object::HttpProxy(p) => (0, p.metadata.namespace.clone().unwrap(), p.metadata.name.clone().unwrap()),
+            Object::TlsCertificateDelegation(d) => (
+                1,
+                d.metadata.namespace.clone().unwrap(),
+                d.metadata.name.clone().unwrap(),
+            ),
+        })
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    // Deterministic, whatever the order of the inputs.
+    let mut files = example_files("examples/ingressroute");
+    files.reverse();
+    let paths: Vec<String> = files.iter().map(|f| format!("examples/ingressroute/{f}.yaml")).collect();
+    let mut args = vec!["convert", "--to", "httpproxy"];
+    args.extend(paths.iter().map(String::as_str));
+    assert_eq!(run(&args).stdout, yaml.stdout);
+}
+
+#[test]
+fn input_errors_exit_2_and_print_nothing() {
+    let dir = common::scratch("convert-input-errors");
+    common::write_files(&dir, &[("bad.yaml", "kind: [\n")]);
+    let run = run_in(&dir, &["convert", "--to", "httpproxy", "bad.yaml"], "");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr
+            .ends_with("error: nothing converted: some input cannot be read or parsed\n"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn standard_input_is_read_like_check_reads_it() {
+    let text = fs::read_to_string(workspace().join("examples/ingressroute/basic.yaml")).unwrap();
+    let piped = run_in(&workspace(), &["convert", "--to", "httpproxy", "-"], &text);
+    let file = run(&["convert", "--to", "httpproxy", "examples/ingressroute/basic.yaml"]);
+    assert_eq!((piped.code, &piped.stdout), (file.code, &file.stdout));
+    assert_eq!(piped.code, 0);
+}
+
+// ---- Contour's migration guide (IngressRoute -> HTTPProxy) ----
+
+const SERVICES: &str = "\
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec: {ports: [{name: http, port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: team}
+spec: {ports: [{name: http, port: 80}]}
+";
+
+fn root(routes: &str) -> String {
+    format!(
+        "apiVersion: contour.heptio.com/v1beta1\nkind: IngressRoute\nmetadata: {{name: root, namespace: default}}\nspec:\n  virtualhost: {{fqdn: app.example.com}}\n  routes: {routes}\n"
+    )
+}
+
+fn child(namespace: &str, name: &str, matches: &[&str]) -> String {
+    let routes: Vec<String> = matches
+        .iter()
+        .map(|m| format!("{{match: \"{m}\", services: [{{name: web, port: 80}}]}}"))
+        .collect();
+    format!(
+        "---\napiVersion: contour.heptio.com/v1beta1\nkind: IngressRoute\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n  routes: [{}]\n",
+        routes.join(", ")
+    )
+}
+
+#[test]
+fn delegation_becomes_an_include_at_the_delegating_match_and_child_routes_relative_to_it() {
+    let text = [
+        root("[{match: /, services: [{name: web, port: 80}]}, {match: /blog, delegate: {name: blog, namespace: team}}]"),
+        child("team", "blog", &["/blog", "/blog/", "/blog/archive"]),
+        SERVICES.to_owned(),
+    ]
+    .concat();
+    let conversion = conversion(&text);
+    assert_eq!(warnings(&conversion), Vec::<String>::new());
+    assert_eq!(conversion.outcome, Outcome::Valid);
+    let root = proxy(&conversion, "default", "root");
+    assert_eq!(root.spec.includes.len(), 1);
+    assert_eq!(root.spec.includes[0].name, "blog");
+    assert_eq!(root.spec.includes[0].namespace, "team");
+    assert_eq!(prefixes(&root.spec.includes[0].conditions), ["/blog"]);
+    assert_eq!(prefixes(&root.spec.routes[0].conditions), ["/"]);
+    let blog = proxy(&conversion, "team", "blog");
+    assert!(blog.spec.virtualhost.is_none());
+    let conditions: Vec<Vec<&str>> = blog.spec.routes.iter().map(|r| prefixes(&r.conditions)).collect();
+    // `/blog` itself gets no condition: a `/` would serve `/blog/`, not `/blog`.
+    assert_eq!(conditions, [vec![], vec!["/"], vec!["/archive"]]);
+}
+
+#[test]
+fn a_delegation_at_a_trailing_slash_joins_without_doubling_it() {
+    let text = [
+        root("[{match: /foo/, delegate: {name: foo}}]"),
+        child("default", "foo", &["/foo/", "/foo/bar"]),
+        SERVICES.to_owned(),
+    ]
+    .concat();
+    let conversion = conversion(&text);
+    assert_eq!(warnings(&conversion), Vec::<String>::new());
+    let foo = proxy(&conversion, "default", "foo");
+    let conditions: Vec<Vec<&str>> = foo.spec.routes.iter().map(|r| prefixes(&r.conditions)).collect();
+    assert_eq!(conditions, [vec![], vec!["/bar"]]);
+}
+
+#[test]
+fn a_child_of_two_parents_is_converted_once_when_its_conditions_agree() {
+    // `/foo` and `/foo/` give `/bar` alike; `/foo/` itself is `/` under both.
+    let text = [
+        root("[{match: /foo, delegate: {name: shared}}]"),
+        "---\n".to_owned(),
+        root("[{match: /foo/, delegate: {name: shared}}]")
+            .replace("name: root", "name: other")
+            .replace("app.example.com", "other.example.com"),
+        child("default", "shared", &["/foo/", "/foo/bar"]),
+        SERVICES.to_owned(),
+    ]
+    .concat();
+    let conversion = conversion(&text);
+    assert_eq!(warnings(&conversion), Vec::<String>::new());
+    let shared = proxy(&conversion, "default", "shared");
+    let conditions: Vec<Vec<&str>> = shared.spec.routes.iter().map(|r| prefixes(&r.conditions)).collect();
+    assert_eq!(conditions, [vec!["/"], vec!["/bar"]]);
+}
+
+#[test]
+fn a_child_of_two_parents_whose_conditions_disagree_is_named_with_both_parents() {
+    let text = [
+        root("[{match: /, delegate: {name: shared}}, {match: /foo, delegate: {name: shared}}]"),
+        child("default", "shared", &["/foo/bar"]),
+        SERVICES.to_owned(),
+    ]
+    .concat();
+    let conversion = conversion(&text);
+    assert_eq!(
+        warnings(&conversion),
+        [
+            "default/shared: delegated at prefixes that need different HTTPProxy conditions for spec.routes[0]: \
+             default/root spec.routes[0] (\"/\") and default/root spec.routes[1] (\"/foo\"); \
+             converted for the first, the others need an HTTPProxy of their own"
+        ]
+    );
+    assert_eq!(conversion.outcome, Outcome::Invalid);
+    let shared = proxy(&conversion, "default", "shared");
+    assert_eq!(prefixes(&shared.spec.routes[0].conditions), ["/foo/bar"]);
+}
+
+#[test]
+fn a_child_route_above_a_trailing_slash_delegation_is_left_out_with_a_warning() {
+    // Contour's IngressRoute check appends a `/` to both prefixes, so `/foo` is under a
+    // delegated `/foo/` (and serves `/foo` and `/foobar`). Every prefix of an HTTPProxy
+    // included at `/foo/` starts with `/foo/`: no condition gives `/foo`.
+    let text = [
+        root("[{match: /foo/, delegate: {name: foo}}]"),
+        child("default", "foo", &["/foo", "/foo/bar"]),
+        SERVICES.to_owned(),
+    ]
+    .concat();
+    let conversion = conversion(&text);
+    assert_eq!(
+        warnings(&conversion),
+        [
+            "default/foo: spec.routes[0].match: \"/foo\" cannot be written as an HTTPProxy condition: \
+             it lies above the include prefix \"/foo/\", and every prefix of an included HTTPProxy starts with \
+             its include prefix; the route is left out"
+        ]
+    );
+    assert_eq!(conversion.outcome, Outcome::Invalid);
+    let foo = proxy(&conversion, "default", "foo");
+    let conditions: Vec<Vec<&str>> = foo.spec.routes.iter().map(|r| prefixes(&r.conditions)).collect();
+    assert_eq!(conditions, [vec!["/bar"]]);
+}
+
+#[test]
+fn a_delegation_to_a_missing_ingressroute_is_kept_as_an_include_with_a_warning() {
+    let text = [
+        root("[{match: /, services: [{name: web, port: 80}]}, {match: /gone, delegate: {name: gone, namespace: team}}]"),
+        SERVICES.to_owned(),
+    ]
+    .concat();
+    let conversion = conversion(&text);
+    assert_eq!(
+        warnings(&conversion),
+        [
+            "default/root: spec.routes[1].delegate: includes team/gone, which does not exist: IngressRoute \
+             ignored such a delegation, but Contour (since v1.1) marks an HTTPProxy with a missing include invalid"
+        ]
+    );
+    assert_eq!(conversion.outcome, Outcome::Invalid);
+    let root = proxy(&conversion, "default", "root");
+    assert_eq!(root.spec.includes[0].name, "gone");
+    assert_eq!(prefixes(&root.spec.includes[0].conditions), ["/gone"]);
+}
+
+#[test]
+fn tcpproxy_and_its_delegation_become_tcpproxy_and_tcpproxy_include() {
+    let text = "\
+apiVersion: contour.heptio.com/v1beta1
+kind: IngressRoute
+metadata: {name: root, namespace: default}
+spec:
+  virtualhost: {fqdn: tcp.example.com, tls: {passthrough: true}}
+  tcpproxy: {delegate: {name: backend, namespace: team}}
+---
+apiVersion: contour.heptio.com/v1beta1
+kind: IngressRoute
+metadata: {name: backend, namespace: team}
+spec:
+  tcpproxy:
+    services:
+    - {name: web, port: 80, weight: 3, strategy: Random, healthCheck: {path: /ignored}}
+"
+    .to_owned()
+        + SERVICES;
+    let conversion = conversion(&text);
+    assert_eq!(warnings(&conversion), Vec::<String>::new());
+    let root = proxy(&conversion, "default", "root");
+    let tls = root.spec.virtualhost.as_ref().unwrap().tls.as_ref().unwrap();
+    assert!(tls.passthrough);
+    let include = root.spec.tcpproxy.as_ref().unwrap().include.as_ref().unwrap();
+    assert_eq!((include.name.as_str(), include.namespace.as_str()), ("backend", "team"));
+    let backend = proxy(&conversion, "team", "backend").spec.tcpproxy.as_ref().unwrap();
+    assert_eq!(backend.services[0].weight, Some(3));
+    assert_eq!(backend.load_balancer_policy.as_ref().unwrap().strategy, "Random");
+    // A tcpproxy's health check had no effect; it is dropped, not warned about.
+    let json = serde_json::to_string(&backend).unwrap();
+    assert!(!json.contains("ignored"), "{json}");
+}
+
+#[test]
+fn tls_certificate_delegation_becomes_its_projectcontour_kind() {
+    let run = run(&[
+        "convert",
+        "--to",
+        "httpproxy",
+        "examples/ingressroute/tls-certificate-delegation.yaml",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let delegations: Vec<&str> = run
+        .stdout
+        .split("---\n")
+        .filter(|d| d.contains("kind: TLSCertificateDelegation"))
+        .collect();
+    assert!(!delegations.is_empty(), "{}", run.stdout);
+    for document in delegations {
+        assert!(document.starts_with("apiVersion: projectcontour.io/v1\n"), "{document}");
+        let Object::TlsCertificateDelegation(delegation) = serde_saphyr::from_str::<Object>(document).unwrap() else {
+            panic!("{document}");
+        };
+        assert!(!delegation.spec.delegations.is_empty());
+    }
+}
+
+#[test]
+fn every_route_field_maps_to_its_httpproxy_form() {
+    let text = "\
+apiVersion: contour.heptio.com/v1beta1
+kind: IngressRoute
+metadata: {name: root, namespace: default, annotations: {contour.heptio.com/ingress.class: contour}, labels: {app: web}}
+spec:
+  virtualhost: {fqdn: app.example.com, tls: {secretName: tls, minimumProtocolVersion: \"1.2\"}}
+  strategy: Cookie
+  routes:
+  - match: /api/
+    permitInsecure: true
+    prefixRewrite: /v1/
+    timeoutPolicy: {request: 0s}
+    retryPolicy: {count: 0, perTryTimeout: 150ms}
+    services:
+    - name: secure
+      port: 443
+      weight: 10
+      healthCheck: {path: /healthz, intervalSeconds: 0, timeoutSeconds: 9}
+      validation: {caSecret: ca, subjectName: secure.example.com}
+  - match: /ws
+    enableWebsockets: true
+    timeoutPolicy: {request: 1m30s}
+    services: [{name: secure, port: 443}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: secure
+  namespace: default
+  annotations: {contour.heptio.com/upstream-protocol.tls: \"443\"}
+spec: {ports: [{name: https, port: 443}]}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: tls, namespace: default}
+type: kubernetes.io/tls
+data: {tls.crt: CRT, tls.key: KEY}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: ca, namespace: default}
+type: Opaque
+data: {ca.crt: CA}
+";
+    use base64::Engine as _;
+    let ca = fs::read(workspace().join("examples/ingressroute/certs/ca.crt")).unwrap();
+    let encode = |path: &str| base64::engine::general_purpose::STANDARD.encode(fs::read(workspace().join(path)).unwrap());
+    let text = text
+        .replace("ca.crt: CA", &format!("ca.crt: {}", base64::engine::general_purpose::STANDARD.encode(ca)))
+        .replace("tls.crt: CRT", &format!("tls.crt: {}", encode("examples/ingressroute/certs/testsecret.crt")))
+        .replace("tls.key: KEY", &format!("tls.key: {}", encode("examples/ingressroute/certs/testsecret.key")));
+    let conversion = conversion(&text);
+    assert_eq!(warnings(&conversion), Vec::<String>::new());
+    let root = proxy(&conversion, "default", "root");
+    let annotations = root.metadata.annotations.as_ref().unwrap();
+    assert_eq!(annotations["projectcontour.io/ingress.class"], "contour");
+    assert_eq!(root.metadata.labels.as_ref().unwrap()["app"], "web");
+    let value = serde_json::to_value(root).unwrap();
+    assert_eq!(
+        value["spec"]["virtualhost"],
+        serde_json::json!({"fqdn": "app.example.com", "tls": {"secretName": "tls", "minimumProtocolVersion": "1.2"}})
+    );
+    assert_eq!(
+        value["spec"]["routes"][0],
+        serde_json::json!({
+            "conditions": [{"prefix": "/api/"}],
+            "services": [{
+                "name": "secure", "port": 443, "protocol": "tls",
+                "validation": {"caSecret": "ca", "subjectName": "secure.example.com"},
+                "weight": 10
+            }],
+            "permitInsecure": true,
+            "timeoutPolicy": {"response": "infinity"},
+            "retryPolicy": {"count": 1, "perTryTimeout": "150ms"},
+            "healthCheckPolicy": {
+                "path": "/healthz", "intervalSeconds": 5, "timeoutSeconds": 9,
+                "unhealthyThresholdCount": 3, "healthyThresholdCount": 2
+            },
+            "loadBalancerPolicy": {"strategy": "Cookie"},
+            "pathRewritePolicy": {"replacePrefix": [{"replacement": "/v1/"}]}
+        })
+    );
+    assert_eq!(
+        value["spec"]["routes"][1],
+        serde_json::json!({
+            "conditions": [{"prefix": "/ws"}],
+            "services": [{"name": "secure", "port": 443, "protocol": "tls"}],
+            "enableWebsockets": true,
+            "timeoutPolicy": {"response": "1m30s"},
+            "loadBalancerPolicy": {"strategy": "Cookie"}
+        })
+    );
+}
+
+#[test]
+fn invalid_and_orphaned_ingressroutes_are_named_with_their_quoted_status() {
+    let run = run(&["convert", "--to", "httpproxy", "examples/invalid/orphaned-child.yaml"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr_lines().contains(
+            &"warning: default/orphaned-child: not converted: orphaned: \"this IngressRoute is not part of a delegation chain from a root IngressRoute\""
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("name: orphaned-child\n"), "{}", run.stdout);
+}
