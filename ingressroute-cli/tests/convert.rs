@@ -503,3 +503,51 @@ fn invalid_and_orphaned_ingressroutes_are_named_with_their_quoted_status() {
     );
     assert!(!run.stdout.contains("name: orphaned-child\n"), "{}", run.stdout);
 }
+
+/// The `## Convert` section of the README.
+fn readme_convert_section() -> String {
+    let readme = fs::read_to_string(workspace().join("ingressroute-cli/README.md")).unwrap();
+    let start = readme.find("\n## Convert\n").expect("the README has a Convert section");
+    let rest = &readme[start + 1..];
+    let end = rest[3..].find("\n## ").map_or(rest.len(), |i| i + 3);
+    rest[..end].to_owned()
+}
+
+#[test]
+fn the_readme_console_examples_are_what_the_command_prints() {
+    let section = readme_convert_section();
+    let mut checked = 0;
+    for block in section.split("```console\n").skip(1) {
+        let block = &block[..block.find("```").unwrap()];
+        let (command, expected) = block.split_once('\n').unwrap();
+        let args: Vec<&str> = command
+            .strip_prefix("$ ingressroute ")
+            .expect("a console block starts with the command")
+            .split_whitespace()
+            .collect();
+        let run = run(&args);
+        assert_eq!(run.stdout, expected, "{command}");
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        checked += 1;
+    }
+    assert!(checked >= 1);
+}
+
+#[test]
+fn the_readme_warning_lines_are_what_the_command_prints() {
+    let section = readme_convert_section();
+    let lines: Vec<&str> = section
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("warning: "))
+        .collect();
+    assert!(lines.len() >= 2);
+    let valid = run(&["convert", "--to", "httpproxy", "examples/ingressroute"]);
+    let invalid = run(&["convert", "--to", "httpproxy", "examples/invalid"]);
+    for line in lines {
+        assert!(
+            valid.stderr_lines().contains(&line) || invalid.stderr_lines().contains(&line),
+            "{line}"
+        );
+    }
+}
