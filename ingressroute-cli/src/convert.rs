@@ -6,8 +6,11 @@
 //!         ▼                                                 ▼
 //!  Source { IngressRoutes, Services, TLSCertificateDelegations, Dag }
 //!         │
-//!         └── --to httpproxy ──▶ httpproxy::convert ──▶ HTTPProxy + TLSCertificateDelegation
-//!                                                        (projectcontour.io/v1), warnings
+//!         ├── --to httpproxy ──▶ httpproxy::convert ──▶ HTTPProxy + TLSCertificateDelegation
+//!         │                                              (projectcontour.io/v1), warnings
+//!         └── --to gateway-api ─▶ gateway::convert ───▶ Gateway, HTTPRoute, TLSRoute,
+//!                                                        BackendTLSPolicy, ReferenceGrant
+//!                                                        (gateway.networking.k8s.io/v1), warnings
 //! ```
 //!
 //! The conversion sees the whole delegation tree, so it knows the prefix every child is
@@ -22,6 +25,7 @@
 //! some input cannot be read or parsed, in which case nothing is printed.
 
 pub mod contour_v1;
+pub mod gateway;
 pub mod httpproxy;
 
 use std::collections::BTreeMap;
@@ -45,6 +49,9 @@ use crate::output::{self, Severity};
 pub enum Target {
     /// Contour's HTTPProxy and TLSCertificateDelegation (`projectcontour.io/v1`).
     Httpproxy,
+    /// Gateway API (`gateway.networking.k8s.io/v1`): Gateway, HTTPRoute, TLSRoute,
+    /// BackendTLSPolicy, ReferenceGrant.
+    GatewayApi,
 }
 
 /// How `convert` prints the objects.
@@ -72,6 +79,67 @@ pub struct ConvertArgs {
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = ConvertFormat::Yaml)]
     pub output: ConvertFormat,
+
+    /// `--to gateway-api`: attach the routes to this existing Gateway instead of writing
+    /// one (`ingressroute/ingressroute`).
+    #[arg(long, value_name = "NAMESPACE/NAME", value_parser = parse_gateway)]
+    pub gateway: Option<ObjectRef>,
+
+    /// `--to gateway-api`: `gatewayClassName` of the Gateway written.
+    #[arg(long, value_name = "NAME", default_value = "contour")]
+    pub gateway_class: String,
+}
+
+/// The Gateway written when `--gateway` does not name one.
+pub const DEFAULT_GATEWAY: (&str, &str) = ("ingressroute", "ingressroute");
+
+impl ConvertArgs {
+    /// The Gateway API options these arguments ask for.
+    #[must_use]
+    pub fn gateway_options(&self) -> gateway::Options {
+        match &self.gateway {
+            Some(existing) => gateway::Options::new(existing.clone(), true, self.gateway_class.clone()),
+            None => gateway::Options::new(
+                ObjectRef::new(DEFAULT_GATEWAY.0, DEFAULT_GATEWAY.1),
+                false,
+                self.gateway_class.clone(),
+            ),
+        }
+    }
+}
+
+/// `NAMESPACE/NAME`, both non-empty.
+fn parse_gateway(value: &str) -> Result<ObjectRef, String> {
+    match value.split_once('/') {
+        Some((namespace, name)) if !namespace.is_empty() && !name.is_empty() && !name.contains('/') => {
+            Ok(ObjectRef::new(namespace, name))
+        }
+        _ => Err(format!("{value:?} is not NAMESPACE/NAME")),
+    }
+}
+
+/// The converted objects of one target.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Objects {
+    /// `--to httpproxy`.
+    HttpProxy(Vec<contour_v1::Object>),
+    /// `--to gateway-api`.
+    GatewayApi(Vec<gateway::Object>),
+}
+
+impl Objects {
+    /// The objects as text in `format` (see [`format`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`format`].
+    pub fn format(&self, output: ConvertFormat) -> Result<String, Error> {
+        match self {
+            Self::HttpProxy(objects) => format(objects, output),
+            Self::GatewayApi(objects) => format(objects, output),
+        }
+    }
 }
 
 /// Something a person has to look at: a field the target cannot say, a difference in
@@ -164,7 +232,7 @@ impl<'a> Source<'a> {
 #[non_exhaustive]
 pub struct Conversion {
     /// The converted objects, sorted by kind, namespace and name.
-    pub objects: Vec<contour_v1::Object>,
+    pub objects: Objects,
     /// What needs a person, by object, then in field order.
     pub warnings: Vec<Warning>,
     /// What `check` reports on standard error about the input.
@@ -189,18 +257,25 @@ pub enum Error {
     Write(#[source] io::Error),
 }
 
-/// Converts loaded manifests to `target`: builds the DAG as `check` does (with `args`'
-/// DAG settings) and converts every valid IngressRoute and every TLSCertificateDelegation.
-/// Load errors are the caller's to handle.
+/// Converts loaded manifests to `target` (with `gateway` for Gateway API): builds the DAG
+/// as `check` does (with `input`'s DAG settings) and converts what is valid in it. Load
+/// errors are the caller's to handle.
 #[must_use]
-pub fn convert(loaded: &Loaded, input: &InputArgs, target: Target) -> Conversion {
+pub fn convert(loaded: &Loaded, input: &InputArgs, target: Target, gateway: &gateway::Options) -> Conversion {
     let mut pipeline = Pipeline::new(input.config(), EnvoyConfig::default());
     check::feed(&mut pipeline, loaded);
     let dag = pipeline.build();
     let report = check::report(loaded, &dag, pipeline.store(), check::Schema::Validate);
     let source = Source::from_loaded(loaded, &dag);
     let (objects, mut warnings) = match target {
-        Target::Httpproxy => httpproxy::convert(&source),
+        Target::Httpproxy => {
+            let (objects, warnings) = httpproxy::convert(&source);
+            (Objects::HttpProxy(objects), warnings)
+        }
+        Target::GatewayApi => {
+            let (objects, warnings) = gateway::convert(&source, gateway);
+            (Objects::GatewayApi(objects), warnings)
+        }
     };
     // IngressRoutes that do not decode take no part in the build, and are not converted.
     for (object, description) in &report.undecodable {
@@ -288,14 +363,14 @@ pub fn run(
         .map_err(Error::Write)?;
         return Ok(Outcome::InputError);
     }
-    let conversion = convert(&loaded, &args.input, args.to);
+    let conversion = convert(&loaded, &args.input, args.to, &args.gateway_options());
     for line in check::stderr_lines(&conversion.diagnostics, false) {
         writeln!(stderr, "{line}").map_err(Error::Write)?;
     }
     for warning in &conversion.warnings {
         writeln!(stderr, "{}", output::stderr_line(Severity::Warning, warning)).map_err(Error::Write)?;
     }
-    let text = format(&conversion.objects, args.output)?;
+    let text = conversion.objects.format(args.output)?;
     stdout
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
