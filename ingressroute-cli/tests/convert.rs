@@ -16,7 +16,9 @@ use common::{assert_golden_of, run, run_in, workspace};
 use ingressroute_cli::check::InputArgs;
 use ingressroute_cli::check::Outcome;
 use ingressroute_cli::convert::contour_v1::{HttpProxy, MatchCondition, Object};
-use ingressroute_cli::convert::{self, Conversion, Target};
+use ingressroute_cli::convert::gateway::{self, Options};
+use ingressroute_cli::convert::{self, Conversion, Objects, Target};
+use ingressroute_dag::ObjectRef;
 use ingressroute_cli::load::Loaded;
 
 fn input() -> InputArgs {
@@ -27,16 +29,26 @@ fn input() -> InputArgs {
     }
 }
 
-fn conversion(text: &str) -> Conversion {
+fn options() -> Options {
+    Options::new(ObjectRef::new("ingressroute", "ingressroute"), false, "contour")
+}
+
+fn converted(text: &str, target: Target) -> Conversion {
     let mut loaded = Loaded::new();
     loaded.add_str(Path::new("test.yaml"), text);
     assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics());
-    convert::convert(&loaded, &input(), Target::Httpproxy)
+    convert::convert(&loaded, &input(), target, &options())
+}
+
+fn conversion(text: &str) -> Conversion {
+    converted(text, Target::Httpproxy)
 }
 
 fn proxy<'c>(conversion: &'c Conversion, namespace: &str, name: &str) -> &'c HttpProxy {
-    conversion
-        .objects
+    let Objects::HttpProxy(objects) = &conversion.objects else {
+        panic!("not HTTPProxies");
+    };
+    objects
         .iter()
         .find_map(|o| match o {
             Object::HttpProxy(p)
@@ -46,7 +58,7 @@ fn proxy<'c>(conversion: &'c Conversion, namespace: &str, name: &str) -> &'c Htt
             }
             _ => None,
         })
-        .unwrap_or_else(|| panic!("no HTTPProxy {namespace}/{name} in {:#?}", conversion.objects))
+        .unwrap_or_else(|| panic!("no HTTPProxy {namespace}/{name} in {objects:#?}"))
 }
 
 fn warnings(conversion: &Conversion) -> Vec<String> {
@@ -72,20 +84,27 @@ fn example_files(dir: &str) -> Vec<String> {
 /// Converts every example of `dir` with the real binary and compares stdout and
 /// (exit code, stderr) with the golden files; every output reads back into the typed
 /// structs and writes out the same.
-fn examples_match_their_golden_files(dir: &str) -> usize {
+fn examples_match_their_golden_files(dir: &str, target: &str) -> usize {
     let files = example_files(dir);
     for name in &files {
         let path = format!("{dir}/{name}.yaml");
-        let run = run(&["convert", "--to", "httpproxy", &path]);
+        let run = run(&["convert", "--to", target, &path]);
         assert_ne!(run.code, 2, "{path}: {}", run.stderr);
-        let golden = format!("ingressroute-cli/tests/convert/httpproxy/{}/{name}", dir.trim_start_matches("examples/"));
+        let golden = format!(
+            "ingressroute-cli/tests/convert/{target}/{}/{name}",
+            dir.trim_start_matches("examples/")
+        );
         assert_golden_of("convert", &format!("{golden}.yaml"), &run.stdout);
         assert_golden_of(
             "convert",
             &format!("{golden}.stderr"),
             &format!("exit code {}\n{}", run.code, run.stderr),
         );
-        assert_round_trip(&path, &run.stdout);
+        if target == "httpproxy" {
+            assert_round_trip::<Object>(&path, &run.stdout);
+        } else {
+            assert_round_trip::<gateway::Object>(&path, &run.stdout);
+        }
         assert_eq!(run.code == 0, run.stderr.is_empty(), "{path}: exit 0 exactly when nothing is said: {}", run.stderr);
     }
     files.len()
@@ -93,21 +112,31 @@ fn examples_match_their_golden_files(dir: &str) -> usize {
 
 /// Each YAML document of `stdout` decodes into the typed objects (which refuse unknown
 /// fields) and encodes back to the same document.
-fn assert_round_trip(what: &str, stdout: &str) {
+fn assert_round_trip<T: serde::Serialize + serde::de::DeserializeOwned>(what: &str, stdout: &str) {
     for document in stdout.split("---\n").filter(|d| !d.is_empty()) {
-        let object: Object = serde_saphyr::from_str(document).unwrap_or_else(|e| panic!("{what}: {e}\n{document}"));
+        let object: T = serde_saphyr::from_str(document).unwrap_or_else(|e| panic!("{what}: {e}\n{document}"));
         assert_eq!(serde_saphyr::to_string(&object).unwrap(), document, "{what}");
     }
 }
 
 #[test]
 fn every_valid_example_converts_to_its_golden_httpproxies() {
-    assert!(examples_match_their_golden_files("examples/ingressroute") >= 25);
+    assert!(examples_match_their_golden_files("examples/ingressroute", "httpproxy") >= 25);
 }
 
 #[test]
 fn every_invalid_example_converts_to_its_golden_httpproxies_and_warnings() {
-    assert!(examples_match_their_golden_files("examples/invalid") >= 20);
+    assert!(examples_match_their_golden_files("examples/invalid", "httpproxy") >= 20);
+}
+
+#[test]
+fn every_valid_example_converts_to_its_golden_gateway_api_objects() {
+    assert!(examples_match_their_golden_files("examples/ingressroute", "gateway-api") >= 25);
+}
+
+#[test]
+fn every_invalid_example_converts_to_its_golden_gateway_api_objects_and_warnings() {
+    assert!(examples_match_their_golden_files("examples/invalid", "gateway-api") >= 20);
 }
 
 #[test]
@@ -550,4 +579,177 @@ fn the_readme_warning_lines_are_what_the_command_prints() {
             "{line}"
         );
     }
+}
+
+// ---- --to gateway-api ----
+
+fn gateway_objects(conversion: &Conversion) -> &[gateway::Object] {
+    let Objects::GatewayApi(objects) = &conversion.objects else {
+        panic!("not Gateway API objects");
+    };
+    objects
+}
+
+fn http_route<'c>(conversion: &'c Conversion, namespace: &str, name: &str) -> serde_json::Value {
+    gateway_objects(conversion)
+        .iter()
+        .find_map(|o| match o {
+            gateway::Object::HttpRoute(r)
+                if r.metadata.name.as_deref() == Some(name) && r.metadata.namespace.as_deref() == Some(namespace) =>
+            {
+                Some(serde_json::to_value(r).unwrap())
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no HTTPRoute {namespace}/{name}"))
+}
+
+fn kinds(conversion: &Conversion) -> Vec<String> {
+    gateway_objects(conversion)
+        .iter()
+        .map(|o| {
+            let value = serde_json::to_value(o).unwrap();
+            format!(
+                "{} {}/{}",
+                value["kind"].as_str().unwrap(),
+                value["metadata"]["namespace"].as_str().unwrap(),
+                value["metadata"]["name"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn gateway_api_delegation_keeps_an_httproute_per_ingressroute_and_admits_only_the_trees_namespaces() {
+    let text = [
+        root("[{match: /, services: [{name: web, port: 80}]}, {match: /blog, delegate: {name: blog, namespace: team}}]"),
+        child("team", "blog", &["/blog", "/blog/archive"]),
+        SERVICES.to_owned(),
+    ]
+    .concat();
+    let conversion = converted(&text, Target::GatewayApi);
+    assert_eq!(
+        kinds(&conversion),
+        [
+            "Gateway ingressroute/ingressroute",
+            "HTTPRoute default/root",
+            "HTTPRoute team/blog"
+        ]
+    );
+    let gateway = serde_json::to_value(&gateway_objects(&conversion)[0]).unwrap();
+    assert_eq!(gateway["apiVersion"], "gateway.networking.k8s.io/v1");
+    let listener = &gateway["spec"]["listeners"][0];
+    assert_eq!(listener["name"], "http-app.example.com");
+    assert_eq!(listener["hostname"], "app.example.com");
+    assert_eq!(
+        listener["allowedRoutes"]["namespaces"]["selector"]["matchExpressions"][0]["values"],
+        serde_json::json!(["default", "team"])
+    );
+    let blog = http_route(&conversion, "team", "blog");
+    let prefixes: Vec<&str> = blog["spec"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["matches"][0]["path"]["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(prefixes, ["/blog", "/blog/archive"], "the effective prefixes, as written");
+    assert_eq!(blog["spec"]["parentRefs"][0]["sectionName"], "http-app.example.com");
+    // Prefix matching differs for every route but `/`, and each affected route is named.
+    assert_eq!(
+        warnings(&conversion),
+        [
+            "team/blog: spec.routes[0].match: IngressRoute's \"/blog\" also matched \"/blogx\", Gateway API's \
+             PathPrefix \"/blog\" matches whole path segments only, so such requests go to a shorter prefix",
+            "team/blog: spec.routes[1].match: IngressRoute's \"/blog/archive\" also matched \"/blog/archivex\", \
+             Gateway API's PathPrefix \"/blog/archive\" matches whole path segments only, so such requests go to \
+             a shorter prefix",
+        ]
+    );
+    assert_eq!(conversion.outcome, Outcome::Invalid);
+}
+
+#[test]
+fn gateway_api_tls_redirects_on_http_except_permit_insecure_routes() {
+    let run = run(&["convert", "--to", "gateway-api", "-o", "json", "examples/ingressroute/tls-insecure-route.yaml"]);
+    assert_ne!(run.code, 2, "{}", run.stderr);
+    let items = run.json()["items"].as_array().unwrap().clone();
+    let http: Vec<&serde_json::Value> = items
+        .iter()
+        .filter(|i| i["kind"] == "HTTPRoute" && i["metadata"]["name"].as_str().unwrap().ends_with("-http"))
+        .collect();
+    assert_eq!(http.len(), 1, "{items:#?}");
+    let rules = http[0]["spec"]["rules"].as_array().unwrap();
+    let redirects = rules
+        .iter()
+        .filter(|r| r["filters"][0]["requestRedirect"]["scheme"] == "https")
+        .count();
+    let forwarded = rules.iter().filter(|r| r["backendRefs"].is_array()).count();
+    assert!(redirects >= 1 && forwarded >= 1, "{rules:#?}");
+    assert!(http[0]["spec"]["parentRefs"][0]["sectionName"].as_str().unwrap().starts_with("http-"));
+}
+
+#[test]
+fn gateway_api_passthrough_becomes_a_tls_listener_and_a_tlsroute() {
+    let run = run(&["convert", "--to", "gateway-api", "-o", "json", "examples/ingressroute/tcpproxy-tls-passthrough.yaml"]);
+    let items = run.json()["items"].as_array().unwrap().clone();
+    let listener = items[0]["spec"]["listeners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["protocol"] == "TLS")
+        .cloned()
+        .unwrap_or_else(|| panic!("{items:#?}"));
+    assert_eq!(listener["tls"]["mode"], "Passthrough");
+    let route = items.iter().find(|i| i["kind"] == "TLSRoute").unwrap();
+    assert_eq!(route["spec"]["parentRefs"][0]["sectionName"], listener["name"]);
+    assert!(route["spec"]["rules"][0]["backendRefs"][0]["port"].is_number());
+}
+
+#[test]
+fn gateway_api_grants_the_gateway_exactly_the_delegated_certificate() {
+    let run = run(&["convert", "--to", "gateway-api", "-o", "json", "examples/ingressroute/tls-certificate-delegation.yaml"]);
+    let items = run.json()["items"].as_array().unwrap().clone();
+    let grants: Vec<&serde_json::Value> = items.iter().filter(|i| i["kind"] == "ReferenceGrant").collect();
+    assert_eq!(grants.len(), 1, "{items:#?}");
+    assert_eq!(grants[0]["metadata"]["namespace"], "www-admin");
+    assert_eq!(
+        grants[0]["spec"]["to"],
+        serde_json::json!([{"group": "", "kind": "Secret", "name": "example-com-wildcard"}])
+    );
+    assert_eq!(
+        grants[0]["spec"]["from"],
+        serde_json::json!([{"group": "gateway.networking.k8s.io", "kind": "Gateway", "namespace": "ingressroute"}])
+    );
+}
+
+#[test]
+fn gateway_api_upstream_validation_becomes_a_backendtlspolicy() {
+    let run = run(&["convert", "--to", "gateway-api", "-o", "json", "examples/ingressroute/upstream-tls-validation.yaml"]);
+    let items = run.json()["items"].as_array().unwrap().clone();
+    let policy = items.iter().find(|i| i["kind"] == "BackendTLSPolicy").unwrap_or_else(|| panic!("{items:#?}"));
+    assert_eq!(policy["spec"]["validation"]["hostname"], "backend.example.com");
+    assert_eq!(policy["spec"]["targetRefs"][0]["kind"], "Service");
+    assert_eq!(policy["spec"]["validation"]["caCertificateRefs"][0]["name"], "my-certificate-authority");
+}
+
+#[test]
+fn gateway_api_attaches_to_an_existing_gateway_without_writing_one() {
+    let run = run(&[
+        "convert",
+        "--to",
+        "gateway-api",
+        "--gateway",
+        "infra/shared",
+        "-o",
+        "json",
+        "examples/ingressroute/basic.yaml",
+    ]);
+    let items = run.json()["items"].as_array().unwrap().clone();
+    assert!(items.iter().all(|i| i["kind"] != "Gateway"), "{items:#?}");
+    let parent = &items[0]["spec"]["parentRefs"][0];
+    assert_eq!((parent["namespace"].as_str(), parent["name"].as_str()), (Some("infra"), Some("shared")));
+    assert!(parent.get("sectionName").is_none(), "its listeners are not known");
+
+    let bad = common::run(&["convert", "--to", "gateway-api", "--gateway", "shared", "examples/ingressroute/basic.yaml"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
 }
