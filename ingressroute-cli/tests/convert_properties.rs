@@ -1,7 +1,9 @@
 //! Properties of `convert --to httpproxy` over generated worlds (the DAG's own generator,
 //! `ingressroute-dag/tests/support/world.rs`, and the fixture datasets): walking the
 //! HTTPProxy include tree from each root the way Contour does serves every route of the
-//! DAG exactly once per inclusion, at its effective prefix, and nothing else.
+//! DAG exactly once per inclusion, at its effective prefix, and nothing else; and every
+//! route of the DAG is exactly one rule of its IngressRoute's HTTPRoute, at its effective
+//! prefix.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
@@ -13,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ingressroute_api::IngressRoute;
 use ingressroute_cli::convert::contour_v1::{HttpProxy, Object};
+use ingressroute_cli::convert::gateway::{self, Options};
 use ingressroute_cli::convert::{Source, Warning, httpproxy};
 use ingressroute_dag::{Config, Dag, K8sService, ObjectRef, Objects};
 use proptest::prelude::*;
@@ -140,6 +143,41 @@ fn check(dag: &Dag, routes: &[IngressRoute], services: BTreeMap<ObjectRef, K8sSe
     Ok(checked)
 }
 
+/// Gateway API: every route the DAG serves is one rule of its IngressRoute's HTTPRoute,
+/// at its effective prefix, and there is no other rule.
+fn check_gateway(dag: &Dag, routes: &[IngressRoute], services: BTreeMap<ObjectRef, K8sService>) -> Result<(), TestCaseError> {
+    let source = Source {
+        dag,
+        routes: routes.iter().map(|r| (ObjectRef::from_meta(&r.metadata), r)).collect(),
+        services,
+        delegations: BTreeMap::new(),
+    };
+    let options = Options::new(ObjectRef::new("gw", "gw"), false, "contour");
+    let (objects, _) = gateway::convert(&source, &options);
+    let mut rules: BTreeMap<(ObjectRef, String), usize> = BTreeMap::new();
+    for object in &objects {
+        if let gateway::Object::HttpRoute(route) = object {
+            let name = route.metadata.name.clone().unwrap();
+            if name.ends_with("-http") && !source.routes.contains_key(&ObjectRef::new(route.metadata.namespace.clone().unwrap(), name.clone())) {
+                continue;
+            }
+            let object = ObjectRef::new(route.metadata.namespace.clone().unwrap(), name);
+            for rule in route.spec.rules.iter().flatten() {
+                let prefix = rule.matches.as_ref().unwrap()[0].path.as_ref().unwrap().value.clone().unwrap();
+                *rules.entry((object.clone(), prefix)).or_default() += 1;
+            }
+        }
+    }
+    let served: BTreeSet<(ObjectRef, String)> = dag
+        .virtual_hosts()
+        .iter()
+        .flat_map(|v| v.routes.iter().map(|r| (r.source.clone(), r.prefix.clone())))
+        .collect();
+    prop_assert_eq!(rules.keys().cloned().collect::<BTreeSet<_>>(), served);
+    prop_assert!(rules.values().all(|n| *n == 1), "{rules:?}");
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
 
@@ -148,13 +186,14 @@ proptest! {
         let routes = world.ingress_routes();
         let objects = world.objects(routes.clone());
         let dag = ingressroute_dag::build(&objects, &world.config());
-        let services = world::NAMESPACES
+        let services: BTreeMap<ObjectRef, K8sService> = world::NAMESPACES
             .iter()
             .map(|ns| (*ns, "s1"))
             .chain([("a", "s2")])
             .map(|(ns, name)| (ObjectRef::new(ns, name), K8sService::from_k8s(&world::k8s_service(ns, name))))
             .collect();
-        check(&dag, &routes, services)?;
+        check(&dag, &routes, services.clone())?;
+        check_gateway(&dag, &routes, services)?;
     }
 }
 
@@ -172,11 +211,12 @@ fn a_fixture_dataset_with_delegation_converts_exactly() {
         objects.insert_ingress_route(route.clone());
     }
     let dag = ingressroute_dag::build(&objects, &Config::default());
-    let services = dataset
+    let services: BTreeMap<ObjectRef, K8sService> = dataset
         .services
         .iter()
         .map(|s| (ObjectRef::from_meta(&s.metadata), K8sService::from_k8s(s)))
         .collect();
+    check_gateway(&dag, &dataset.ingress_routes, services.clone()).unwrap();
     let checked = check(&dag, &dataset.ingress_routes, services).unwrap();
     assert_eq!(checked, dag.virtual_hosts().len());
     assert_eq!(checked, 1_000);

@@ -212,8 +212,6 @@ struct RouteBuilder {
     hostnames: BTreeSet<String>,
     sections: BTreeSet<String>,
     rules: Vec<HttpRouteRules>,
-    /// The virtual host the rules were taken from (the first, by fqdn).
-    from: Option<String>,
 }
 
 /// The conversion.
@@ -287,6 +285,7 @@ impl Converter<'_, '_> {
         let mut tls_routes = Vec::new();
         let mut policies: BTreeMap<ObjectRef, BackendTlsPolicy> = BTreeMap::new();
         let mut grants: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut conflicts: Vec<(ServedRoute, String)> = Vec::new();
         let vhosts: Vec<Arc<ServedVirtualHost>> = self.source.dag.virtual_hosts().to_vec();
         for vhost in &vhosts {
             let fqdn = vhost.fqdn.as_str();
@@ -434,14 +433,29 @@ impl Converter<'_, '_> {
                     let builder = routes.entry((route.source.clone(), insecure)).or_default();
                     builder.hostnames.insert(fqdn.to_owned());
                     builder.sections.insert(section);
-                    match &builder.from {
-                        None => builder.from = Some(fqdn.to_owned()),
-                        Some(from) if from != fqdn => continue,
-                        Some(_) => {}
+                    let Some(rule) = rule else { continue };
+                    // A child served on several hosts: one rule per prefix, which must be
+                    // the same on every host (it is, unless the hosts differ in TLS).
+                    match builder.rules.iter().find(|r| r.matches == rule.matches) {
+                        None => builder.rules.push(rule),
+                        Some(existing) if *existing == rule => {}
+                        Some(_) => conflicts.push((route.clone(), fqdn.to_owned())),
                     }
-                    builder.rules.extend(rule);
                 }
             }
+        }
+        for (route, fqdn) in conflicts {
+            let field = self
+                .route_index(&route)
+                .map_or_else(|| "spec.routes".to_owned(), |i| format!("spec.routes[{i}]"));
+            self.warn(
+                &route.source,
+                field,
+                format!(
+                    "served differently on {} than on another host (TLS redirect or not), and an HTTPRoute rule is the same for all its hostnames: converted as on the first host",
+                    go_quote(&fqdn)
+                ),
+            );
         }
         let mut objects = Vec::new();
         if !self.options.existing {
@@ -456,8 +470,6 @@ impl Converter<'_, '_> {
             gateway_object.metadata.namespace = Some(gateway.namespace.clone());
             objects.push(Object::Gateway(Box::new(gateway_object)));
         }
-        // A child served on several hosts gets its rules from the first; the others must
-        // give the same (they do unless the hosts differ in TLS).
         for ((source, insecure), builder) in routes {
             let name = if insecure {
                 format!("{}-http", source.name)
