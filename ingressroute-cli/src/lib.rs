@@ -14,6 +14,9 @@
 //!                             ▼ (the DAG and the Endpoints)
 //!                 render ──▶ ingressroute-envoy ──▶ Envoy v3 resources (json | yaml)
 //!                             │
+//!                             ▼ (the DAG and the objects)
+//!                 convert ──▶ HTTPProxy | Gateway API objects (yaml | json)
+//!                             │
 //!                             ▼ (the same, rebuilt on every change of the files)
 //!                 serve ──▶ xDS server ──▶ Envoy (a child process with `--envoy`)
 //!
@@ -26,7 +29,8 @@
 //! * [`check`] validates against the CRD schema, builds the DAG and works out the exit
 //!   code;
 //! * [`output`] renders statuses;
-//! * [`convert`] converts the DAG's valid IngressRoutes to HTTPProxies;
+//! * [`convert`] converts the DAG's valid IngressRoutes to HTTPProxies or Gateway API
+//!   objects;
 //! * [`render`] translates the DAG into the Envoy resources an xDS server would serve;
 //! * [`bootstrap`] writes the bootstrap an Envoy needs to talk to `serve`;
 //! * [`serve`] watches the files and serves their Envoy resources over xDS, and runs an
@@ -80,7 +84,8 @@ pub enum Command {
     /// printed).
     Render(render::RenderArgs),
     /// Convert the given manifests to what replaced IngressRoute: `--to httpproxy`
-    /// (Contour's HTTPProxy), printed as YAML documents or a JSON `List`.
+    /// (Contour's HTTPProxy) or `--to gateway-api` (Gateway API v1), printed as YAML
+    /// documents or a JSON `List`.
     ///
     /// Warnings (what the target cannot say, objects not converted) go to stderr. Exit
     /// code 0: everything converted exactly; 1: something needs a person; 2: some input

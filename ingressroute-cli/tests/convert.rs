@@ -18,8 +18,8 @@ use ingressroute_cli::check::Outcome;
 use ingressroute_cli::convert::contour_v1::{HttpProxy, MatchCondition, Object};
 use ingressroute_cli::convert::gateway::{self, Options};
 use ingressroute_cli::convert::{self, Conversion, Objects, Target};
-use ingressroute_dag::ObjectRef;
 use ingressroute_cli::load::Loaded;
+use ingressroute_dag::ObjectRef;
 
 fn input() -> InputArgs {
     InputArgs {
@@ -105,7 +105,12 @@ fn examples_match_their_golden_files(dir: &str, target: &str) -> usize {
         } else {
             assert_round_trip::<gateway::Object>(&path, &run.stdout);
         }
-        assert_eq!(run.code == 0, run.stderr.is_empty(), "{path}: exit 0 exactly when nothing is said: {}", run.stderr);
+        assert_eq!(
+            run.code == 0,
+            run.stderr.is_empty(),
+            "{path}: exit 0 exactly when nothing is said: {}",
+            run.stderr
+        );
     }
     files.len()
 }
@@ -160,7 +165,11 @@ fn the_json_list_holds_the_same_objects_as_the_yaml_documents() {
     let keys: Vec<(u8, String, String)> = from_json
         .iter()
         .map(|o| match o {
-            Object::HttpProxy(p) => (0, p.metadata.namespace.clone().unwrap(), p.metadata.name.clone().unwrap()),
+            Object::HttpProxy(p) => (
+                0,
+                p.metadata.namespace.clone().unwrap(),
+                p.metadata.name.clone().unwrap(),
+            ),
             Object::TlsCertificateDelegation(d) => (
                 1,
                 d.metadata.namespace.clone().unwrap(),
@@ -174,7 +183,10 @@ fn the_json_list_holds_the_same_objects_as_the_yaml_documents() {
     // Deterministic, whatever the order of the inputs.
     let mut files = example_files("examples/ingressroute");
     files.reverse();
-    let paths: Vec<String> = files.iter().map(|f| format!("examples/ingressroute/{f}.yaml")).collect();
+    let paths: Vec<String> = files
+        .iter()
+        .map(|f| format!("examples/ingressroute/{f}.yaml"))
+        .collect();
     let mut args = vec!["convert", "--to", "httpproxy"];
     args.extend(paths.iter().map(String::as_str));
     assert_eq!(run(&args).stdout, yaml.stdout);
@@ -239,7 +251,9 @@ fn child(namespace: &str, name: &str, matches: &[&str]) -> String {
 #[test]
 fn delegation_becomes_an_include_at_the_delegating_match_and_child_routes_relative_to_it() {
     let text = [
-        root("[{match: /, services: [{name: web, port: 80}]}, {match: /blog, delegate: {name: blog, namespace: team}}]"),
+        root(
+            "[{match: /, services: [{name: web, port: 80}]}, {match: /blog, delegate: {name: blog, namespace: team}}]",
+        ),
         child("team", "blog", &["/blog", "/blog/", "/blog/archive"]),
         SERVICES.to_owned(),
     ]
@@ -346,7 +360,9 @@ fn a_child_route_above_a_trailing_slash_delegation_is_left_out_with_a_warning() 
 #[test]
 fn a_delegation_to_a_missing_ingressroute_is_kept_as_an_include_with_a_warning() {
     let text = [
-        root("[{match: /, services: [{name: web, port: 80}]}, {match: /gone, delegate: {name: gone, namespace: team}}]"),
+        root(
+            "[{match: /, services: [{name: web, port: 80}]}, {match: /gone, delegate: {name: gone, namespace: team}}]",
+        ),
         SERVICES.to_owned(),
     ]
     .concat();
@@ -471,11 +487,21 @@ data: {ca.crt: CA}
 ";
     use base64::Engine as _;
     let ca = fs::read(workspace().join("examples/ingressroute/certs/ca.crt")).unwrap();
-    let encode = |path: &str| base64::engine::general_purpose::STANDARD.encode(fs::read(workspace().join(path)).unwrap());
+    let encode =
+        |path: &str| base64::engine::general_purpose::STANDARD.encode(fs::read(workspace().join(path)).unwrap());
     let text = text
-        .replace("ca.crt: CA", &format!("ca.crt: {}", base64::engine::general_purpose::STANDARD.encode(ca)))
-        .replace("tls.crt: CRT", &format!("tls.crt: {}", encode("examples/ingressroute/certs/testsecret.crt")))
-        .replace("tls.key: KEY", &format!("tls.key: {}", encode("examples/ingressroute/certs/testsecret.key")));
+        .replace(
+            "ca.crt: CA",
+            &format!("ca.crt: {}", base64::engine::general_purpose::STANDARD.encode(ca)),
+        )
+        .replace(
+            "tls.crt: CRT",
+            &format!("tls.crt: {}", encode("examples/ingressroute/certs/testsecret.crt")),
+        )
+        .replace(
+            "tls.key: KEY",
+            &format!("tls.key: {}", encode("examples/ingressroute/certs/testsecret.key")),
+        );
     let conversion = conversion(&text);
     assert_eq!(warnings(&conversion), Vec::<String>::new());
     let root = proxy(&conversion, "default", "root");
@@ -590,7 +616,7 @@ fn gateway_objects(conversion: &Conversion) -> &[gateway::Object] {
     objects
 }
 
-fn http_route<'c>(conversion: &'c Conversion, namespace: &str, name: &str) -> serde_json::Value {
+fn http_route(conversion: &Conversion, namespace: &str, name: &str) -> serde_json::Value {
     gateway_objects(conversion)
         .iter()
         .find_map(|o| match o {
@@ -622,7 +648,9 @@ fn kinds(conversion: &Conversion) -> Vec<String> {
 #[test]
 fn gateway_api_delegation_keeps_an_httproute_per_ingressroute_and_admits_only_the_trees_namespaces() {
     let text = [
-        root("[{match: /, services: [{name: web, port: 80}]}, {match: /blog, delegate: {name: blog, namespace: team}}]"),
+        root(
+            "[{match: /, services: [{name: web, port: 80}]}, {match: /blog, delegate: {name: blog, namespace: team}}]",
+        ),
         child("team", "blog", &["/blog", "/blog/archive"]),
         SERVICES.to_owned(),
     ]
@@ -652,7 +680,11 @@ fn gateway_api_delegation_keeps_an_httproute_per_ingressroute_and_admits_only_th
         .iter()
         .map(|r| r["matches"][0]["path"]["value"].as_str().unwrap())
         .collect();
-    assert_eq!(prefixes, ["/blog", "/blog/archive"], "the effective prefixes, as written");
+    assert_eq!(
+        prefixes,
+        ["/blog", "/blog/archive"],
+        "the effective prefixes, as written"
+    );
     assert_eq!(blog["spec"]["parentRefs"][0]["sectionName"], "http-app.example.com");
     // Prefix matching differs for every route but `/`, and each affected route is named.
     assert_eq!(
@@ -670,7 +702,14 @@ fn gateway_api_delegation_keeps_an_httproute_per_ingressroute_and_admits_only_th
 
 #[test]
 fn gateway_api_tls_redirects_on_http_except_permit_insecure_routes() {
-    let run = run(&["convert", "--to", "gateway-api", "-o", "json", "examples/ingressroute/tls-insecure-route.yaml"]);
+    let run = run(&[
+        "convert",
+        "--to",
+        "gateway-api",
+        "-o",
+        "json",
+        "examples/ingressroute/tls-insecure-route.yaml",
+    ]);
     assert_ne!(run.code, 2, "{}", run.stderr);
     let items = run.json()["items"].as_array().unwrap().clone();
     let http: Vec<&serde_json::Value> = items
@@ -685,12 +724,24 @@ fn gateway_api_tls_redirects_on_http_except_permit_insecure_routes() {
         .count();
     let forwarded = rules.iter().filter(|r| r["backendRefs"].is_array()).count();
     assert!(redirects >= 1 && forwarded >= 1, "{rules:#?}");
-    assert!(http[0]["spec"]["parentRefs"][0]["sectionName"].as_str().unwrap().starts_with("http-"));
+    assert!(
+        http[0]["spec"]["parentRefs"][0]["sectionName"]
+            .as_str()
+            .unwrap()
+            .starts_with("http-")
+    );
 }
 
 #[test]
 fn gateway_api_passthrough_becomes_a_tls_listener_and_a_tlsroute() {
-    let run = run(&["convert", "--to", "gateway-api", "-o", "json", "examples/ingressroute/tcpproxy-tls-passthrough.yaml"]);
+    let run = run(&[
+        "convert",
+        "--to",
+        "gateway-api",
+        "-o",
+        "json",
+        "examples/ingressroute/tcpproxy-tls-passthrough.yaml",
+    ]);
     let items = run.json()["items"].as_array().unwrap().clone();
     let listener = items[0]["spec"]["listeners"]
         .as_array()
@@ -707,7 +758,14 @@ fn gateway_api_passthrough_becomes_a_tls_listener_and_a_tlsroute() {
 
 #[test]
 fn gateway_api_grants_the_gateway_exactly_the_delegated_certificate() {
-    let run = run(&["convert", "--to", "gateway-api", "-o", "json", "examples/ingressroute/tls-certificate-delegation.yaml"]);
+    let run = run(&[
+        "convert",
+        "--to",
+        "gateway-api",
+        "-o",
+        "json",
+        "examples/ingressroute/tls-certificate-delegation.yaml",
+    ]);
     let items = run.json()["items"].as_array().unwrap().clone();
     let grants: Vec<&serde_json::Value> = items.iter().filter(|i| i["kind"] == "ReferenceGrant").collect();
     assert_eq!(grants.len(), 1, "{items:#?}");
@@ -724,12 +782,25 @@ fn gateway_api_grants_the_gateway_exactly_the_delegated_certificate() {
 
 #[test]
 fn gateway_api_upstream_validation_becomes_a_backendtlspolicy() {
-    let run = run(&["convert", "--to", "gateway-api", "-o", "json", "examples/ingressroute/upstream-tls-validation.yaml"]);
+    let run = run(&[
+        "convert",
+        "--to",
+        "gateway-api",
+        "-o",
+        "json",
+        "examples/ingressroute/upstream-tls-validation.yaml",
+    ]);
     let items = run.json()["items"].as_array().unwrap().clone();
-    let policy = items.iter().find(|i| i["kind"] == "BackendTLSPolicy").unwrap_or_else(|| panic!("{items:#?}"));
+    let policy = items
+        .iter()
+        .find(|i| i["kind"] == "BackendTLSPolicy")
+        .unwrap_or_else(|| panic!("{items:#?}"));
     assert_eq!(policy["spec"]["validation"]["hostname"], "backend.example.com");
     assert_eq!(policy["spec"]["targetRefs"][0]["kind"], "Service");
-    assert_eq!(policy["spec"]["validation"]["caCertificateRefs"][0]["name"], "my-certificate-authority");
+    assert_eq!(
+        policy["spec"]["validation"]["caCertificateRefs"][0]["name"],
+        "my-certificate-authority"
+    );
 }
 
 #[test]
@@ -747,9 +818,19 @@ fn gateway_api_attaches_to_an_existing_gateway_without_writing_one() {
     let items = run.json()["items"].as_array().unwrap().clone();
     assert!(items.iter().all(|i| i["kind"] != "Gateway"), "{items:#?}");
     let parent = &items[0]["spec"]["parentRefs"][0];
-    assert_eq!((parent["namespace"].as_str(), parent["name"].as_str()), (Some("infra"), Some("shared")));
+    assert_eq!(
+        (parent["namespace"].as_str(), parent["name"].as_str()),
+        (Some("infra"), Some("shared"))
+    );
     assert!(parent.get("sectionName").is_none(), "its listeners are not known");
 
-    let bad = common::run(&["convert", "--to", "gateway-api", "--gateway", "shared", "examples/ingressroute/basic.yaml"]);
+    let bad = common::run(&[
+        "convert",
+        "--to",
+        "gateway-api",
+        "--gateway",
+        "shared",
+        "examples/ingressroute/basic.yaml",
+    ]);
     assert_eq!(bad.code, 2, "{}", bad.stderr);
 }

@@ -67,7 +67,11 @@ fn walk(proxies: &BTreeMap<ObjectRef, &HttpProxy>, object: &ObjectRef, mount: &s
 /// Checks the properties for every virtual host of `dag` whose tree holds no object the
 /// conversion warned about (other than "not converted", a left-out include of an object
 /// not converted, or a missing include, all exact); returns how many were checked.
-fn check(dag: &Dag, routes: &[IngressRoute], services: BTreeMap<ObjectRef, K8sService>) -> Result<usize, TestCaseError> {
+fn check(
+    dag: &Dag,
+    routes: &[IngressRoute],
+    services: BTreeMap<ObjectRef, K8sService>,
+) -> Result<usize, TestCaseError> {
     let source = Source {
         dag,
         routes: routes.iter().map(|r| (ObjectRef::from_meta(&r.metadata), r)).collect(),
@@ -119,12 +123,21 @@ fn check(dag: &Dag, routes: &[IngressRoute], services: BTreeMap<ObjectRef, K8sSe
                 .iter()
                 .filter(|(prefix, object)| *prefix == route.prefix && *object == route.source)
                 .count();
-            prop_assert!(found >= 1, "{} {:?} not served in {:#?}", route.source, route.prefix, out);
+            prop_assert!(
+                found >= 1,
+                "{} {:?} not served in {:#?}",
+                route.source,
+                route.prefix,
+                out
+            );
             prop_assert_eq!(found, visits * declared, "{} {:?}", route.source, route.prefix);
         }
         let prefixes: BTreeSet<&str> = vhost.routes.iter().map(|r| r.prefix.as_str()).collect();
         for (prefix, object) in &out.served {
-            prop_assert!(prefixes.contains(prefix.as_str()), "{object} serves {prefix:?}, the DAG does not");
+            prop_assert!(
+                prefixes.contains(prefix.as_str()),
+                "{object} serves {prefix:?}, the DAG does not"
+            );
         }
         // The TCP proxy: the tcpproxy include chain ends at the one the DAG serves.
         if let Some(tcp) = vhost.secure.as_ref().and_then(|s| s.tcp_proxy.as_ref()) {
@@ -145,7 +158,11 @@ fn check(dag: &Dag, routes: &[IngressRoute], services: BTreeMap<ObjectRef, K8sSe
 
 /// Gateway API: every route the DAG serves is one rule of its IngressRoute's HTTPRoute,
 /// at its effective prefix, and there is no other rule.
-fn check_gateway(dag: &Dag, routes: &[IngressRoute], services: BTreeMap<ObjectRef, K8sService>) -> Result<(), TestCaseError> {
+fn check_gateway(
+    dag: &Dag,
+    routes: &[IngressRoute],
+    services: BTreeMap<ObjectRef, K8sService>,
+) -> Result<(), TestCaseError> {
     let source = Source {
         dag,
         routes: routes.iter().map(|r| (ObjectRef::from_meta(&r.metadata), r)).collect(),
@@ -158,12 +175,22 @@ fn check_gateway(dag: &Dag, routes: &[IngressRoute], services: BTreeMap<ObjectRe
     for object in &objects {
         if let gateway::Object::HttpRoute(route) = object {
             let name = route.metadata.name.clone().unwrap();
-            if name.ends_with("-http") && !source.routes.contains_key(&ObjectRef::new(route.metadata.namespace.clone().unwrap(), name.clone())) {
+            if name.ends_with("-http")
+                && !source
+                    .routes
+                    .contains_key(&ObjectRef::new(route.metadata.namespace.clone().unwrap(), name.clone()))
+            {
                 continue;
             }
             let object = ObjectRef::new(route.metadata.namespace.clone().unwrap(), name);
             for rule in route.spec.rules.iter().flatten() {
-                let prefix = rule.matches.as_ref().unwrap()[0].path.as_ref().unwrap().value.clone().unwrap();
+                let prefix = rule.matches.as_ref().unwrap()[0]
+                    .path
+                    .as_ref()
+                    .unwrap()
+                    .value
+                    .clone()
+                    .unwrap();
                 *rules.entry((object.clone(), prefix)).or_default() += 1;
             }
         }

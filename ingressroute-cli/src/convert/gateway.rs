@@ -38,7 +38,8 @@ use gateway_api::httproutes::{
     HttpRoute, HttpRouteParentRefs, HttpRouteRules, HttpRouteRulesBackendRefs, HttpRouteRulesFilters,
     HttpRouteRulesFiltersRequestRedirect, HttpRouteRulesFiltersRequestRedirectScheme, HttpRouteRulesFiltersType,
     HttpRouteRulesFiltersUrlRewrite, HttpRouteRulesFiltersUrlRewritePath, HttpRouteRulesFiltersUrlRewritePathType,
-    HttpRouteRulesMatches, HttpRouteRulesMatchesPath, HttpRouteRulesMatchesPathType, HttpRouteRulesTimeouts, HttpRouteSpec,
+    HttpRouteRulesMatches, HttpRouteRulesMatchesPath, HttpRouteRulesMatchesPathType, HttpRouteRulesTimeouts,
+    HttpRouteSpec,
 };
 use gateway_api::referencegrants::{ReferenceGrant, ReferenceGrantFrom, ReferenceGrantSpec, ReferenceGrantTo};
 use gateway_api::tlsroutes::{TlsRoute, TlsRouteParentRefs, TlsRouteRules, TlsRouteRulesBackendRefs, TlsRouteSpec};
@@ -101,7 +102,10 @@ impl<'de> Deserialize<'de> for Object {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         use serde::de::Error as _;
         let value = serde_json::Value::deserialize(deserializer)?;
-        let kind = value.get("kind").and_then(serde_json::Value::as_str).unwrap_or_default();
+        let kind = value
+            .get("kind")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
         let object = match kind {
             "Gateway" => serde_json::from_value(value).map(|o| Self::Gateway(Box::new(o))),
             "HTTPRoute" => serde_json::from_value(value).map(|o| Self::HttpRoute(Box::new(o))),
@@ -745,7 +749,11 @@ fn backend(cluster: &WeightedCluster, all: &[WeightedCluster]) -> (String, i32, 
     } else {
         Some(i32::try_from(cluster.weight).unwrap_or(i32::MAX))
     };
-    (cluster.cluster.service.meta.name.clone(), cluster.cluster.port.port, weight)
+    (
+        cluster.cluster.service.meta.name.clone(),
+        cluster.cluster.port.port,
+        weight,
+    )
 }
 
 #[cfg(test)]

@@ -211,7 +211,9 @@ impl Proxy<'_, '_> {
                 .map(|prefix| v1::MatchCondition { prefix })
                 .collect();
             if let Some(delegate) = &route.delegate {
-                if let Some((name, namespace)) = self.include(&format!("{field}.delegate"), delegate, &route.match_) {
+                if let Some((name, namespace)) =
+                    self.include(&format!("{field}.delegate"), delegate, &go_quote(&route.match_))
+                {
                     includes.push(v1::Include {
                         name,
                         namespace,
@@ -275,7 +277,10 @@ impl Proxy<'_, '_> {
         let mut bases: Vec<Base> = dag
             .graph()
             .delegators(self.object)
-            .filter(|(parent, _)| dag.status(parent).is_some_and(|s| s.current_status == CurrentStatus::Valid))
+            .filter(|(parent, _)| {
+                dag.status(parent)
+                    .is_some_and(|s| s.current_status == CurrentStatus::Valid)
+            })
             .filter_map(|(parent, delegation)| match delegation {
                 Delegation::Route { route, prefix } => Some(Base {
                     parent: parent.clone(),
@@ -338,10 +343,10 @@ impl Proxy<'_, '_> {
         conditions
     }
 
-    /// The `(name, namespace)` a delegation becomes, or `None` when the target is not
-    /// converted (invalid or orphaned: leaving the include out serves what IngressRoute
-    /// served).
-    fn include(&mut self, field: &str, delegate: &Delegate, prefix: &str) -> Option<(String, String)> {
+    /// The `(name, namespace)` a delegation of `what` (a quoted prefix, or "the
+    /// tcpproxy") becomes, or `None` when the target is not converted (invalid or
+    /// orphaned: leaving the include out serves what IngressRoute served).
+    fn include(&mut self, field: &str, delegate: &Delegate, what: &str) -> Option<(String, String)> {
         let namespace = delegate
             .namespace
             .clone()
@@ -354,9 +359,8 @@ impl Proxy<'_, '_> {
                 self.warn(
                     field,
                     format!(
-                        "{target} is {} and not converted: the include is left out, so {} stays unserved as it was",
+                        "{target} is {} and not converted: the include is left out, so {what} stays unserved as it was",
                         status.current_status,
-                        go_quote(prefix)
                     ),
                 );
                 return None;
@@ -443,7 +447,9 @@ impl Proxy<'_, '_> {
     fn service(&mut self, field: &str, service: &SourceService, http: bool) -> v1::Service {
         let reference = ObjectRef::new(self.object.namespace.clone(), service.name.clone());
         let k8s = self.source.services.get(&reference);
-        let protocol = k8s.and_then(|k8s| k8s.port(service.port)).and_then(|port| port.protocol);
+        let protocol = k8s
+            .and_then(|k8s| k8s.port(service.port))
+            .and_then(|port| port.protocol);
         if let Some(external) = k8s.and_then(|k8s| k8s.external_name.as_deref()) {
             self.warn(
                 field,
@@ -527,9 +533,7 @@ impl Proxy<'_, '_> {
     fn tcpproxy(&mut self, tcp: &ingressroute_api::TcpProxy) -> Option<v1::TcpProxy> {
         let include = match &tcp.delegate {
             Some(delegate) => {
-                let Some((name, namespace)) = self.include("spec.tcpproxy.delegate", delegate, "tcpproxy") else {
-                    return None;
-                };
+                let (name, namespace) = self.include("spec.tcpproxy.delegate", delegate, "the tcpproxy")?;
                 Some(v1::TcpProxyInclude { name, namespace })
             }
             None => None,
