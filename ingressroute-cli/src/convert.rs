@@ -129,11 +129,11 @@ pub enum Objects {
 }
 
 impl Objects {
-    /// The objects as text in `format` (see [`format`]).
+    /// The objects as text in `output` (see [`format()`]).
     ///
     /// # Errors
     ///
-    /// As [`format`].
+    /// As [`format()`].
     pub fn format(&self, output: ConvertFormat) -> Result<String, Error> {
         match self {
             Self::HttpProxy(objects) => format(objects, output),
