@@ -181,6 +181,14 @@ impl fmt::Display for Warning {
     }
 }
 
+/// The Service annotations of circuit-breaker limits under the old prefix.
+const LEGACY_CIRCUIT_BREAKERS: [&str; 4] = [
+    "contour.heptio.com/max-connections",
+    "contour.heptio.com/max-pending-requests",
+    "contour.heptio.com/max-requests",
+    "contour.heptio.com/max-retries",
+];
+
 /// What the conversion reads: the DAG of a build and the objects it was built from.
 #[derive(Debug)]
 pub struct Source<'a> {
@@ -190,6 +198,9 @@ pub struct Source<'a> {
     pub routes: BTreeMap<ObjectRef, &'a IngressRoute>,
     /// Every Service, as routing sees it (its upstream protocols among them).
     pub services: BTreeMap<ObjectRef, K8sService>,
+    /// The `contour.heptio.com/max-*` circuit-breaker annotations of each Service that has
+    /// any: later Contours read only their `projectcontour.io/` twins.
+    pub legacy_annotations: BTreeMap<ObjectRef, Vec<String>>,
     /// Every TLSCertificateDelegation the API server would accept, by namespace and
     /// name.
     pub delegations: BTreeMap<ObjectRef, &'a TLSCertificateDelegation>,
@@ -202,6 +213,7 @@ impl<'a> Source<'a> {
     pub fn from_loaded(loaded: &'a Loaded, dag: &'a Dag) -> Self {
         let mut routes = BTreeMap::new();
         let mut services = BTreeMap::new();
+        let mut legacy_annotations = BTreeMap::new();
         let mut delegations = BTreeMap::new();
         for manifest in loaded.manifests() {
             match &manifest.object {
@@ -210,6 +222,18 @@ impl<'a> Source<'a> {
                 }
                 _ if manifest.rejected() => {}
                 Object::Service(service) => {
+                    let legacy: Vec<String> = service
+                        .metadata
+                        .annotations
+                        .iter()
+                        .flatten()
+                        .map(|(key, _)| key)
+                        .filter(|key| LEGACY_CIRCUIT_BREAKERS.contains(&key.as_str()))
+                        .cloned()
+                        .collect();
+                    if !legacy.is_empty() {
+                        legacy_annotations.insert(manifest.object.object_ref(), legacy);
+                    }
                     services.insert(manifest.object.object_ref(), K8sService::from_k8s(service));
                 }
                 Object::TlsCertificateDelegation(delegation) => {
@@ -222,6 +246,7 @@ impl<'a> Source<'a> {
             dag,
             routes,
             services,
+            legacy_annotations,
             delegations,
         }
     }

@@ -76,6 +76,7 @@ fn check(
         dag,
         routes: routes.iter().map(|r| (ObjectRef::from_meta(&r.metadata), r)).collect(),
         services,
+        legacy_annotations: BTreeMap::new(),
         delegations: BTreeMap::new(),
     };
     let (objects, warnings) = httpproxy::convert(&source);
@@ -167,6 +168,7 @@ fn check_gateway(
         dag,
         routes: routes.iter().map(|r| (ObjectRef::from_meta(&r.metadata), r)).collect(),
         services,
+        legacy_annotations: BTreeMap::new(),
         delegations: BTreeMap::new(),
     };
     let options = Options::new(ObjectRef::new("gw", "gw"), false, "contour");

@@ -663,6 +663,16 @@ impl Converter<'_, '_> {
                 ),
             }
             let service = &cluster.service;
+            if service.circuit_breakers.is_set() {
+                self.warn(
+                    &object,
+                    &service_field,
+                    format!(
+                        "Service {}'s circuit-breaker limits (max-* annotations) have no Gateway API equivalent; dropped",
+                        service.meta
+                    ),
+                );
+            }
             if service.external_name.is_some() {
                 self.warn(
                     &object,

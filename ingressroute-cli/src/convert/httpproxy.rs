@@ -459,6 +459,20 @@ impl Proxy<'_, '_> {
                 ),
             );
         }
+        if let Some(legacy) = self.source.legacy_annotations.get(&reference) {
+            let renamed: Vec<String> = legacy
+                .iter()
+                .map(|key| key.replacen("contour.heptio.com/", "projectcontour.io/", 1))
+                .collect();
+            self.warn(
+                field,
+                format!(
+                    "Service {reference} sets circuit-breaker limits with {}, which later Contours do not read: annotate it with {} instead",
+                    legacy.join(", "),
+                    renamed.join(", ")
+                ),
+            );
+        }
         let speaks_tls = protocol.is_some_and(|p| p.is_tls());
         v1::Service {
             name: service.name.clone(),
