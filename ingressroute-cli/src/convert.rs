@@ -150,7 +150,8 @@ impl Objects {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 #[non_exhaustive]
 pub struct Warning {
-    /// The source object (an IngressRoute).
+    /// The object it is about: the source IngressRoute (or, for `--to gateway-api`, the
+    /// Gateway written).
     pub object: ObjectRef,
     /// The field of the source object, e.g. `spec.routes[2].healthCheck`; empty for the
     /// object itself.

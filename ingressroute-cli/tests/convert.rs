@@ -834,3 +834,68 @@ fn gateway_api_attaches_to_an_existing_gateway_without_writing_one() {
     ]);
     assert_eq!(bad.code, 2, "{}", bad.stderr);
 }
+
+#[test]
+fn gateway_api_warns_when_the_gateway_would_hold_more_listeners_than_allowed() {
+    let roots: Vec<String> = (0..70)
+        .map(|i| {
+            root("[{match: /, services: [{name: web, port: 80}]}]")
+                .replace("name: root", &format!("name: root-{i}"))
+                .replace("app.example.com", &format!("app-{i}.example.com"))
+        })
+        .collect();
+    let text = roots.join("---\n") + SERVICES;
+    let conversion = converted(&text, Target::GatewayApi);
+    assert_eq!(
+        warnings(&conversion),
+        [
+            "ingressroute/ingressroute: spec.listeners: 70 listeners, and a Gateway holds at most 64: split the \
+             hosts over several Gateways (or ListenerSets)"
+        ]
+    );
+}
+
+#[test]
+fn gateway_api_names_the_ingressroute_whose_plain_http_route_name_is_taken() {
+    let tls = "\
+apiVersion: contour.heptio.com/v1beta1
+kind: IngressRoute
+metadata: {name: app, namespace: default}
+spec:
+  virtualhost: {fqdn: app.example.com, tls: {secretName: tls}}
+  routes: [{match: /, services: [{name: web, port: 80}]}]
+---
+apiVersion: contour.heptio.com/v1beta1
+kind: IngressRoute
+metadata: {name: app-http, namespace: default}
+spec:
+  virtualhost: {fqdn: other.example.com}
+  routes: [{match: /, services: [{name: web, port: 80}]}]
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: tls, namespace: default}
+type: kubernetes.io/tls
+data: {tls.crt: CRT, tls.key: KEY}
+";
+    use base64::Engine as _;
+    let encode =
+        |path: &str| base64::engine::general_purpose::STANDARD.encode(fs::read(workspace().join(path)).unwrap());
+    let text =
+        tls.replace(
+            "tls.crt: CRT",
+            &format!("tls.crt: {}", encode("examples/ingressroute/certs/testsecret.crt")),
+        )
+        .replace(
+            "tls.key: KEY",
+            &format!("tls.key: {}", encode("examples/ingressroute/certs/testsecret.key")),
+        ) + SERVICES;
+    let conversion = converted(&text, Target::GatewayApi);
+    assert_eq!(
+        warnings(&conversion),
+        [
+            "default/app: its HTTPRoute for plain HTTP is named default/app-http, like the HTTPRoute of \
+             IngressRoute default/app-http: rename one of them"
+        ]
+    );
+}

@@ -55,6 +55,9 @@ use super::{Source, Warning};
 /// The API group of every object written.
 pub const GROUP: &str = "gateway.networking.k8s.io";
 
+/// The most listeners a Gateway may have (the CRD's `maxItems`).
+const MAX_LISTENERS: usize = 64;
+
 /// Where the HTTPRoutes and TLSRoutes attach.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -460,6 +463,28 @@ impl Converter<'_, '_> {
                     go_quote(&fqdn)
                 ),
             );
+        }
+        if listeners.list.len() > MAX_LISTENERS && !self.options.existing {
+            self.warn(
+                &gateway,
+                "spec.listeners",
+                format!(
+                    "{} listeners, and a Gateway holds at most {MAX_LISTENERS}: split the hosts over several Gateways (or ListenerSets)",
+                    listeners.list.len()
+                ),
+            );
+        }
+        for (source, insecure) in routes.keys() {
+            let clash = ObjectRef::new(source.namespace.clone(), format!("{}-http", source.name));
+            if *insecure && routes.contains_key(&(clash.clone(), false)) {
+                self.warn(
+                    source,
+                    "",
+                    format!(
+                        "its HTTPRoute for plain HTTP is named {clash}, like the HTTPRoute of IngressRoute {clash}: rename one of them"
+                    ),
+                );
+            }
         }
         let mut objects = Vec::new();
         if !self.options.existing {
