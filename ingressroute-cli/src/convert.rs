@@ -85,10 +85,14 @@ pub struct ConvertArgs {
     #[arg(long, value_name = "NAMESPACE/NAME", value_parser = parse_gateway)]
     pub gateway: Option<ObjectRef>,
 
-    /// `--to gateway-api`: `gatewayClassName` of the Gateway written.
-    #[arg(long, value_name = "NAME", default_value = "contour")]
-    pub gateway_class: String,
+    /// `--to gateway-api`: `gatewayClassName` of the Gateway written (default
+    /// `contour`).
+    #[arg(long, value_name = "NAME")]
+    pub gateway_class: Option<String>,
 }
+
+/// `gatewayClassName` of the Gateway written when `--gateway-class` is not given.
+pub const DEFAULT_GATEWAY_CLASS: &str = "contour";
 
 /// The Gateway written when `--gateway` does not name one.
 pub const DEFAULT_GATEWAY: (&str, &str) = ("ingressroute", "ingressroute");
@@ -97,13 +101,10 @@ impl ConvertArgs {
     /// The Gateway API options these arguments ask for.
     #[must_use]
     pub fn gateway_options(&self) -> gateway::Options {
+        let class = self.gateway_class.as_deref().unwrap_or(DEFAULT_GATEWAY_CLASS);
         match &self.gateway {
-            Some(existing) => gateway::Options::new(existing.clone(), true, self.gateway_class.clone()),
-            None => gateway::Options::new(
-                ObjectRef::new(DEFAULT_GATEWAY.0, DEFAULT_GATEWAY.1),
-                false,
-                self.gateway_class.clone(),
-            ),
+            Some(existing) => gateway::Options::new(existing.clone(), true, class),
+            None => gateway::Options::new(ObjectRef::new(DEFAULT_GATEWAY.0, DEFAULT_GATEWAY.1), false, class),
         }
     }
 }
@@ -376,6 +377,18 @@ pub fn run(
     stdout: &mut impl Write,
     stderr: &mut impl Write,
 ) -> Result<Outcome, Error> {
+    if args.to != Target::GatewayApi && (args.gateway.is_some() || args.gateway_class.is_some()) {
+        writeln!(
+            stderr,
+            "{}",
+            output::stderr_line(
+                Severity::Error,
+                &"--gateway and --gateway-class only apply to --to gateway-api"
+            )
+        )
+        .map_err(Error::Write)?;
+        return Ok(Outcome::InputError);
+    }
     let loaded = check::load_reporting(&args.input.paths, stdin, stderr).map_err(Error::Write)?;
     if loaded.has_errors() {
         writeln!(
