@@ -899,3 +899,22 @@ data: {tls.crt: CRT, tls.key: KEY}
         ]
     );
 }
+
+#[test]
+fn a_tcpproxy_on_a_root_without_tls_is_dropped_without_a_word() {
+    let text = "\
+apiVersion: contour.heptio.com/v1beta1
+kind: IngressRoute
+metadata: {name: root, namespace: default}
+spec:
+  virtualhost: {fqdn: plain.example.com}
+  routes: [{match: /, services: [{name: web, port: 80}]}]
+  tcpproxy: {delegate: {name: nowhere}}
+"
+    .to_owned()
+        + SERVICES;
+    let conversion = conversion(&text);
+    assert_eq!(warnings(&conversion), Vec::<String>::new());
+    assert_eq!(conversion.outcome, Outcome::Valid);
+    assert!(proxy(&conversion, "default", "root").spec.tcpproxy.is_none());
+}

@@ -228,9 +228,16 @@ impl Proxy<'_, '_> {
         }
         let tls = spec.virtualhost.as_ref().and_then(|vh| vh.tls.as_ref());
         let terminates = tls.is_some_and(|tls| !tls.secret_name.is_empty());
-        let tcpproxy = spec.tcpproxy.as_ref().and_then(|tcp| self.tcpproxy(tcp));
-        let passes_through = !terminates && tls.is_some_and(|tls| tls.passthrough) && tcpproxy.is_some();
         let is_root = spec.virtualhost.is_some();
+        // A root's tcpproxy is only used with TLS (dropped, unwarned, without); a child's,
+        // when it is delegated to.
+        let used = !is_root || terminates || tls.is_some_and(|tls| tls.passthrough);
+        let tcpproxy = spec
+            .tcpproxy
+            .as_ref()
+            .filter(|_| used)
+            .and_then(|tcp| self.tcpproxy(tcp));
+        let passes_through = !terminates && tls.is_some_and(|tls| tls.passthrough) && tcpproxy.is_some();
         let virtualhost = spec.virtualhost.as_ref().map(|vh| v1::VirtualHost {
             fqdn: vh.fqdn.clone(),
             tls: vh.tls.as_ref().and_then(|tls| {
@@ -252,8 +259,6 @@ impl Proxy<'_, '_> {
                 }
             }),
         });
-        // A root's tcpproxy is only used with TLS; a child's, when it is delegated to.
-        let tcpproxy = tcpproxy.filter(|_| !is_root || terminates || passes_through);
         v1::HttpProxy {
             api_version: API_VERSION.to_owned(),
             kind: "HTTPProxy".to_owned(),
