@@ -918,3 +918,23 @@ spec:
     assert_eq!(conversion.outcome, Outcome::Valid);
     assert!(proxy(&conversion, "default", "root").spec.tcpproxy.is_none());
 }
+
+#[test]
+fn gateway_api_warns_about_more_rules_than_an_httproute_holds_and_lowercases_hosts() {
+    let routes: Vec<String> = (0..17)
+        .map(|i| format!("{{match: /r{i}/, services: [{{name: web, port: 80}}]}}"))
+        .collect();
+    let text = root(&format!("[{}]", routes.join(", "))).replace("app.example.com", "App.Example.com") + SERVICES;
+    let conversion = converted(&text, Target::GatewayApi);
+    let warnings = warnings(&conversion);
+    assert!(
+        warnings.contains(
+            &"default/root: spec.routes: 17 rules, and an HTTPRoute holds at most 16: split the IngressRoute's \
+              routes over several HTTPRoutes"
+                .to_owned()
+        ),
+        "{warnings:#?}"
+    );
+    let route = http_route(&conversion, "default", "root");
+    assert_eq!(route["spec"]["hostnames"], serde_json::json!(["app.example.com"]));
+}

@@ -58,6 +58,9 @@ pub const GROUP: &str = "gateway.networking.k8s.io";
 /// The most listeners a Gateway may have (the CRD's `maxItems`).
 const MAX_LISTENERS: usize = 64;
 
+/// The most rules an HTTPRoute may have (the CRD's `maxItems`).
+const MAX_RULES: usize = 16;
+
 /// Where the HTTPRoutes and TLSRoutes attach.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -135,8 +138,8 @@ impl Object {
     }
 }
 
-/// A listener name for a host: the kind, then the host (a DNS subdomain, as
-/// `sectionName` wants).
+/// A listener name for a host: the kind, then the host, lowercased (a DNS subdomain, as
+/// `sectionName` wants; hostnames are lowercased likewise, as Gateway API requires).
 fn listener_name(kind: &str, fqdn: &str) -> String {
     format!("{kind}-{}", fqdn.to_ascii_lowercase())
 }
@@ -204,7 +207,7 @@ impl Listeners {
                 }]),
                 namespaces: Some(allowed),
             }),
-            hostname: Some(fqdn.to_owned()),
+            hostname: Some(fqdn.to_ascii_lowercase()),
             name,
             port,
             protocol: protocol.to_owned(),
@@ -394,7 +397,7 @@ impl Converter<'_, '_> {
                     tls_routes.push(TlsRoute::new(
                         &tcp.source.name,
                         TlsRouteSpec {
-                            hostnames: vec![fqdn.to_owned()],
+                            hostnames: vec![fqdn.to_ascii_lowercase()],
                             parent_refs: Some(vec![{
                                 let p = self.parent(Some(&listener_name("tls", fqdn)));
                                 TlsRouteParentRefs {
@@ -438,7 +441,7 @@ impl Converter<'_, '_> {
                     .chain(plain.map(|rule| (true, Some(rule), listener_name("http", fqdn))))
                 {
                     let builder = routes.entry((route.source.clone(), insecure)).or_default();
-                    builder.hostnames.insert(fqdn.to_owned());
+                    builder.hostnames.insert(fqdn.to_ascii_lowercase());
                     builder.sections.insert(section);
                     let Some(rule) = rule else { continue };
                     // A child served on several hosts: one rule per prefix, which must be
@@ -500,6 +503,16 @@ impl Converter<'_, '_> {
             objects.push(Object::Gateway(Box::new(gateway_object)));
         }
         for ((source, insecure), builder) in routes {
+            if builder.rules.len() > MAX_RULES {
+                self.warn(
+                    &source,
+                    "spec.routes",
+                    format!(
+                        "{} rules, and an HTTPRoute holds at most {MAX_RULES}: split the IngressRoute's routes over several HTTPRoutes",
+                        builder.rules.len()
+                    ),
+                );
+            }
             let name = if insecure {
                 format!("{}-http", source.name)
             } else {
