@@ -371,7 +371,8 @@ fn a_delegation_to_a_missing_ingressroute_is_kept_as_an_include_with_a_warning()
         warnings(&conversion),
         [
             "default/root: spec.routes[1].delegate: includes team/gone, which does not exist: IngressRoute \
-             ignored such a delegation, but Contour (since v1.1) marks an HTTPProxy with a missing include invalid"
+             ignored such a delegation, but Contour (since v1.1) reports a missing include as an error on the \
+             HTTPProxy: the whole HTTPProxy is invalid in early versions, the prefix answers 502 in later ones"
         ]
     );
     assert_eq!(conversion.outcome, Outcome::Invalid);
@@ -937,4 +938,34 @@ fn gateway_api_warns_about_more_rules_than_an_httproute_holds_and_lowercases_hos
     );
     let route = http_route(&conversion, "default", "root");
     assert_eq!(route["spec"]["hostnames"], serde_json::json!(["app.example.com"]));
+}
+
+#[test]
+fn a_prefix_declared_twice_in_a_tree_is_warned_where_contour_would_serve_the_other() {
+    // IngressRoute serves the last met in route order: the child's `/x`, met after the
+    // root's. Contour adds the child's (an include) before the root's own and keeps the
+    // root's.
+    let text = [
+        root("[{match: /x, services: [{name: web, port: 80}]}, {match: /, delegate: {name: child}}]"),
+        child("default", "child", &["/", "/x"]),
+        SERVICES.to_owned(),
+    ]
+    .concat();
+    let conversion = conversion(&text);
+    assert_eq!(
+        warnings(&conversion),
+        [
+            "default/root: spec.routes[0].match: \"/x\" is also declared by default/child on \"app.example.com\": \
+             IngressRoute served that one (the last in route order), the HTTPProxies serve this one (Contour adds \
+             includes before an HTTPProxy's own routes, and the last added wins)"
+        ]
+    );
+    // Delegating first: both serve the root's.
+    let text = [
+        root("[{match: /, delegate: {name: child}}, {match: /x, services: [{name: web, port: 80}]}]"),
+        child("default", "child", &["/", "/x"]),
+        SERVICES.to_owned(),
+    ]
+    .concat();
+    assert_eq!(warnings(&converted(&text, Target::Httpproxy)), Vec::<String>::new());
 }

@@ -90,6 +90,7 @@ pub fn relative_conditions(base: &str, prefix: &str) -> Vec<Option<String>> {
 pub fn convert(source: &Source<'_>) -> (Vec<v1::Object>, Vec<Warning>) {
     let mut objects = Vec::new();
     let mut warnings = Vec::new();
+    let mut indexes = BTreeMap::new();
     for (object, status) in source.dag.statuses() {
         if status.current_status != CurrentStatus::Valid {
             warnings.push(Warning::new(
@@ -109,11 +110,14 @@ pub fn convert(source: &Source<'_>) -> (Vec<v1::Object>, Vec<Warning>) {
                 object,
                 route,
                 warnings: Vec::new(),
+                route_indexes: Vec::new(),
             };
             objects.push(v1::Object::HttpProxy(proxy.convert()));
             warnings.append(&mut proxy.warnings);
+            indexes.insert(object.clone(), proxy.route_indexes);
         }
     }
+    shadowing(source, &objects, &indexes, &mut warnings);
     for (object, delegation) in &source.delegations {
         objects.push(v1::Object::TlsCertificateDelegation(v1::TlsCertificateDelegation {
             api_version: API_VERSION.to_owned(),
@@ -133,6 +137,82 @@ pub fn convert(source: &Source<'_>) -> (Vec<v1::Object>, Vec<Warning>) {
         }));
     }
     (objects, warnings)
+}
+
+/// Where a prefix is declared more than once in a host's tree, the route served can
+/// differ: IngressRoute serves the last met walking routes in list order (a delegation
+/// where it is listed, docs/behaviour.md 3.6), Contour adds an HTTPProxy's includes
+/// before its own routes, and the last added wins. A warning on the route the HTTPProxies
+/// would serve instead says so.
+fn shadowing(
+    source: &Source<'_>,
+    objects: &[v1::Object],
+    indexes: &BTreeMap<ObjectRef, Vec<usize>>,
+    warnings: &mut Vec<Warning>,
+) {
+    let proxies: BTreeMap<ObjectRef, &v1::HttpProxy> = objects
+        .iter()
+        .filter_map(|o| match o {
+            v1::Object::HttpProxy(p) => Some((ObjectRef::from_meta(&p.metadata), p)),
+            v1::Object::TlsCertificateDelegation(_) => None,
+        })
+        .collect();
+    for vhost in source.dag.virtual_hosts() {
+        let mut served: BTreeMap<String, (ObjectRef, usize)> = BTreeMap::new();
+        contour_walk(&proxies, indexes, &vhost.root, "", 0, &mut served);
+        for route in &vhost.routes {
+            let Some((winner, index)) = served.get(&route.prefix) else {
+                continue;
+            };
+            if *winner != route.source {
+                let warning = Warning::new(
+                    winner,
+                    format!("spec.routes[{index}].match"),
+                    format!(
+                        "{} is also declared by {} on {}: IngressRoute served that one (the last in route order), the HTTPProxies serve this one (Contour adds includes before an HTTPProxy's own routes, and the last added wins)",
+                        go_quote(&route.prefix),
+                        route.source,
+                        go_quote(&vhost.fqdn)
+                    ),
+                );
+                if !warnings.contains(&warning) {
+                    warnings.push(warning);
+                }
+            }
+        }
+    }
+}
+
+/// Walks an include tree as Contour does: includes first, then the HTTPProxy's own
+/// routes; notes for every prefix the HTTPProxy and the index of its source route
+/// (`indexes`: the source index of each HTTPProxy route, by HTTPProxy).
+fn contour_walk(
+    proxies: &BTreeMap<ObjectRef, &v1::HttpProxy>,
+    indexes: &BTreeMap<ObjectRef, Vec<usize>>,
+    object: &ObjectRef,
+    mount: &str,
+    depth: usize,
+    served: &mut BTreeMap<String, (ObjectRef, usize)>,
+) {
+    // Converted trees are acyclic; the bound only guards against a bug.
+    let Some(proxy) = proxies.get(object).filter(|_| depth < 256) else {
+        return;
+    };
+    for include in &proxy.spec.includes {
+        let condition = include.conditions.first().map_or("", |c| c.prefix.as_str());
+        let child = ObjectRef::new(include.namespace.clone(), include.name.clone());
+        let mount = if format!("{mount}{condition}").is_empty() {
+            String::new()
+        } else {
+            join_prefixes([mount, condition])
+        };
+        contour_walk(proxies, indexes, &child, &mount, depth + 1, served);
+    }
+    let indexes = indexes.get(object).map_or(&[][..], Vec::as_slice);
+    for (route, index) in proxy.spec.routes.iter().zip(indexes) {
+        let condition = route.conditions.first().map_or("", |c| c.prefix.as_str());
+        served.insert(join_prefixes([mount, condition]), (object.clone(), *index));
+    }
 }
 
 /// Name, namespace and labels of the source, and the ingress class as HTTPProxy reads it.
@@ -161,6 +241,8 @@ struct Proxy<'s, 'a> {
     object: &'s ObjectRef,
     route: &'a IngressRoute,
     warnings: Vec<Warning>,
+    /// The index in `spec.routes` of each HTTPProxy route written.
+    route_indexes: Vec<usize>,
 }
 
 impl Proxy<'_, '_> {
@@ -222,6 +304,7 @@ impl Proxy<'_, '_> {
                 }
             } else if !route.services.is_empty() {
                 routes.push(self.http_route(&field, route, conditions));
+                self.route_indexes.push(index);
             }
             // A route with neither services nor a delegate serves nothing; so does
             // leaving it out.
@@ -379,7 +462,7 @@ impl Proxy<'_, '_> {
                 self.warn(
                     field,
                     format!(
-                        "includes {target}, which {what}: IngressRoute ignored such a delegation, but Contour (since v1.1) marks an HTTPProxy with a missing include invalid"
+                        "includes {target}, which {what}: IngressRoute ignored such a delegation, but Contour (since v1.1) reports a missing include as an error on the HTTPProxy: the whole HTTPProxy is invalid in early versions, the prefix answers 502 in later ones"
                     ),
                 );
             }
