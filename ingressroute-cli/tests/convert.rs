@@ -969,3 +969,20 @@ fn a_prefix_declared_twice_in_a_tree_is_warned_where_contour_would_serve_the_oth
     .concat();
     assert_eq!(warnings(&converted(&text, Target::Httpproxy)), Vec::<String>::new());
 }
+
+#[test]
+fn an_ingressroute_that_does_not_decode_is_named_and_not_converted() {
+    let text = root("[{match: /, services: [{name: web, port: eighty}]}]") + SERVICES;
+    for target in [Target::Httpproxy, Target::GatewayApi] {
+        let conversion = converted(&text, target);
+        assert_eq!(
+            warnings(&conversion),
+            [
+                "default/root: not converted: invalid: \"cannot decode the IngressRoute: spec.routes[0].services[0].port: \
+                 invalid type: string \\\"eighty\\\", expected i64\""
+            ],
+            "{target:?}"
+        );
+        assert_eq!(conversion.outcome, Outcome::Invalid);
+    }
+}
