@@ -16,6 +16,9 @@
 //!                             │                                  │
 //!                             │           explain URL ──▶ one request traced through them
 //!                             │
+//!                             ▼ (the DAG and the objects)
+//!                 convert ──▶ HTTPProxy | Gateway API objects (yaml | json)
+//!                             │
 //!                             ▼ (the same, rebuilt on every change of the files)
 //!                 serve ──▶ xDS server ──▶ Envoy (a child process with `--envoy`)
 //!
@@ -30,6 +33,8 @@
 //! * [`check`] validates against the CRD schema, builds the DAG and works out the exit
 //!   code;
 //! * [`output`] renders statuses;
+//! * [`convert`] converts the DAG's valid IngressRoutes to HTTPProxies or Gateway API
+//!   objects;
 //! * [`render`] translates the DAG into the Envoy resources an xDS server would serve;
 //! * [`explain`] traces one request through those resources and names the IngressRoutes
 //!   behind each step;
@@ -46,8 +51,9 @@
 pub mod bootstrap;
 pub mod certgen;
 pub mod check;
-pub mod explain;
+pub mod convert;
 pub mod diff;
+pub mod explain;
 pub mod graph;
 pub mod load;
 pub mod names;
@@ -110,6 +116,14 @@ pub enum Command {
     /// Exit code 0: no change; 1: changes (with `--fail-on invalid`: only when NEW makes
     /// an IngressRoute invalid or orphaned); 2: some input cannot be read or parsed.
     Diff(diff::DiffArgs),
+    /// Convert the given manifests to what replaced IngressRoute: `--to httpproxy`
+    /// (Contour's HTTPProxy) or `--to gateway-api` (Gateway API v1), printed as YAML
+    /// documents or a JSON `List`.
+    ///
+    /// Warnings (what the target cannot say, objects not converted) go to stderr. Exit
+    /// code 0: everything converted exactly; 1: something needs a person; 2: some input
+    /// cannot be read or parsed (nothing is printed).
+    Convert(convert::ConvertArgs),
     /// Write an Envoy bootstrap (JSON) that points Envoy at `ingressroute serve` over ADS.
     Bootstrap(bootstrap::BootstrapArgs),
     /// Write the Secrets for xDS over mutual TLS between the controller and Envoy (fresh
@@ -152,6 +166,9 @@ pub enum Error {
     /// `diff` failed.
     #[error(transparent)]
     Diff(#[from] diff::Error),
+    /// `convert` failed.
+    #[error(transparent)]
+    Convert(#[from] convert::Error),
     /// `bootstrap` failed.
     #[error(transparent)]
     Bootstrap(#[from] bootstrap::Error),
@@ -233,6 +250,11 @@ pub fn run(cli: &Cli) -> Result<check::Outcome, Error> {
         Command::Diff(args) => {
             let outcome = diff::run(args, stdin, &mut stdout, &mut stderr)?;
             stdout.flush().map_err(diff::Error::Write)?;
+            Ok(outcome)
+        }
+        Command::Convert(args) => {
+            let outcome = convert::run(args, stdin, &mut stdout, &mut stderr)?;
+            stdout.flush().map_err(convert::Error::Write)?;
             Ok(outcome)
         }
         Command::Bootstrap(args) => {

@@ -113,6 +113,11 @@ pub const BLESS: &str = "INGRESSROUTE_BLESS";
 /// Compares `actual` with the committed file `relative` (to the workspace root), or
 /// rewrites the file when `INGRESSROUTE_BLESS=1`.
 pub fn assert_golden(relative: &str, actual: &str) {
+    assert_golden_of("examples", relative, actual);
+}
+
+/// [`assert_golden`] for the integration test `test`, which the hint names.
+pub fn assert_golden_of(test: &str, relative: &str, actual: &str) {
     let path = workspace().join(relative);
     if std::env::var(BLESS).is_ok_and(|v| v == "1") {
         fs::create_dir_all(path.parent().expect("a file has a parent")).expect("the directory is created");
@@ -121,7 +126,7 @@ pub fn assert_golden(relative: &str, actual: &str) {
     }
     let hint = format!(
         "if the new output is right, regenerate the expected files with \
-         `{BLESS}=1 cargo test -p ingressroute-cli --test examples` and review the diff"
+         `{BLESS}=1 cargo test -p ingressroute-cli --test {test}` and review the diff"
     );
     let expected = fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {relative}: {e}; {hint}"));
     assert!(
