@@ -7,6 +7,10 @@
 //! name's hash, is one changed cluster), endpoints by address, Secrets by
 //! `namespace/name`. Values are compared as JSON trees, so key order and formatting
 //! never count; what is left is a change Envoy would see.
+//!
+//! Why one file of this length: each kind of resource is matched and compared by the same
+//! few helpers (keyed maps, JSON field paths, the effect of a change), and splitting them by
+//! resource would spread one rule over several files.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -25,6 +25,10 @@
 //! so SIGTERM is handled at once whatever is being parsed, and the process exits without
 //! waiting for a reload under way.
 //!
+//! Why one file of this length: the loop and the state it owns (the pipeline, the last
+//! good files, Envoy, the debug listener) are one select loop; reading files, Envoy and
+//! the debug endpoint are in their own modules.
+//!
 //! What this module does **not** do: talk to a cluster or write statuses anywhere but the
 //! log, or decide what a change affects and when to rebuild: it runs the same load and
 //! check as `check` and `render`, the controller's pipeline (`ingressroute-pipeline`) and

@@ -16,6 +16,10 @@
 //! edges come from the [`Dag`] (the same [`DelegationGraph`](ingressroute_dag::DelegationGraph)
 //! that decided them); a reference to an object that does not exist is drawn as a
 //! *missing* node so that the reason for an `invalid` status can be seen.
+//!
+//! Why one file of this length: the nodes, the edges, the focus and the query of
+//! `/debug/dag` are one model that every format reads; the formats themselves are in their
+//! own files.
 
 mod dot;
 mod json;
