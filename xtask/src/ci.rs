@@ -26,8 +26,11 @@ const PUBLISHED: [&str; 7] = [
 const EMBED_MANIFEST: &str = "examples/embed/Cargo.toml";
 
 /// The Kubernetes version the binaries select (k8s-openapi's `latest` feature), named
-/// where a library is built alone and must be told one.
-const K8S_VERSION: &str = "1.37";
+/// where a library is built alone and must be told one. A feature of each crate's own
+/// `k8s-openapi` dependency, not `K8S_OPENAPI_ENABLED_VERSION`: that variable would also
+/// reach the older k8s-openapi that `gateway-api` brings into the CLI, whose `latest` is
+/// another version.
+const K8S_VERSION_FEATURE: &str = "k8s-openapi/v1_37";
 
 /// Runs formatting, lints, docs, generated-file checks, every test, and the per-crate
 /// build and packaging checks. Stops at the first failure.
@@ -92,13 +95,8 @@ pub(crate) fn run(
     }
     // Packaging verifies each library on its own, without the dev-dependencies that pick
     // a Kubernetes version for its tests: name one for that build.
-    step(
-        root,
-        "package",
-        &cargo,
-        &package,
-        &[("K8S_OPENAPI_ENABLED_VERSION", K8S_VERSION)],
-    )?;
+    package.extend(["--features", K8S_VERSION_FEATURE]);
+    step(root, "package", &cargo, &package, &[])?;
     println!("==> all checks passed");
     Ok(())
 }
