@@ -255,6 +255,34 @@ pub(crate) fn load_reporting(paths: &[PathBuf], stdin: impl Read, stderr: &mut i
     Ok(loaded)
 }
 
+/// Loads `paths` as [`load_reporting`] does, for the commands that print a result from the
+/// whole input (`render`, `explain`, `graph`, `convert`): when some input cannot be read or
+/// parsed, says `<nothing>: some input cannot be read or parsed` (e.g. `nothing rendered`)
+/// and gives `None`, and the command prints nothing.
+pub(crate) fn load_or_refuse(
+    paths: &[PathBuf],
+    stdin: impl Read,
+    stderr: &mut impl Write,
+    nothing: &str,
+) -> io::Result<Option<Loaded>> {
+    let loaded = load_reporting(paths, stdin, stderr)?;
+    if loaded.has_errors() {
+        refuse(stderr, nothing)?;
+        return Ok(None);
+    }
+    Ok(Some(loaded))
+}
+
+/// Says that nothing comes out because some input cannot be read or parsed (see
+/// [`load_or_refuse`]).
+pub(crate) fn refuse(stderr: &mut impl Write, nothing: &str) -> io::Result<()> {
+    let line = output::stderr_line(
+        Severity::Error,
+        &format_args!("{nothing}: some input cannot be read or parsed"),
+    );
+    writeln!(stderr, "{line}")
+}
+
 /// A loader diagnostic as a line for standard error (`error:` or `warning:` first).
 pub(crate) fn load_line(diagnostic: &load::Diagnostic) -> String {
     let severity = match diagnostic {

@@ -389,19 +389,11 @@ pub fn run(
         .map_err(Error::Write)?;
         return Ok(Outcome::InputError);
     }
-    let loaded = check::load_reporting(&args.input.paths, stdin, stderr).map_err(Error::Write)?;
-    if loaded.has_errors() {
-        writeln!(
-            stderr,
-            "{}",
-            output::stderr_line(
-                Severity::Error,
-                &"nothing converted: some input cannot be read or parsed"
-            )
-        )
-        .map_err(Error::Write)?;
+    let Some(loaded) =
+        check::load_or_refuse(&args.input.paths, stdin, stderr, "nothing converted").map_err(Error::Write)?
+    else {
         return Ok(Outcome::InputError);
-    }
+    };
     let conversion = convert(&loaded, &args.input, args.to, &args.gateway_options());
     for line in check::stderr_lines(&conversion.diagnostics, false) {
         writeln!(stderr, "{line}").map_err(Error::Write)?;

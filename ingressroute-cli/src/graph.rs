@@ -119,12 +119,10 @@ pub fn run(
     stdout: &mut impl Write,
     stderr: &mut impl Write,
 ) -> Result<Outcome, Error> {
-    let loaded = check::load_reporting(&args.input.paths, stdin, stderr).map_err(Error::Write)?;
-    if loaded.has_errors() {
-        let line = output::stderr_line(Severity::Error, &"no graph: some input cannot be read or parsed");
-        writeln!(stderr, "{line}").map_err(Error::Write)?;
+    let Some(loaded) = check::load_or_refuse(&args.input.paths, stdin, stderr, "no graph").map_err(Error::Write)?
+    else {
         return Ok(Outcome::InputError);
-    }
+    };
     let graph = match graph(&loaded, &args.input.config(), args.focus.as_ref()) {
         Ok(graph) => graph,
         Err(error) => {

@@ -198,19 +198,11 @@ pub fn run(
     stdout: &mut impl Write,
     stderr: &mut impl Write,
 ) -> Result<Outcome, Error> {
-    let loaded = check::load_reporting(&args.input.paths, stdin, stderr).map_err(Error::Write)?;
-    if loaded.has_errors() {
-        writeln!(
-            stderr,
-            "{}",
-            output::stderr_line(
-                Severity::Error,
-                &"nothing rendered: some input cannot be read or parsed"
-            )
-        )
-        .map_err(Error::Write)?;
+    let Some(loaded) =
+        check::load_or_refuse(&args.input.paths, stdin, stderr, "nothing rendered").map_err(Error::Write)?
+    else {
         return Ok(Outcome::InputError);
-    }
+    };
     let rendered = render(&loaded, &args.input.config(), &EnvoyConfig::default(), args.secrets())?;
     // Warnings all: nothing here fails the render (what the API server would reject
     // included, unlike `check`).

@@ -34,7 +34,6 @@ pub use output::{json as to_json, text as to_text};
 
 use crate::check::{self, Outcome};
 use crate::load::Loaded;
-use crate::output::{self as out, Severity};
 
 /// The arguments of `ingressroute diff`.
 #[derive(Debug, Clone, clap::Args)]
@@ -158,8 +157,7 @@ pub fn run(
     let new =
         check::load_reporting(std::slice::from_ref(&args.new), stdin_text.as_slice(), stderr).map_err(Error::Write)?;
     if old.has_errors() || new.has_errors() {
-        let line = out::stderr_line(Severity::Error, &"no diff: some input cannot be read or parsed");
-        writeln!(stderr, "{line}").map_err(Error::Write)?;
+        check::refuse(stderr, "no diff").map_err(Error::Write)?;
         return Ok(Outcome::InputError);
     }
     let config = check::config(args.root_namespaces.as_deref(), &args.ingress_class);

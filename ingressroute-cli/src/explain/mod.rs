@@ -494,15 +494,11 @@ pub fn run(
         writeln!(stderr, "{line}").map_err(Error::Write)?;
         return Ok(Outcome::InputError);
     }
-    let loaded = check::load_reporting(&args.input.paths, stdin, stderr).map_err(Error::Write)?;
-    if loaded.has_errors() {
-        let line = output::stderr_line(
-            Severity::Error,
-            &"nothing explained: some input cannot be read or parsed",
-        );
-        writeln!(stderr, "{line}").map_err(Error::Write)?;
+    let Some(loaded) =
+        check::load_or_refuse(&args.input.paths, stdin, stderr, "nothing explained").map_err(Error::Write)?
+    else {
         return Ok(Outcome::InputError);
-    }
+    };
     let explanation = match explain(&loaded, &args.input.config(), &EnvoyConfig::default(), &args.url) {
         Ok(explanation) => explanation,
         Err(error) => {
