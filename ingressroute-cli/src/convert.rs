@@ -284,6 +284,12 @@ pub enum Error {
     Write(#[source] io::Error),
 }
 
+/// Why an IngressRoute is not converted: its status and its description, quoted (every
+/// target words it the same).
+pub(crate) fn not_converted(status: impl fmt::Display, description: &str) -> String {
+    format!("not converted: {status}: {}", go_quote(description))
+}
+
 /// Converts loaded manifests to `target` (with `gateway` for Gateway API): builds the DAG
 /// as `check` does (with `input`'s DAG settings) and converts what is valid in it. Load
 /// errors are the caller's to handle.
@@ -306,11 +312,7 @@ pub fn convert(loaded: &Loaded, input: &InputArgs, target: Target, gateway: &gat
     };
     // IngressRoutes that do not decode take no part in the build, and are not converted.
     for (object, description) in &report.undecodable {
-        warnings.push(Warning::new(
-            object,
-            "",
-            format!("not converted: invalid: {}", go_quote(description)),
-        ));
+        warnings.push(Warning::new(object, "", not_converted("invalid", description)));
     }
     // By object; a stable sort keeps each object's warnings in field order.
     warnings.sort_by(|a, b| a.object.cmp(&b.object));

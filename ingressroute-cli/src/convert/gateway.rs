@@ -281,11 +281,7 @@ impl Converter<'_, '_> {
                 self.warn(
                     object,
                     "",
-                    format!(
-                        "not converted: {}: {}",
-                        status.current_status,
-                        go_quote(&status.description)
-                    ),
+                    super::not_converted(status.current_status, &status.description),
                 );
             }
         }

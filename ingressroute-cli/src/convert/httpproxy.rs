@@ -96,11 +96,7 @@ pub fn convert(source: &Source<'_>) -> (Vec<v1::Object>, Vec<Warning>) {
             warnings.push(Warning::new(
                 object,
                 "",
-                format!(
-                    "not converted: {}: {}",
-                    status.current_status,
-                    go_quote(&status.description)
-                ),
+                super::not_converted(status.current_status, &status.description),
             ));
             continue;
         }
