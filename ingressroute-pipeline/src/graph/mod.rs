@@ -346,58 +346,47 @@ impl Builder {
         }
         for r in &spec.routes {
             if let Some(delegate) = &r.delegate {
-                let target = ObjectRef::new(
-                    delegate.namespace.clone().unwrap_or_else(|| key.namespace.clone()),
-                    delegate.name.clone(),
-                );
-                self.edge(
-                    from,
-                    (NodeKind::IngressRoute, target),
-                    EdgeKind::Delegation,
-                    r.match_.clone(),
-                );
+                self.delegation(key, delegate, EdgeKind::Delegation, r.match_.clone());
             }
             for service in &r.services {
-                let mut label = format!("{} :{}", r.match_, service.port);
-                if let Some(weight) = service.weight {
-                    label.push_str(&format!(" weight {weight}"));
-                }
-                self.edge(
-                    from,
-                    (NodeKind::Service, in_namespace(&service.name)),
-                    EdgeKind::Route,
-                    label,
-                );
-                self.ca_secret(key, service);
+                self.service(key, service, EdgeKind::Route, &r.match_);
             }
         }
         if let Some(tcpproxy) = &spec.tcpproxy {
             if let Some(delegate) = &tcpproxy.delegate {
-                let target = ObjectRef::new(
-                    delegate.namespace.clone().unwrap_or_else(|| key.namespace.clone()),
-                    delegate.name.clone(),
-                );
-                self.edge(
-                    from,
-                    (NodeKind::IngressRoute, target),
-                    EdgeKind::TcpProxyDelegation,
-                    "tcpproxy".to_owned(),
-                );
+                self.delegation(key, delegate, EdgeKind::TcpProxyDelegation, "tcpproxy".to_owned());
             }
             for service in &tcpproxy.services {
-                let mut label = format!("tcpproxy :{}", service.port);
-                if let Some(weight) = service.weight {
-                    label.push_str(&format!(" weight {weight}"));
-                }
-                self.edge(
-                    from,
-                    (NodeKind::Service, in_namespace(&service.name)),
-                    EdgeKind::TcpProxy,
-                    label,
-                );
-                self.ca_secret(key, service);
+                self.service(key, service, EdgeKind::TcpProxy, "tcpproxy");
             }
         }
+    }
+
+    /// A delegation from the IngressRoute `key` (its own namespace when the delegate names
+    /// none).
+    fn delegation(&mut self, key: &ObjectRef, delegate: &ingressroute_api::Delegate, kind: EdgeKind, label: String) {
+        let target = ObjectRef::new(
+            delegate.namespace.clone().unwrap_or_else(|| key.namespace.clone()),
+            delegate.name.clone(),
+        );
+        self.edge(
+            (NodeKind::IngressRoute, key),
+            (NodeKind::IngressRoute, target),
+            kind,
+            label,
+        );
+    }
+
+    /// A Service that the IngressRoute `key` routes to, labelled `<what> :<port>` and its
+    /// weight, and the CA Secret that validates it.
+    fn service(&mut self, key: &ObjectRef, service: &ingressroute_api::Service, kind: EdgeKind, what: &str) {
+        let mut label = format!("{what} :{}", service.port);
+        if let Some(weight) = service.weight {
+            label.push_str(&format!(" weight {weight}"));
+        }
+        let target = ObjectRef::new(key.namespace.clone(), service.name.clone());
+        self.edge((NodeKind::IngressRoute, key), (NodeKind::Service, target), kind, label);
+        self.ca_secret(key, service);
     }
 
     fn ca_secret(&mut self, key: &ObjectRef, service: &ingressroute_api::Service) {
