@@ -13,6 +13,8 @@
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout, clippy::mem_forget)]
 
+mod support;
+
 use std::sync::Arc;
 
 use ingressroute_dag::Config;
@@ -91,27 +93,7 @@ fn main() {
                     .collect::<Vec<_>>()
             });
         }
-        let objects: Vec<(Kind, Object)> = stage("the objects, as a watch delivers them", || {
-            data.ingress_routes
-                .iter()
-                .map(|r| (Kind::IngressRoute, Object::IngressRoute(Arc::new(r.clone()))))
-                .chain(
-                    data.services
-                        .iter()
-                        .map(|s| (Kind::Service, Object::Service(Arc::new(s.clone())))),
-                )
-                .chain(
-                    data.secrets
-                        .iter()
-                        .map(|s| (Kind::Secret, Object::Secret(Arc::new(s.clone())))),
-                )
-                .chain(
-                    data.endpoints
-                        .iter()
-                        .map(|e| (Kind::Endpoints, Object::from_endpoints(e))),
-                )
-                .collect()
-        });
+        let objects = stage("the objects, as a watch delivers them", || support::objects(&data));
         let mut pipeline = stage("the store, fed them as a first list", || {
             let mut pipeline = Pipeline::new(Config::default(), EnvoyConfig::default());
             for kind in Kind::ALL {

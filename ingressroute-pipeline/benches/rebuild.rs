@@ -14,6 +14,8 @@
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,26 +29,7 @@ use ingressroute_xds::Snapshot;
 /// A pipeline fed `data` as a first list, built, and the snapshot of what it serves.
 fn loaded(data: &Dataset) -> (Pipeline, Snapshot) {
     let mut pipeline = Pipeline::new(Config::default(), EnvoyConfig::default());
-    let objects: Vec<(Kind, Object)> = data
-        .ingress_routes
-        .iter()
-        .map(|r| (Kind::IngressRoute, Object::IngressRoute(Arc::new(r.clone()))))
-        .chain(
-            data.services
-                .iter()
-                .map(|s| (Kind::Service, Object::Service(Arc::new(s.clone())))),
-        )
-        .chain(
-            data.secrets
-                .iter()
-                .map(|s| (Kind::Secret, Object::Secret(Arc::new(s.clone())))),
-        )
-        .chain(
-            data.endpoints
-                .iter()
-                .map(|e| (Kind::Endpoints, Object::from_endpoints(e))),
-        )
-        .collect();
+    let objects = support::objects(data);
     for kind in Kind::ALL {
         pipeline.apply(Event::Init(kind));
         for (k, object) in &objects {
