@@ -19,14 +19,14 @@ use std::sync::Arc;
 
 use ingressroute_envoy::ResourceKind;
 
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Entry, Snapshot};
 
 /// Which flavour of the xDS protocol a stream speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Variant {
-    /// State of the world (`Stream*` methods): every response carries everything
-    /// subscribed of its type.
+    /// State of the world (`Stream*` methods): a listener or cluster response carries
+    /// everything subscribed of its type; other types carry what changed.
     StateOfTheWorld,
     /// Incremental (`Delta*` methods): only what changed, and the names removed.
     Delta,
@@ -64,7 +64,51 @@ pub struct Response {
     pub removals: usize,
     /// Its encoded size in bytes (the gRPC message, without framing).
     pub bytes: usize,
+    /// What it carried and removed, by name: shared with the response, not copied.
+    pub(crate) carried: Carried,
 }
+
+impl Response {
+    /// The names of the resources it carried, in the order sent.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.carried.resources.iter().map(|entry| &*entry.name)
+    }
+
+    /// The names in its `removed_resources` (delta streams; none on state of the world).
+    pub fn removed(&self) -> impl Iterator<Item = &str> {
+        self.carried.removed.iter().map(|name| &**name)
+    }
+}
+
+/// The resources a [`Response`] carried and the names it removed.
+#[derive(Clone)]
+pub(crate) struct Carried {
+    pub(crate) resources: Arc<[Arc<Entry>]>,
+    pub(crate) removed: Arc<[Arc<str>]>,
+}
+
+impl std::fmt::Debug for Carried {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Carried")
+            .field("resources", &self.resources.iter().map(|e| &*e.name).collect::<Vec<_>>())
+            .field("removed", &self.removed)
+            .finish()
+    }
+}
+
+impl PartialEq for Carried {
+    fn eq(&self, other: &Self) -> bool {
+        self.removed == other.removed
+            && self.resources.len() == other.resources.len()
+            && self
+                .resources
+                .iter()
+                .zip(other.resources.iter())
+                .all(|(a, b)| a.name == b.name && a.version == b.version)
+    }
+}
+
+impl Eq for Carried {}
 
 /// Envoy accepted the latest response of a type.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -39,6 +39,8 @@ pub(crate) trait Pushed {
     fn resource_count(&self) -> usize;
     /// The names removed.
     fn removal_count(&self) -> usize;
+    /// The resources carried and the names removed, shared with the response.
+    fn carried(&self) -> (Arc<[Arc<Entry>]>, Arc<[Arc<str>]>);
 }
 
 fn as_u64(n: usize) -> u64 {
@@ -77,7 +79,7 @@ pub(crate) struct SotwResponse {
     pub(crate) kind: ResourceKind,
     pub(crate) version_info: String,
     pub(crate) nonce: String,
-    pub(crate) resources: Vec<Arc<Entry>>,
+    pub(crate) resources: Arc<[Arc<Entry>]>,
 }
 
 impl Encode for SotwResponse {
@@ -90,7 +92,7 @@ impl Encode for SotwResponse {
 
     fn encode_raw(&self, buf: &mut impl BufMut) {
         put_string(1, &self.version_info, buf);
-        for entry in &self.resources {
+        for entry in self.resources.iter() {
             put_field(2, &entry.any, buf);
         }
         put_string(4, type_url(self.kind), buf);
@@ -114,6 +116,9 @@ impl Pushed for SotwResponse {
     fn removal_count(&self) -> usize {
         0
     }
+    fn carried(&self) -> (Arc<[Arc<Entry>]>, Arc<[Arc<str>]>) {
+        (Arc::clone(&self.resources), Arc::from([]))
+    }
 }
 
 /// An incremental `DeltaDiscoveryResponse`.
@@ -122,8 +127,8 @@ pub(crate) struct DeltaResponse {
     pub(crate) kind: ResourceKind,
     pub(crate) system_version_info: String,
     pub(crate) nonce: String,
-    pub(crate) resources: Vec<Arc<Entry>>,
-    pub(crate) removed: Vec<Arc<str>>,
+    pub(crate) resources: Arc<[Arc<Entry>]>,
+    pub(crate) removed: Arc<[Arc<str>]>,
 }
 
 /// The length of a `Resource { version, resource, name }` message.
@@ -146,7 +151,7 @@ impl Encode for DeltaResponse {
 
     fn encode_raw(&self, buf: &mut impl BufMut) {
         put_string(1, &self.system_version_info, buf);
-        for entry in &self.resources {
+        for entry in self.resources.iter() {
             encode_key(2, WireType::LengthDelimited, buf);
             encode_varint(as_u64(resource_len(entry)), buf);
             put_string(1, &entry.version, buf);
@@ -155,7 +160,7 @@ impl Encode for DeltaResponse {
         }
         put_string(4, type_url(self.kind), buf);
         put_string(5, &self.nonce, buf);
-        for name in &self.removed {
+        for name in self.removed.iter() {
             // Unlike the other strings, an empty name is still an entry of the list.
             put_field(6, name.as_bytes(), buf);
         }
@@ -177,6 +182,9 @@ impl Pushed for DeltaResponse {
     }
     fn removal_count(&self) -> usize {
         self.removed.len()
+    }
+    fn carried(&self) -> (Arc<[Arc<Entry>]>, Arc<[Arc<str>]>) {
+        (Arc::clone(&self.resources), Arc::clone(&self.removed))
     }
 }
 
@@ -266,7 +274,7 @@ mod tests {
             kind: ResourceKind::ClusterLoadAssignment,
             version_info: "abc".into(),
             nonce: "7".into(),
-            resources: vec![entry("a"), entry("b")],
+            resources: vec![entry("a"), entry("b")].into(),
         };
         let decoded = discovery_v3::DiscoveryResponse::decode(encode(&response).as_slice()).unwrap();
         assert_eq!(decoded.version_info, "abc");
@@ -286,8 +294,8 @@ mod tests {
             kind: ResourceKind::Cluster,
             system_version_info: String::new(),
             nonce: "1".into(),
-            resources: vec![entry("a")],
-            removed: vec![Arc::from("gone"), Arc::from("")],
+            resources: vec![entry("a")].into(),
+            removed: vec![Arc::from("gone"), Arc::from("")].into(),
         };
         let decoded = discovery_v3::DeltaDiscoveryResponse::decode(encode(&response).as_slice()).unwrap();
         assert_eq!(decoded.system_version_info, "");

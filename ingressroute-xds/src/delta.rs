@@ -59,8 +59,8 @@ fn respond(
         kind: watch.kind,
         system_version_info: snapshot.version.clone(),
         nonce,
-        resources,
-        removed,
+        resources: resources.into(),
+        removed: removed.into(),
     })
 }
 

@@ -20,7 +20,7 @@ use crate::{Error, Result};
 #[non_exhaustive]
 pub struct ServerConfig {
     /// The largest message accepted or sent. Envoy's requests list every EDS name it
-    /// watches, and a SotW response carries every resource of a type: 64 MiB.
+    /// watches, and the first response of a type carries every resource of it: 64 MiB.
     pub max_message_size: usize,
     /// How often an HTTP/2 ping checks an idle connection: 60 s.
     pub keepalive_interval: Duration,

@@ -212,8 +212,8 @@ where
 }
 
 /// The largest message a [`Services`] accepts or sends unless told otherwise: Envoy's
-/// requests list every EDS name it watches, and a SotW response carries every resource of
-/// a type. 64 MiB, as [`ServerConfig`](crate::ServerConfig).
+/// requests list every EDS name it watches, and the first response of a type carries every
+/// resource of it. 64 MiB, as [`ServerConfig`](crate::ServerConfig).
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 << 20;
 
 /// The xDS services over one source of snapshots, reporting to one [`Callbacks`]: what a

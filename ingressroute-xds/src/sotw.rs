@@ -1,5 +1,7 @@
-//! The state-of-the-world protocol: every response of a type carries everything of that
-//! type the stream subscribed to.
+//! The state-of-the-world protocol: a response of listeners or clusters (or scoped route
+//! configurations) carries everything of its type the stream subscribed to; a response of
+//! any other type carries the resources that changed or were newly asked for (see
+//! `sends_changes_only`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -45,9 +47,10 @@ impl Sotw {
     }
 }
 
-/// The response carrying everything `w` knows, if one is due: `due` holds the names sent
-/// anew when the state changed; the first response of a stream is due anyway, unless Envoy
-/// (reconnecting) already has exactly that version.
+/// The response to send for `w`, if one is due: `due` holds the names sent anew when the
+/// state changed; the first response of a stream is due anyway, unless Envoy (reconnecting)
+/// already has exactly that version. The first response, and every response of a type sent
+/// whole, carries everything `w` knows; later ones of the other types carry `due`.
 fn respond(
     w: &mut SotwWatch,
     snapshot: &KindSnapshot,
@@ -73,8 +76,8 @@ fn respond(
             .filter_map(|name| w.watch.known.get(name).cloned())
             .collect();
         if changed.is_empty() {
-            // Nothing to send: a route configuration Envoy still names cannot be removed
-            // in this variant (it lets go of it when no scope or listener names it).
+            // Nothing to send: a resource Envoy still names cannot be removed in this
+            // variant (it lets go of it when no listener, scope or cluster names it).
             return None;
         }
         changed
@@ -87,21 +90,26 @@ fn respond(
         kind: w.watch.kind,
         version_info,
         nonce,
-        resources,
+        resources: resources.into(),
     })
 }
 
 /// Whether a SotW response of `kind` after the first carries only what changed.
 ///
-/// The xDS protocol lets a server send any subset of route configurations, endpoints and
-/// secrets it likes; only listeners and clusters (and, in Envoy, scopes) must be sent
-/// whole. Envoy applies each route configuration on its own and ignores a subscribed one a
-/// response leaves out, so sending the one that changed spares it re-reading every other
-/// (hundreds of virtual hosts in each route bucket). Endpoints and secrets are still sent
-/// whole: Envoy rejects a secret update without the secret, and an assignment left out
-/// would be read as having no endpoints by older Envoys.
+/// In the xDS protocol only Listener and Cluster responses carry the whole state in SotW
+/// (and, in Envoy, scoped route configurations: a scope a response leaves out is
+/// removed). Every other type is grouped per resource, as in the incremental variant: a
+/// response may carry any subset of the subscribed names, Envoy updates only the watches
+/// whose names it carries, and a resource a response leaves out stays as it is (it goes
+/// when no listener or cluster refers to it any more). So a response of route
+/// configurations, endpoints or secrets carries only those that changed or were newly
+/// asked for: one endpoint change is one ClusterLoadAssignment on the wire, not all of
+/// them (the fan-out Contour fixed in v1.32).
 fn sends_changes_only(kind: ResourceKind) -> bool {
-    kind == ResourceKind::RouteConfiguration
+    !matches!(
+        kind,
+        ResourceKind::Listener | ResourceKind::Cluster | ResourceKind::ScopedRouteConfiguration
+    )
 }
 
 fn snapshot_type(w: &SotwWatch) -> &'static str {

@@ -119,7 +119,7 @@ async fn publishing_identical_content_sends_nothing() {
 }
 
 #[tokio::test]
-async fn one_changed_endpoint_resends_every_subscribed_assignment_and_nothing_else() {
+async fn one_changed_endpoint_sends_only_its_assignment() {
     let resources = shop().translate();
     let xds = Xds::serving(&resources).await;
     let mut ads = xds.ads().await;
@@ -130,14 +130,124 @@ async fn one_changed_endpoint_resends_every_subscribed_assignment_and_nothing_el
     let changed = shop_with("10.0.0.3").translate();
     assert!(xds.publish(&changed));
     let eds = ads.recv().await;
-    // SotW: a response replaces Envoy's whole state of the type, so it carries every
-    // subscribed assignment, not only the changed one.
-    assert_eq!(summary(&eds), (ClusterLoadAssignment, vec![api.clone(), kuard.clone()]));
+    // Only listeners and clusters carry the whole state in SotW: Envoy updates the
+    // assignment a response names and keeps kuard's as it is.
+    assert_eq!(summary(&eds), (ClusterLoadAssignment, vec![api.clone()]));
     assert_eq!(addresses(&assignment(&eds, &api)), ["10.0.0.3:8080"]);
-    assert_eq!(addresses(&assignment(&eds, &kuard)), ["10.0.0.1:8080"]);
-    assert_eq!(eds.resources, anys(&changed, ClusterLoadAssignment));
+    assert_eq!(eds.resources, vec![changed.encoded(ClusterLoadAssignment)[0].1.clone()]);
     ads.ack(&eds, &[&api, &kuard]).await;
     ads.silent().await;
+
+    // Its version is that of everything the stream holds: what a fresh subscription to
+    // both names gets.
+    let mut fresh = xds.ads().await;
+    let whole = fresh.subscribe(ClusterLoadAssignment, &[&api, &kuard]).await;
+    assert_eq!(names(&whole), [api, kuard]);
+    assert_eq!(eds.version_info, whole.version_info);
+}
+
+#[tokio::test]
+async fn a_rotated_secret_is_sent_alone() {
+    let two_hosts = |tls: k8s_openapi::api::core::v1::Secret| {
+        shop()
+            .root("default/secure", "secure.example.com")
+            .tls("tls")
+            .route("/", svc("kuard", 80))
+            .root("default/other", "other.example.com")
+            .tls("other")
+            .route("/", svc("kuard", 80))
+            .secret(tls)
+            .tls_secret("default/other")
+    };
+    let resources = two_hosts(support::secret(
+        "default/tls",
+        "kubernetes.io/tls",
+        &[("tls.crt", support::CERT), ("tls.key", support::KEY)],
+    ))
+    .translate();
+    let xds = Xds::serving(&resources).await;
+    let mut ads = xds.ads().await;
+    subscribe_everything(&mut ads, &resources).await;
+    let tls = named(&resources, Secret, "default/tls");
+
+    let rotated = rcgen::generate_simple_self_signed(vec!["secure.example.com".to_owned()]).unwrap();
+    let changed = two_hosts(support::secret(
+        "default/tls",
+        "kubernetes.io/tls",
+        &[
+            ("tls.crt", &rotated.cert.pem()),
+            ("tls.key", &rotated.signing_key.serialize_pem()),
+        ],
+    ))
+    .translate();
+    assert!(xds.publish(&changed));
+    // A secret's name holds a hash of its content: the listener takes the new one first...
+    let responses = drain(&mut ads).await;
+    assert_eq!(
+        responses,
+        [(Listener, vec!["ingress_http".to_owned(), "ingress_https".to_owned()])]
+    );
+    // ...then Envoy subscribes to it, and it comes alone (the other one did not change,
+    // and the old one stays with Envoy until its listener lets go of it).
+    let rotated = named(&changed, Secret, "default/tls");
+    assert_ne!(rotated, tls);
+    let other = named(&changed, Secret, "default/other");
+    let sds = ads.subscribe(Secret, &[&tls, &rotated, &other]).await;
+    assert_eq!(summary(&sds), (Secret, vec![rotated.clone()]));
+    ads.ack(&sds, &[&rotated, &other]).await;
+    ads.silent().await;
+}
+
+#[tokio::test]
+async fn a_newly_subscribed_assignment_is_sent_at_once_without_the_others() {
+    let resources = shop().translate();
+    let xds = Xds::serving(&resources).await;
+    let mut ads = xds.ads().await;
+    let api = named(&resources, ClusterLoadAssignment, "api");
+    let kuard = named(&resources, ClusterLoadAssignment, "kuard");
+    let first = ads.subscribe(ClusterLoadAssignment, &[&kuard]).await;
+    assert_eq!(names(&first), [kuard.clone()]);
+    // A new cluster subscribes to its assignment, which did not change: it comes at once,
+    // alone.
+    ads.ack(&first, &[&api, &kuard]).await;
+    let second = ads.recv().await;
+    assert_eq!(summary(&second), (ClusterLoadAssignment, vec![api.clone()]));
+    ads.ack(&second, &[&api, &kuard]).await;
+    ads.silent().await;
+}
+
+#[tokio::test]
+async fn a_rejected_assignment_is_not_sent_again_until_it_changes() {
+    let resources = shop().translate();
+    let xds = Xds::serving(&resources).await;
+    let mut ads = xds.ads().await;
+    subscribe_everything(&mut ads, &resources).await;
+    let api = named(&resources, ClusterLoadAssignment, "api");
+    let kuard = named(&resources, ClusterLoadAssignment, "kuard");
+    let both = [api.as_str(), kuard.as_str()];
+
+    assert!(xds.publish(&shop_with("10.0.0.3").translate()));
+    let rejected = ads.recv().await;
+    assert_eq!(summary(&rejected), (ClusterLoadAssignment, vec![api.clone()]));
+    ads.send(nack(&rejected, &rejected.version_info, &both, "bad endpoint"))
+        .await;
+    ads.silent().await;
+    assert_eq!(xds.metrics.of(ClusterLoadAssignment).nacks, 1);
+
+    // kuard changes: its assignment goes out alone, without the rejected one.
+    let moved = shop_at("10.0.0.7", "10.0.0.3").translate();
+    assert!(xds.publish(&moved));
+    let next = ads.recv().await;
+    assert_eq!(summary(&next), (ClusterLoadAssignment, vec![kuard.clone()]));
+    ads.ack(&next, &both).await;
+    ads.silent().await;
+
+    // The rejected one changes again: now it is sent.
+    let fixed = shop_at("10.0.0.7", "10.0.0.4").translate();
+    assert!(xds.publish(&fixed));
+    let again = ads.recv().await;
+    assert_eq!(summary(&again), (ClusterLoadAssignment, vec![api.clone()]));
+    assert_eq!(addresses(&assignment(&again, &api)), ["10.0.0.4:8080"]);
 }
 
 #[tokio::test]
@@ -155,16 +265,7 @@ async fn an_unsubscribed_name_leaves_later_responses_and_its_changes_send_nothin
     assert!(xds.publish(&shop_with("10.0.0.3").translate()));
     ads.silent().await;
     // When kuard changes, the response no longer carries api.
-    let moved = support::World::new()
-        .with_config(|c| c.http_routes = ingressroute_envoy::HttpRoutes::Single)
-        .root("default/kuard", "kuard.example.com")
-        .route("/", svc("kuard", 80))
-        .route("/api", svc("api", 80))
-        .service(kube_service("default/kuard").port(80))
-        .service(kube_service("default/api").port(80))
-        .endpoints("default/kuard", &[("", &["10.0.0.7"], 8080)])
-        .endpoints("default/api", &[("", &["10.0.0.3"], 8080)])
-        .translate();
+    let moved = shop_at("10.0.0.7", "10.0.0.3").translate();
     assert!(xds.publish(&moved));
     let eds = ads.recv().await;
     assert_eq!(summary(&eds), (ClusterLoadAssignment, vec![kuard.clone()]));
@@ -256,7 +357,6 @@ async fn a_removed_route_and_cluster_go_routes_first_then_clusters_then_endpoint
     let api_cluster = named(&resources, Cluster, "default/api/");
     let kuard_cluster = named(&resources, Cluster, "default/kuard/");
     let api = named(&resources, ClusterLoadAssignment, "api");
-    let kuard = named(&resources, ClusterLoadAssignment, "kuard");
 
     let shrunk = support::World::new()
         .with_config(|c| c.http_routes = ingressroute_envoy::HttpRoutes::Single)
@@ -274,15 +374,16 @@ async fn a_removed_route_and_cluster_go_routes_first_then_clusters_then_endpoint
             (RouteConfiguration, vec!["ingress_http".to_owned()]),
             // ...then the cluster is absent from the next CDS state...
             (Cluster, vec![kuard_cluster]),
-            // ...and the endpoints Envoy still watches become an empty placeholder.
-            (ClusterLoadAssignment, vec![api.clone(), kuard]),
+            // ...and the endpoints Envoy still watches become an empty placeholder, sent
+            // alone (kuard's did not change).
+            (ClusterLoadAssignment, vec![api.clone()]),
         ]
     );
     assert!(!responses.iter().any(|(_, names)| names.contains(&api_cluster)));
 }
 
 #[tokio::test]
-async fn a_removed_listener_is_absent_from_the_next_lds_response_before_its_routes_and_secret_go() {
+async fn a_removed_listener_is_absent_from_the_next_lds_response_and_its_secret_is_not_sent() {
     let resources = secure_shop().translate();
     let xds = Xds::serving(&resources).await;
     let mut ads = xds.ads().await;
@@ -292,8 +393,12 @@ async fn a_removed_listener_is_absent_from_the_next_lds_response_before_its_rout
     let responses = drain(&mut ads).await;
     let position = |wanted: &(ResourceKind, Vec<String>)| responses.iter().position(|r| r == wanted);
     let lds = position(&(Listener, vec!["ingress_http".to_owned()])).expect("ingress_https is absent");
-    let sds = position(&(Secret, vec![])).expect("the secret is absent");
-    assert!(lds < sds, "{responses:?}");
+    // No SDS response: a secret goes when no listener refers to it any more, and a
+    // state-of-the-world SDS response need not list what Envoy keeps.
+    assert!(
+        !responses.iter().any(|(kind, _)| *kind == Secret),
+        "{responses:?}"
+    );
     // Route configurations are sent one by one as they change: `ingress_http` (which lost
     // the redirect of secure.example.com) before the listener goes; `https/secure...`
     // cannot be removed by a state-of-the-world response, Envoy drops it with its listener.

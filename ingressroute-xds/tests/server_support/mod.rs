@@ -476,6 +476,11 @@ use crate::support::{World, kube_service, svc};
 /// Plain HTTP in Contour's one `ingress_http` route configuration, which the protocol
 /// tests name (route buckets have their own tests).
 pub(crate) fn shop_with(api_ip: &str) -> World {
+    shop_at("10.0.0.1", api_ip)
+}
+
+/// [`shop_with`], kuard's endpoint at `kuard_ip`.
+pub(crate) fn shop_at(kuard_ip: &str, api_ip: &str) -> World {
     World::new()
         .with_config(|c| c.http_routes = ingressroute_envoy::HttpRoutes::Single)
         .root("default/kuard", "kuard.example.com")
@@ -483,7 +488,7 @@ pub(crate) fn shop_with(api_ip: &str) -> World {
         .route("/api", svc("api", 80))
         .service(kube_service("default/kuard").port(80))
         .service(kube_service("default/api").port(80))
-        .endpoints("default/kuard", &[("", &["10.0.0.1"], 8080)])
+        .endpoints("default/kuard", &[("", &[kuard_ip], 8080)])
         .endpoints("default/api", &[("", &[api_ip], 8080)])
 }
 
