@@ -90,7 +90,10 @@ pub(crate) struct Carried {
 impl std::fmt::Debug for Carried {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Carried")
-            .field("resources", &self.resources.iter().map(|e| &*e.name).collect::<Vec<_>>())
+            .field(
+                "resources",
+                &self.resources.iter().map(|e| &*e.name).collect::<Vec<_>>(),
+            )
             .field("removed", &self.removed)
             .finish()
     }

@@ -395,10 +395,7 @@ async fn a_removed_listener_is_absent_from_the_next_lds_response_and_its_secret_
     let lds = position(&(Listener, vec!["ingress_http".to_owned()])).expect("ingress_https is absent");
     // No SDS response: a secret goes when no listener refers to it any more, and a
     // state-of-the-world SDS response need not list what Envoy keeps.
-    assert!(
-        !responses.iter().any(|(kind, _)| *kind == Secret),
-        "{responses:?}"
-    );
+    assert!(!responses.iter().any(|(kind, _)| *kind == Secret), "{responses:?}");
     // Route configurations are sent one by one as they change: `ingress_http` (which lost
     // the redirect of secure.example.com) before the listener goes; `https/secure...`
     // cannot be removed by a state-of-the-world response, Envoy drops it with its listener.
