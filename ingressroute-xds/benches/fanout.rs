@@ -1,15 +1,20 @@
-//! Fan-out of the xDS server: 100 in-process ADS clients, each on its own connection, all
-//! subscribed to everything of dataset L (`ingressroute-fixtures`), once over SotW and once
-//! over delta.
+//! Fan-out of the xDS server: in-process ADS clients (100, then 500), each on its own
+//! connection, all subscribed to everything of dataset L (`ingressroute-fixtures`), once
+//! over SotW and once over delta.
 //!
-//! `cargo bench -p ingressroute-xds --bench fanout` prints, per variant:
+//! `cargo bench -p ingressroute-xds --bench fanout [-- CLIENTS...]` (default `100 500`)
+//! prints, per number of clients and variant:
 //! * `initial`: from the clients' first requests until every stream got every type;
 //! * `route change`: one route added to one IngressRoute, from publish until every stream
-//!   ACKed the new route configuration(s);
+//!   ACKed the new route configuration(s) (asserted to be only the changed ones);
 //! * `endpoint change`: one address of one Endpoints object changed, from publish until
-//!   every stream got it (on delta, asserted to be exactly one `ClusterLoadAssignment` per
-//!   stream and nothing else);
-//! * the bytes and resources the server sent per type in each phase.
+//!   every stream got it (asserted to be exactly one `ClusterLoadAssignment` per stream
+//!   and nothing else, on both variants);
+//! * the bytes and resources the server sent per type in each phase;
+//!
+//! then a table of both changes, SotW next to delta, with the goals of issue #13. The
+//! snapshots are built before the clock starts (as the controller derives them from the
+//! change): what is timed is the publish and the fan-out.
 //!
 //! Each client decodes the `DiscoveryResponse` (not the resources inside) and ACKs at once,
 //! like an Envoy that accepts everything. Server and clients share the machine's cores.
@@ -39,7 +44,6 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 
-const CLIENTS: usize = 100;
 const PATIENCE: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,10 +239,10 @@ async fn wait_for(seen: &mut mpsc::UnboundedReceiver<Seen>, mut done: impl FnMut
     all
 }
 
-/// Whether every client saw a response of each of `kinds`.
-fn everyone_saw(seen: &[Seen], kinds: &[ResourceKind]) -> bool {
-    let mut got = vec![0usize; CLIENTS];
-    let mut marks = vec![[false; 5]; CLIENTS];
+/// Whether every one of `clients` saw a response of each of `kinds`.
+fn everyone_saw(seen: &[Seen], kinds: &[ResourceKind], clients: usize) -> bool {
+    let mut got = vec![0usize; clients];
+    let mut marks = vec![[false; 5]; clients];
     for s in seen {
         if let Some(i) = kinds.iter().position(|k| *k == s.kind)
             && !marks[s.client][i]
@@ -250,8 +254,18 @@ fn everyone_saw(seen: &[Seen], kinds: &[ResourceKind]) -> bool {
     got.iter().all(|n| *n == kinds.len())
 }
 
-async fn run(variant: Variant, data: &Dataset, config: &EnvoyConfig) {
-    println!("{variant:?}, {CLIENTS} ADS clients, dataset L");
+/// What one run measured of the two changes.
+#[derive(Debug, Clone, Copy)]
+struct Measured {
+    route: Duration,
+    route_resources: u64,
+    route_bytes: u64,
+    endpoint: Duration,
+    endpoint_bytes: u64,
+}
+
+async fn run(variant: Variant, clients: usize, data: &Dataset, config: &EnvoyConfig) -> Measured {
+    println!("{variant:?}, {clients} ADS clients, dataset L");
     let (objects, endpoints) = support::load(data);
     let dag = build(&objects, &Config::default());
     let resources = translate(&dag, &endpoints, config);
@@ -278,7 +292,7 @@ async fn run(variant: Variant, data: &Dataset, config: &EnvoyConfig) {
 
     let names = subscriptions(&resources);
     let mut channels = Vec::new();
-    for _ in 0..CLIENTS {
+    for _ in 0..clients {
         channels.push(
             Channel::from_shared(format!("http://{address}"))
                 .unwrap()
@@ -290,20 +304,20 @@ async fn run(variant: Variant, data: &Dataset, config: &EnvoyConfig) {
     let (tx, mut seen) = mpsc::unbounded_channel();
     let before = totals(&metrics);
     let t0 = Instant::now();
-    let mut clients = Vec::new();
+    let mut tasks = Vec::new();
     for (client, channel) in channels.into_iter().enumerate() {
         let names = Arc::clone(&names);
         let tx = tx.clone();
-        clients.push(match variant {
+        tasks.push(match variant {
             Variant::Sotw => tokio::spawn(sotw_client(client, channel, names, tx)),
             Variant::Delta => tokio::spawn(delta_client(client, channel, names, tx)),
         });
     }
-    wait_for(&mut seen, |s| everyone_saw(s, &ResourceKind::ALL)).await;
+    wait_for(&mut seen, |s| everyone_saw(s, &ResourceKind::ALL, clients)).await;
     println!("    initial snapshot to every stream: {:?}", t0.elapsed());
     print_sent(&before, &metrics);
     // Let the last ACKs arrive.
-    let acks_wanted = 5 * CLIENTS as u64;
+    let acks_wanted = 5 * clients as u64;
     while ResourceKind::ALL.iter().map(|k| metrics.of(*k).acks).sum::<u64>() < acks_wanted {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
@@ -331,28 +345,38 @@ async fn run(variant: Variant, data: &Dataset, config: &EnvoyConfig) {
     let (objects, _) = support::load(&changed);
     let dag = build(&objects, &Config::default());
     let routed = translate(&dag, &endpoints, config);
+    let changed_routes = changed_names(&resources, &routed, ResourceKind::RouteConfiguration);
+    let next = derived(&publisher, &resources, &routed);
     let before = totals(&metrics);
     let acks_before = metrics.of(ResourceKind::RouteConfiguration).acks;
     let t0 = Instant::now();
-    assert!(publisher.publish_resources(&routed).unwrap());
+    assert!(publisher.publish(next));
     let published = t0.elapsed();
     let pushes = loop {
         let now = metrics.of(ResourceKind::RouteConfiguration);
         let pushed = now.pushes - before[&ResourceKind::RouteConfiguration].pushes;
-        if pushed >= CLIENTS as u64 && now.acks - acks_before >= pushed {
+        if pushed >= clients as u64 && now.acks - acks_before >= pushed {
             break pushed;
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
     };
+    let route = t0.elapsed();
     println!(
-        "    route change, every stream ACKed: {:?} (publish {published:?}, {pushes} RDS responses)",
-        t0.elapsed()
+        "    route change ({changed_routes} route configuration(s) changed), every stream ACKed: {route:?} (publish {published:?}, {pushes} RDS responses)"
     );
     let route_seen = wait_for(&mut seen, |s| {
         s.iter().filter(|s| s.kind == ResourceKind::RouteConfiguration).count() >= pushes as usize
     })
     .await;
     assert!(route_seen.iter().all(|s| s.kind == ResourceKind::RouteConfiguration));
+    let route_sent = metrics.of(ResourceKind::RouteConfiguration);
+    let route_resources = route_sent.resources - before[&ResourceKind::RouteConfiguration].resources;
+    assert_eq!(
+        route_resources,
+        (changed_routes * clients) as u64,
+        "only the changed route configurations, once per stream"
+    );
+    let route_bytes = route_sent.bytes - before[&ResourceKind::RouteConfiguration].bytes;
     print_sent(&before, &metrics);
 
     // One address of one Endpoints object.
@@ -367,42 +391,98 @@ async fn run(variant: Variant, data: &Dataset, config: &EnvoyConfig) {
     address.ip = "10.255.255.254".into();
     let (_, endpoints) = support::load(&moved);
     let moved_resources = translate(&dag, &endpoints, config);
+    let next = derived(&publisher, &routed, &moved_resources);
     let before = totals(&metrics);
     let t0 = Instant::now();
-    assert!(publisher.publish_resources(&moved_resources).unwrap());
+    assert!(publisher.publish(next));
     let published = t0.elapsed();
-    let eds = wait_for(&mut seen, |s| everyone_saw(s, &[ResourceKind::ClusterLoadAssignment])).await;
-    println!(
-        "    endpoint change to every stream: {:?} (publish {published:?})",
-        t0.elapsed()
-    );
+    let eds = wait_for(&mut seen, |s| {
+        everyone_saw(s, &[ResourceKind::ClusterLoadAssignment], clients)
+    })
+    .await;
+    let endpoint = t0.elapsed();
+    println!("    endpoint change to every stream: {endpoint:?} (publish {published:?})");
     // Nothing else comes.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut eds = eds;
     while let Ok(s) = seen.try_recv() {
         eds.push(s);
     }
-    assert_eq!(eds.len(), CLIENTS, "one response per stream, nothing else: {eds:?}");
+    assert_eq!(eds.len(), clients, "one response per stream, nothing else: {eds:?}");
     assert!(
         eds.iter()
             .all(|s| s.kind == ResourceKind::ClusterLoadAssignment && s.removed == 0)
     );
-    if variant == Variant::Delta {
-        assert!(eds.iter().all(|s| s.resources == 1), "exactly one CLA per delta stream");
-    } else {
-        let subscribed = names[&ResourceKind::ClusterLoadAssignment].len();
-        assert!(
-            eds.iter().all(|s| s.resources == subscribed),
-            "SotW carries every subscribed CLA"
-        );
-    }
+    assert!(
+        eds.iter().all(|s| s.resources == 1),
+        "exactly one CLA per {variant:?} stream"
+    );
+    let endpoint_bytes =
+        metrics.of(ResourceKind::ClusterLoadAssignment).bytes - before[&ResourceKind::ClusterLoadAssignment].bytes;
     print_sent(&before, &metrics);
 
     let _ = stop.send(());
-    for client in clients {
-        client.abort();
+    for task in tasks {
+        task.abort();
     }
     serving.await.unwrap().unwrap();
+    Measured {
+        route,
+        route_resources,
+        route_bytes,
+        endpoint,
+        endpoint_bytes,
+    }
+}
+
+/// How many resources of `kind` differ between `before` and `after`.
+fn changed_names(before: &Resources, after: &Resources, kind: ResourceKind) -> usize {
+    let old: BTreeMap<String, _> = before.encoded(kind).into_iter().collect();
+    after
+        .encoded(kind)
+        .into_iter()
+        .filter(|(name, any)| old.get(name) != Some(any))
+        .count()
+}
+
+/// The served snapshot with what differs between `before` and `after` (as the controller
+/// derives it from a change), built before the clock starts.
+fn derived(publisher: &Publisher, before: &Resources, after: &Resources) -> Snapshot {
+    let changed = |kind| {
+        let old: BTreeMap<String, _> = before.encoded(kind).into_iter().collect();
+        after
+            .encoded(kind)
+            .into_iter()
+            .filter(|(name, any)| old.get(name) != Some(any))
+            .map(|(name, _)| name)
+            .collect::<std::collections::BTreeSet<String>>()
+    };
+    let mut upserts = after.clone();
+    let listeners = changed(ResourceKind::Listener);
+    upserts.listeners.retain(|r| listeners.contains(&r.name));
+    let scopes = changed(ResourceKind::ScopedRouteConfiguration);
+    upserts.scoped_routes.retain(|r| scopes.contains(&r.name));
+    let routes = changed(ResourceKind::RouteConfiguration);
+    upserts.routes.retain(|r| routes.contains(&r.name));
+    let clusters = changed(ResourceKind::Cluster);
+    upserts.clusters.retain(|r| clusters.contains(&r.name));
+    let assignments = changed(ResourceKind::ClusterLoadAssignment);
+    upserts.endpoints.retain(|r| assignments.contains(&r.cluster_name));
+    let secrets = changed(ResourceKind::Secret);
+    upserts.secrets.retain(|r| secrets.contains(&r.name));
+    let removals: Vec<(ResourceKind, String)> = ResourceKind::ALL
+        .into_iter()
+        .flat_map(|kind| {
+            let now: std::collections::BTreeSet<&str> = after.names(kind).into_iter().collect();
+            before
+                .names(kind)
+                .into_iter()
+                .filter(|name| !now.contains(name))
+                .map(|name| (kind, name.to_owned()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    publisher.current().unwrap().derive(&upserts, removals).unwrap()
 }
 
 fn main() {
@@ -412,13 +492,60 @@ fn main() {
         println!("fanout: run with `cargo bench -p ingressroute-xds --bench fanout`");
         return;
     }
+    let counts: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let counts = if counts.is_empty() { vec![100, 500] } else { counts };
     let data = Dataset::generate(Size::L);
     let config = EnvoyConfig::default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    for variant in [Variant::Sotw, Variant::Delta] {
-        runtime.block_on(run(variant, &data, &config));
+    let mut table = Vec::new();
+    for clients in counts {
+        let sotw = runtime.block_on(run(Variant::Sotw, clients, &data, &config));
+        let delta = runtime.block_on(run(Variant::Delta, clients, &data, &config));
+        table.push((clients, sotw, delta));
     }
+    println!();
+    println!("| clients | one change | SotW | delta | SotW/delta bytes | goal (SotW, #13) |");
+    println!("|---|---|---|---|---|---|");
+    for (clients, sotw, delta) in table {
+        let route_goal = if clients <= 100 {
+            "all ACKed <= 200 ms"
+        } else {
+            "all ACKed <= 1 s"
+        };
+        println!(
+            "| {clients} | route added | {:.1} ms, {} RCs, {} B | {:.1} ms, {} RCs, {} B | {:.2} | {route_goal} |",
+            ms(sotw.route),
+            sotw.route_resources,
+            sotw.route_bytes,
+            ms(delta.route),
+            delta.route_resources,
+            delta.route_bytes,
+            ratio(sotw.route_bytes, delta.route_bytes),
+        );
+        let endpoint_goal = if clients <= 100 {
+            "1 CLA/stream, <= 2x bytes, <= 100 ms"
+        } else {
+            "1 CLA/stream"
+        };
+        println!(
+            "| {clients} | endpoint changed | {:.1} ms, {} B | {:.1} ms, {} B | {:.2} | {endpoint_goal} |",
+            ms(sotw.endpoint),
+            sotw.endpoint_bytes,
+            ms(delta.endpoint),
+            delta.endpoint_bytes,
+            ratio(sotw.endpoint_bytes, delta.endpoint_bytes),
+        );
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn ratio(a: u64, b: u64) -> f64 {
+    a as f64 / b.max(1) as f64
 }

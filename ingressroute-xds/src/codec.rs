@@ -16,6 +16,7 @@ use tonic::Status;
 use tonic::codec::{BufferSettings, Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic_prost::ProstDecoder;
 
+use crate::callbacks::Carried;
 use crate::snapshot::{Entry, type_url};
 use ingressroute_envoy::ResourceKind;
 
@@ -40,7 +41,7 @@ pub(crate) trait Pushed {
     /// The names removed.
     fn removal_count(&self) -> usize;
     /// The resources carried and the names removed, shared with the response.
-    fn carried(&self) -> (Arc<[Arc<Entry>]>, Arc<[Arc<str>]>);
+    fn carried(&self) -> Carried;
 }
 
 fn as_u64(n: usize) -> u64 {
@@ -116,8 +117,11 @@ impl Pushed for SotwResponse {
     fn removal_count(&self) -> usize {
         0
     }
-    fn carried(&self) -> (Arc<[Arc<Entry>]>, Arc<[Arc<str>]>) {
-        (Arc::clone(&self.resources), Arc::from([]))
+    fn carried(&self) -> Carried {
+        Carried {
+            resources: Arc::clone(&self.resources),
+            removed: Arc::from([]),
+        }
     }
 }
 
@@ -183,8 +187,11 @@ impl Pushed for DeltaResponse {
     fn removal_count(&self) -> usize {
         self.removed.len()
     }
-    fn carried(&self) -> (Arc<[Arc<Entry>]>, Arc<[Arc<str>]>) {
-        (Arc::clone(&self.resources), Arc::clone(&self.removed))
+    fn carried(&self) -> Carried {
+        Carried {
+            resources: Arc::clone(&self.resources),
+            removed: Arc::clone(&self.removed),
+        }
     }
 }
 

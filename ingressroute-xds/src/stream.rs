@@ -11,7 +11,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Status, Streaming};
 use tracing::{Instrument, debug, warn};
 
-use crate::callbacks::{Ack, Callbacks, Carried, Nack, Response, StreamInfo, Variant};
+use crate::callbacks::{Ack, Callbacks, Nack, Response, StreamInfo, Variant};
 use crate::codec::{Encode, Pushed};
 use crate::snapshot::{Slot, Snapshot, kind_of, type_url};
 use crate::watch::Watch;
@@ -230,10 +230,7 @@ async fn run<P: Protocol>(
                     resources: response.resource_count(),
                     removals: response.removal_count(),
                     bytes: response.encoded_len(),
-                    carried: {
-                        let (resources, removed) = response.carried();
-                        Carried { resources, removed }
-                    },
+                    carried: response.carried(),
                 },
             );
             if tx.send(Ok(response)).await.is_err() {
