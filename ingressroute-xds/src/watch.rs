@@ -99,10 +99,7 @@ impl Watch {
             self.legacy = false;
         }
         let wildcard = self.legacy || requested.iter().any(|n| n == "*");
-        let unchanged = wildcard == self.wildcard
-            && requested.iter().filter(|n| *n != "*").count() == self.names.len()
-            && requested.iter().all(|n| n == "*" || self.names.contains(n.as_str()));
-        if unchanged {
+        if wildcard == self.wildcard && self.same_names(requested) {
             return;
         }
         if wildcard != self.wildcard {
@@ -119,6 +116,18 @@ impl Watch {
             self.mark(name);
         }
         self.names = names;
+    }
+
+    /// Whether `requested` (but `"*"`) lists exactly the names subscribed now. Every SotW
+    /// request repeats the whole subscription (an ACK of endpoints lists every cluster's
+    /// name), and Envoy lists the names in order: those are compared side by side in one
+    /// pass, anything else name by name.
+    fn same_names(&self, requested: &[String]) -> bool {
+        let explicit = || requested.iter().filter(|n| *n != "*");
+        explicit().count() == self.names.len()
+            && (explicit().zip(&self.names).all(|(a, b)| a.as_str() == &**b)
+                || explicit().map(String::as_str).collect::<BTreeSet<&str>>()
+                    == self.names.iter().map(|n| &**n).collect())
     }
 
     /// A delta request's first-request rules and subscription changes.
@@ -342,6 +351,33 @@ mod tests {
             if i == 3 {
                 assert!(wildcard_diff.upserts.is_empty() && wildcard_diff.removed.is_empty());
             }
+        }
+    }
+
+    #[test]
+    fn a_sotw_request_repeating_the_subscription_in_any_order_changes_nothing() {
+        let owned = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+        let mut watch = Watch::new(ResourceKind::ClusterLoadAssignment);
+        watch.set_names(&owned(&["a", "b", "c"]));
+        watch.dirty = Dirty::Names(BTreeSet::new());
+        for same in [&["a", "b", "c"][..], &["c", "a", "b"], &["b", "*", "c", "a"]] {
+            assert!(watch.same_names(&owned(same)), "{same:?}");
+        }
+        for other in [
+            &["a", "b"][..],
+            &["a", "b", "d"],
+            &["a", "b", "c", "d"],
+            &["a", "a", "b"],
+        ] {
+            assert!(!watch.same_names(&owned(other)), "{other:?}");
+            let mut changed = Watch::new(ResourceKind::ClusterLoadAssignment);
+            changed.set_names(&owned(&["a", "b", "c"]));
+            changed.dirty = Dirty::Names(BTreeSet::new());
+            changed.set_names(&owned(other));
+            assert!(
+                matches!(&changed.dirty, Dirty::Names(names) if !names.is_empty()),
+                "{other:?} marks what changed"
+            );
         }
     }
 
