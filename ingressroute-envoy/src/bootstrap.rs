@@ -142,7 +142,8 @@ impl Default for BootstrapConfig {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AdsApi {
-    /// State of the world (`GRPC`): every response carries every resource of its type.
+    /// State of the world (`GRPC`): a response of listeners or clusters carries every
+    /// resource of its type; of other types, those it updates.
     #[default]
     Grpc,
     /// Incremental (`DELTA_GRPC`): responses carry only what changed.

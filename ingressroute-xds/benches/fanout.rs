@@ -68,7 +68,8 @@ fn kind_of(type_url: &str) -> ResourceKind {
         .unwrap()
 }
 
-/// The names a client subscribes to: wildcard LDS/CDS, every other name.
+/// The names a client subscribes to: wildcard LDS/CDS, every other name, in the order of a
+/// hash set (as Envoy lists them), not sorted.
 fn subscriptions(resources: &Resources) -> Arc<BTreeMap<ResourceKind, Vec<String>>> {
     Arc::new(
         ResourceKind::ALL
@@ -76,7 +77,16 @@ fn subscriptions(resources: &Resources) -> Arc<BTreeMap<ResourceKind, Vec<String
             .map(|kind| {
                 let names = match kind {
                     ResourceKind::Listener | ResourceKind::Cluster => Vec::new(),
-                    _ => resources.names(kind).into_iter().map(str::to_owned).collect(),
+                    _ => {
+                        let mut names: Vec<String> = resources.names(kind).into_iter().map(str::to_owned).collect();
+                        names.sort_by_cached_key(|name| {
+                            use std::hash::{Hash as _, Hasher as _};
+                            let mut hasher = std::hash::DefaultHasher::new();
+                            name.hash(&mut hasher);
+                            hasher.finish()
+                        });
+                        names
+                    }
                 };
                 (kind, names)
             })

@@ -123,6 +123,7 @@ impl Protocol for Delta {
     fn on_snapshot(&mut self, snapshot: &Snapshot) -> Vec<DeltaResponse> {
         let mut responses = Vec::new();
         let mut second = BTreeMap::new();
+        let mut clusters = Vec::new();
         for kind in ResourceKind::ALL {
             let Some(watch) = self.watches.get_mut(&kind) else {
                 continue;
@@ -131,7 +132,12 @@ impl Protocol for Delta {
                 continue;
             }
             let kind_snapshot = snapshot.kind(kind);
-            let diff = watch.refresh(kind_snapshot);
+            let mut diff = watch.refresh(kind_snapshot);
+            match kind {
+                ResourceKind::Cluster => clusters.clone_from(&diff.upserts),
+                ResourceKind::ClusterLoadAssignment => watch.add_read_by(&clusters, kind_snapshot, &mut diff),
+                _ => {}
+            }
             // First pass: what is new or changed.
             watch.apply(&diff.upserts, &[]);
             responses.extend(respond(

@@ -175,13 +175,19 @@ impl Protocol for Sotw {
     fn on_snapshot(&mut self, snapshot: &Snapshot) -> Vec<SotwResponse> {
         let mut responses = Vec::new();
         let mut second = BTreeMap::new();
+        let mut clusters = Vec::new();
         for kind in ResourceKind::ALL {
             let Some(w) = self.watches.get_mut(&kind) else { continue };
             if !w.watch.started {
                 continue;
             }
             let kind_snapshot = snapshot.kind(kind);
-            let diff = w.watch.refresh(kind_snapshot);
+            let mut diff = w.watch.refresh(kind_snapshot);
+            match kind {
+                ResourceKind::Cluster => clusters.clone_from(&diff.upserts),
+                ResourceKind::ClusterLoadAssignment => w.watch.add_read_by(&clusters, kind_snapshot, &mut diff),
+                _ => {}
+            }
             // First pass: what is new or changed, keeping what is going away.
             w.watch.apply(&diff.upserts, &[]);
             let due = (!diff.upserts.is_empty()).then(|| names(&diff.upserts));

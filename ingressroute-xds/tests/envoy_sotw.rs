@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ingressroute_envoy::ResourceKind::{Cluster, ClusterLoadAssignment, Listener, RouteConfiguration, Secret};
-use ingressroute_envoy::{BootstrapConfig, ResourceKind, Resources, bootstrap, json};
+use ingressroute_envoy::{AdsApi, BootstrapConfig, ResourceKind, Resources, bootstrap, json};
 use ingressroute_xds::{Callbacks, Nack, Publisher, Response, Server, StreamInfo};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -91,6 +91,17 @@ fn changed(before: &Resources, after: &Resources, kind: ResourceKind) -> BTreeSe
         .filter(|(name, any)| old.get(name) != Some(any))
         .map(|(name, _)| name)
         .collect()
+}
+
+/// The one name of `kind` in `resources` that starts with `prefix`.
+fn named_like(resources: &Resources, kind: ResourceKind, prefix: &str) -> String {
+    let found: Vec<&str> = resources
+        .names(kind)
+        .into_iter()
+        .filter(|n| n.starts_with(prefix))
+        .collect();
+    assert_eq!(found.len(), 1, "one {kind} named {prefix}...: {found:?}");
+    found[0].to_owned()
 }
 
 /// A TCP server on loopback that answers every HTTP request with its `name`.
@@ -256,6 +267,11 @@ fn on_loopback(world: World, http: u16, https: u16) -> World {
 impl Proxy {
     /// Serves `resources` and starts Envoy (`binary`) bootstrapped to the server.
     async fn start(binary: &Path, resources: &Resources, http: u16, https: u16) -> Self {
+        Self::start_with(binary, resources, http, https, AdsApi::Grpc).await
+    }
+
+    /// [`Proxy::start`], Envoy speaking `api`.
+    async fn start_with(binary: &Path, resources: &Resources, http: u16, https: u16, api: AdsApi) -> Self {
         let publisher = Publisher::new();
         assert!(publisher.publish_resources(resources).unwrap());
         let wire = Arc::new(Wire::default());
@@ -272,6 +288,7 @@ impl Proxy {
         let admin = free_port();
         let mut config = BootstrapConfig::default();
         config.node_id = "sotw-test".to_owned();
+        config.ads_api = api;
         config.xds_address = xds.ip().to_string();
         config.xds_port = xds.port();
         config.admin_port = admin;
@@ -632,4 +649,54 @@ async fn a_rotated_secret_is_the_only_secret_on_the_wire_and_the_other_host_keep
     }
     proxy.assert_nothing_rejected().await;
     proxy.assert_holds_everything(&next).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_cluster_of_a_service_whose_assignment_envoy_has_warms_at_once() {
+    a_new_cluster_of_a_known_service_warms_at_once(AdsApi::Grpc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_cluster_of_a_service_whose_assignment_envoy_has_warms_at_once_on_delta() {
+    a_new_cluster_of_a_known_service_warms_at_once(AdsApi::DeltaGrpc).await;
+}
+
+async fn a_new_cluster_of_a_known_service_warms_at_once(api: AdsApi) {
+    let Some(binary) = envoy() else { return };
+    let a = backend("a").await;
+    let (http, https) = (free_port(), free_port());
+    let world = |second: bool| {
+        let mut world = on_loopback(two_services(a, a), http, https);
+        if second {
+            // Another load-balancing strategy: another cluster, reading the same assignment.
+            world = world
+                .root("default/c", "c.example.com")
+                .route("/", svc("a", 80).strategy("Random"));
+        }
+        world.translate()
+    };
+    let first = world(false);
+    let proxy = Proxy::start_with(&binary, &first, http, https, api).await;
+    proxy.wait_for("a.example.com", "/", "a").await;
+
+    let grown = world(true);
+    assert_eq!(changed(&first, &grown, Cluster).len(), 1, "one cluster more");
+    assert!(
+        changed(&first, &grown, ClusterLoadAssignment).is_empty(),
+        "no assignment changes"
+    );
+    let started = Instant::now();
+    proxy.change(&grown, proxy.wait_for("c.example.com", "/", "a")).await;
+    let took = started.elapsed();
+    // Envoy's subscription does not change (its new cluster reads a name it already
+    // watches), so the server sends the assignment again after the cluster: without it the
+    // cluster would wait for its initial fetch timeout (15 s) before it warms.
+    let a_name = named_like(&grown, ClusterLoadAssignment, "default/a");
+    assert_eq!(
+        proxy.wire.sent(ClusterLoadAssignment),
+        (1, BTreeSet::from([a_name])),
+        "{api:?}"
+    );
+    assert!(took < Duration::from_secs(5), "{api:?}: warming took {took:?}");
+    proxy.assert_nothing_rejected().await;
 }

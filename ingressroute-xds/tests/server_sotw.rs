@@ -316,6 +316,28 @@ async fn a_new_route_to_a_new_cluster_sends_the_cluster_before_the_route() {
 }
 
 #[tokio::test]
+async fn a_new_cluster_reading_an_assignment_the_stream_holds_gets_it_again_after_the_cluster() {
+    let resources = shop().translate();
+    let xds = Xds::serving(&resources).await;
+    let mut ads = xds.ads().await;
+    subscribe_everything(&mut ads, &resources).await;
+    let kuard = named(&resources, ClusterLoadAssignment, "kuard");
+
+    // Another strategy for kuard: a new cluster on the same assignment, which Envoy already
+    // watches (its subscription does not change, so it would ask for nothing).
+    let grown = shop().route("/random", svc("kuard", 80).strategy("Random")).translate();
+    assert!(xds.publish(&grown));
+    let responses = drain(&mut ads).await;
+    let kinds: Vec<ResourceKind> = responses.iter().map(|(kind, _)| *kind).collect();
+    assert_eq!(
+        kinds,
+        [Cluster, ClusterLoadAssignment, RouteConfiguration],
+        "{responses:?}"
+    );
+    assert_eq!(responses[1].1, [kuard]);
+}
+
+#[tokio::test]
 async fn one_change_is_sent_clusters_then_endpoints_then_listeners_then_routes() {
     let resources = secure_shop().translate();
     let xds = Xds::serving(&resources).await;
