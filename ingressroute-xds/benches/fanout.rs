@@ -400,7 +400,7 @@ async fn run(variant: Variant, clients: usize, data: &Dataset, config: &EnvoyCon
     let (objects, _) = support::load(&changed);
     let dag = build(&objects, &Config::default());
     let routed = translate(&dag, &endpoints, config);
-    let changed_routes = changed_names(&resources, &routed, ResourceKind::RouteConfiguration);
+    let changed_routes = changed_names(&resources, &routed, ResourceKind::RouteConfiguration).len();
     let next = derived(&publisher, &resources, &routed);
     let before = totals(&metrics);
     let acks_before = metrics.of(ResourceKind::RouteConfiguration).acks;
@@ -490,28 +490,22 @@ async fn run(variant: Variant, clients: usize, data: &Dataset, config: &EnvoyCon
     }
 }
 
-/// How many resources of `kind` differ between `before` and `after`.
-fn changed_names(before: &Resources, after: &Resources, kind: ResourceKind) -> usize {
+/// The names of `kind` whose bytes differ between `before` and `after`, or that only
+/// `after` has.
+fn changed_names(before: &Resources, after: &Resources, kind: ResourceKind) -> std::collections::BTreeSet<String> {
     let old: BTreeMap<String, _> = before.encoded(kind).into_iter().collect();
     after
         .encoded(kind)
         .into_iter()
         .filter(|(name, any)| old.get(name) != Some(any))
-        .count()
+        .map(|(name, _)| name)
+        .collect()
 }
 
 /// The served snapshot with what differs between `before` and `after` (as the controller
 /// derives it from a change), built before the clock starts.
 fn derived(publisher: &Publisher, before: &Resources, after: &Resources) -> Snapshot {
-    let changed = |kind| {
-        let old: BTreeMap<String, _> = before.encoded(kind).into_iter().collect();
-        after
-            .encoded(kind)
-            .into_iter()
-            .filter(|(name, any)| old.get(name) != Some(any))
-            .map(|(name, _)| name)
-            .collect::<std::collections::BTreeSet<String>>()
-    };
+    let changed = |kind| changed_names(before, after, kind);
     let mut upserts = after.clone();
     let listeners = changed(ResourceKind::Listener);
     upserts.listeners.retain(|r| listeners.contains(&r.name));
