@@ -132,12 +132,7 @@ impl Protocol for Delta {
                 continue;
             }
             let kind_snapshot = snapshot.kind(kind);
-            let mut diff = watch.refresh(kind_snapshot);
-            match kind {
-                ResourceKind::Cluster => clusters.clone_from(&diff.upserts),
-                ResourceKind::ClusterLoadAssignment => watch.add_read_by(&clusters, kind_snapshot, &mut diff),
-                _ => {}
-            }
+            let diff = watch.refresh_in_pass(kind_snapshot, &mut clusters);
             // First pass: what is new or changed.
             watch.apply(&diff.upserts, &[]);
             responses.extend(respond(

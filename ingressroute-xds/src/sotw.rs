@@ -182,12 +182,7 @@ impl Protocol for Sotw {
                 continue;
             }
             let kind_snapshot = snapshot.kind(kind);
-            let mut diff = w.watch.refresh(kind_snapshot);
-            match kind {
-                ResourceKind::Cluster => clusters.clone_from(&diff.upserts),
-                ResourceKind::ClusterLoadAssignment => w.watch.add_read_by(&clusters, kind_snapshot, &mut diff),
-                _ => {}
-            }
+            let diff = w.watch.refresh_in_pass(kind_snapshot, &mut clusters);
             // First pass: what is new or changed, keeping what is going away.
             w.watch.apply(&diff.upserts, &[]);
             let due = (!diff.upserts.is_empty()).then(|| names(&diff.upserts));

@@ -260,13 +260,25 @@ impl Watch {
         diff
     }
 
-    /// Adds to `diff` (of this EDS watch) the ClusterLoadAssignments that `clusters`, sent
-    /// anew, read and that Envoy already has unchanged: a new (or replaced) cluster on a
-    /// name Envoy already subscribes to gets nothing by itself, since Envoy's subscription
-    /// does not change (SotW) or says nothing (delta), and would wait for its initial fetch
-    /// timeout (15 s) before it warms. Sent after the clusters, they reach the new cluster
-    /// at once.
-    pub(crate) fn add_read_by(&self, clusters: &[Arc<Entry>], snapshot: &KindSnapshot, diff: &mut Diff) {
+    /// [`Watch::refresh`] in a pass over the kinds in make-before-break order, where clusters
+    /// come before endpoints: a cluster watch leaves in `clusters` the clusters it sends
+    /// anew; an EDS watch adds to its diff the ClusterLoadAssignments those read and Envoy
+    /// already has unchanged. A new (or replaced) cluster on a name Envoy already subscribes
+    /// to gets nothing by itself, since Envoy's subscription does not change (SotW) or says
+    /// nothing (delta), and would wait for its initial fetch timeout (15 s) before it warms;
+    /// sent right after the clusters, the assignments reach it at once.
+    pub(crate) fn refresh_in_pass(&mut self, snapshot: &KindSnapshot, clusters: &mut Vec<Arc<Entry>>) -> Diff {
+        let mut diff = self.refresh(snapshot);
+        match self.kind {
+            ResourceKind::Cluster => clusters.clone_from(&diff.upserts),
+            ResourceKind::ClusterLoadAssignment => self.add_read_by(clusters, snapshot, &mut diff),
+            _ => {}
+        }
+        diff
+    }
+
+    /// Adds to `diff` the assignments `clusters` read that this EDS watch holds unchanged.
+    fn add_read_by(&self, clusters: &[Arc<Entry>], snapshot: &KindSnapshot, diff: &mut Diff) {
         let mut sending: BTreeSet<Arc<str>> = diff.upserts.iter().map(|e| Arc::clone(&e.name)).collect();
         for reference in clusters.iter().flat_map(|cluster| cluster.references.iter()) {
             if reference.kind != ResourceKind::ClusterLoadAssignment || !self.covers(&reference.name) {
