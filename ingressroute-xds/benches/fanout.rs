@@ -5,11 +5,12 @@
 //! `cargo bench -p ingressroute-xds --bench fanout [-- CLIENTS...]` (default `100 500`)
 //! prints, per number of clients and variant:
 //! * `initial`: from the clients' first requests until every stream got every type;
-//! * `route change`: one route added to one IngressRoute, from publish until every stream
-//!   ACKed the new route configuration(s) (asserted to be only the changed ones);
-//! * `endpoint change`: one address of one Endpoints object changed, from publish until
-//!   every stream got it (asserted to be exactly one `ClusterLoadAssignment` per stream
-//!   and nothing else, on both variants);
+//! * `route change`: one route added to one IngressRoute (then removed, then added, seven
+//!   changes in all), from publish until every stream ACKed the new route
+//!   configuration(s) (asserted to be only the changed ones);
+//! * `endpoint change`: one address of one Endpoints object moved (then back, seven changes
+//!   in all), from publish until every stream got it (asserted to be exactly one
+//!   `ClusterLoadAssignment` per stream and nothing else, on both variants);
 //! * the bytes and resources the server sent per type in each phase;
 //!
 //! then a table of both changes, SotW next to delta, with the goals of issue #13. The
@@ -309,14 +310,26 @@ fn everyone_saw(seen: &[Seen], kinds: &[ResourceKind], clients: usize) -> bool {
     got.iter().all(|n| *n == kinds.len())
 }
 
-/// What one run measured of the two changes.
-#[derive(Debug, Clone, Copy)]
+/// How many times each change is made (and undone) per run.
+const REPEATS: usize = 7;
+
+/// What one run measured of the two changes: the time of each, and what the last one sent.
+#[derive(Debug, Clone)]
 struct Measured {
-    route: Duration,
+    route: Vec<Duration>,
     route_resources: u64,
     route_bytes: u64,
-    endpoint: Duration,
+    endpoint: Vec<Duration>,
     endpoint_bytes: u64,
+}
+
+/// The median and the largest of `times`, in milliseconds.
+fn spread(times: &[Duration]) -> String {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    let median = sorted.get(sorted.len() / 2).copied().unwrap_or_default();
+    let max = sorted.last().copied().unwrap_or_default();
+    format!("median {:.1} ms, max {:.1} ms", ms(median), ms(max))
 }
 
 async fn run(variant: Variant, clients: usize, data: &Dataset, config: &EnvoyConfig) -> Measured {
@@ -401,40 +414,54 @@ async fn run(variant: Variant, clients: usize, data: &Dataset, config: &EnvoyCon
     let dag = build(&objects, &Config::default());
     let routed = translate(&dag, &endpoints, config);
     let changed_routes = changed_names(&resources, &routed, ResourceKind::RouteConfiguration).len();
-    let next = derived(&publisher, &resources, &routed);
-    let before = totals(&metrics);
-    let acks_before = metrics.of(ResourceKind::RouteConfiguration).acks;
-    let t0 = Instant::now();
-    assert!(publisher.publish(next));
-    let published = t0.elapsed();
-    let pushes = loop {
-        let now = metrics.of(ResourceKind::RouteConfiguration);
-        let pushed = now.pushes - before[&ResourceKind::RouteConfiguration].pushes;
-        if pushed >= clients as u64 && now.acks - acks_before >= pushed {
-            break pushed;
+    // The route goes in and out again, REPEATS times: each time a change of the same size.
+    let mut route = Vec::new();
+    let (mut route_resources, mut route_bytes) = (0, 0);
+    for i in 0..REPEATS {
+        let (from, to) = if i % 2 == 0 {
+            (&resources, &routed)
+        } else {
+            (&routed, &resources)
+        };
+        let next = derived(&publisher, from, to);
+        let before = totals(&metrics);
+        let acks_before = metrics.of(ResourceKind::RouteConfiguration).acks;
+        let t0 = Instant::now();
+        assert!(publisher.publish(next));
+        let published = t0.elapsed();
+        let pushes = loop {
+            let now = metrics.of(ResourceKind::RouteConfiguration);
+            let pushed = now.pushes - before[&ResourceKind::RouteConfiguration].pushes;
+            if pushed >= clients as u64 && now.acks - acks_before >= pushed {
+                break pushed;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        };
+        route.push(t0.elapsed());
+        let route_seen = wait_for(&mut seen, |s| {
+            s.iter().filter(|s| s.kind == ResourceKind::RouteConfiguration).count() >= pushes as usize
+        })
+        .await;
+        assert!(route_seen.iter().all(|s| s.kind == ResourceKind::RouteConfiguration));
+        let sent = metrics.of(ResourceKind::RouteConfiguration);
+        route_resources = sent.resources - before[&ResourceKind::RouteConfiguration].resources;
+        assert_eq!(
+            route_resources,
+            (changed_routes * clients) as u64,
+            "only the changed route configurations, once per stream"
+        );
+        route_bytes = sent.bytes - before[&ResourceKind::RouteConfiguration].bytes;
+        if i == 0 {
+            println!(
+                "    route change ({changed_routes} route configuration(s) changed), every stream ACKed: {:?} (publish {published:?}, {pushes} RDS responses)",
+                route[0]
+            );
+            print_sent(&before, &metrics);
         }
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    };
-    let route = t0.elapsed();
-    println!(
-        "    route change ({changed_routes} route configuration(s) changed), every stream ACKed: {route:?} (publish {published:?}, {pushes} RDS responses)"
-    );
-    let route_seen = wait_for(&mut seen, |s| {
-        s.iter().filter(|s| s.kind == ResourceKind::RouteConfiguration).count() >= pushes as usize
-    })
-    .await;
-    assert!(route_seen.iter().all(|s| s.kind == ResourceKind::RouteConfiguration));
-    let route_sent = metrics.of(ResourceKind::RouteConfiguration);
-    let route_resources = route_sent.resources - before[&ResourceKind::RouteConfiguration].resources;
-    assert_eq!(
-        route_resources,
-        (changed_routes * clients) as u64,
-        "only the changed route configurations, once per stream"
-    );
-    let route_bytes = route_sent.bytes - before[&ResourceKind::RouteConfiguration].bytes;
-    print_sent(&before, &metrics);
+    }
+    println!("    route change x{REPEATS}: {}", spread(&route));
 
-    // One address of one Endpoints object.
+    // One address of one Endpoints object, moved and back, REPEATS times.
     let mut moved = changed.clone();
     let target = moved.endpoints.first_mut().unwrap();
     let address = target.subsets.as_mut().unwrap()[0]
@@ -446,35 +473,50 @@ async fn run(variant: Variant, clients: usize, data: &Dataset, config: &EnvoyCon
     address.ip = "10.255.255.254".into();
     let (_, endpoints) = support::load(&moved);
     let moved_resources = translate(&dag, &endpoints, config);
-    let next = derived(&publisher, &routed, &moved_resources);
-    let before = totals(&metrics);
-    let t0 = Instant::now();
-    assert!(publisher.publish(next));
-    let published = t0.elapsed();
-    let eds = wait_for(&mut seen, |s| {
-        everyone_saw(s, &[ResourceKind::ClusterLoadAssignment], clients)
-    })
-    .await;
-    let endpoint = t0.elapsed();
-    println!("    endpoint change to every stream: {endpoint:?} (publish {published:?})");
-    // Nothing else comes.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let mut eds = eds;
-    while let Ok(s) = seen.try_recv() {
-        eds.push(s);
+    let mut endpoint = Vec::new();
+    let mut endpoint_bytes = 0;
+    for i in 0..REPEATS {
+        let (from, to) = if i % 2 == 0 {
+            (&routed, &moved_resources)
+        } else {
+            (&moved_resources, &routed)
+        };
+        let next = derived(&publisher, from, to);
+        let before = totals(&metrics);
+        let t0 = Instant::now();
+        assert!(publisher.publish(next));
+        let published = t0.elapsed();
+        let eds = wait_for(&mut seen, |s| {
+            everyone_saw(s, &[ResourceKind::ClusterLoadAssignment], clients)
+        })
+        .await;
+        endpoint.push(t0.elapsed());
+        // Nothing else comes.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut eds = eds;
+        while let Ok(s) = seen.try_recv() {
+            eds.push(s);
+        }
+        assert_eq!(eds.len(), clients, "one response per stream, nothing else: {eds:?}");
+        assert!(
+            eds.iter()
+                .all(|s| s.kind == ResourceKind::ClusterLoadAssignment && s.removed == 0)
+        );
+        assert!(
+            eds.iter().all(|s| s.resources == 1),
+            "exactly one CLA per {variant:?} stream"
+        );
+        endpoint_bytes =
+            metrics.of(ResourceKind::ClusterLoadAssignment).bytes - before[&ResourceKind::ClusterLoadAssignment].bytes;
+        if i == 0 {
+            println!(
+                "    endpoint change to every stream: {:?} (publish {published:?})",
+                endpoint[0]
+            );
+            print_sent(&before, &metrics);
+        }
     }
-    assert_eq!(eds.len(), clients, "one response per stream, nothing else: {eds:?}");
-    assert!(
-        eds.iter()
-            .all(|s| s.kind == ResourceKind::ClusterLoadAssignment && s.removed == 0)
-    );
-    assert!(
-        eds.iter().all(|s| s.resources == 1),
-        "exactly one CLA per {variant:?} stream"
-    );
-    let endpoint_bytes =
-        metrics.of(ResourceKind::ClusterLoadAssignment).bytes - before[&ResourceKind::ClusterLoadAssignment].bytes;
-    print_sent(&before, &metrics);
+    println!("    endpoint change x{REPEATS}: {}", spread(&endpoint));
 
     let _ = stop.send(());
     for task in tasks {
@@ -556,7 +598,7 @@ fn main() {
         table.push((clients, sotw, delta));
     }
     println!();
-    println!("| clients | one change | SotW | delta | SotW/delta bytes | goal (SotW, #13) |");
+    println!("| clients | one change (x{REPEATS}) | SotW | delta | SotW/delta bytes | goal (SotW, #13) |");
     println!("|---|---|---|---|---|---|");
     for (clients, sotw, delta) in table {
         let route_goal = if clients <= 100 {
@@ -565,11 +607,11 @@ fn main() {
             "all ACKed <= 1 s"
         };
         println!(
-            "| {clients} | route added | {:.1} ms, {} RCs, {} B | {:.1} ms, {} RCs, {} B | {:.2} | {route_goal} |",
-            ms(sotw.route),
+            "| {clients} | route added/removed | {}; {} RCs, {} B | {}; {} RCs, {} B | {:.2} | {route_goal} |",
+            spread(&sotw.route),
             sotw.route_resources,
             sotw.route_bytes,
-            ms(delta.route),
+            spread(&delta.route),
             delta.route_resources,
             delta.route_bytes,
             ratio(sotw.route_bytes, delta.route_bytes),
@@ -580,10 +622,10 @@ fn main() {
             "1 CLA/stream"
         };
         println!(
-            "| {clients} | endpoint changed | {:.1} ms, {} B | {:.1} ms, {} B | {:.2} | {endpoint_goal} |",
-            ms(sotw.endpoint),
+            "| {clients} | endpoint moved/back | {}; {} B | {}; {} B | {:.2} | {endpoint_goal} |",
+            spread(&sotw.endpoint),
             sotw.endpoint_bytes,
-            ms(delta.endpoint),
+            spread(&delta.endpoint),
             delta.endpoint_bytes,
             ratio(sotw.endpoint_bytes, delta.endpoint_bytes),
         );

@@ -7,12 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use envoy_types::pb::envoy::config::core::v3 as core_v3;
-use envoy_types::pb::envoy::service::discovery::v3 as discovery_v3;
 use tracing::debug;
 
 use crate::Result;
 use crate::callbacks::Variant;
-use crate::codec::SotwResponse;
+use crate::codec::{SotwRequest, SotwResponse};
 use crate::snapshot::{Entry, KindSnapshot, REMOVAL_ORDER, Snapshot};
 use crate::stream::{Observer, Protocol, next_nonce, resolve, unknown_type};
 use crate::watch::Watch;
@@ -121,7 +120,7 @@ fn names(entries: &[Arc<crate::snapshot::Entry>]) -> Vec<Arc<str>> {
 }
 
 impl Protocol for Sotw {
-    type Request = discovery_v3::DiscoveryRequest;
+    type Request = SotwRequest;
     type Response = SotwResponse;
     const VARIANT: Variant = Variant::StateOfTheWorld;
 
@@ -130,7 +129,7 @@ impl Protocol for Sotw {
     }
 
     fn node(request: &Self::Request) -> Option<&core_v3::Node> {
-        request.node.as_ref()
+        request.request.node.as_ref()
     }
 
     fn on_request(
@@ -139,6 +138,10 @@ impl Protocol for Sotw {
         snapshot: Option<&Snapshot>,
         observer: &Observer<'_>,
     ) -> Result<Vec<SotwResponse>> {
+        let SotwRequest {
+            request,
+            names: requested,
+        } = request;
         let Some(kind) = resolve(self.only, &request.type_url)? else {
             unknown_type(&mut self.warned, &request.type_url);
             return Ok(Vec::new());
@@ -159,7 +162,7 @@ impl Protocol for Sotw {
             }
         }
         w.client_version = request.version_info;
-        w.watch.set_names(&request.resource_names);
+        w.watch.set_names(&requested);
         let Some(snapshot) = snapshot else {
             return Ok(Vec::new());
         };

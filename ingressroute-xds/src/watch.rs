@@ -15,10 +15,10 @@ use ingressroute_envoy::ResourceKind;
 /// A name's share of [`Watch::names_hash`]: SipHash with fixed keys, so a set's sum does
 /// not depend on order and two different sets of the same size agree with a chance of
 /// about 2^-64.
-fn name_hash(name: &str) -> u64 {
-    use std::hash::{Hash as _, Hasher as _};
+fn name_hash(name: &[u8]) -> u64 {
+    use std::hash::Hasher as _;
     let mut hasher = std::hash::DefaultHasher::new();
-    name.hash(&mut hasher);
+    hasher.write(name);
     hasher.finish()
 }
 
@@ -104,15 +104,17 @@ impl Watch {
         }
     }
 
-    /// A SotW request's names: the whole subscription.
-    pub(crate) fn set_names(&mut self, requested: &[String]) {
+    /// A SotW request's names: the whole subscription, as the bytes they came in (see
+    /// [`SotwRequest`](crate::codec::SotwRequest)); a name that is not UTF-8 is read
+    /// lossily (it names nothing this server has).
+    pub(crate) fn set_names<N: AsRef<[u8]>>(&mut self, requested: &[N]) {
         if !self.started {
             self.started = true;
             self.legacy = requested.is_empty() && self.takes_legacy_wildcard();
         } else if !requested.is_empty() {
             self.legacy = false;
         }
-        let wildcard = self.legacy || requested.iter().any(|n| n == "*");
+        let wildcard = self.legacy || requested.iter().any(|n| n.as_ref() == b"*");
         if wildcard == self.wildcard && self.same_names(requested) {
             return;
         }
@@ -122,14 +124,17 @@ impl Watch {
         }
         let names: BTreeSet<Arc<str>> = requested
             .iter()
-            .filter(|n| *n != "*")
-            .map(|n| Arc::from(n.as_str()))
+            .map(AsRef::as_ref)
+            .filter(|n| *n != b"*")
+            .map(|n| Arc::from(String::from_utf8_lossy(n)))
             .collect();
         let changed: Vec<Arc<str>> = names.symmetric_difference(&self.names).cloned().collect();
         for name in &changed {
             self.mark(name);
         }
-        self.names_hash = names.iter().fold(0, |sum, name| sum.wrapping_add(name_hash(name)));
+        self.names_hash = names
+            .iter()
+            .fold(0, |sum, name| sum.wrapping_add(name_hash(name.as_bytes())));
         self.names = names;
     }
 
@@ -137,8 +142,8 @@ impl Watch {
     /// order. Every SotW request repeats the whole subscription (an ACK of endpoints lists
     /// every cluster's name, in no particular order): this hashes each name once instead
     /// of looking it up in the set, which at 10,000 names is most of the cost of an ACK.
-    fn same_names(&self, requested: &[String]) -> bool {
-        let explicit = || requested.iter().filter(|n| *n != "*");
+    fn same_names<N: AsRef<[u8]>>(&self, requested: &[N]) -> bool {
+        let explicit = || requested.iter().map(AsRef::as_ref).filter(|n| *n != b"*");
         explicit().count() == self.names.len()
             && explicit().fold(0u64, |sum, name| sum.wrapping_add(name_hash(name))) == self.names_hash
     }
@@ -160,7 +165,7 @@ impl Watch {
                 let name: Arc<str> = Arc::from(name.as_str());
                 self.mark(&name);
                 if self.names.insert(Arc::clone(&name)) {
-                    self.names_hash = self.names_hash.wrapping_add(name_hash(&name));
+                    self.names_hash = self.names_hash.wrapping_add(name_hash(name.as_bytes()));
                 }
             }
         }
@@ -172,7 +177,7 @@ impl Watch {
                 let name: Arc<str> = Arc::from(name.as_str());
                 self.mark(&name);
                 if self.names.remove(&name) {
-                    self.names_hash = self.names_hash.wrapping_sub(name_hash(&name));
+                    self.names_hash = self.names_hash.wrapping_sub(name_hash(name.as_bytes()));
                 }
             }
         }
@@ -435,20 +440,20 @@ mod tests {
     #[test]
     fn a_sotw_watch_takes_the_legacy_wildcard_only_for_listeners_and_clusters() {
         let mut clusters = Watch::new(ResourceKind::Cluster);
-        clusters.set_names(&[]);
+        clusters.set_names::<String>(&[]);
         assert!(clusters.wildcard);
-        clusters.set_names(&[]);
+        clusters.set_names::<String>(&[]);
         assert!(clusters.wildcard, "still wildcard while names stay empty");
         clusters.set_names(&["x".to_owned()]);
         assert!(!clusters.wildcard);
-        clusters.set_names(&[]);
+        clusters.set_names::<String>(&[]);
         assert!(
             !clusters.wildcard,
             "empty names after explicit ones subscribe to nothing"
         );
 
         let mut routes = Watch::new(ResourceKind::RouteConfiguration);
-        routes.set_names(&[]);
+        routes.set_names::<String>(&[]);
         assert!(!routes.wildcard);
         routes.set_names(&["*".to_owned()]);
         assert!(routes.wildcard);
