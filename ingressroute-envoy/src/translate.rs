@@ -46,37 +46,41 @@ use crate::route::{self, Listener};
 /// ```
 #[must_use]
 pub fn translate(dag: &Dag, endpoints: &Endpoints, config: &EnvoyConfig) -> Resources {
-    let source = &config.config_source;
     let mut clusters = ClusterSet::default();
-    let mut route_configs = Vec::new();
     let mut secrets: BTreeMap<String, tls_v3::Secret> = BTreeMap::new();
     let mut chains: Vec<TlsChain> = Vec::new();
 
     let mut vhosts: Vec<&ServedVirtualHost> = dag.virtual_hosts().iter().map(AsRef::as_ref).collect();
     vhosts.sort_by(|a, b| a.fqdn.cmp(&b.fqdn));
+    let secure = vhosts.iter().filter(|v| v.secure.is_some()).count();
 
-    // Plain HTTP: one route configuration, or one per route bucket with its scope.
+    // Plain HTTP: one route configuration, or one per route bucket with its scope. Each
+    // virtual host goes straight into the list of its route configuration.
     let mut scoped_routes = Vec::new();
-    let http_vhosts: Vec<_> = vhosts
-        .iter()
-        .filter_map(|v| {
-            let vhost = route::virtual_host(&v.fqdn, &v.routes, Listener::Http, &mut clusters, source)?;
-            Some((v.fqdn.as_str(), vhost))
-        })
-        .collect();
-    let serves_http = !http_vhosts.is_empty();
+    let mut by_bucket: BTreeMap<u16, Vec<route_v3::VirtualHost>> = BTreeMap::new();
+    let mut serves_http = false;
+    for v in &vhosts {
+        let Some(vhost) = route::virtual_host(&v.fqdn, &v.routes, Listener::Http, &mut clusters) else {
+            continue;
+        };
+        serves_http = true;
+        let bucket = match config.http_routes {
+            HttpRoutes::Single => 0,
+            HttpRoutes::Scoped { buckets } => {
+                let bucket = names::http_route_bucket(&v.fqdn, buckets);
+                scoped_routes.push(route::host_scope(&v.fqdn, bucket));
+                bucket
+            }
+        };
+        by_bucket.entry(bucket).or_default().push(vhost);
+    }
+    let mut route_configs = Vec::with_capacity(by_bucket.len() + secure + 1);
     match config.http_routes {
         HttpRoutes::Single => route_configs.push(route::route_configuration(
             names::HTTP_ROUTE_CONFIG,
-            http_vhosts.into_iter().map(|(_, vhost)| vhost).collect(),
+            by_bucket.into_values().next().unwrap_or_default(),
         )),
-        HttpRoutes::Scoped { buckets } => {
-            let mut by_bucket: BTreeMap<u16, Vec<_>> = BTreeMap::new();
-            for (fqdn, vhost) in http_vhosts {
-                let bucket = names::http_route_bucket(fqdn, buckets);
-                scoped_routes.push(route::host_scope(fqdn, bucket));
-                by_bucket.entry(bucket).or_default().push(vhost);
-            }
+        HttpRoutes::Scoped { .. } => {
             for (bucket, vhosts) in by_bucket {
                 route_configs.push(route::route_configuration(
                     &names::http_route_bucket_name(bucket),
@@ -90,7 +94,7 @@ pub fn translate(dag: &Dag, endpoints: &Endpoints, config: &EnvoyConfig) -> Reso
     // TLS, one filter chain per virtual host.
     for vhost in &vhosts {
         let Some(secure) = &vhost.secure else { continue };
-        let Some(chain) = tls_chain(vhost, secure, &mut clusters, config, &mut route_configs) else {
+        let Some(chain) = tls_chain(vhost, secure, &mut clusters, &mut route_configs) else {
             continue;
         };
         if let (TlsMode::Terminate { secret, .. }, Some((name, _))) = (&secure.tls, &chain.terminate)
@@ -117,7 +121,7 @@ pub fn translate(dag: &Dag, endpoints: &Endpoints, config: &EnvoyConfig) -> Reso
     route_configs.sort_by(|a, b| a.name.cmp(&b.name));
     route_configs.dedup_by(|a, b| a.name == b.name);
 
-    let (clusters, eds) = clusters.into_parts();
+    let (clusters, eds) = clusters.into_parts(&config.config_source);
     let endpoints = eds
         .iter()
         .map(|(name, eds)| endpoints.load_assignment(name, &eds.service, &eds.port_name))
@@ -139,7 +143,6 @@ pub(crate) fn tls_chain<'a>(
     vhost: &'a ServedVirtualHost,
     secure: &'a SecureVirtualHost,
     clusters: &mut ClusterSet<'a>,
-    config: &EnvoyConfig,
     route_configs: &mut Vec<route_v3::RouteConfiguration>,
 ) -> Option<TlsChain> {
     let terminate = match &secure.tls {
@@ -150,16 +153,10 @@ pub(crate) fn tls_chain<'a>(
         TlsMode::Passthrough => None,
     };
     let action = match (&secure.tcp_proxy, &terminate) {
-        (Some(proxy), _) => ChainAction::Tcp(tcp_proxy_clusters(proxy, clusters, config)?),
+        (Some(proxy), _) => ChainAction::Tcp(tcp_proxy_clusters(proxy, clusters)?),
         (None, Some(_)) => {
             let name = names::https_route_config_name(&vhost.fqdn);
-            let vhost = route::virtual_host(
-                &vhost.fqdn,
-                vhost.https_routes(),
-                Listener::Https,
-                clusters,
-                &config.config_source,
-            )?;
+            let vhost = route::virtual_host(&vhost.fqdn, vhost.https_routes(), Listener::Https, clusters)?;
             route_configs.push(route::route_configuration(&name, vec![vhost]));
             ChainAction::Http { route_config: name }
         }
@@ -179,23 +176,21 @@ pub(crate) fn tls_chain<'a>(
 fn tcp_proxy_clusters<'a>(
     proxy: &'a ServedTcpProxy,
     clusters: &mut ClusterSet<'a>,
-    config: &EnvoyConfig,
 ) -> Option<tcp_proxy_v3::tcp_proxy::ClusterSpecifier> {
     use tcp_proxy_v3::tcp_proxy::{ClusterSpecifier, WeightedCluster, weighted_cluster::ClusterWeight};
 
-    let source = &config.config_source;
     let entries: Vec<_> = route::weighted(&proxy.clusters, clusters)
         .into_iter()
         .filter(|w| w.weight > 0)
         .collect();
     match entries.as_slice() {
         [] => None,
-        [single] => Some(ClusterSpecifier::Cluster(clusters.add(single.cluster, source))),
+        [single] => Some(ClusterSpecifier::Cluster(clusters.add(single.cluster))),
         many => Some(ClusterSpecifier::WeightedClusters(WeightedCluster {
             clusters: many
                 .iter()
                 .map(|w| ClusterWeight {
-                    name: clusters.add(w.cluster, source),
+                    name: clusters.add(w.cluster),
                     weight: w.weight,
                     ..Default::default()
                 })
