@@ -48,30 +48,42 @@ use crate::route::{self, Listener};
 pub fn translate(dag: &Dag, endpoints: &Endpoints, config: &EnvoyConfig) -> Resources {
     let mut clusters = ClusterSet::default();
     let mut secrets: BTreeMap<String, tls_v3::Secret> = BTreeMap::new();
-    let mut chains: Vec<TlsChain> = Vec::new();
 
     let mut vhosts: Vec<&ServedVirtualHost> = dag.virtual_hosts().iter().map(AsRef::as_ref).collect();
     vhosts.sort_by(|a, b| a.fqdn.cmp(&b.fqdn));
     let secure = vhosts.iter().filter(|v| v.secure.is_some()).count();
+    let mut chains: Vec<TlsChain> = Vec::with_capacity(secure);
 
     // Plain HTTP: one route configuration, or one per route bucket with its scope. Each
-    // virtual host goes straight into the list of its route configuration.
-    let mut scoped_routes = Vec::new();
-    let mut by_bucket: BTreeMap<u16, Vec<route_v3::VirtualHost>> = BTreeMap::new();
+    // virtual host goes straight into the list of its route configuration, reserved at
+    // the most it can hold (a virtual host is over a kilobyte: no list is grown by
+    // copying).
+    let buckets: Vec<u16> = vhosts
+        .iter()
+        .map(|v| match config.http_routes {
+            HttpRoutes::Single => 0,
+            HttpRoutes::Scoped { buckets } => names::http_route_bucket(&v.fqdn, buckets),
+        })
+        .collect();
+    let mut counts: BTreeMap<u16, usize> = BTreeMap::new();
+    for bucket in &buckets {
+        *counts.entry(*bucket).or_default() += 1;
+    }
+    let mut by_bucket: BTreeMap<u16, Vec<route_v3::VirtualHost>> = counts
+        .into_iter()
+        .map(|(bucket, hosts)| (bucket, Vec::with_capacity(hosts)))
+        .collect();
+    let scoped = matches!(config.http_routes, HttpRoutes::Scoped { .. });
+    let mut scoped_routes = Vec::with_capacity(if scoped { vhosts.len() } else { 0 });
     let mut serves_http = false;
-    for v in &vhosts {
+    for (v, bucket) in vhosts.iter().zip(buckets) {
         let Some(vhost) = route::virtual_host(&v.fqdn, &v.routes, Listener::Http, &mut clusters) else {
             continue;
         };
         serves_http = true;
-        let bucket = match config.http_routes {
-            HttpRoutes::Single => 0,
-            HttpRoutes::Scoped { buckets } => {
-                let bucket = names::http_route_bucket(&v.fqdn, buckets);
-                scoped_routes.push(route::host_scope(&v.fqdn, bucket));
-                bucket
-            }
-        };
+        if scoped {
+            scoped_routes.push(route::host_scope(&v.fqdn, bucket));
+        }
         by_bucket.entry(bucket).or_default().push(vhost);
     }
     let mut route_configs = Vec::with_capacity(by_bucket.len() + secure + 1);
@@ -81,7 +93,8 @@ pub fn translate(dag: &Dag, endpoints: &Endpoints, config: &EnvoyConfig) -> Reso
             by_bucket.into_values().next().unwrap_or_default(),
         )),
         HttpRoutes::Scoped { .. } => {
-            for (bucket, vhosts) in by_bucket {
+            // A bucket whose hosts all serve nothing over plain HTTP has no configuration.
+            for (bucket, vhosts) in by_bucket.into_iter().filter(|(_, vhosts)| !vhosts.is_empty()) {
                 route_configs.push(route::route_configuration(
                     &names::http_route_bucket_name(bucket),
                     vhosts,
