@@ -500,7 +500,10 @@ impl Translator {
         };
         if let Some(plain) = route::virtual_host(&vhost.fqdn, &vhost.routes, Listener::Http, set) {
             if let HttpRoutes::Scoped { buckets } = config.http_routes {
-                let scope = route::host_scope(&vhost.fqdn, names::http_route_bucket(&vhost.fqdn, buckets));
+                let scope = route::host_scope(
+                    &vhost.fqdn,
+                    names::http_route_bucket_name(names::http_route_bucket(&vhost.fqdn, buckets)),
+                );
                 host.scope = Some(EncodedResource::new(
                     ResourceKind::ScopedRouteConfiguration,
                     scope.name.clone(),

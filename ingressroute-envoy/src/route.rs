@@ -77,12 +77,13 @@ pub(crate) fn route_configuration(
 }
 
 /// The Scoped RDS scope of a plain-HTTP virtual host: requests whose host (without port)
-/// is its lowercased fqdn use its bucket's route configuration.
-pub(crate) fn host_scope(fqdn: &str, bucket: u16) -> route_v3::ScopedRouteConfiguration {
+/// is its lowercased fqdn use its bucket's route configuration, named
+/// `route_configuration_name` (see [`names::http_route_bucket_name`]).
+pub(crate) fn host_scope(fqdn: &str, route_configuration_name: String) -> route_v3::ScopedRouteConfiguration {
     use route_v3::scoped_route_configuration::{Key, key};
     route_v3::ScopedRouteConfiguration {
         name: names::http_scope_name(fqdn),
-        route_configuration_name: names::http_route_bucket_name(bucket),
+        route_configuration_name,
         key: Some(Key {
             fragments: vec![key::Fragment {
                 r#type: Some(key::fragment::Type::StringKey(fqdn.to_ascii_lowercase())),

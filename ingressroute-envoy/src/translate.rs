@@ -69,11 +69,20 @@ pub fn translate(dag: &Dag, endpoints: &Endpoints, config: &EnvoyConfig) -> Reso
     for bucket in &buckets {
         *counts.entry(*bucket).or_default() += 1;
     }
+    let scoped = matches!(config.http_routes, HttpRoutes::Scoped { .. });
+    // Each bucket's route configuration name, written once rather than once per scope.
+    let bucket_names: BTreeMap<u16, String> = if scoped {
+        counts
+            .keys()
+            .map(|bucket| (*bucket, names::http_route_bucket_name(*bucket)))
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
     let mut by_bucket: BTreeMap<u16, Vec<route_v3::VirtualHost>> = counts
         .into_iter()
         .map(|(bucket, hosts)| (bucket, Vec::with_capacity(hosts)))
         .collect();
-    let scoped = matches!(config.http_routes, HttpRoutes::Scoped { .. });
     let mut scoped_routes = Vec::with_capacity(if scoped { vhosts.len() } else { 0 });
     let mut serves_http = false;
     for (v, bucket) in vhosts.iter().zip(buckets) {
@@ -82,7 +91,11 @@ pub fn translate(dag: &Dag, endpoints: &Endpoints, config: &EnvoyConfig) -> Reso
         };
         serves_http = true;
         if scoped {
-            scoped_routes.push(route::host_scope(&v.fqdn, bucket));
+            let route_config = match bucket_names.get(&bucket) {
+                Some(name) => name.clone(),
+                None => names::http_route_bucket_name(bucket),
+            };
+            scoped_routes.push(route::host_scope(&v.fqdn, route_config));
         }
         by_bucket.entry(bucket).or_default().push(vhost);
     }
@@ -95,10 +108,11 @@ pub fn translate(dag: &Dag, endpoints: &Endpoints, config: &EnvoyConfig) -> Reso
         HttpRoutes::Scoped { .. } => {
             // A bucket whose hosts all serve nothing over plain HTTP has no configuration.
             for (bucket, vhosts) in by_bucket.into_iter().filter(|(_, vhosts)| !vhosts.is_empty()) {
-                route_configs.push(route::route_configuration(
-                    &names::http_route_bucket_name(bucket),
-                    vhosts,
-                ));
+                let name = match bucket_names.get(&bucket) {
+                    Some(name) => name.clone(),
+                    None => names::http_route_bucket_name(bucket),
+                };
+                route_configs.push(route::route_configuration(&name, vhosts));
             }
             scoped_routes.sort_by(|a, b| a.name.cmp(&b.name));
         }
