@@ -199,10 +199,14 @@ impl K8sService {
     /// number is `port` or whose name is `port` written in decimal.
     #[must_use]
     pub fn port(&self, port: i64) -> Option<&ServicePort> {
-        let decimal = port.to_string();
-        self.ports
-            .iter()
-            .find(|p| i64::from(p.port) == port || p.name == decimal)
+        // The decimal form is only written out when a port's number does not match and
+        // its name could: most lookups match the first port by number and allocate
+        // nothing.
+        let mut decimal: Option<String> = None;
+        self.ports.iter().find(|p| {
+            i64::from(p.port) == port
+                || (!p.name.is_empty() && p.name == *decimal.get_or_insert_with(|| port.to_string()))
+        })
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use ingressroute_dag::{LoadBalancer, ServedHealthCheck, ServedRetryPolicy, Timeout, UpstreamProtocol};
@@ -813,4 +814,21 @@ fn a_ca_secret_name_is_a_bare_name_in_the_ingress_routes_namespace() {
         "default/basic",
         r#"route "/": service "secure": upstreamValidation requested but secret not found or misconfigured"#,
     );
+}
+
+#[test]
+fn routes_to_the_same_upstream_share_one_cluster_and_different_upstreams_do_not() {
+    let dag = basic()
+        .route("/a", svc("s1", 80))
+        .route("/b", svc("s1", 80))
+        .route("/c", svc("s1", 80).strategy("Random"))
+        .route("/d", svc("s2", 80))
+        .dag();
+    let host = vhost(&dag, "foo.com");
+    let cluster = |prefix: &str| &route(host, prefix).clusters[0].cluster;
+    assert!(Arc::ptr_eq(cluster("/a"), cluster("/b")));
+    assert!(!Arc::ptr_eq(cluster("/a"), cluster("/c")));
+    assert_eq!(cluster("/c").strategy.as_deref(), Some("Random"));
+    assert!(!Arc::ptr_eq(cluster("/a"), cluster("/d")));
+    assert_eq!(cluster("/d").service.meta.name, "s2");
 }

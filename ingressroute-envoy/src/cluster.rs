@@ -69,11 +69,14 @@ impl<'a> ClusterKey<'a> {
 }
 
 /// The clusters a translation uses, by name, and the EDS services they read.
+///
+/// Adding a cluster only notes the upstream it is built from: the Envoy `Cluster`s
+/// (kilobytes each) are built by [`into_parts`](Self::into_parts) straight into the
+/// sorted list it returns, so none is boxed or moved around on the way.
 #[derive(Debug, Default)]
 pub(crate) struct ClusterSet<'a> {
-    /// Boxed: an Envoy `Cluster` is kilobytes, and a B-tree moves its values around.
-    clusters: BTreeMap<String, Box<cluster_v3::Cluster>>,
-    eds: BTreeMap<String, EdsService>,
+    /// The upstream each cluster name is built from (the first one added of that name).
+    clusters: BTreeMap<String, &'a Cluster>,
     /// Names already computed, and whether the cluster was added: a name hashes its
     /// inputs (SHA-1), and most upstreams are used by many routes.
     names: FxHashMap<ClusterKey<'a>, (String, bool)>,
@@ -93,32 +96,40 @@ impl<'a> ClusterSet<'a> {
 
     /// Adds the cluster of an upstream, unless one of that name is there already (the
     /// name hashes everything the cluster is built from); returns its name.
-    pub(crate) fn add(&mut self, cluster: &'a Cluster, source: &ConfigSource) -> String {
+    pub(crate) fn add(&mut self, cluster: &'a Cluster) -> String {
         let (name, added) = self.entry(cluster);
         let name = name.clone();
-        if *added {
-            return name;
+        if !*added {
+            *added = true;
+            if !self.clusters.contains_key(&name) {
+                self.clusters.insert(name.clone(), cluster);
+            }
         }
-        *added = true;
-        if !self.clusters.contains_key(&name) {
-            if cluster.service.external_name.is_none() {
-                self.eds.insert(
-                    names::service_name(&cluster.service, &cluster.port),
+        name
+    }
+
+    /// The clusters, sorted by name, and the EDS services they use, sorted by service name.
+    pub(crate) fn into_parts(self, source: &ConfigSource) -> (Vec<cluster_v3::Cluster>, BTreeMap<String, EdsService>) {
+        let mut clusters = Vec::with_capacity(self.clusters.len());
+        let mut eds = BTreeMap::new();
+        for (name, cluster) in self.clusters {
+            let service_name = cluster
+                .service
+                .external_name
+                .is_none()
+                .then(|| names::service_name(&cluster.service, &cluster.port));
+            clusters.push(build(name, cluster, service_name.clone(), source));
+            if let Some(service_name) = service_name {
+                eds.insert(
+                    service_name,
                     EdsService {
                         service: cluster.service.meta.clone(),
                         port_name: cluster.port.name.clone(),
                     },
                 );
             }
-            self.clusters
-                .insert(name.clone(), Box::new(build(&name, cluster, source)));
         }
-        name
-    }
-
-    /// The clusters, sorted by name, and the EDS services they use, sorted by service name.
-    pub(crate) fn into_parts(self) -> (Vec<cluster_v3::Cluster>, BTreeMap<String, EdsService>) {
-        (self.clusters.into_values().map(|c| *c).collect(), self.eds)
+        (clusters, eds)
     }
 }
 
@@ -131,14 +142,15 @@ fn lb_policy(lb: LoadBalancer) -> cluster_v3::cluster::LbPolicy {
     }
 }
 
-/// Builds the Envoy cluster of an upstream.
-fn build(name: &str, cluster: &Cluster, source: &ConfigSource) -> cluster_v3::Cluster {
+/// Builds the Envoy cluster `name` of an upstream; `service_name` is the EDS service name
+/// of its Service port, `None` for an ExternalName Service.
+fn build(name: String, cluster: &Cluster, service_name: Option<String>, source: &ConfigSource) -> cluster_v3::Cluster {
     use cluster_v3::cluster::{ClusterDiscoveryType, DiscoveryType, DnsLookupFamily};
 
     let service = &cluster.service;
     let port = &cluster.port;
     let mut result = cluster_v3::Cluster {
-        name: name.to_owned(),
+        name,
         alt_stat_name: names::alt_stat_name(service, port),
         connect_timeout: Some(proto::millis(CONNECT_TIMEOUT_MILLIS)),
         common_lb_config: Some(cluster_v3::cluster::CommonLbConfig {
@@ -149,8 +161,8 @@ fn build(name: &str, cluster: &Cluster, source: &ConfigSource) -> cluster_v3::Cl
         ..Default::default()
     };
 
-    match &service.external_name {
-        Some(host) => {
+    match (&service.external_name, service_name) {
+        (Some(host), _) => {
             result.cluster_discovery_type = Some(ClusterDiscoveryType::Type(DiscoveryType::StrictDns.into()));
             // Names like `localhost` (allowed for local development) resolve to IPv4
             // first, where the default AUTO would try IPv6 first.
@@ -175,11 +187,11 @@ fn build(name: &str, cluster: &Cluster, source: &ConfigSource) -> cluster_v3::Cl
                 ..Default::default()
             });
         }
-        None => {
+        (None, service_name) => {
             result.cluster_discovery_type = Some(ClusterDiscoveryType::Type(DiscoveryType::Eds.into()));
             result.eds_cluster_config = Some(cluster_v3::cluster::EdsClusterConfig {
                 eds_config: Some(proto::config_source(source)),
-                service_name: names::service_name(service, port),
+                service_name: service_name.unwrap_or_else(|| names::service_name(service, port)),
             });
         }
     }

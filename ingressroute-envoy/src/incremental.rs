@@ -385,7 +385,7 @@ impl Translator {
         for vhost in hosts {
             translated.push(self.translate_host(vhost, &mut set));
         }
-        let (clusters, eds) = set.into_parts();
+        let (clusters, eds) = set.into_parts(&self.config.config_source);
         for cluster in clusters {
             let name = cluster.name.clone();
             let service_name = eds_service_name(&cluster).map(str::to_owned);
@@ -498,10 +498,12 @@ impl Translator {
             https_routes: None,
             secret: None,
         };
-        if let Some(plain) = route::virtual_host(&vhost.fqdn, &vhost.routes, Listener::Http, set, &config.config_source)
-        {
+        if let Some(plain) = route::virtual_host(&vhost.fqdn, &vhost.routes, Listener::Http, set) {
             if let HttpRoutes::Scoped { buckets } = config.http_routes {
-                let scope = route::host_scope(&vhost.fqdn, names::http_route_bucket(&vhost.fqdn, buckets));
+                let scope = route::host_scope(
+                    &vhost.fqdn,
+                    names::http_route_bucket_name(names::http_route_bucket(&vhost.fqdn, buckets)),
+                );
                 host.scope = Some(EncodedResource::new(
                     ResourceKind::ScopedRouteConfiguration,
                     scope.name.clone(),
@@ -516,7 +518,7 @@ impl Translator {
         }
         if let Some(secure) = &vhost.secure {
             let mut https_configs = Vec::new();
-            if let Some(chain) = tls_chain(vhost, secure, set, config, &mut https_configs) {
+            if let Some(chain) = tls_chain(vhost, secure, set, &mut https_configs) {
                 if let (TlsMode::Terminate { secret, .. }, Some((name, _))) = (&secure.tls, &chain.terminate)
                     && let Some(pair) = secret.tls.as_ref()
                 {

@@ -170,10 +170,25 @@ pub fn service_name(service: &K8sService, port: &ServicePort) -> String {
 #[must_use]
 pub fn endpoints_name(namespace: &str, service: &str, port_name: &str) -> String {
     if port_name.is_empty() {
-        format!("{namespace}/{service}")
+        join(&[namespace, service], "/")
     } else {
-        format!("{namespace}/{service}/{port_name}")
+        join(&[namespace, service, port_name], "/")
     }
+}
+
+/// `parts` joined with `separator`, allocated once at its final length: names are made
+/// for every cluster, scope and virtual host of a translation, and `format!` grows its
+/// string a piece at a time.
+fn join(parts: &[&str], separator: &str) -> String {
+    let len = parts.iter().map(|p| p.len()).sum::<usize>() + separator.len() * parts.len().saturating_sub(1);
+    let mut joined = String::with_capacity(len);
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            joined.push_str(separator);
+        }
+        joined.push_str(part);
+    }
+    joined
 }
 
 /// The `cluster_name` of an ExternalName cluster's inline load assignment:
@@ -181,7 +196,7 @@ pub fn endpoints_name(namespace: &str, service: &str, port_name: &str) -> String
 /// Contour does (Envoy only uses it in logs).
 #[must_use]
 pub fn external_name_load_assignment_name(service: &K8sService, port: &ServicePort) -> String {
-    format!("{}/{}/{}", service.meta.namespace, service.meta.name, port.name)
+    join(&[&service.meta.namespace, &service.meta.name, &port.name], "/")
 }
 
 /// The SDS name of a TLS Secret ([behaviour §4.10](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-10)):
@@ -232,7 +247,10 @@ pub fn http_route_bucket_name(bucket: u16) -> String {
 /// lowercased as its key is.
 #[must_use]
 pub fn http_scope_name(fqdn: &str) -> String {
-    format!("{HTTP_ROUTE_CONFIG}/{}", fqdn.to_ascii_lowercase())
+    let mut name = join(&[HTTP_ROUTE_CONFIG, fqdn], "/");
+    // The prefix is lowercase already.
+    name.make_ascii_lowercase();
+    name
 }
 
 /// The Lua filter of the `ingress_http` listener with [`HttpRoutes::Scoped`](crate::HttpRoutes::Scoped).
@@ -256,7 +274,7 @@ end
 /// The route configuration of a TLS virtual host (decision [D17](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d17)): `https/<fqdn>`.
 #[must_use]
 pub fn https_route_config_name(fqdn: &str) -> String {
-    format!("https/{fqdn}")
+    join(&["https", fqdn], "/")
 }
 
 #[cfg(test)]

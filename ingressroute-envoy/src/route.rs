@@ -7,7 +7,6 @@ use envoy_types::pb::envoy::config::route::v3 as route_v3;
 use ingressroute_dag::{Cluster, ServedRoute, Timeout, WeightedCluster};
 
 use crate::cluster::ClusterSet;
-use crate::config::ConfigSource;
 use crate::names;
 use crate::proto;
 
@@ -78,12 +77,13 @@ pub(crate) fn route_configuration(
 }
 
 /// The Scoped RDS scope of a plain-HTTP virtual host: requests whose host (without port)
-/// is its lowercased fqdn use its bucket's route configuration.
-pub(crate) fn host_scope(fqdn: &str, bucket: u16) -> route_v3::ScopedRouteConfiguration {
+/// is its lowercased fqdn use its bucket's route configuration, named
+/// `route_configuration_name` (see [`names::http_route_bucket_name`]).
+pub(crate) fn host_scope(fqdn: &str, route_configuration_name: String) -> route_v3::ScopedRouteConfiguration {
     use route_v3::scoped_route_configuration::{Key, key};
     route_v3::ScopedRouteConfiguration {
         name: names::http_scope_name(fqdn),
-        route_configuration_name: names::http_route_bucket_name(bucket),
+        route_configuration_name,
         key: Some(Key {
             fragments: vec![key::Fragment {
                 r#type: Some(key::fragment::Type::StringKey(fqdn.to_ascii_lowercase())),
@@ -110,70 +110,74 @@ pub(crate) fn virtual_host<'a>(
     routes: &'a [ServedRoute],
     listener: Listener,
     clusters: &mut ClusterSet<'a>,
-    source: &ConfigSource,
 ) -> Option<route_v3::VirtualHost> {
     let mut ordered: Vec<&ServedRoute> = routes.iter().collect();
     ordered.sort_by(|a, b| b.prefix.as_bytes().cmp(a.prefix.as_bytes()));
-    let routes: Vec<route_v3::Route> = ordered
-        .into_iter()
-        .filter_map(|r| route(r, listener, clusters, source))
-        .collect();
+    // Envoy routes are hundreds of bytes: each is built where it stays, in a list that
+    // never grows.
+    let mut routes: Vec<route_v3::Route> = Vec::with_capacity(ordered.len());
+    for r in ordered {
+        push_route(&mut routes, r, listener, clusters);
+    }
     if routes.is_empty() {
         return None;
     }
+    let mut any_port = String::with_capacity(fqdn.len() + 2);
+    any_port.push_str(fqdn);
+    any_port.push_str(":*");
     Some(route_v3::VirtualHost {
         name: names::virtual_host_name(fqdn),
-        domains: vec![fqdn.to_owned(), format!("{fqdn}:*")],
+        domains: vec![fqdn.to_owned(), any_port],
         routes,
         ..Default::default()
     })
 }
 
-fn route<'a>(
+/// Appends the Envoy route of `route` to `routes`, unless it has nothing to serve (no
+/// upstream, which the DAG never produces, and no redirect).
+fn push_route<'a>(
+    routes: &mut Vec<route_v3::Route>,
     route: &'a ServedRoute,
     listener: Listener,
     clusters: &mut ClusterSet<'a>,
-    source: &ConfigSource,
-) -> Option<route_v3::Route> {
-    let r#match = Some(route_v3::RouteMatch {
+) {
+    let redirect = listener == Listener::Http && route.https_redirect;
+    if !redirect && route.clusters.is_empty() {
+        return;
+    }
+    routes.push(route_v3::Route::default());
+    let Some(slot) = routes.last_mut() else { return };
+    slot.r#match = Some(route_v3::RouteMatch {
         path_specifier: Some(route_v3::route_match::PathSpecifier::Prefix(route.prefix.clone())),
         ..Default::default()
     });
-    if listener == Listener::Http && route.https_redirect {
-        return Some(route_v3::Route {
-            r#match,
-            action: Some(route_v3::route::Action::Redirect(route_v3::RedirectAction {
-                scheme_rewrite_specifier: Some(route_v3::redirect_action::SchemeRewriteSpecifier::HttpsRedirect(true)),
-                ..Default::default()
-            })),
+    if redirect {
+        slot.action = Some(route_v3::route::Action::Redirect(route_v3::RedirectAction {
+            scheme_rewrite_specifier: Some(route_v3::redirect_action::SchemeRewriteSpecifier::HttpsRedirect(true)),
             ..Default::default()
-        });
+        }));
+        return;
     }
-    let action = route_action(route, clusters, source)?;
-    Some(route_v3::Route {
-        r#match,
-        action: Some(route_v3::route::Action::Route(action)),
-        ..Default::default()
-    })
+    if let route_v3::route::Action::Route(action) = slot
+        .action
+        .insert(route_v3::route::Action::Route(route_v3::RouteAction::default()))
+    {
+        route_action(action, route, clusters);
+    }
 }
 
-/// The route action ([behaviour §4.6](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-6) and [behaviour §4.7](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-7)); `None` for a route without upstreams, which the
-/// DAG never produces.
-fn route_action<'a>(
-    route: &'a ServedRoute,
-    clusters: &mut ClusterSet<'a>,
-    source: &ConfigSource,
-) -> Option<route_v3::RouteAction> {
+/// Fills in the route action of a route with upstreams ([behaviour §4.6](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-6) and [behaviour §4.7](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-7)).
+fn route_action<'a>(action: &mut route_v3::RouteAction, route: &'a ServedRoute, clusters: &mut ClusterSet<'a>) {
     use route_v3::route_action::ClusterSpecifier;
 
-    let cluster_specifier = match route.clusters.as_slice() {
-        [] => return None,
-        [single] => ClusterSpecifier::Cluster(clusters.add(&single.cluster, source)),
-        many => ClusterSpecifier::WeightedClusters(route_v3::WeightedCluster {
+    action.cluster_specifier = match route.clusters.as_slice() {
+        [] => None,
+        [single] => Some(ClusterSpecifier::Cluster(clusters.add(&single.cluster))),
+        many => Some(ClusterSpecifier::WeightedClusters(route_v3::WeightedCluster {
             clusters: weighted(many, clusters)
                 .into_iter()
                 .map(|w| {
-                    clusters.add(w.cluster, source);
+                    clusters.add(w.cluster);
                     route_v3::weighted_cluster::ClusterWeight {
                         name: w.name,
                         weight: proto::u32_value(w.weight),
@@ -182,11 +186,11 @@ fn route_action<'a>(
                 })
                 .collect(),
             ..Default::default()
-        }),
+        })),
     };
 
-    let hash_policy = if route.has_cookie_affinity() {
-        vec![route_v3::route_action::HashPolicy {
+    if route.has_cookie_affinity() {
+        action.hash_policy = vec![route_v3::route_action::HashPolicy {
             policy_specifier: Some(route_v3::route_action::hash_policy::PolicySpecifier::Cookie(
                 route_v3::route_action::hash_policy::Cookie {
                     name: SESSION_AFFINITY_COOKIE.to_owned(),
@@ -196,40 +200,30 @@ fn route_action<'a>(
                 },
             )),
             ..Default::default()
-        }]
-    } else {
-        Vec::new()
-    };
+        }];
+    }
 
-    let upgrade_configs = if route.websocket {
-        vec![route_v3::route_action::UpgradeConfig {
+    if route.websocket {
+        action.upgrade_configs = vec![route_v3::route_action::UpgradeConfig {
             upgrade_type: "websocket".to_owned(),
             ..Default::default()
-        }]
-    } else {
-        Vec::new()
-    };
+        }];
+    }
 
-    let timeout = match route.timeout {
+    action.timeout = match route.timeout {
         Timeout::Default => None,
         Timeout::Infinite => Some(proto::duration(Duration::ZERO)),
         Timeout::Duration(d) => Some(proto::duration(d)),
     };
 
-    let retry_policy = route.retry.map(|retry| route_v3::RetryPolicy {
+    action.retry_policy = route.retry.map(|retry| route_v3::RetryPolicy {
         retry_on: "5xx".to_owned(),
         num_retries: proto::u32_value(retry.count.max(1)),
         per_try_timeout: retry.per_try_timeout.filter(|d| !d.is_zero()).map(proto::duration),
         ..Default::default()
     });
 
-    Some(route_v3::RouteAction {
-        cluster_specifier: Some(cluster_specifier),
-        prefix_rewrite: route.prefix_rewrite.clone().unwrap_or_default(),
-        hash_policy,
-        upgrade_configs,
-        timeout,
-        retry_policy,
-        ..Default::default()
-    })
+    if let Some(rewrite) = &route.prefix_rewrite {
+        action.prefix_rewrite.clone_from(rewrite);
+    }
 }

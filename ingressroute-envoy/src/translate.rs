@@ -46,42 +46,73 @@ use crate::route::{self, Listener};
 /// ```
 #[must_use]
 pub fn translate(dag: &Dag, endpoints: &Endpoints, config: &EnvoyConfig) -> Resources {
-    let source = &config.config_source;
     let mut clusters = ClusterSet::default();
-    let mut route_configs = Vec::new();
     let mut secrets: BTreeMap<String, tls_v3::Secret> = BTreeMap::new();
-    let mut chains: Vec<TlsChain> = Vec::new();
 
     let mut vhosts: Vec<&ServedVirtualHost> = dag.virtual_hosts().iter().map(AsRef::as_ref).collect();
     vhosts.sort_by(|a, b| a.fqdn.cmp(&b.fqdn));
+    let secure = vhosts.iter().filter(|v| v.secure.is_some()).count();
+    let mut chains: Vec<TlsChain> = Vec::with_capacity(secure);
 
-    // Plain HTTP: one route configuration, or one per route bucket with its scope.
-    let mut scoped_routes = Vec::new();
-    let http_vhosts: Vec<_> = vhosts
+    // Plain HTTP: one route configuration, or one per route bucket with its scope. Each
+    // virtual host goes straight into the list of its route configuration, reserved at
+    // the most it can hold (a virtual host is over a kilobyte: no list is grown by
+    // copying).
+    let buckets: Vec<u16> = vhosts
         .iter()
-        .filter_map(|v| {
-            let vhost = route::virtual_host(&v.fqdn, &v.routes, Listener::Http, &mut clusters, source)?;
-            Some((v.fqdn.as_str(), vhost))
+        .map(|v| match config.http_routes {
+            HttpRoutes::Single => 0,
+            HttpRoutes::Scoped { buckets } => names::http_route_bucket(&v.fqdn, buckets),
         })
         .collect();
-    let serves_http = !http_vhosts.is_empty();
+    let mut counts: BTreeMap<u16, usize> = BTreeMap::new();
+    for bucket in &buckets {
+        *counts.entry(*bucket).or_default() += 1;
+    }
+    let scoped = matches!(config.http_routes, HttpRoutes::Scoped { .. });
+    // Each bucket's route configuration name, written once rather than once per scope.
+    let bucket_names: BTreeMap<u16, String> = if scoped {
+        counts
+            .keys()
+            .map(|bucket| (*bucket, names::http_route_bucket_name(*bucket)))
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
+    let mut by_bucket: BTreeMap<u16, Vec<route_v3::VirtualHost>> = counts
+        .into_iter()
+        .map(|(bucket, hosts)| (bucket, Vec::with_capacity(hosts)))
+        .collect();
+    let mut scoped_routes = Vec::with_capacity(if scoped { vhosts.len() } else { 0 });
+    let mut serves_http = false;
+    for (v, bucket) in vhosts.iter().zip(buckets) {
+        let Some(vhost) = route::virtual_host(&v.fqdn, &v.routes, Listener::Http, &mut clusters) else {
+            continue;
+        };
+        serves_http = true;
+        if scoped {
+            let route_config = match bucket_names.get(&bucket) {
+                Some(name) => name.clone(),
+                None => names::http_route_bucket_name(bucket),
+            };
+            scoped_routes.push(route::host_scope(&v.fqdn, route_config));
+        }
+        by_bucket.entry(bucket).or_default().push(vhost);
+    }
+    let mut route_configs = Vec::with_capacity(by_bucket.len() + secure + 1);
     match config.http_routes {
         HttpRoutes::Single => route_configs.push(route::route_configuration(
             names::HTTP_ROUTE_CONFIG,
-            http_vhosts.into_iter().map(|(_, vhost)| vhost).collect(),
+            by_bucket.into_values().next().unwrap_or_default(),
         )),
-        HttpRoutes::Scoped { buckets } => {
-            let mut by_bucket: BTreeMap<u16, Vec<_>> = BTreeMap::new();
-            for (fqdn, vhost) in http_vhosts {
-                let bucket = names::http_route_bucket(fqdn, buckets);
-                scoped_routes.push(route::host_scope(fqdn, bucket));
-                by_bucket.entry(bucket).or_default().push(vhost);
-            }
-            for (bucket, vhosts) in by_bucket {
-                route_configs.push(route::route_configuration(
-                    &names::http_route_bucket_name(bucket),
-                    vhosts,
-                ));
+        HttpRoutes::Scoped { .. } => {
+            // A bucket whose hosts all serve nothing over plain HTTP has no configuration.
+            for (bucket, vhosts) in by_bucket.into_iter().filter(|(_, vhosts)| !vhosts.is_empty()) {
+                let name = match bucket_names.get(&bucket) {
+                    Some(name) => name.clone(),
+                    None => names::http_route_bucket_name(bucket),
+                };
+                route_configs.push(route::route_configuration(&name, vhosts));
             }
             scoped_routes.sort_by(|a, b| a.name.cmp(&b.name));
         }
@@ -90,7 +121,7 @@ pub fn translate(dag: &Dag, endpoints: &Endpoints, config: &EnvoyConfig) -> Reso
     // TLS, one filter chain per virtual host.
     for vhost in &vhosts {
         let Some(secure) = &vhost.secure else { continue };
-        let Some(chain) = tls_chain(vhost, secure, &mut clusters, config, &mut route_configs) else {
+        let Some(chain) = tls_chain(vhost, secure, &mut clusters, &mut route_configs) else {
             continue;
         };
         if let (TlsMode::Terminate { secret, .. }, Some((name, _))) = (&secure.tls, &chain.terminate)
@@ -117,7 +148,7 @@ pub fn translate(dag: &Dag, endpoints: &Endpoints, config: &EnvoyConfig) -> Reso
     route_configs.sort_by(|a, b| a.name.cmp(&b.name));
     route_configs.dedup_by(|a, b| a.name == b.name);
 
-    let (clusters, eds) = clusters.into_parts();
+    let (clusters, eds) = clusters.into_parts(&config.config_source);
     let endpoints = eds
         .iter()
         .map(|(name, eds)| endpoints.load_assignment(name, &eds.service, &eds.port_name))
@@ -139,7 +170,6 @@ pub(crate) fn tls_chain<'a>(
     vhost: &'a ServedVirtualHost,
     secure: &'a SecureVirtualHost,
     clusters: &mut ClusterSet<'a>,
-    config: &EnvoyConfig,
     route_configs: &mut Vec<route_v3::RouteConfiguration>,
 ) -> Option<TlsChain> {
     let terminate = match &secure.tls {
@@ -150,16 +180,10 @@ pub(crate) fn tls_chain<'a>(
         TlsMode::Passthrough => None,
     };
     let action = match (&secure.tcp_proxy, &terminate) {
-        (Some(proxy), _) => ChainAction::Tcp(tcp_proxy_clusters(proxy, clusters, config)?),
+        (Some(proxy), _) => ChainAction::Tcp(tcp_proxy_clusters(proxy, clusters)?),
         (None, Some(_)) => {
             let name = names::https_route_config_name(&vhost.fqdn);
-            let vhost = route::virtual_host(
-                &vhost.fqdn,
-                vhost.https_routes(),
-                Listener::Https,
-                clusters,
-                &config.config_source,
-            )?;
+            let vhost = route::virtual_host(&vhost.fqdn, vhost.https_routes(), Listener::Https, clusters)?;
             route_configs.push(route::route_configuration(&name, vec![vhost]));
             ChainAction::Http { route_config: name }
         }
@@ -179,23 +203,21 @@ pub(crate) fn tls_chain<'a>(
 fn tcp_proxy_clusters<'a>(
     proxy: &'a ServedTcpProxy,
     clusters: &mut ClusterSet<'a>,
-    config: &EnvoyConfig,
 ) -> Option<tcp_proxy_v3::tcp_proxy::ClusterSpecifier> {
     use tcp_proxy_v3::tcp_proxy::{ClusterSpecifier, WeightedCluster, weighted_cluster::ClusterWeight};
 
-    let source = &config.config_source;
     let entries: Vec<_> = route::weighted(&proxy.clusters, clusters)
         .into_iter()
         .filter(|w| w.weight > 0)
         .collect();
     match entries.as_slice() {
         [] => None,
-        [single] => Some(ClusterSpecifier::Cluster(clusters.add(single.cluster, source))),
+        [single] => Some(ClusterSpecifier::Cluster(clusters.add(single.cluster))),
         many => Some(ClusterSpecifier::WeightedClusters(WeightedCluster {
             clusters: many
                 .iter()
                 .map(|w| ClusterWeight {
-                    name: clusters.add(w.cluster, source),
+                    name: clusters.add(w.cluster),
                     weight: w.weight,
                     ..Default::default()
                 })

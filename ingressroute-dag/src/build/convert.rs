@@ -99,8 +99,8 @@ impl<'a> Builder<'a> {
     pub(super) fn route(
         &mut self,
         key: &ObjectRef,
-        ir: &IngressRoute,
-        r: &api::Route,
+        ir: &'a IngressRoute,
+        r: &'a api::Route,
         https: bool,
     ) -> Check<ServedRoute> {
         let m = r.match_.as_str();
@@ -149,15 +149,27 @@ impl<'a> Builder<'a> {
             if total > MAX_U32 {
                 return Err(Finding::new(Reason::InvalidWeight, messages::total_weight_too_large(m)));
             }
-            let cluster = Cluster {
-                service: Arc::clone(service),
-                port: port.clone(),
-                strategy: s.strategy.clone().or_else(|| ir.spec.strategy.clone()),
-                health_check,
-                validation,
+            let strategy = s.strategy.as_deref().or(ir.spec.strategy.as_deref());
+            let new_cluster = |health_check, validation| {
+                Arc::new(Cluster {
+                    service: Arc::clone(service),
+                    port: port.clone(),
+                    strategy: strategy.map(str::to_owned),
+                    health_check,
+                    validation,
+                })
+            };
+            let cluster = if health_check.is_none() && validation.is_none() {
+                Arc::clone(
+                    self.plain_clusters
+                        .entry((std::ptr::from_ref(port) as usize, strategy))
+                        .or_insert_with(|| new_cluster(None, None)),
+                )
+            } else {
+                new_cluster(health_check, validation)
             };
             clusters.push(WeightedCluster {
-                cluster: Arc::new(cluster),
+                cluster,
                 weight: u32::try_from(weight).unwrap_or(0),
             });
         }

@@ -154,6 +154,11 @@ struct Builder<'a> {
     /// Services that were found, by address (noting them by name for every route that
     /// uses them would cost more than the rest of the lookup).
     found_services: FxHashMap<usize, &'a K8sService>,
+    /// The upstreams built so far without health check or validation, by Service port
+    /// (the address of the [`ServicePort`](crate::ServicePort) inside its Service, which
+    /// names the Service too) and strategy: routes that use the same upstream share one
+    /// [`Cluster`](crate::Cluster) instead of each allocating its own copy.
+    plain_clusters: FxHashMap<(usize, Option<&'a str>), Arc<crate::Cluster>>,
     referenced_secrets: References,
     /// The namespaces whose TLSCertificateDelegations were consulted.
     consulted_delegations: Vec<String>,
@@ -180,6 +185,7 @@ impl<'a> Builder<'a> {
             visits: Vec::new(),
             referenced_services: References::default(),
             found_services: FxHashMap::default(),
+            plain_clusters: FxHashMap::default(),
             referenced_secrets: References::default(),
             consulted_delegations: Vec::new(),
         }
