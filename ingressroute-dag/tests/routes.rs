@@ -363,7 +363,7 @@ fn an_absent_timeout_leaves_envoys_default() {
 fn a_timeout_policy_without_a_request_timeout_leaves_envoys_default() {
     let dag = basic()
         .route("/", svc("s1", 80))
-        .with(|ir| ir.spec.routes[0].timeout_policy = Some(ingressroute_api::TimeoutPolicy { request: None }))
+        .with(|ir| ir.spec.routes[0].timeout_policy = Some(Box::new(ingressroute_api::TimeoutPolicy { request: None })))
         .dag();
     assert_eq!(route(vhost(&dag, "foo.com"), "/").timeout, Timeout::Default);
 }

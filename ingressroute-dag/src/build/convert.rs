@@ -141,7 +141,7 @@ impl<'a> Builder<'a> {
                 (Some(v), Some(protocol)) if protocol.is_tls() => Some(self.validation(key, m, &s.name, v)?),
                 _ => None,
             };
-            let health_check = match s.health_check.as_ref().or(ir.spec.health_check.as_ref()) {
+            let health_check = match s.health_check.as_deref().or(ir.spec.health_check.as_deref()) {
                 Some(hc) => Some(health_check(m, &s.name, hc)?),
                 None => None,
             };
@@ -167,8 +167,8 @@ impl<'a> Builder<'a> {
                 messages::control_characters(m, "prefixRewrite"),
             ));
         }
-        let timeout = timeout(m, r.timeout_policy.as_ref())?;
-        let retry = retry(m, r.retry_policy.as_ref())?;
+        let timeout = timeout(m, r.timeout_policy.as_deref())?;
+        let retry = retry(m, r.retry_policy.as_deref())?;
         let permit_insecure = r.permit_insecure && !self.config.disable_permit_insecure;
         Ok(ServedRoute {
             prefix: r.match_.clone(),
