@@ -135,8 +135,6 @@ pub struct Store {
     /// The description of each IngressRoute known to be invalid before the build.
     rejections: HashMap<ObjectRef, String>,
     delegations: HashMap<ObjectRef, Arc<TLSCertificateDelegation>>,
-    /// Each Service as routing sees it, to tell a relevant change from a status update.
-    services: HashMap<ObjectRef, ingressroute_dag::K8sService>,
     /// A hash of the type and the usable keys of every Secret that has any.
     secrets: HashMap<ObjectRef, [u8; 32]>,
     /// Why each Secret meant for IngressRoutes that cannot be used cannot.
@@ -166,7 +164,6 @@ impl Store {
             routes: HashMap::new(),
             rejections: HashMap::new(),
             delegations: HashMap::new(),
-            services: HashMap::new(),
             secrets: HashMap::new(),
             unusable_secrets: HashMap::new(),
             slices: HashMap::new(),
@@ -297,7 +294,7 @@ impl Store {
                 .chain(&self.undecodable_delegations)
                 .cloned()
                 .collect(),
-            Kind::Service => self.services.keys().cloned().collect(),
+            Kind::Service => self.objects.services().map(|s| s.meta.clone()).collect(),
             Kind::Secret => self.secrets.keys().cloned().collect(),
             Kind::Endpoints => {
                 let mut keys: Vec<ObjectRef> = self.slices.keys().cloned().collect();
@@ -328,14 +325,14 @@ impl Store {
                 }
             }
             Object::Service(service) => {
-                let reduced = ingressroute_dag::K8sService::from_k8s(&service);
-                let key = reduced.meta.clone();
-                self.objects.insert_service(&service);
-                if self.services.get(&key) != Some(&reduced) {
-                    if dag.is_none_or(|d| d.references_service(&key)) {
-                        effect.rebuild_for(|c| &mut c.services, &key);
-                    }
-                    self.services.insert(key, reduced);
+                // What routing reads of a Service is kept once, in the DAG's input: the
+                // copy it replaces tells a relevant change from a status update.
+                let old = self.objects.service(&ObjectRef::from_meta(&service.metadata)).cloned();
+                let key = self.objects.insert_service(&service);
+                if old.as_deref() != self.objects.service(&key).map(AsRef::as_ref)
+                    && dag.is_none_or(|d| d.references_service(&key))
+                {
+                    effect.rebuild_for(|c| &mut c.services, &key);
                 }
             }
             Object::Secret(secret) => {
@@ -454,8 +451,7 @@ impl Store {
                 }
             }
             Kind::Service => {
-                self.objects.remove_service(key);
-                if self.services.remove(key).is_some() && dag.is_none_or(|d| d.references_service(key)) {
+                if self.objects.remove_service(key) && dag.is_none_or(|d| d.references_service(key)) {
                     effect.rebuild_for(|c| &mut c.services, key);
                 }
             }
