@@ -141,8 +141,9 @@ pub struct Store {
     unusable_secrets: HashMap<ObjectRef, SecretError>,
     /// Each EndpointSlice's Service and ready endpoints.
     slices: HashMap<ObjectRef, Slice>,
-    /// The slices of each Service.
-    slices_by_service: HashMap<ObjectRef, BTreeSet<ObjectRef>>,
+    /// The slices of each Service, sorted (a vector: most Services have one slice, and a
+    /// `BTreeSet` of one takes a node with room for eleven).
+    slices_by_service: HashMap<ObjectRef, Vec<ObjectRef>>,
     /// The IngressRoutes of the served class that do not decode; they count as absent.
     undecodable: BTreeMap<ObjectRef, Arc<Undecodable>>,
     /// The TLSCertificateDelegations that do not decode.
@@ -504,10 +505,13 @@ impl Store {
             .filter(|s| **s != slice)
             .cloned()
             .collect();
-        self.slices_by_service
+        let slices = self
+            .slices_by_service
             .entry(service.clone())
-            .or_default()
-            .insert(slice.clone());
+            .or_insert_with(|| Vec::with_capacity(1));
+        if let Err(i) = slices.binary_search(&slice) {
+            slices.insert(i, slice.clone());
+        }
         if siblings.is_empty() {
             self.slices.insert(
                 slice,
@@ -542,7 +546,9 @@ impl Store {
     /// Takes a slice away from its Service and recomputes the Service's endpoints.
     fn remove_slice_from(&mut self, service: &ObjectRef, slice: &ObjectRef, effect: &mut Effect) {
         if let Some(slices) = self.slices_by_service.get_mut(service) {
-            slices.remove(slice);
+            if let Ok(i) = slices.binary_search(slice) {
+                slices.remove(i);
+            }
             if slices.is_empty() {
                 self.slices_by_service.remove(service);
             }
