@@ -173,6 +173,9 @@ pub struct WeightedCluster {
 }
 
 /// An upstream: one port of one Service, with how to balance, check and secure it.
+///
+/// Every served route holds one (50,000 at dataset L), so what few upstreams have, a
+/// health check and upstream validation, is boxed: 88 bytes instead of 168.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Cluster {
@@ -184,9 +187,9 @@ pub struct Cluster {
     /// IngressRoute-level default.
     pub strategy: Option<String>,
     /// Active health checking, after applying the IngressRoute-level default.
-    pub health_check: Option<ServedHealthCheck>,
+    pub health_check: Option<Box<ServedHealthCheck>>,
     /// Verification of the upstream's certificate, when the port speaks TLS.
-    pub validation: Option<ServedUpstreamValidation>,
+    pub validation: Option<Box<ServedUpstreamValidation>>,
 }
 
 /// The load-balancing policy a strategy selects.
@@ -292,4 +295,15 @@ pub struct ServedTcpProxy {
     /// The IngressRoute whose `tcpproxy.services` these are (the end of the delegation
     /// chain).
     pub source: ObjectRef,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every served route holds a `Cluster` of its own (see its documentation).
+    #[test]
+    fn a_cluster_stays_small() {
+        assert!(size_of::<Cluster>() <= 88, "Cluster: {} bytes", size_of::<Cluster>());
+    }
 }

@@ -289,7 +289,7 @@ fn empty_strings_everywhere_do_not_panic() {
             delegate: Some(empty_delegate),
         }));
         ir.spec.health_check = Some(Box::new(api::HealthCheck::default()));
-        ir.spec.strategy = Some(String::new());
+        ir.spec.strategy = Some("".into());
         ir.metadata.annotations = Some([("projectcontour.io/ingress.class".to_owned(), String::new())].into());
     };
     let fixture = Fixture::new()

@@ -520,7 +520,7 @@ fn a_service_health_check_is_carried_to_its_cluster() {
     assert_valid(&dag, "default/basic");
     assert_eq!(
         route(vhost(&dag, "foo.com"), "/").clusters[0].cluster.health_check,
-        Some({
+        Some(Box::new({
             let mut expected = ServedHealthCheck::new("/healthz");
             expected.host = Some("probe.example.com".into());
             expected.interval_seconds = 5;
@@ -528,7 +528,7 @@ fn a_service_health_check_is_carried_to_its_cluster() {
             expected.unhealthy_threshold = 3;
             expected.healthy_threshold = 2;
             expected
-        })
+        }))
     );
 }
 
@@ -539,7 +539,7 @@ fn absent_health_check_numbers_are_zero_meaning_the_default() {
         .dag();
     assert_eq!(
         route(vhost(&dag, "foo.com"), "/").clusters[0].cluster.health_check,
-        Some(ServedHealthCheck::new("/healthz"))
+        Some(Box::new(ServedHealthCheck::new("/healthz")))
     );
 }
 

@@ -579,7 +579,7 @@ impl Proxy<'_, '_> {
     /// The strategy every service of a route (or tcpproxy at `field`) shares: the first
     /// service's (with the object's default); a warning for each service that differs.
     fn load_balancer_policy(&mut self, field: &str, services: &[SourceService]) -> Option<v1::LoadBalancerPolicy> {
-        let default = self.route.spec.strategy.clone();
+        let default = self.route.spec.strategy.as_deref().map(str::to_owned);
         let strategy = |service: &SourceService| service.strategy.clone().or_else(|| default.clone());
         let first = services.first().and_then(strategy);
         let first = first.as_deref();

@@ -83,7 +83,10 @@ impl<'a> Builder<'a> {
             let cluster = Cluster {
                 service: Arc::clone(service),
                 port: port.clone(),
-                strategy: s.strategy.clone().or_else(|| route.spec.strategy.clone()),
+                strategy: s
+                    .strategy
+                    .clone()
+                    .or_else(|| route.spec.strategy.as_deref().map(str::to_owned)),
                 health_check: None,
                 validation: None,
             };
@@ -138,11 +141,11 @@ impl<'a> Builder<'a> {
                 ));
             }
             let validation = match (&s.validation, port.protocol) {
-                (Some(v), Some(protocol)) if protocol.is_tls() => Some(self.validation(key, m, &s.name, v)?),
+                (Some(v), Some(protocol)) if protocol.is_tls() => Some(Box::new(self.validation(key, m, &s.name, v)?)),
                 _ => None,
             };
             let health_check = match s.health_check.as_deref().or(ir.spec.health_check.as_deref()) {
-                Some(hc) => Some(health_check(m, &s.name, hc)?),
+                Some(hc) => Some(Box::new(health_check(m, &s.name, hc)?)),
                 None => None,
             };
             total = total.saturating_add(weight);
@@ -152,7 +155,10 @@ impl<'a> Builder<'a> {
             let cluster = Cluster {
                 service: Arc::clone(service),
                 port: port.clone(),
-                strategy: s.strategy.clone().or_else(|| ir.spec.strategy.clone()),
+                strategy: s
+                    .strategy
+                    .clone()
+                    .or_else(|| ir.spec.strategy.as_deref().map(str::to_owned)),
                 health_check,
                 validation,
             };
