@@ -114,8 +114,8 @@ pub struct ServedRoute {
     pub prefix_rewrite: Option<String>,
     /// The request timeout.
     pub timeout: Timeout,
-    /// Retries, if any.
-    pub retry: Option<ServedRetryPolicy>,
+    /// Retries, if any (boxed: few routes have them, and every served route is kept).
+    pub retry: Option<Box<ServedRetryPolicy>>,
     /// On the plain listener, answer with a redirect to HTTPS instead of routing.
     pub https_redirect: bool,
     /// The IngressRoute that declared this route.
@@ -305,5 +305,17 @@ mod tests {
     #[test]
     fn a_cluster_stays_small() {
         assert!(size_of::<Cluster>() <= 88, "Cluster: {} bytes", size_of::<Cluster>());
+    }
+
+    /// Every served route is kept with its virtual host, four to a host at dataset L: 152
+    /// bytes keeps four in the allocator's 640-byte size class (768 with the retries
+    /// inline).
+    #[test]
+    fn a_served_route_stays_small() {
+        assert!(
+            size_of::<ServedRoute>() <= 152,
+            "ServedRoute: {} bytes",
+            size_of::<ServedRoute>()
+        );
     }
 }

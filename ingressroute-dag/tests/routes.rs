@@ -428,7 +428,7 @@ fn retry_of(count: Option<i64>, per_try_timeout: Option<&str>) -> Result<Option<
     let dag = basic().route("/", svc("s1", 80)).retry(count, per_try_timeout).dag();
     let status = dag.status(&r("default/basic")).unwrap();
     match status.current_status {
-        Valid => Ok(route(vhost(&dag, "foo.com"), "/").retry),
+        Valid => Ok(route(vhost(&dag, "foo.com"), "/").retry.as_deref().copied()),
         _ => Err(status.description.clone()),
     }
 }

@@ -182,7 +182,7 @@ impl<'a> Builder<'a> {
             websocket: r.enable_websockets,
             prefix_rewrite: Some(r.prefix_rewrite.clone()).filter(|p| !p.is_empty()),
             timeout,
-            retry,
+            retry: retry.map(Box::new),
             https_redirect: https && !permit_insecure,
             source: key.clone(),
         })
