@@ -287,6 +287,8 @@ pub(crate) fn ca_secret(key: &str) -> core_v1::Secret {
 // ----- the fixture --------------------------------------------------------------------------
 
 /// One input object.
+// A fixture holds a few dozen of them: boxing the larger variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub(crate) enum Item {
     /// An IngressRoute.

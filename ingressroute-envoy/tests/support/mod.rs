@@ -267,6 +267,8 @@ pub(crate) fn kube_endpoints(key: &str, subsets: &[(&str, &[&str], i32)]) -> cor
 // ----- the world ------------------------------------------------------------------------------
 
 /// One input object.
+// A fixture holds a few dozen of them: boxing the larger variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub(crate) enum Item {
     /// An IngressRoute.
