@@ -174,7 +174,7 @@ pub struct WeightedCluster {
 
 /// An upstream: one port of one Service, with how to balance, check and secure it.
 ///
-/// Every served route holds one (50,000 at dataset L), so what few upstreams have, a
+/// Every served route holds one (40,000 at dataset L), so what few upstreams have, a
 /// health check and upstream validation, is boxed: 88 bytes instead of 168.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
