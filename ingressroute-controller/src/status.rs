@@ -398,6 +398,11 @@ impl StatusWriter {
             let Some(entry) = entry else {
                 self.done.remove(&key);
                 self.retry.remove(&key);
+                if self.done.is_empty() {
+                    // Every status written has come back: the table that held them all
+                    // after the first build (20,000 at dataset L) is not kept around.
+                    self.done.shrink_to_fit();
+                }
                 continue;
             };
             if self.done.get(&key) == Some(&entry) {

@@ -114,8 +114,8 @@ pub struct ServedRoute {
     pub prefix_rewrite: Option<String>,
     /// The request timeout.
     pub timeout: Timeout,
-    /// Retries, if any.
-    pub retry: Option<ServedRetryPolicy>,
+    /// Retries, if any (boxed: few routes have them, and every served route is kept).
+    pub retry: Option<Box<ServedRetryPolicy>>,
     /// On the plain listener, answer with a redirect to HTTPS instead of routing.
     pub https_redirect: bool,
     /// The IngressRoute that declared this route.
@@ -173,6 +173,9 @@ pub struct WeightedCluster {
 }
 
 /// An upstream: one port of one Service, with how to balance, check and secure it.
+///
+/// Every served route holds one (40,000 at dataset L), so what few upstreams have, a
+/// health check and upstream validation, is boxed: 88 bytes instead of 168.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Cluster {
@@ -184,9 +187,9 @@ pub struct Cluster {
     /// IngressRoute-level default.
     pub strategy: Option<String>,
     /// Active health checking, after applying the IngressRoute-level default.
-    pub health_check: Option<ServedHealthCheck>,
+    pub health_check: Option<Box<ServedHealthCheck>>,
     /// Verification of the upstream's certificate, when the port speaks TLS.
-    pub validation: Option<ServedUpstreamValidation>,
+    pub validation: Option<Box<ServedUpstreamValidation>>,
 }
 
 /// The load-balancing policy a strategy selects.
@@ -292,4 +295,27 @@ pub struct ServedTcpProxy {
     /// The IngressRoute whose `tcpproxy.services` these are (the end of the delegation
     /// chain).
     pub source: ObjectRef,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every served route holds a `Cluster` of its own (see its documentation).
+    #[test]
+    fn a_cluster_stays_small() {
+        assert!(size_of::<Cluster>() <= 88, "Cluster: {} bytes", size_of::<Cluster>());
+    }
+
+    /// Every served route is kept with its virtual host, four to a host at dataset L: 152
+    /// bytes keeps four in the allocator's 640-byte size class (768 with the retries
+    /// inline).
+    #[test]
+    fn a_served_route_stays_small() {
+        assert!(
+            size_of::<ServedRoute>() <= 152,
+            "ServedRoute: {} bytes",
+            size_of::<ServedRoute>()
+        );
+    }
 }

@@ -265,6 +265,12 @@ impl Objects {
         key
     }
 
+    /// The stored Service `key`, as routing reads it.
+    #[must_use]
+    pub fn service(&self, key: &ObjectRef) -> Option<&Arc<K8sService>> {
+        self.services.get(&key.namespace, &key.name)
+    }
+
     /// Removes a Service; returns whether it was present.
     pub fn remove_service(&mut self, key: &ObjectRef) -> bool {
         self.services.remove(key).is_some()

@@ -241,55 +241,55 @@ fn empty_strings_everywhere_do_not_panic() {
             port: 0,
             weight: Some(0),
             strategy: Some(String::new()),
-            health_check: Some(api::HealthCheck {
+            health_check: Some(Box::new(api::HealthCheck {
                 path: String::new(),
                 host: Some(String::new()),
                 ..Default::default()
-            }),
-            validation: Some(api::UpstreamValidation {
+            })),
+            validation: Some(Box::new(api::UpstreamValidation {
                 ca_secret: String::new(),
                 subject_name: String::new(),
-            }),
+            })),
         };
         let empty_delegate = api::Delegate {
             name: String::new(),
             namespace: Some(String::new()),
         };
         if let Some(vhost) = ir.spec.virtualhost.as_mut() {
-            vhost.tls = Some(api::Tls {
+            vhost.tls = Some(Box::new(api::Tls {
                 secret_name: String::new(),
                 minimum_protocol_version: Some(String::new()),
                 passthrough: false,
-            });
+            }));
         }
         ir.spec.routes = vec![
             api::Route {
                 match_: String::new(),
                 services: vec![empty_service.clone()],
-                delegate: Some(empty_delegate.clone()),
+                delegate: Some(Box::new(empty_delegate.clone())),
                 prefix_rewrite: String::new(),
-                timeout_policy: Some(api::TimeoutPolicy {
+                timeout_policy: Some(Box::new(api::TimeoutPolicy {
                     request: Some(String::new()),
-                }),
-                retry_policy: Some(api::RetryPolicy {
+                })),
+                retry_policy: Some(Box::new(api::RetryPolicy {
                     count: Some(0),
                     per_try_timeout: Some(String::new()),
-                }),
+                })),
                 ..Default::default()
             },
             api::Route {
                 match_: String::new(),
-                delegate: Some(empty_delegate.clone()),
+                delegate: Some(Box::new(empty_delegate.clone())),
                 ..Default::default()
             },
             api::Route::default(),
         ];
-        ir.spec.tcpproxy = Some(api::TcpProxy {
+        ir.spec.tcpproxy = Some(Box::new(api::TcpProxy {
             services: vec![empty_service],
             delegate: Some(empty_delegate),
-        });
-        ir.spec.health_check = Some(api::HealthCheck::default());
-        ir.spec.strategy = Some(String::new());
+        }));
+        ir.spec.health_check = Some(Box::new(api::HealthCheck::default()));
+        ir.spec.strategy = Some("".into());
         ir.metadata.annotations = Some([("projectcontour.io/ingress.class".to_owned(), String::new())].into());
     };
     let fixture = Fixture::new()

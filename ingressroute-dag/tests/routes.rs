@@ -364,7 +364,7 @@ fn an_absent_timeout_leaves_envoys_default() {
 fn a_timeout_policy_without_a_request_timeout_leaves_envoys_default() {
     let dag = basic()
         .route("/", svc("s1", 80))
-        .with(|ir| ir.spec.routes[0].timeout_policy = Some(ingressroute_api::TimeoutPolicy { request: None }))
+        .with(|ir| ir.spec.routes[0].timeout_policy = Some(Box::new(ingressroute_api::TimeoutPolicy { request: None })))
         .dag();
     assert_eq!(route(vhost(&dag, "foo.com"), "/").timeout, Timeout::Default);
 }
@@ -429,7 +429,7 @@ fn retry_of(count: Option<i64>, per_try_timeout: Option<&str>) -> Result<Option<
     let dag = basic().route("/", svc("s1", 80)).retry(count, per_try_timeout).dag();
     let status = dag.status(&r("default/basic")).unwrap();
     match status.current_status {
-        Valid => Ok(route(vhost(&dag, "foo.com"), "/").retry),
+        Valid => Ok(route(vhost(&dag, "foo.com"), "/").retry.as_deref().copied()),
         _ => Err(status.description.clone()),
     }
 }
@@ -521,7 +521,7 @@ fn a_service_health_check_is_carried_to_its_cluster() {
     assert_valid(&dag, "default/basic");
     assert_eq!(
         route(vhost(&dag, "foo.com"), "/").clusters[0].cluster.health_check,
-        Some({
+        Some(Box::new({
             let mut expected = ServedHealthCheck::new("/healthz");
             expected.host = Some("probe.example.com".into());
             expected.interval_seconds = 5;
@@ -529,7 +529,7 @@ fn a_service_health_check_is_carried_to_its_cluster() {
             expected.unhealthy_threshold = 3;
             expected.healthy_threshold = 2;
             expected
-        })
+        }))
     );
 }
 
@@ -540,7 +540,7 @@ fn absent_health_check_numbers_are_zero_meaning_the_default() {
         .dag();
     assert_eq!(
         route(vhost(&dag, "foo.com"), "/").clusters[0].cluster.health_check,
-        Some(ServedHealthCheck::new("/healthz"))
+        Some(Box::new(ServedHealthCheck::new("/healthz")))
     );
 }
 

@@ -389,11 +389,11 @@ fn passthrough_is_ignored_when_a_secret_name_is_given() {
     let dag = Fixture::new()
         .root("default/basic", "foo.com")
         .with(|ir| {
-            ir.spec.virtualhost.as_mut().unwrap().tls = Some(ingressroute_api::Tls {
+            ir.spec.virtualhost.as_mut().unwrap().tls = Some(Box::new(ingressroute_api::Tls {
                 secret_name: "cert".into(),
                 passthrough: true,
                 ..Default::default()
-            });
+            }));
         })
         .route("/", svc("s1", 80))
         .service("default/s1", &[80])

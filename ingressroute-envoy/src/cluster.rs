@@ -59,7 +59,7 @@ impl<'a> ClusterKey<'a> {
             service: Arc::as_ptr(&cluster.service),
             port: cluster.port.port,
             strategy: cluster.strategy.as_deref(),
-            health_check: cluster.health_check.as_ref(),
+            health_check: cluster.health_check.as_deref(),
             validation: cluster
                 .validation
                 .as_ref()
@@ -218,10 +218,10 @@ fn build(name: String, cluster: &Cluster, service_name: Option<String>, source: 
 
     match port.protocol {
         Some(UpstreamProtocol::Tls) => {
-            result.transport_socket = Some(upstream_tls(cluster.validation.as_ref(), &[]));
+            result.transport_socket = Some(upstream_tls(cluster.validation.as_deref(), &[]));
         }
         Some(UpstreamProtocol::H2) => {
-            result.transport_socket = Some(upstream_tls(cluster.validation.as_ref(), &["h2"]));
+            result.transport_socket = Some(upstream_tls(cluster.validation.as_deref(), &["h2"]));
             set_http2(&mut result);
         }
         Some(UpstreamProtocol::H2c) => set_http2(&mut result),

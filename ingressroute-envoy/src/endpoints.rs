@@ -12,7 +12,7 @@
 //!    the controller with ServiceEndpoints::add) ──────┘        → sorted ip:port set)
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use envoy_types::pb::envoy::config::endpoint::v3 as endpoint_v3;
@@ -75,9 +75,15 @@ impl Endpoint {
 }
 
 /// The ready endpoints of one Service, by port name (`""` for an unnamed port).
+///
+/// Kept as sorted vectors rather than a map of sets: a `BTreeMap` or `BTreeSet` node has
+/// room for eleven entries however few it holds, so a Service with one port and two
+/// endpoints would weigh about 900 bytes instead of about 200 (every Service of a
+/// cluster has a value here).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ServiceEndpoints {
-    ports: BTreeMap<String, BTreeSet<Endpoint>>,
+    /// By port name, sorted; each port's endpoints sorted and distinct, never empty.
+    ports: Vec<(String, Vec<Endpoint>)>,
 }
 
 impl ServiceEndpoints {
@@ -117,23 +123,54 @@ impl ServiceEndpoints {
     /// returns whether it was new. This is how a controller that watches EndpointSlices
     /// merges every slice of a Service into one value.
     pub fn add(&mut self, port_name: impl Into<String>, endpoint: Endpoint) -> bool {
-        self.ports.entry(port_name.into()).or_default().insert(endpoint)
+        let port_name = port_name.into();
+        let endpoints = match self.ports.binary_search_by(|(name, _)| name.as_str().cmp(&port_name)) {
+            Ok(i) => match self.ports.get_mut(i) {
+                Some((_, endpoints)) => endpoints,
+                None => return false,
+            },
+            Err(i) => {
+                self.ports.insert(i, (port_name, vec![endpoint]));
+                return true;
+            }
+        };
+        match endpoints.binary_search(&endpoint) {
+            Ok(_) => false,
+            Err(i) => {
+                endpoints.insert(i, endpoint);
+                true
+            }
+        }
     }
 
     /// The endpoints of one port, sorted; empty for an unknown port.
     pub fn port(&self, port_name: &str) -> impl Iterator<Item = &Endpoint> {
-        self.ports.get(port_name).into_iter().flatten()
+        self.ports
+            .binary_search_by(|(name, _)| name.as_str().cmp(port_name))
+            .ok()
+            .and_then(|i| self.ports.get(i))
+            .into_iter()
+            .flat_map(|(_, endpoints)| endpoints)
     }
 
     /// The port names that have endpoints, sorted.
     pub fn port_names(&self) -> impl Iterator<Item = &str> {
-        self.ports.keys().map(String::as_str)
+        self.ports.iter().map(|(name, _)| name.as_str())
     }
 
     /// Whether there is no endpoint at all.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.ports.values().all(BTreeSet::is_empty)
+        self.ports.is_empty()
+    }
+
+    /// Gives back the room the vectors grew beyond what they hold (for a value that is
+    /// kept, once it is complete).
+    fn shrink_to_fit(&mut self) {
+        for (_, endpoints) in &mut self.ports {
+            endpoints.shrink_to_fit();
+        }
+        self.ports.shrink_to_fit();
     }
 }
 
@@ -177,7 +214,8 @@ impl Endpoints {
 
     /// Inserts or replaces the endpoints of a Service from already extracted addresses
     /// (for example merged from its EndpointSlices).
-    pub fn insert_service(&mut self, service: ObjectRef, endpoints: ServiceEndpoints) {
+    pub fn insert_service(&mut self, service: ObjectRef, mut endpoints: ServiceEndpoints) {
+        endpoints.shrink_to_fit();
         self.services.insert(service, endpoints);
     }
 

@@ -148,13 +148,14 @@ struct Shared {
     resource: EncodedResource,
 }
 
-/// A cluster, with how many virtual hosts use it and the Service port whose endpoints it
-/// reads (EDS clusters).
+/// A cluster, with how many virtual hosts use it and the EDS service name of the Service
+/// port whose endpoints it reads (EDS clusters; the port itself is kept once, in its
+/// [`Assignment`]).
 #[derive(Debug, Clone)]
 struct ClusterEntry {
     users: usize,
     resource: EncodedResource,
-    eds: Option<(String, EdsService)>,
+    eds: Option<String>,
 }
 
 /// A ClusterLoadAssignment: how many clusters in use read it, and what is served of it.
@@ -388,8 +389,8 @@ impl Translator {
         let (clusters, eds) = set.into_parts(&self.config.config_source);
         for cluster in clusters {
             let name = cluster.name.clone();
-            let service_name = eds_service_name(&cluster).map(str::to_owned);
-            let eds = service_name.and_then(|s| eds.get(&s).map(|e| (s, e.clone())));
+            let service_name = eds_service_name(&cluster).filter(|s| eds.contains_key(*s));
+            let eds = service_name.map(str::to_owned);
             // A cluster is named after what it is built from, except its Service: a
             // changed Service keeps the name, so the cluster is replaced, users kept.
             let resource = EncodedResource::new(
@@ -426,7 +427,8 @@ impl Translator {
                 dirty.capture_cluster(cluster, entry);
                 entry.users += 1;
                 if entry.users == 1
-                    && let Some((service_name, eds)) = &entry.eds
+                    && let Some(service_name) = &entry.eds
+                    && let Some(eds) = eds.get(service_name)
                 {
                     let assignment = self
                         .assignments
@@ -580,7 +582,7 @@ impl Translator {
             dirty.capture_cluster(cluster, entry);
             entry.users = entry.users.saturating_sub(1);
             if entry.users == 0
-                && let Some((service_name, _)) = &entry.eds
+                && let Some(service_name) = &entry.eds
                 && let Some(assignment) = self.assignments.get_mut(service_name)
             {
                 assignment.readers = assignment.readers.saturating_sub(1);

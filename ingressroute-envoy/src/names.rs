@@ -421,7 +421,7 @@ mod tests {
     #[test]
     fn a_health_check_path_alone_gives_contours_known_hash() {
         let mut c = cluster(None);
-        c.health_check = Some(health_check("/healthz"));
+        c.health_check = Some(Box::new(health_check("/healthz")));
         assert_eq!(hash_of(&c), "bc862a33ca");
     }
 
@@ -433,7 +433,7 @@ mod tests {
         hc.unhealthy_threshold = 3;
         hc.healthy_threshold = 1;
         let mut c = cluster(Some("Random"));
-        c.health_check = Some(hc);
+        c.health_check = Some(Box::new(hc));
         assert_eq!(hash_of(&c), short_sha1(b"Random2s1m30s31/healthz"));
     }
 
@@ -442,7 +442,7 @@ mod tests {
         let mut hc = health_check("/healthz");
         hc.host = Some("example.com".into());
         let mut with_host = cluster(None);
-        with_host.health_check = Some(hc);
+        with_host.health_check = Some(Box::new(hc));
         assert_eq!(hash_of(&with_host), short_sha1(b"/healthzexample.com"));
         assert_ne!(hash_of(&with_host), "bc862a33ca");
     }
@@ -452,7 +452,7 @@ mod tests {
         let mut ca = Secret::new(ObjectRef::new("default", "foo"));
         ca.ca = Some(b"ca".to_vec());
         let mut c = cluster(None);
-        c.validation = Some(ServedUpstreamValidation::new(Arc::new(ca), "subjname"));
+        c.validation = Some(Box::new(ServedUpstreamValidation::new(Arc::new(ca), "subjname")));
         assert_eq!(hash_of(&c), "98c0f31c72");
     }
 

@@ -216,7 +216,7 @@ fn route_action<'a>(action: &mut route_v3::RouteAction, route: &'a ServedRoute, 
         Timeout::Duration(d) => Some(proto::duration(d)),
     };
 
-    action.retry_policy = route.retry.map(|retry| route_v3::RetryPolicy {
+    action.retry_policy = route.retry.as_deref().map(|retry| route_v3::RetryPolicy {
         retry_on: "5xx".to_owned(),
         num_retries: proto::u32_value(retry.count.max(1)),
         per_try_timeout: retry.per_try_timeout.filter(|d| !d.is_zero()).map(proto::duration),

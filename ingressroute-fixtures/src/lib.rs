@@ -136,10 +136,10 @@ impl Dataset {
             if shape.children {
                 routes.push(Route {
                     match_: "/api".into(),
-                    delegate: Some(Delegate {
+                    delegate: Some(Box::new(Delegate {
                         name: format!("child-{i}"),
                         namespace: Some(format!("teams-{}", i % NAMESPACES)),
-                    }),
+                    })),
                     ..Route::default()
                 });
             } else {
@@ -155,9 +155,11 @@ impl Dataset {
                 IngressRouteSpec {
                     virtualhost: Some(VirtualHost {
                         fqdn: format!("host-{i}.example.com"),
-                        tls: tls.then(|| Tls {
-                            secret_name: format!("tls-{i}"),
-                            ..Tls::default()
+                        tls: tls.then(|| {
+                            Box::new(Tls {
+                                secret_name: format!("tls-{i}"),
+                                ..Tls::default()
+                            })
                         }),
                     }),
                     routes,

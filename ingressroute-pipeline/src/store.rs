@@ -135,16 +135,15 @@ pub struct Store {
     /// The description of each IngressRoute known to be invalid before the build.
     rejections: HashMap<ObjectRef, String>,
     delegations: HashMap<ObjectRef, Arc<TLSCertificateDelegation>>,
-    /// Each Service as routing sees it, to tell a relevant change from a status update.
-    services: HashMap<ObjectRef, ingressroute_dag::K8sService>,
     /// A hash of the type and the usable keys of every Secret that has any.
     secrets: HashMap<ObjectRef, [u8; 32]>,
     /// Why each Secret meant for IngressRoutes that cannot be used cannot.
     unusable_secrets: HashMap<ObjectRef, SecretError>,
     /// Each EndpointSlice's Service and ready endpoints.
     slices: HashMap<ObjectRef, Slice>,
-    /// The slices of each Service.
-    slices_by_service: HashMap<ObjectRef, BTreeSet<ObjectRef>>,
+    /// The slices of each Service, sorted (a vector: most Services have one slice, and a
+    /// `BTreeSet` of one takes a node with room for eleven).
+    slices_by_service: HashMap<ObjectRef, Vec<ObjectRef>>,
     /// The IngressRoutes of the served class that do not decode; they count as absent.
     undecodable: BTreeMap<ObjectRef, Arc<Undecodable>>,
     /// The TLSCertificateDelegations that do not decode.
@@ -166,7 +165,6 @@ impl Store {
             routes: HashMap::new(),
             rejections: HashMap::new(),
             delegations: HashMap::new(),
-            services: HashMap::new(),
             secrets: HashMap::new(),
             unusable_secrets: HashMap::new(),
             slices: HashMap::new(),
@@ -297,7 +295,7 @@ impl Store {
                 .chain(&self.undecodable_delegations)
                 .cloned()
                 .collect(),
-            Kind::Service => self.services.keys().cloned().collect(),
+            Kind::Service => self.objects.services().map(|s| s.meta.clone()).collect(),
             Kind::Secret => self.secrets.keys().cloned().collect(),
             Kind::Endpoints => {
                 let mut keys: Vec<ObjectRef> = self.slices.keys().cloned().collect();
@@ -328,14 +326,14 @@ impl Store {
                 }
             }
             Object::Service(service) => {
-                let reduced = ingressroute_dag::K8sService::from_k8s(&service);
-                let key = reduced.meta.clone();
-                self.objects.insert_service(&service);
-                if self.services.get(&key) != Some(&reduced) {
-                    if dag.is_none_or(|d| d.references_service(&key)) {
-                        effect.rebuild_for(|c| &mut c.services, &key);
-                    }
-                    self.services.insert(key, reduced);
+                // What routing reads of a Service is kept once, in the DAG's input: the
+                // copy it replaces tells a relevant change from a status update.
+                let old = self.objects.service(&ObjectRef::from_meta(&service.metadata)).cloned();
+                let key = self.objects.insert_service(&service);
+                if old.as_deref() != self.objects.service(&key).map(AsRef::as_ref)
+                    && dag.is_none_or(|d| d.references_service(&key))
+                {
+                    effect.rebuild_for(|c| &mut c.services, &key);
                 }
             }
             Object::Secret(secret) => {
@@ -454,8 +452,7 @@ impl Store {
                 }
             }
             Kind::Service => {
-                self.objects.remove_service(key);
-                if self.services.remove(key).is_some() && dag.is_none_or(|d| d.references_service(key)) {
+                if self.objects.remove_service(key) && dag.is_none_or(|d| d.references_service(key)) {
                     effect.rebuild_for(|c| &mut c.services, key);
                 }
             }
@@ -508,10 +505,13 @@ impl Store {
             .filter(|s| **s != slice)
             .cloned()
             .collect();
-        self.slices_by_service
+        let slices = self
+            .slices_by_service
             .entry(service.clone())
-            .or_default()
-            .insert(slice.clone());
+            .or_insert_with(|| Vec::with_capacity(1));
+        if let Err(i) = slices.binary_search(&slice) {
+            slices.insert(i, slice.clone());
+        }
         if siblings.is_empty() {
             self.slices.insert(
                 slice,
@@ -546,7 +546,9 @@ impl Store {
     /// Takes a slice away from its Service and recomputes the Service's endpoints.
     fn remove_slice_from(&mut self, service: &ObjectRef, slice: &ObjectRef, effect: &mut Effect) {
         if let Some(slices) = self.slices_by_service.get_mut(service) {
-            slices.remove(slice);
+            if let Ok(i) = slices.binary_search(slice) {
+                slices.remove(i);
+            }
             if slices.is_empty() {
                 self.slices_by_service.remove(service);
             }

@@ -305,7 +305,7 @@ impl Proxy<'_, '_> {
             // A route with neither services nor a delegate serves nothing; so does
             // leaving it out.
         }
-        let tls = spec.virtualhost.as_ref().and_then(|vh| vh.tls.as_ref());
+        let tls = spec.virtualhost.as_ref().and_then(|vh| vh.tls.as_deref());
         let terminates = tls.is_some_and(|tls| !tls.secret_name.is_empty());
         let is_root = spec.virtualhost.is_some();
         // A root's tcpproxy is only used with TLS (dropped, unwarned, without); a child's,
@@ -579,7 +579,7 @@ impl Proxy<'_, '_> {
     /// The strategy every service of a route (or tcpproxy at `field`) shares: the first
     /// service's (with the object's default); a warning for each service that differs.
     fn load_balancer_policy(&mut self, field: &str, services: &[SourceService]) -> Option<v1::LoadBalancerPolicy> {
-        let default = self.route.spec.strategy.clone();
+        let default = self.route.spec.strategy.as_deref().map(str::to_owned);
         let strategy = |service: &SourceService| service.strategy.clone().or_else(|| default.clone());
         let first = services.first().and_then(strategy);
         let first = first.as_deref();
@@ -605,8 +605,8 @@ impl Proxy<'_, '_> {
     /// The health check every service of a route shares: the first service's (with the
     /// object's default), every number written out; a warning for each that differs.
     fn health_check_policy(&mut self, field: &str, services: &[SourceService]) -> Option<v1::HealthCheckPolicy> {
-        let default = self.route.spec.health_check.as_ref();
-        let policy = |service: &SourceService| service.health_check.as_ref().or(default).map(health_check_policy);
+        let default = self.route.spec.health_check.as_deref();
+        let policy = |service: &SourceService| service.health_check.as_deref().or(default).map(health_check_policy);
         let first = services.first().and_then(policy);
         for (index, service) in services.iter().enumerate().skip(1) {
             let this = policy(service);

@@ -309,9 +309,9 @@ fn the_generated_dataset_against_itself_is_empty_and_against_one_new_timeout_lis
     let route = &mut data.ingress_routes[7];
     let fqdn = route.spec.virtualhost.as_ref().unwrap().fqdn.clone();
     let prefix = route.spec.routes[0].match_.clone();
-    route.spec.routes[0].timeout_policy = Some(ingressroute_api::TimeoutPolicy {
+    route.spec.routes[0].timeout_policy = Some(Box::new(ingressroute_api::TimeoutPolicy {
         request: Some("7s".into()),
-    });
+    }));
     let new = side(&loaded_json(&dataset_text(&data)), &config).unwrap();
     let changes = compare(&old, &new);
     let routes: Vec<&Change> = changes.iter().filter(|c| c.effect == Effect::Routes).collect();

@@ -189,10 +189,10 @@ pub(crate) fn route(prefix: &str, service: &str, port: i64) -> Route {
 pub(crate) fn delegate(prefix: &str, namespace: &str, name: &str) -> Route {
     Route {
         match_: prefix.into(),
-        delegate: Some(Delegate {
+        delegate: Some(Box::new(Delegate {
             name: name.into(),
             namespace: Some(namespace.into()),
-        }),
+        })),
         ..Route::default()
     }
 }
@@ -218,10 +218,10 @@ pub(crate) fn root(namespace: &str, name: &str, fqdn: &str, routes: Vec<Route>) 
 pub(crate) fn tls_root(namespace: &str, name: &str, fqdn: &str, secret: &str, routes: Vec<Route>) -> IngressRoute {
     let mut route = root(namespace, name, fqdn, routes);
     if let Some(vhost) = route.spec.virtualhost.as_mut() {
-        vhost.tls = Some(Tls {
+        vhost.tls = Some(Box::new(Tls {
             secret_name: secret.into(),
             ..Tls::default()
-        });
+        }));
     }
     route
 }

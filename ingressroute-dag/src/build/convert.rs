@@ -83,7 +83,10 @@ impl<'a> Builder<'a> {
             let cluster = Cluster {
                 service: Arc::clone(service),
                 port: port.clone(),
-                strategy: s.strategy.clone().or_else(|| route.spec.strategy.clone()),
+                strategy: s
+                    .strategy
+                    .clone()
+                    .or_else(|| route.spec.strategy.as_deref().map(str::to_owned)),
                 health_check: None,
                 validation: None,
             };
@@ -138,11 +141,11 @@ impl<'a> Builder<'a> {
                 ));
             }
             let validation = match (&s.validation, port.protocol) {
-                (Some(v), Some(protocol)) if protocol.is_tls() => Some(self.validation(key, m, &s.name, v)?),
+                (Some(v), Some(protocol)) if protocol.is_tls() => Some(Box::new(self.validation(key, m, &s.name, v)?)),
                 _ => None,
             };
-            let health_check = match s.health_check.as_ref().or(ir.spec.health_check.as_ref()) {
-                Some(hc) => Some(health_check(m, &s.name, hc)?),
+            let health_check = match s.health_check.as_deref().or(ir.spec.health_check.as_deref()) {
+                Some(hc) => Some(Box::new(health_check(m, &s.name, hc)?)),
                 None => None,
             };
             total = total.saturating_add(weight);
@@ -179,8 +182,8 @@ impl<'a> Builder<'a> {
                 messages::control_characters(m, "prefixRewrite"),
             ));
         }
-        let timeout = timeout(m, r.timeout_policy.as_ref())?;
-        let retry = retry(m, r.retry_policy.as_ref())?;
+        let timeout = timeout(m, r.timeout_policy.as_deref())?;
+        let retry = retry(m, r.retry_policy.as_deref())?;
         let permit_insecure = r.permit_insecure && !self.config.disable_permit_insecure;
         Ok(ServedRoute {
             prefix: r.match_.clone(),
@@ -188,7 +191,7 @@ impl<'a> Builder<'a> {
             websocket: r.enable_websockets,
             prefix_rewrite: Some(r.prefix_rewrite.clone()).filter(|p| !p.is_empty()),
             timeout,
-            retry,
+            retry: retry.map(Box::new),
             https_redirect: https && !permit_insecure,
             source: key.clone(),
         })

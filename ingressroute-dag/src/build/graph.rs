@@ -38,7 +38,7 @@ impl DelegationGraph {
         for (node, (key, route)) in routes.iter().enumerate() {
             let node = NodeIndex::new(node);
             for (i, r) in route.spec.routes.iter().enumerate() {
-                if let Some(target) = r.delegate.as_ref().and_then(|d| target(&key.namespace, d)) {
+                if let Some(target) = r.delegate.as_deref().and_then(|d| target(&key.namespace, d)) {
                     let delegation = Delegation::Route {
                         route: i,
                         prefix: r.match_.clone(),

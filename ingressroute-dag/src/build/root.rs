@@ -128,7 +128,7 @@ pub(crate) fn run_root(
         let delegates = spec
             .routes
             .iter()
-            .filter_map(|r| r.delegate.as_ref())
+            .filter_map(|r| r.delegate.as_deref())
             .chain(spec.tcpproxy.as_ref().and_then(|t| t.delegate.as_ref()));
         for delegate in delegates {
             // Resolved as the graph resolves it.

@@ -242,34 +242,44 @@ impl World {
                     .map(|r| Route {
                         match_: MATCHES[r.prefix].into(),
                         services: services(&r.services),
-                        delegate: r.delegate.as_ref().map(|t| delegate(self, o.namespace, t)),
+                        delegate: r
+                            .delegate
+                            .as_ref()
+                            .map(|t| delegate(self, o.namespace, t))
+                            .map(Box::new),
                         enable_websockets: r.websockets,
-                        timeout_policy: r.timeout.map(|t| ingressroute_api::TimeoutPolicy {
-                            request: Some(t.into()),
-                        }),
+                        timeout_policy: r
+                            .timeout
+                            .map(|t| ingressroute_api::TimeoutPolicy {
+                                request: Some(t.into()),
+                            })
+                            .map(Box::new),
                         ..Route::default()
                     })
                     .collect();
                 let virtualhost = o.root.as_ref().map(|(fqdn, tls)| ApiVirtualHost {
                     fqdn: FQDNS[*fqdn].into(),
-                    tls: tls.as_ref().map(|t| match t {
-                        GenTls::Secret => Tls {
-                            secret_name: "tls".into(),
-                            ..Tls::default()
-                        },
-                        GenTls::CrossNamespaceSecret => Tls {
-                            secret_name: "a/tls".into(),
-                            ..Tls::default()
-                        },
-                        GenTls::Missing => Tls {
-                            secret_name: "nope".into(),
-                            ..Tls::default()
-                        },
-                        GenTls::Passthrough => Tls {
-                            passthrough: true,
-                            ..Tls::default()
-                        },
-                    }),
+                    tls: tls
+                        .as_ref()
+                        .map(|t| match t {
+                            GenTls::Secret => Tls {
+                                secret_name: "tls".into(),
+                                ..Tls::default()
+                            },
+                            GenTls::CrossNamespaceSecret => Tls {
+                                secret_name: "a/tls".into(),
+                                ..Tls::default()
+                            },
+                            GenTls::Missing => Tls {
+                                secret_name: "nope".into(),
+                                ..Tls::default()
+                            },
+                            GenTls::Passthrough => Tls {
+                                passthrough: true,
+                                ..Tls::default()
+                            },
+                        })
+                        .map(Box::new),
                 });
                 let tcpproxy = o.tcp.as_ref().map(|(svcs, target)| TcpProxy {
                     services: services(svcs),
@@ -280,7 +290,7 @@ impl World {
                     IngressRouteSpec {
                         virtualhost,
                         routes,
-                        tcpproxy,
+                        tcpproxy: tcpproxy.map(Box::new),
                         ..Default::default()
                     },
                 );

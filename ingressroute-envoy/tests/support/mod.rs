@@ -93,16 +93,16 @@ impl Svc {
 
     /// Sets `healthCheck`.
     pub(crate) fn health_check(mut self, health_check: api::HealthCheck) -> Self {
-        self.0.health_check = Some(health_check);
+        self.0.health_check = Some(Box::new(health_check));
         self
     }
 
     /// Sets `validation`.
     pub(crate) fn validation(mut self, ca_secret: &str, subject_name: &str) -> Self {
-        self.0.validation = Some(api::UpstreamValidation {
+        self.0.validation = Some(Box::new(api::UpstreamValidation {
             ca_secret: ca_secret.into(),
             subject_name: subject_name.into(),
-        });
+        }));
         self
     }
 }
@@ -267,6 +267,8 @@ pub(crate) fn kube_endpoints(key: &str, subsets: &[(&str, &[&str], i32)]) -> cor
 // ----- the world ------------------------------------------------------------------------------
 
 /// One input object.
+// A fixture holds a few dozen of them: boxing the larger variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub(crate) enum Item {
     /// An IngressRoute.
@@ -345,7 +347,7 @@ impl World {
         self.current_mut().spec.routes.push(api::Route {
             match_: prefix.into(),
             services,
-            delegate,
+            delegate: delegate.map(Box::new),
             ..Default::default()
         });
         self
@@ -371,27 +373,27 @@ impl World {
 
     /// Sets `timeoutPolicy.request` on the last route.
     pub(crate) fn timeout(mut self, request: &str) -> Self {
-        self.last_route().timeout_policy = Some(api::TimeoutPolicy {
+        self.last_route().timeout_policy = Some(Box::new(api::TimeoutPolicy {
             request: Some(request.into()),
-        });
+        }));
         self
     }
 
     /// Sets `retryPolicy` on the last route.
     pub(crate) fn retry(mut self, count: Option<i64>, per_try_timeout: Option<&str>) -> Self {
-        self.last_route().retry_policy = Some(api::RetryPolicy {
+        self.last_route().retry_policy = Some(Box::new(api::RetryPolicy {
             count,
             per_try_timeout: per_try_timeout.map(Into::into),
-        });
+        }));
         self
     }
 
     /// Terminates TLS with `secret_name`.
     pub(crate) fn tls(mut self, secret_name: &str) -> Self {
-        self.vhost_mut().tls = Some(api::Tls {
+        self.vhost_mut().tls = Some(Box::new(api::Tls {
             secret_name: secret_name.into(),
             ..Default::default()
-        });
+        }));
         self
     }
 
@@ -407,18 +409,18 @@ impl World {
 
     /// TLS passthrough.
     pub(crate) fn passthrough(mut self) -> Self {
-        self.vhost_mut().tls = Some(api::Tls {
+        self.vhost_mut().tls = Some(Box::new(api::Tls {
             secret_name: String::new(),
             passthrough: true,
             ..Default::default()
-        });
+        }));
         self
     }
 
     /// Sets `tcpproxy`.
     pub(crate) fn tcpproxy(mut self, target: impl Target) -> Self {
         let (services, delegate) = target.into_parts();
-        self.current_mut().spec.tcpproxy = Some(api::TcpProxy { services, delegate });
+        self.current_mut().spec.tcpproxy = Some(Box::new(api::TcpProxy { services, delegate }));
         self
     }
 

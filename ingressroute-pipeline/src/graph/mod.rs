@@ -334,7 +334,7 @@ impl Builder {
         let from = (NodeKind::IngressRoute, key);
         let in_namespace = |name: &str| ObjectRef::new(key.namespace.clone(), name);
         let spec = &route.spec;
-        if let Some(tls) = spec.virtualhost.as_ref().and_then(|v| v.tls.as_ref())
+        if let Some(tls) = spec.virtualhost.as_ref().and_then(|v| v.tls.as_deref())
             && !tls.secret_name.is_empty()
         {
             // `namespace/name` names a delegated certificate (see behaviour §3).
