@@ -7,8 +7,8 @@
 //!                                                   │
 //!                        (on a blocking thread)     ▼
 //!              Sources::reload ──▶ last good version of every file ──▶ merged Loaded
-//!                                                                          │ check::feed
-//!                                                                          ▼ (one relist)
+//!                                                                          │ Fed::feed: what changed
+//!                                                                          ▼ (the first time: a relist)
 //!     Pipeline (the controller's): Effect ─┬─ rebuild ──▶ build + translate ──▶ Resources
 //!                                          └─ endpoints only ──▶ ClusterLoadAssignments
 //!            │                                                               │
@@ -45,6 +45,7 @@
 
 mod debug;
 pub mod envoy;
+mod fed;
 pub mod sources;
 pub mod watch;
 
@@ -213,6 +214,8 @@ pub enum Error {
 #[derive(Debug)]
 struct State {
     pipeline: Pipeline,
+    /// What the pipeline was given, so that a reload gives it only what changed.
+    fed: fed::Fed,
     wait_for_all: bool,
     published: bool,
     statuses: Statuses,
@@ -271,7 +274,7 @@ impl State {
             }
         }
         let merged = sources.merged();
-        let effect = check::feed(&mut self.pipeline, &merged);
+        let effect = self.fed.feed(&mut self.pipeline, &merged);
         if effect.rebuild || !self.published {
             let rebuild = self.pipeline.rebuild();
             if let Some(graph) = &self.graph {
@@ -436,6 +439,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
         sources: Sources::new(args.paths.clone()),
         state: State {
             pipeline: Pipeline::new(args.config(), args.envoy_config()),
+            fed: fed::Fed::default(),
             wait_for_all: args.wait_for_all,
             published: false,
             statuses: Statuses::new(),
