@@ -153,6 +153,9 @@ subsets: [{addresses: [{ip: 10.0.0.1}], ports: [{name: http, port: 8080}]}]
         )
     }
 
+    /// A change to the files.
+    type Edit<'a> = Box<dyn Fn() + 'a>;
+
     /// Every edit below, fed to one pipeline by [`Fed`] and relisted into a new one: the
     /// same statuses and the same resources, byte for byte, after each.
     #[test]
@@ -167,7 +170,7 @@ subsets: [{addresses: [{ip: 10.0.0.1}], ports: [{name: http, port: 8080}]}]
 
         let a = root("a", "a.example.com", "/", "web", "80");
         let b = root("b", "b.example.com", "/", "api", "80");
-        let edits: Vec<(&str, Box<dyn Fn()>)> = vec![
+        let edits: Vec<(&str, Edit<'_>)> = vec![
             (
                 "the first load",
                 Box::new(|| {
