@@ -777,7 +777,8 @@ fn profile(dir: &Path, rounds: Option<usize>) -> (Vec<KindSize>, Option<Profile>
     assert!(sources.reload());
     let initial_load = started.elapsed();
     let mut pipeline = Pipeline::new(config, envoy);
-    ingressroute_cli::check::feed(&mut pipeline, &sources.merged());
+    let mut fed = ingressroute_cli::serve::fed::Fed::default();
+    fed.feed(&mut pipeline, &sources.merged());
     let _ = pipeline.rebuild();
     let all = pipeline.resources();
     let mut snapshot = Snapshot::from_encoded(all.clone()).unwrap();
@@ -821,8 +822,8 @@ fn profile(dir: &Path, rounds: Option<usize>) -> (Vec<KindSize>, Option<Profile>
         }
         time("  of check: CRD schema validation", t);
         let t = Instant::now();
-        let effect = ingressroute_cli::check::feed(&mut pipeline, &loaded);
-        time("feed (every object again; the store keeps what changed)", t);
+        let effect = fed.feed(&mut pipeline, &loaded);
+        time("feed (what changed: the edited file's objects)", t);
         assert!(effect.rebuild);
         let t = Instant::now();
         let dag = pipeline.build();

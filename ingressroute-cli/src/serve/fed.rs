@@ -27,9 +27,10 @@ struct Entry {
     _held: Object,
 }
 
-/// The objects last given to a pipeline, by the address of their shared value.
+/// The objects last given to a pipeline, by the address of their shared value: what
+/// `serve` feeds its pipeline with (see the module docs).
 #[derive(Debug, Default)]
-pub(super) struct Fed {
+pub struct Fed {
     /// `None` until the first feed, which is a relist.
     entries: Option<HashMap<usize, Entry>>,
 }
@@ -63,7 +64,7 @@ impl Fed {
     /// ([`check::feed`]), then only what differs from the last call. Returns what that
     /// calls for. `loaded` holds each kind, namespace and name once (as
     /// [`Loaded`] merges them).
-    pub(super) fn feed(&mut self, pipeline: &mut Pipeline, loaded: &Loaded) -> pipeline::Effect {
+    pub fn feed(&mut self, pipeline: &mut Pipeline, loaded: &Loaded) -> pipeline::Effect {
         let Some(old) = self.entries.as_mut() else {
             let effect = check::feed(pipeline, loaded);
             self.entries = Some(

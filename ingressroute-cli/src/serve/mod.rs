@@ -45,7 +45,7 @@
 
 mod debug;
 pub mod envoy;
-mod fed;
+pub mod fed;
 pub mod sources;
 pub mod watch;
 
