@@ -52,7 +52,7 @@
 //! read as a stream of JSON values, one document each.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
 use std::io::{self, Read};
@@ -63,6 +63,7 @@ use ingressroute_api::validate::{self, Finding, FindingKind};
 use ingressroute_api::{API_VERSION, IngressRoute, TLSCertificateDelegation, lenient};
 use ingressroute_dag::ObjectRef;
 use k8s_openapi::api::core::v1 as core_v1;
+use rustc_hash::FxHashMap;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_saphyr::Spanned;
@@ -476,7 +477,9 @@ impl fmt::Display for Diagnostic {
 pub struct Loaded {
     manifests: Vec<Manifest>,
     diagnostics: Vec<Diagnostic>,
-    index: HashMap<(Kind, ObjectRef), usize>,
+    /// Where each kind, namespace and name is in `manifests` (Fx: hashed on every
+    /// merge of `serve`, for every object).
+    index: FxHashMap<(Kind, ObjectRef), usize>,
 }
 
 /// Loads every path in order: files, directories (walked recursively in sorted order,
@@ -503,6 +506,16 @@ impl Loaded {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Nothing loaded yet, with room for `manifests` manifests.
+    #[must_use]
+    pub fn with_capacity(manifests: usize) -> Self {
+        Self {
+            manifests: Vec::with_capacity(manifests),
+            diagnostics: Vec::new(),
+            index: FxHashMap::with_capacity_and_hasher(manifests, rustc_hash::FxBuildHasher),
+        }
     }
 
     /// The manifests, in the order they were found (a duplicate takes the place of the

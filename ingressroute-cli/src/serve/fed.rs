@@ -24,6 +24,8 @@ struct Entry {
     /// Whether the pipeline got it (an object the API server would reject does not exist
     /// for it).
     given: bool,
+    /// The last feed that found it.
+    round: u64,
     _held: Object,
 }
 
@@ -33,6 +35,8 @@ struct Entry {
 pub struct Fed {
     /// `None` until the first feed, which is a relist.
     entries: Option<HashMap<usize, Entry>>,
+    /// How many feeds there were.
+    round: u64,
 }
 
 /// The address of an object's shared value.
@@ -76,6 +80,7 @@ impl Fed {
                             kind: kind(&manifest.object),
                             key: manifest.object.object_ref(),
                             given: check::pipeline_object(manifest).is_some(),
+                            round: self.round,
                             _held: manifest.object.clone(),
                         };
                         (address(&manifest.object), entry)
@@ -84,13 +89,16 @@ impl Fed {
             );
             return effect;
         };
+        // Marked in place, the entries kept as they are: nothing is rehashed for the
+        // objects that did not change.
+        self.round = self.round.wrapping_add(1);
+        let round = self.round;
         let mut effect = pipeline::Effect::default();
-        let mut entries = HashMap::with_capacity(loaded.manifests().len());
         let mut applied = HashSet::new();
         for manifest in loaded.manifests() {
             let address = address(&manifest.object);
-            if let Some(entry) = old.remove(&address) {
-                entries.insert(address, entry);
+            if let Some(entry) = old.get_mut(&address) {
+                entry.round = round;
                 continue;
             }
             let object = check::pipeline_object(manifest);
@@ -98,23 +106,28 @@ impl Fed {
                 kind: kind(&manifest.object),
                 key: manifest.object.object_ref(),
                 given: object.is_some(),
+                round,
                 _held: manifest.object.clone(),
             };
             if let Some(object) = object {
                 applied.insert((entry.kind, entry.key.clone()));
                 pipeline.apply_into(Event::Apply(object), &mut effect);
             }
-            entries.insert(address, entry);
+            old.insert(address, entry);
         }
-        // What is left was replaced (its kind and name were just applied) or is gone.
-        let mut gone: Vec<Entry> = old.drain().map(|(_, entry)| entry).collect();
-        gone.sort_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
-        for entry in gone {
-            if entry.given && !applied.contains(&(entry.kind, entry.key.clone())) {
-                pipeline.apply_into(Event::Delete(entry.kind, entry.key), &mut effect);
+        // What was not marked was replaced (its kind and name were just applied) or is gone.
+        let mut gone = Vec::new();
+        old.retain(|_, entry| {
+            let kept = entry.round == round;
+            if !kept && entry.given && !applied.contains(&(entry.kind, entry.key.clone())) {
+                gone.push((entry.kind, entry.key.clone()));
             }
+            kept
+        });
+        gone.sort();
+        for (kind, key) in gone {
+            pipeline.apply_into(Event::Delete(kind, key), &mut effect);
         }
-        self.entries = Some(entries);
         effect
     }
 }

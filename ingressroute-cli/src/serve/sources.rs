@@ -198,7 +198,8 @@ impl Sources {
     /// same kind, namespace and name replaces an earlier one, with a warning).
     #[must_use]
     pub fn merged(&self) -> Loaded {
-        let mut loaded = Loaded::new();
+        let good = || self.order.iter().filter_map(|path| self.files.get(path)?.good.as_ref());
+        let mut loaded = Loaded::with_capacity(good().map(Vec::len).sum());
         for path in &self.order {
             if let Some(manifests) = self.files.get(path).and_then(|f| f.good.as_ref()) {
                 for manifest in manifests {
