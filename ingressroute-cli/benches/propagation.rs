@@ -39,9 +39,16 @@
 //! attach `perf record --call-graph dwarf -p <pid>` to the pid it prints (the bench profile
 //! keeps debug info).
 //!
+//! The holdoff rebuilds a change at once when the last rebuild is more than 500 ms old,
+//! else 100 ms after the last change. With the default gap between edits, an edit that
+//! is served quickly leaves the next one more than 500 ms after its rebuild: it is built
+//! at once (`holdoff ends -> snapshot published` is then negative). `--gap-ms 50` keeps
+//! every edit within 500 ms of the last rebuild, so each waits the 100 ms: the worst case.
+//!
 //! ```text
 //! cargo bench -p ingressroute-cli --bench propagation                   # 1000 and 10000
 //! cargo bench -p ingressroute-cli --bench propagation -- 1000 --edits 20
+//! cargo bench -p ingressroute-cli --bench propagation -- --gap-ms 50    # every edit held
 //! ```
 //!
 //! Without an Envoy binary (`cargo xtask envoy`, or `ENVOY_BIN`) it says so loudly and
