@@ -101,6 +101,7 @@ impl<'a> Builder<'a> {
     /// Builds one route with services ([behaviour §3.5](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s3-5)), checking every service.
     pub(super) fn route(
         &mut self,
+        node: usize,
         key: &ObjectRef,
         ir: &'a IngressRoute,
         r: &'a api::Route,
@@ -185,6 +186,7 @@ impl<'a> Builder<'a> {
         let timeout = timeout(m, r.timeout_policy.as_deref())?;
         let retry = retry(m, r.retry_policy.as_deref())?;
         let permit_insecure = r.permit_insecure && !self.config.disable_permit_insecure;
+        let source = self.source(node).unwrap_or_else(|| Arc::new(key.clone()));
         Ok(ServedRoute {
             prefix: r.match_.clone(),
             clusters,
@@ -193,7 +195,7 @@ impl<'a> Builder<'a> {
             timeout,
             retry: retry.map(Box::new),
             https_redirect: https && !permit_insecure,
-            source: key.clone(),
+            source,
         })
     }
 

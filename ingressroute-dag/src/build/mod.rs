@@ -159,6 +159,9 @@ struct Builder<'a> {
     /// names the Service too) and strategy: routes that use the same upstream share one
     /// [`Cluster`](crate::Cluster) instead of each allocating its own copy.
     plain_clusters: FxHashMap<(usize, Option<&'a str>), Arc<crate::Cluster>>,
+    /// The reference every served route of an object shares, by vertex: made when the
+    /// object's first route is served, so that a route holds a pointer, not two strings.
+    sources: Vec<Option<Arc<ObjectRef>>>,
     referenced_secrets: References,
     /// The namespaces whose TLSCertificateDelegations were consulted.
     consulted_delegations: Vec<String>,
@@ -186,6 +189,7 @@ impl<'a> Builder<'a> {
             referenced_services: References::default(),
             found_services: FxHashMap::default(),
             plain_clusters: FxHashMap::default(),
+            sources: vec![None; routes.len()],
             referenced_secrets: References::default(),
             consulted_delegations: Vec::new(),
         }
@@ -252,6 +256,17 @@ impl<'a> Builder<'a> {
 
     fn is_invalid(&self, node: usize) -> bool {
         self.findings.get(node).is_some_and(Option::is_some)
+    }
+
+    /// The reference of an object that its served routes share.
+    fn source(&mut self, node: usize) -> Option<Arc<ObjectRef>> {
+        let routes = self.routes;
+        let slot = self.sources.get_mut(node)?;
+        let source = match slot {
+            Some(source) => source,
+            None => slot.insert(Arc::new(routes.get(node)?.0.clone())),
+        };
+        Some(Arc::clone(source))
     }
 
     /// `namespace/name` of an object.
