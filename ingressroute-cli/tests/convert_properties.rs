@@ -122,7 +122,7 @@ fn check(
             let found = out
                 .served
                 .iter()
-                .filter(|(prefix, object)| *prefix == route.prefix && *object == route.source)
+                .filter(|(prefix, object)| *prefix == route.prefix && *object == *route.source)
                 .count();
             prop_assert!(
                 found >= 1,
@@ -200,7 +200,7 @@ fn check_gateway(
     let served: BTreeSet<(ObjectRef, String)> = dag
         .virtual_hosts()
         .iter()
-        .flat_map(|v| v.routes.iter().map(|r| (r.source.clone(), r.prefix.clone())))
+        .flat_map(|v| v.routes.iter().map(|r| ((*r.source).clone(), r.prefix.clone())))
         .collect();
     prop_assert_eq!(rules.keys().cloned().collect::<BTreeSet<_>>(), served);
     prop_assert!(rules.values().all(|n| *n == 1), "{rules:?}");

@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 use rustc_hash::{FxHashMap, FxHashSet};
 use smallvec::SmallVec;
 
-use crate::build::{Dependency, Finding, RootRun, TreeEntry, accepts_class, run_root};
+use crate::build::{Dependency, Finding, PlainClusters, RootRun, TreeEntry, accepts_class, run_root};
 use crate::dag::{Entry, Lookups};
 use crate::shared_map::SharedMap;
 use crate::status::{CurrentStatus, Reason, Status, messages};
@@ -187,6 +187,9 @@ pub struct IncrementalDag {
     statuses: SharedMap<ObjectRef, Entry>,
     /// Sorted by fqdn; shared with the last [`Dag`] (copied on the next change).
     virtual_hosts: Arc<Vec<Arc<ServedVirtualHost>>>,
+    /// The upstreams without health check or validation, shared by the routes of every
+    /// root, as in a full build (each root's walk would otherwise make its own).
+    clusters: PlainClusters,
 }
 
 /// What is kept of one root between builds.
@@ -384,10 +387,11 @@ impl IncrementalDag {
 
         // Walk them, each alone, serving with what it found itself.
         let mut runs: Vec<(u32, RootRun)> = Vec::with_capacity(walked.len());
+        let mut clusters = std::mem::take(&mut self.clusters);
         for id in &walked {
             let Some(slot) = self.slot_by_id(*id) else { continue };
             let duplicate = self.duplicate(slot);
-            if let Some(run) = run_root(objects, &self.config, &slot.key, duplicate, &|_| false) {
+            if let Some(run) = run_root(objects, &self.config, &slot.key, duplicate, &|_| false, &mut clusters) {
                 runs.push((*id, run));
             }
         }
@@ -457,10 +461,11 @@ impl IncrementalDag {
         for id in &reserve {
             let Some(slot) = self.slot_by_id(*id) else { continue };
             let duplicate = self.duplicate(slot);
-            if let Some(run) = run_root(objects, &self.config, &slot.key, duplicate, &is_invalid) {
+            if let Some(run) = run_root(objects, &self.config, &slot.key, duplicate, &is_invalid, &mut clusters) {
                 served_again.push((*id, run));
             }
         }
+        self.clusters = clusters;
         for (id, mut run) in served_again {
             if let Some(Some(slot)) = self.slots.get_mut(id as usize) {
                 if !hosts.contains_key(&id) && slot.serves {

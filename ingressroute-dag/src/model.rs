@@ -118,8 +118,9 @@ pub struct ServedRoute {
     pub retry: Option<Box<ServedRetryPolicy>>,
     /// On the plain listener, answer with a redirect to HTTPS instead of routing.
     pub https_redirect: bool,
-    /// The IngressRoute that declared this route.
-    pub source: ObjectRef,
+    /// The IngressRoute that declared this route: one reference shared by every route
+    /// it serves (50,000 routes of 20,000 IngressRoutes at dataset L).
+    pub source: Arc<ObjectRef>,
 }
 
 impl ServedRoute {
@@ -307,13 +308,13 @@ mod tests {
         assert!(size_of::<Cluster>() <= 88, "Cluster: {} bytes", size_of::<Cluster>());
     }
 
-    /// Every served route is kept with its virtual host, four to a host at dataset L: 152
-    /// bytes keeps four in the allocator's 640-byte size class (768 with the retries
-    /// inline).
+    /// Every served route is kept with its virtual host, four to a host at dataset L: 112
+    /// bytes keeps four in the allocator's 448-byte size class (640 with the source's two
+    /// strings inline, 768 with the retries inline too).
     #[test]
     fn a_served_route_stays_small() {
         assert!(
-            size_of::<ServedRoute>() <= 152,
+            size_of::<ServedRoute>() <= 112,
             "ServedRoute: {} bytes",
             size_of::<ServedRoute>()
         );

@@ -34,7 +34,7 @@ fn a_delegated_child_is_valid_and_its_routes_attach_to_the_roots_host() {
     let vhost = vhost(&dag, "foo.com");
     assert_eq!(vhost.root, r("default/root"));
     assert_eq!(prefixes(vhost), ["/blog"]);
-    assert_eq!(route(vhost, "/blog").source, r("default/blog"));
+    assert_eq!(*route(vhost, "/blog").source, r("default/blog"));
 }
 
 #[test]
@@ -122,7 +122,7 @@ fn routes_are_added_depth_first_and_the_last_one_for_a_prefix_wins() {
         .route("/x", svc("s2", 80))
         .dag();
     assert_eq!(upstreams(route(vhost(&root_first, "foo.com"), "/x")), ["default/s2:80"]);
-    assert_eq!(route(vhost(&root_first, "foo.com"), "/x").source, r("default/child"));
+    assert_eq!(*route(vhost(&root_first, "foo.com"), "/x").source, r("default/child"));
 }
 
 #[test]
@@ -139,7 +139,7 @@ fn a_child_delegated_twice_through_the_same_prefix_wins_again_at_its_second_plac
         .dag();
     assert_valid(&dag, "default/child");
     assert_eq!(upstreams(route(vhost(&dag, "foo.com"), "/x")), ["default/s1:80"]);
-    assert_eq!(route(vhost(&dag, "foo.com"), "/x").source, r("default/child"));
+    assert_eq!(*route(vhost(&dag, "foo.com"), "/x").source, r("default/child"));
 }
 
 #[test]
@@ -157,7 +157,7 @@ fn in_a_diamond_the_shared_grandchild_reached_last_wins() {
         .child("default/bottom")
         .route("/x", svc("s1", 80))
         .dag();
-    assert_eq!(route(vhost(&dag, "foo.com"), "/x").source, r("default/bottom"));
+    assert_eq!(*route(vhost(&dag, "foo.com"), "/x").source, r("default/bottom"));
 
     // And with right's route after its delegation, right wins.
     let dag = root()
@@ -171,7 +171,7 @@ fn in_a_diamond_the_shared_grandchild_reached_last_wins() {
         .child("default/bottom")
         .route("/x", svc("s1", 80))
         .dag();
-    assert_eq!(route(vhost(&dag, "foo.com"), "/x").source, r("default/right"));
+    assert_eq!(*route(vhost(&dag, "foo.com"), "/x").source, r("default/right"));
 }
 
 #[test]
@@ -192,7 +192,7 @@ fn a_delegation_through_an_invalid_parent_does_not_count_for_route_order() {
         .dag();
     assert_invalid(&dag, "default/bad", "Service [missing:80] is invalid or missing");
     assert_valid(&dag, "default/shared");
-    assert_eq!(route(vhost(&dag, "foo.com"), "/x").source, r("default/root"));
+    assert_eq!(*route(vhost(&dag, "foo.com"), "/x").source, r("default/root"));
 }
 
 // ----- delegating to roots ------------------------------------------------------------------

@@ -38,7 +38,7 @@ use ingressroute_dag::{ChangedObjects, Config, Dag, DagUpdate, IncrementalDag, O
 use k8s_openapi::api::core::v1 as core_v1;
 use proptest::prelude::*;
 
-use support::{Fixture, Item, Valid, assert_invalid, assert_status, delegate, r, svc};
+use support::{Fixture, Item, Valid, assert_invalid, assert_status, delegate, r, route, svc, vhost};
 use world::{FQDNS, GenObject, GenTarget, NAMESPACES, SERVICES, World, object, target, world};
 
 // ----- comparing builds ---------------------------------------------------------------------
@@ -693,4 +693,38 @@ fn an_unchanged_virtual_host_stays_the_same_arc() {
     for (old, new) in previous.virtual_hosts().iter().zip(update.dag.virtual_hosts()) {
         assert!(Arc::ptr_eq(old, new), "{}", new.fqdn);
     }
+}
+
+#[test]
+fn routes_of_different_roots_share_the_cluster_of_an_upstream_across_updates() {
+    let fixture = Fixture::new()
+        .root("one", "one.com")
+        .route("/", svc("s1", 80))
+        .root("two", "two.com")
+        .route("/", svc("s1", 80))
+        .route("/x", svc("s1", 80).strategy("Random"))
+        .service("s1", &[80]);
+    let objects = fixture.build();
+    let mut incremental = IncrementalDag::new(&objects, fixture.config());
+    let cluster =
+        |dag: &Dag, fqdn: &str, prefix: &str| Arc::clone(&route(vhost(dag, fqdn), prefix).clusters[0].cluster);
+    let first = incremental.dag();
+    assert!(Arc::ptr_eq(
+        &cluster(&first, "one.com", "/"),
+        &cluster(&first, "two.com", "/")
+    ));
+    assert!(!Arc::ptr_eq(
+        &cluster(&first, "one.com", "/"),
+        &cluster(&first, "two.com", "/x")
+    ));
+
+    // A root walked again takes the cluster the other root still holds.
+    let mut changed = ChangedObjects::new();
+    changed.ingress_routes.insert(r("one"));
+    let update = incremental.update(&objects, &changed);
+    assert_eq!(update.walked, keys(&["one"]));
+    assert!(Arc::ptr_eq(
+        &cluster(&update.dag, "one.com", "/"),
+        &cluster(&first, "two.com", "/")
+    ));
 }

@@ -166,7 +166,7 @@ fn check(world: &World) -> Result<(), TestCaseError> {
                     }
                     let mut matches = matches.clone();
                     matches.push(r.match_.clone());
-                    if target == route.source {
+                    if target == *route.source {
                         for m in &matches {
                             prop_assert!(
                                 under(&route.prefix, m),

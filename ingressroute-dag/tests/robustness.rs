@@ -39,7 +39,7 @@ fn a_ten_thousand_long_delegation_chain_is_served() {
     assert_valid(&dag, &link(9_999));
     assert!(dag.statuses().values().all(|s| s.current_status == Valid));
     assert_eq!(upstreams(route(vhost(&dag, "foo.com"), "/")), ["default/s1:80"]);
-    assert_eq!(route(vhost(&dag, "foo.com"), "/").source, r(&link(9_999)));
+    assert_eq!(*route(vhost(&dag, "foo.com"), "/").source, r(&link(9_999)));
 }
 
 #[test]

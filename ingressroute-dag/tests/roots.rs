@@ -18,7 +18,7 @@ fn a_root_with_a_service_is_valid_and_serves_its_fqdn() {
     assert_eq!(vhost.root, r("default/basic"));
     assert_eq!(prefixes(vhost), ["/"]);
     assert_eq!(upstreams(route(vhost, "/")), ["default/s1:80"]);
-    assert_eq!(route(vhost, "/").source, r("default/basic"));
+    assert_eq!(*route(vhost, "/").source, r("default/basic"));
     assert!(vhost.secure.is_none());
     assert_eq!(
         dag.status(&r("default/basic")).unwrap().vhost.as_deref(),

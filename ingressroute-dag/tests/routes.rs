@@ -721,7 +721,7 @@ fn a_route_carries_its_options() {
     assert!(!route.https_redirect);
     assert_eq!(route.timeout, Timeout::Default);
     assert_eq!(route.retry, None);
-    assert_eq!(route.source, r("default/basic"));
+    assert_eq!(*route.source, r("default/basic"));
 }
 
 #[test]

@@ -31,7 +31,7 @@ pub fn sources(
     let mut found = BTreeSet::new();
     let add_routes = |vhost: &ServedVirtualHost, routes: &[ServedRoute], found: &mut BTreeSet<_>| {
         found.insert(vhost.root.clone());
-        found.extend(routes.iter().map(|r| r.source.clone()));
+        found.extend(routes.iter().map(|r| (*r.source).clone()));
     };
     for vhost in dag.virtual_hosts() {
         match kind {
@@ -73,7 +73,7 @@ pub fn sources(
                 };
                 for route in vhost.routes.iter().filter(|r| uses(&r.clusters)) {
                     found.insert(vhost.root.clone());
-                    found.insert(route.source.clone());
+                    found.insert((*route.source).clone());
                 }
                 if let Some(tcp) = vhost.secure.as_ref().and_then(|s| s.tcp_proxy.as_ref())
                     && uses(&tcp.clusters)

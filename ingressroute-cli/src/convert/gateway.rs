@@ -436,7 +436,7 @@ impl Converter<'_, '_> {
                     .into_iter()
                     .chain(plain.map(|rule| (true, Some(rule), listener_name("http", fqdn))))
                 {
-                    let builder = routes.entry((route.source.clone(), insecure)).or_default();
+                    let builder = routes.entry(((*route.source).clone(), insecure)).or_default();
                     builder.hostnames.insert(fqdn.to_ascii_lowercase());
                     builder.sections.insert(section);
                     let Some(rule) = rule else { continue };

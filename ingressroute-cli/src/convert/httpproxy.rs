@@ -160,7 +160,7 @@ fn shadowing(
             let Some((winner, index)) = served.get(&route.prefix) else {
                 continue;
             };
-            if *winner != route.source {
+            if *winner != *route.source {
                 let warning = Warning::new(
                     winner,
                     format!("spec.routes[{index}].match"),

@@ -60,6 +60,7 @@ use crate::shared_map::SharedMap;
 use crate::status::Reason;
 use crate::{Config, Dag, K8sService, ObjectRef, Objects, ServedVirtualHost, Status};
 
+pub(crate) use self::convert::PlainClusters;
 pub(crate) use self::root::{Dependency, RootRun, TreeEntry, run_root};
 
 use self::graph::CycleMembership;
@@ -86,7 +87,7 @@ pub fn build(objects: &Objects, config: &Config) -> Dag {
         shared.push(&stored.route);
     }
     let graph = DelegationGraph::new(&routes);
-    let run = Builder::new(objects, config, &routes, &graph, rejections).run();
+    let run = Builder::new(objects, config, &routes, &graph, rejections, PlainClusters::default()).run();
     let entries = SharedMap::from_sorted(run.statuses.into_iter().zip(shared).map(|((key, status), route)| {
         let route = Arc::clone(route);
         (key, Entry { status, route })
@@ -154,11 +155,11 @@ struct Builder<'a> {
     /// Services that were found, by address (noting them by name for every route that
     /// uses them would cost more than the rest of the lookup).
     found_services: FxHashMap<usize, &'a K8sService>,
-    /// The upstreams built so far without health check or validation, by Service port
-    /// (the address of the [`ServicePort`](crate::ServicePort) inside its Service, which
-    /// names the Service too) and strategy: routes that use the same upstream share one
-    /// [`Cluster`](crate::Cluster) instead of each allocating its own copy.
-    plain_clusters: FxHashMap<(usize, Option<&'a str>), Arc<crate::Cluster>>,
+    /// The upstreams without health check or validation that routes share.
+    plain_clusters: PlainClusters,
+    /// The reference every served route of an object shares, by vertex: made when the
+    /// object's first route is served, so that a route holds a pointer, not two strings.
+    sources: Vec<Option<Arc<ObjectRef>>>,
     referenced_secrets: References,
     /// The namespaces whose TLSCertificateDelegations were consulted.
     consulted_delegations: Vec<String>,
@@ -171,6 +172,7 @@ impl<'a> Builder<'a> {
         routes: &'a [(ObjectRef, &'a IngressRoute)],
         graph: &'a DelegationGraph,
         rejections: FxHashMap<usize, &'a str>,
+        plain_clusters: PlainClusters,
     ) -> Self {
         Self {
             objects,
@@ -185,7 +187,8 @@ impl<'a> Builder<'a> {
             visits: Vec::new(),
             referenced_services: References::default(),
             found_services: FxHashMap::default(),
-            plain_clusters: FxHashMap::default(),
+            plain_clusters,
+            sources: vec![None; routes.len()],
             referenced_secrets: References::default(),
             consulted_delegations: Vec::new(),
         }
@@ -252,6 +255,17 @@ impl<'a> Builder<'a> {
 
     fn is_invalid(&self, node: usize) -> bool {
         self.findings.get(node).is_some_and(Option::is_some)
+    }
+
+    /// The reference of an object that its served routes share.
+    fn source(&mut self, node: usize) -> Option<Arc<ObjectRef>> {
+        let routes = self.routes;
+        let slot = self.sources.get_mut(node)?;
+        let source = match slot {
+            Some(source) => source,
+            None => slot.insert(Arc::new(routes.get(node)?.0.clone())),
+        };
+        Some(Arc::clone(source))
     }
 
     /// `namespace/name` of an object.

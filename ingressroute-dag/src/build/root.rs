@@ -25,7 +25,7 @@ use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use ingressroute_api::IngressRoute;
 
 use super::walk::Path;
-use super::{Builder, Finding, accepts_class};
+use super::{Builder, Finding, PlainClusters, accepts_class};
 use crate::graph::DelegationGraph;
 use crate::objects::StoredIngressRoute;
 use crate::status::Reason;
@@ -96,13 +96,16 @@ pub(crate) struct RootRun {
 /// Walks and serves the root `root` alone, as [`build`](super::build) would, given
 /// `duplicate`, the description of its fqdn conflict if another root of an allowed
 /// namespace shares its fqdn, and `invalid`, which says whether another root found a
-/// non-root object invalid. `None` when `root` is not a root of the served class.
+/// non-root object invalid. Routes take their upstreams without health check or
+/// validation from `clusters`, shared with other roots' walks. `None` when `root` is not
+/// a root of the served class.
 pub(crate) fn run_root(
     objects: &Objects,
     config: &Config,
     root: &ObjectRef,
     duplicate: Option<String>,
     invalid: &dyn Fn(&ObjectRef) -> bool,
+    clusters: &mut PlainClusters,
 ) -> Option<RootRun> {
     let (root_ns, root_name, stored) = objects.ingress_routes.get_entry(&root.namespace, &root.name)?;
     let vhost = stored.route.spec.virtualhost.as_ref()?;
@@ -163,7 +166,7 @@ pub(crate) fn run_root(
 
     // The walk, as the full build's.
     let graph = DelegationGraph::new(&routes);
-    let mut builder = Builder::new(objects, config, &routes, &graph, rejections);
+    let mut builder = Builder::new(objects, config, &routes, &graph, rejections, std::mem::take(clusters));
     let duplicates: HashMap<usize, String> = duplicate.map(|d| (node, d)).into_iter().collect();
     let mut path = Path::new(routes.len());
     let walk = if builder.admit_root(node, key, vhost, &duplicates) {
@@ -212,6 +215,7 @@ pub(crate) fn run_root(
         }
         _ => (Vec::new(), None),
     };
+    *clusters = std::mem::take(&mut builder.plain_clusters);
     let tree = routes
         .iter()
         .enumerate()

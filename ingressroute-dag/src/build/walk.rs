@@ -396,7 +396,7 @@ impl<'a> Builder<'a> {
                         messages::prefix_mismatch(m, parent_prefix),
                     ));
                 }
-                steps.push(Step::Serve(self.route(key, route, r, https)?));
+                steps.push(Step::Serve(self.route(node, key, route, r, https)?));
             } else if r.delegate.is_some() {
                 // Decision D4: delegating routes are held to the parent's prefix too.
                 if !prefix_matches(m, parent_prefix) {
