@@ -207,15 +207,22 @@ pub(crate) struct Entry {
     /// An empty `ClusterLoadAssignment` standing in for a name that does not exist.
     pub(crate) placeholder: bool,
     /// The names the resource uses, which must exist in the same snapshot: sorted, without
-    /// repeats.
-    pub(crate) references: Box<[Reference]>,
+    /// repeats. Shared with the [`EncodedResource`] it came from when that list already is
+    /// (an incremental translation's are), rather than copied for every resource.
+    pub(crate) references: Arc<[Reference]>,
 }
 
 impl Entry {
     /// The resource `name`, encoded as `any`, using `references`; versioned here.
-    fn new(name: Arc<str>, any: Bytes, mut references: Vec<Reference>) -> Self {
-        references.sort_unstable();
-        references.dedup();
+    fn new(name: Arc<str>, any: Bytes, references: Arc<[Reference]>) -> Self {
+        let references = if references.windows(2).all(|pair| pair[0] < pair[1]) {
+            references
+        } else {
+            let mut sorted = references.to_vec();
+            sorted.sort_unstable();
+            sorted.dedup();
+            Arc::from(sorted)
+        };
         let version = content_version(&any);
         Self {
             share: share(&name, &version),
@@ -223,13 +230,13 @@ impl Entry {
             version,
             any,
             placeholder: false,
-            references: references.into_boxed_slice(),
+            references,
         }
     }
 
     /// The entry of an encoded resource, sharing its bytes.
     fn encoded(resource: EncodedResource) -> Self {
-        Self::new(Arc::from(resource.name), resource.any, resource.references.to_vec())
+        Self::new(Arc::from(resource.name), resource.any, resource.references)
     }
 
     /// The empty `ClusterLoadAssignment` sent for an EDS name that does not exist, so that
@@ -239,7 +246,7 @@ impl Entry {
             cluster_name: name.to_string(),
             ..Default::default()
         };
-        let mut entry = Self::new(Arc::clone(name), pack(&assignment), Vec::new());
+        let mut entry = Self::new(Arc::clone(name), pack(&assignment), Arc::default());
         entry.placeholder = true;
         Arc::new(entry)
     }
@@ -252,7 +259,7 @@ impl Entry {
             version,
             any: Bytes::new(),
             placeholder: false,
-            references: Box::default(),
+            references: Arc::default(),
         })
     }
 }
@@ -542,7 +549,7 @@ fn tally(kinds: &PerKind<Arc<KindSnapshot>>) -> Result<PerKind<Referrers>, Incon
     let mut used: PerKind<Vec<(&str, ResourceKind, &Arc<str>)>> = PerKind::default();
     for kind in ResourceKind::ALL {
         for (referrer, entry) in &kinds.get(kind).entries {
-            for reference in &entry.references {
+            for reference in entry.references.iter() {
                 used.get_mut(reference.kind)
                     .push((reference.name.as_str(), kind, referrer));
             }
@@ -1029,7 +1036,7 @@ impl Publisher {
             assignment.cluster_name = name.to_string();
             let any = pack(&assignment);
             if any != old.any {
-                let entry = Entry::new(Arc::clone(name), any, Vec::new());
+                let entry = Entry::new(Arc::clone(name), any, Arc::default());
                 upserts
                     .get_mut(ResourceKind::ClusterLoadAssignment)
                     .insert(Arc::clone(name), Arc::new(entry));
