@@ -49,6 +49,7 @@
 //! cargo bench -p ingressroute-cli --bench propagation                   # 1000 and 10000
 //! cargo bench -p ingressroute-cli --bench propagation -- 1000 --edits 20
 //! cargo bench -p ingressroute-cli --bench propagation -- --gap-ms 50    # every edit held
+//! cargo bench -p ingressroute-cli --bench propagation -- --delta        # incremental ADS
 //! ```
 //!
 //! Without an Envoy binary (`cargo xtask envoy`, or `ENVOY_BIN`) it says so loudly and
@@ -95,6 +96,8 @@ usage: cargo bench -p ingressroute-cli --bench propagation -- [SIZE...] [OPTIONS
   --poll-ms N     pause between two requests for the new route (default 2)
   --gap-ms N      pause after an edit is served, before the next (default 300, plus 0-99)
   --no-profile    skip the in-process rebuild profile
+  --delta         Envoy speaks incremental ADS (a bootstrap from `ingressroute bootstrap
+                  --delta`) instead of state of the world
   --no-envoy-debug
                   leave Envoy's `config` logger alone (by default it is set to debug
                   after startup, to time the arrival of each RDS response in Envoy)";
@@ -120,6 +123,7 @@ struct Options {
     gap: Duration,
     profile: bool,
     envoy_debug: bool,
+    delta: bool,
     bench: bool,
     help: bool,
 }
@@ -134,6 +138,7 @@ impl Options {
             gap: Duration::from_millis(300),
             profile: true,
             envoy_debug: true,
+            delta: false,
             bench: false,
             help: false,
         };
@@ -149,6 +154,7 @@ impl Options {
                 "--help" | "-h" => options.help = true,
                 "--no-profile" => options.profile = false,
                 "--no-envoy-debug" => options.envoy_debug = false,
+                "--delta" => options.delta = true,
                 "--edits" => options.edits = usize::try_from(number(arg, args.next())?).unwrap(),
                 "--warmup" => options.warmup = usize::try_from(number(arg, args.next())?).unwrap(),
                 "--poll-ms" => options.poll = Duration::from_millis(number(arg, args.next())?),
@@ -205,12 +211,17 @@ fn main() -> ExitCode {
         .unwrap();
     println!(
         "propagation: file edit -> first 200 through Envoy; holdoff {} ms quiet, {} ms max; \
-         {} measured edits (+{} warm-up) per size, polling every {} ms on one connection; {} cores",
+         {} measured edits (+{} warm-up) per size, polling every {} ms on one connection; {} ADS; {} cores",
         HOLDOFF.as_millis(),
         ingressroute_pipeline::MAX_DELAY.as_millis(),
         options.edits,
         options.warmup,
         options.poll.as_millis(),
+        if options.delta {
+            "incremental (delta)"
+        } else {
+            "state-of-the-world"
+        },
         std::thread::available_parallelism().map_or(0, usize::from),
     );
     let mut outcomes = Vec::new();
@@ -452,6 +463,9 @@ async fn run(n: usize, options: &Options) -> Outcome {
     let mut setup = Setup::new(&format!("propagation-{n}")).expect("Envoy was found");
     let backend = setup.http("backend");
     setup.log_filter(&format!("{DEFAULT_LOG_FILTER},ingressroute_cli::serve::watch=debug"));
+    if options.delta {
+        setup.delta();
+    }
     setup.file("services.yaml", services(n, &backend));
     setup.file("routes.yaml", routes(n));
     setup.file(EDITED, edited(0));
