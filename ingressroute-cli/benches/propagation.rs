@@ -853,7 +853,7 @@ fn profile(dir: &Path, rounds: Option<usize>) -> (Vec<KindSize>, Option<Profile>
         let translated = pipeline.translate(&dag);
         time("translate", t);
         let t = Instant::now();
-        let report = ingressroute_cli::check::report(
+        let report = ingressroute_cli::check::diagnostics(
             &loaded,
             &dag,
             pipeline.store(),

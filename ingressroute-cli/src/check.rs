@@ -416,6 +416,24 @@ pub fn feed(pipeline: &mut Pipeline, loaded: &Loaded) -> pipeline::Effect {
 /// (the CRD schema's with [`Schema::Validate`]).
 #[must_use]
 pub fn report(loaded: &Loaded, dag: &Dag, store: &pipeline::Store, schema: Schema) -> Report {
+    build_report(loaded, dag, store, schema, Items::Listed)
+}
+
+/// The diagnostics of [`report`] alone, without listing every IngressRoute: what `serve`
+/// logs after each rebuild. At 10,000 virtual hosts, listing them was most of the work.
+#[must_use]
+pub fn diagnostics(loaded: &Loaded, dag: &Dag, store: &pipeline::Store, schema: Schema) -> Vec<Diagnostic> {
+    build_report(loaded, dag, store, schema, Items::Left).diagnostics
+}
+
+/// Whether a report lists every IngressRoute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Items {
+    Listed,
+    Left,
+}
+
+fn build_report(loaded: &Loaded, dag: &Dag, store: &pipeline::Store, schema: Schema, listing: Items) -> Report {
     let served = store.ingress_class();
     let mut diagnostics = Vec::new();
     let mut fqdns: BTreeMap<ObjectRef, String> = BTreeMap::new();
@@ -424,7 +442,8 @@ pub fn report(loaded: &Loaded, dag: &Dag, store: &pipeline::Store, schema: Schem
     let mut undecodable: BTreeMap<ObjectRef, String> = BTreeMap::new();
 
     for manifest in loaded.manifests() {
-        let object = manifest.object.object_ref();
+        // Most manifests need no reference to their object (one clones two strings).
+        let object = || manifest.object.object_ref();
         if schema == Schema::Validate {
             for diagnostic in schema_diagnostics(manifest) {
                 if let Diagnostic::Rejected {
@@ -445,26 +464,29 @@ pub fn report(loaded: &Loaded, dag: &Dag, store: &pipeline::Store, schema: Schem
 
         match &manifest.object {
             Object::IngressRoute(route) => {
-                if let Some(virtualhost) = &route.spec.virtualhost {
-                    fqdns.insert(object.clone(), virtualhost.fqdn.clone());
+                if listing == Items::Listed
+                    && let Some(virtualhost) = &route.spec.virtualhost
+                {
+                    fqdns.insert(object(), virtualhost.fqdn.clone());
                 }
                 if let Some(class) = ingress_class(route) {
-                    classes.insert(object.clone(), (class.to_owned(), manifest.location.clone()));
+                    classes.insert(object(), (class.to_owned(), manifest.location.clone()));
                 }
             }
-            Object::Undecodable(route) => match store.undecodable_routes().get(&object) {
+            Object::Undecodable(route) => match store.undecodable_routes().get(&object()) {
                 Some(stored) => {
-                    undecodable.insert(object, stored.description());
+                    undecodable.insert(object(), stored.description());
                 }
                 None => diagnostics.push(Diagnostic::IgnoredIngressClass {
                     location: manifest.location.clone(),
-                    object,
+                    object: object(),
                     class: route.class.clone().unwrap_or_default(),
                     served: served.to_owned(),
                 }),
             },
             _ if manifest.rejected() => {}
             Object::Secret(_) => {
+                let object = object();
                 if let Some(error) = store.unusable_secret(&object) {
                     diagnostics.push(Diagnostic::SecretNotUsable {
                         location: manifest.location.clone(),
@@ -495,6 +517,7 @@ pub fn report(loaded: &Loaded, dag: &Dag, store: &pipeline::Store, schema: Schem
 
     let mut items: BTreeMap<&ObjectRef, Item> = statuses
         .iter()
+        .filter(|_| listing == Items::Listed)
         .map(|(object, status)| {
             let item = Item::ingress_route(
                 &object.namespace,
@@ -507,7 +530,7 @@ pub fn report(loaded: &Loaded, dag: &Dag, store: &pipeline::Store, schema: Schem
             (object, item)
         })
         .collect();
-    for (object, description) in &undecodable {
+    for (object, description) in undecodable.iter().filter(|_| listing == Items::Listed) {
         let item = Item::ingress_route(
             &object.namespace,
             &object.name,

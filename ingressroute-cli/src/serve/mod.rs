@@ -337,11 +337,11 @@ impl State {
             return;
         };
         // Every file's objects were checked against the schema when the file was read.
-        let report = check::report(loaded, dag, self.pipeline.store(), check::Schema::AlreadyValidated);
+        let found = check::diagnostics(loaded, dag, self.pipeline.store(), check::Schema::AlreadyValidated);
         let diagnostics: BTreeSet<String> = loaded
             .warnings()
             .map(ToString::to_string)
-            .chain(report.diagnostics.iter().map(ToString::to_string))
+            .chain(found.iter().map(ToString::to_string))
             .map(|line| output::escape_control(&line).into_owned())
             .collect();
         for diagnostic in diagnostics.difference(&self.diagnostics) {
