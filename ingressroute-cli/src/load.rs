@@ -82,8 +82,9 @@ pub use crate::walk::EXTENSIONS;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Location {
     /// The file, as given on the command line or found by walking a directory; [`STDIN`]
-    /// for standard input.
-    pub path: PathBuf,
+    /// for standard input. Shared by every location in the file: a manifest (which
+    /// `serve` copies on every reload) is cheap to clone.
+    pub path: Arc<Path>,
     /// The 1-based index of the document in the file, counting only documents with
     /// content.
     pub document: usize,
@@ -674,6 +675,7 @@ impl Loaded {
         let mut document = 0;
         // Lines are counted incrementally: (byte offset, line at that offset).
         let (mut counted, mut line) = (0, 1);
+        let shared: Arc<Path> = Arc::from(path);
         loop {
             let offset = stream.byte_offset();
             let rest = text.get(offset..).unwrap_or_default();
@@ -683,7 +685,7 @@ impl Loaded {
             let Some(next) = stream.next() else { break };
             document += 1;
             let location = Location {
-                path: path.to_owned(),
+                path: Arc::clone(&shared),
                 document,
                 line,
                 item: None,
@@ -705,11 +707,12 @@ impl Loaded {
     fn add_yaml(&mut self, path: &Path, text: &str) {
         let mut reader = text.as_bytes();
         let documents = serde_saphyr::read_with_options::<_, Spanned<Value>>(&mut reader, yaml_options());
+        let shared: Arc<Path> = Arc::from(path);
         for (index, parsed) in documents.enumerate() {
             match parsed {
                 Ok(Spanned { value, referenced, .. }) => {
                     let location = Location {
-                        path: path.to_owned(),
+                        path: Arc::clone(&shared),
                         document: index + 1,
                         line: usize::try_from(referenced.line()).unwrap_or(usize::MAX),
                         item: None,
@@ -721,7 +724,7 @@ impl Loaded {
                     // the line of the error stands in.
                     let line = e.location().map_or(1, |l| l.line());
                     let location = Location {
-                        path: path.to_owned(),
+                        path: Arc::clone(&shared),
                         document: index + 1,
                         line: usize::try_from(line).unwrap_or(usize::MAX),
                         item: None,
@@ -1373,7 +1376,7 @@ mod tests {
     #[test]
     fn location_display_names_the_file_document_and_line() {
         let location = Location {
-            path: PathBuf::from("examples/x.yaml"),
+            path: Path::new("examples/x.yaml").into(),
             document: 3,
             line: 25,
             item: None,

@@ -215,7 +215,7 @@ pub(crate) struct Entry {
 impl Entry {
     /// The resource `name`, encoded as `any`, using `references`; versioned here.
     fn new(name: Arc<str>, any: Bytes, references: Arc<[Reference]>) -> Self {
-        let references = if references.windows(2).all(|pair| pair[0] < pair[1]) {
+        let references = if references.is_sorted_by(|a, b| a < b) {
             references
         } else {
             let mut sorted = references.to_vec();
