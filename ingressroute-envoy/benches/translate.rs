@@ -2,9 +2,13 @@
 //! `ingressroute-fixtures`), against the time merely to prost-encode the result.
 //!
 //! `cargo bench -p ingressroute-envoy --bench translate` reports, per size:
-//! * `build_translate`: one DAG [`build`] plus one [`translate`] (with every Service's
-//!   endpoints), i.e. everything a rebuild does before the xDS server sees it;
-//! * `translate`: the translation alone;
+//! * `full_rebuild`: what the pipeline (`ingressroute serve`, the controller) does on its
+//!   first build and on a relist: an [`IncrementalDag`] built from every object, and a
+//!   [`Translator::full`] of its virtual hosts (with every Service's endpoints) into the
+//!   encoded resources the xDS snapshot serves;
+//! * `build_translate`: one DAG [`build`] plus one [`translate`] into Envoy messages (what
+//!   `ingressroute render` and [`translate`]'s embedders do);
+//! * `translate`: the translation into messages alone;
 //! * `encode`: encoding every resource once (what an xDS server must do anyway);
 //!
 //! and prints the largest encoded resource of each size.
@@ -16,8 +20,8 @@ mod support;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use ingressroute_dag::{Config, build};
-use ingressroute_envoy::{EnvoyConfig, ResourceKind, translate};
+use ingressroute_dag::{Config, IncrementalDag, build};
+use ingressroute_envoy::{EnvoyConfig, ResourceKind, Translator, translate};
 use ingressroute_fixtures::{Dataset, Size};
 
 fn bench(c: &mut Criterion) {
@@ -30,6 +34,14 @@ fn bench(c: &mut Criterion) {
     for size in Size::ALL {
         let data = Dataset::generate(size);
         let (objects, endpoints) = support::load(&data);
+        group.bench_with_input(BenchmarkId::new("full_rebuild", size.name()), &objects, |b, objects| {
+            b.iter(|| {
+                let dag = IncrementalDag::new(objects, &Config::default());
+                let mut translator = Translator::new(config.clone());
+                let changes = translator.full(dag.dag().virtual_hosts(), &endpoints);
+                (dag, translator, changes)
+            });
+        });
         group.bench_with_input(
             BenchmarkId::new("build_translate", size.name()),
             &objects,

@@ -226,9 +226,7 @@ impl Translator {
     /// encoded.
     #[must_use]
     pub fn resources(&self) -> Vec<EncodedResource> {
-        let mut resources: Vec<EncodedResource> = self.served().cloned().collect();
-        resources.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
-        resources
+        self.sorted().into_iter().cloned().collect()
     }
 
     /// How many resources of `kind` it serves now.
@@ -260,39 +258,44 @@ impl Translator {
         virtual_hosts: impl IntoIterator<Item = &'a Arc<ServedVirtualHost>>,
         endpoints: &Endpoints,
     ) -> Changes {
-        let before: BTreeMap<(ResourceKind, String), EncodedResource> =
-            self.served().map(|r| ((r.kind, r.name.clone()), r.clone())).collect();
-        *self = Self::new(self.config.clone());
+        // Everything is translated again, so nothing needs tracking on the way: the
+        // changes are the difference between the old translator and the new one.
+        let old = std::mem::replace(self, Self::new(self.config.clone()));
         let hosts: Vec<&ServedVirtualHost> = virtual_hosts.into_iter().map(AsRef::as_ref).collect();
-        let mut dirty = Dirty {
-            chains: true,
-            ..Dirty::default()
-        };
-        self.add_hosts(&hosts, &mut dirty);
-        let _ = self.assemble(&mut dirty, endpoints);
+        self.add_hosts(&hosts, None);
+        self.assemble_all(endpoints);
         let mut changes = Changes::default();
-        let mut after = self.resources().into_iter().peekable();
-        let mut before = before.into_iter().peekable();
+        let mut after = self.sorted().into_iter().peekable();
+        let mut before = old.sorted().into_iter().peekable();
         loop {
             let order = match (before.peek(), after.peek()) {
                 (None, None) => break,
                 (Some(_), None) => std::cmp::Ordering::Less,
                 (None, Some(_)) => std::cmp::Ordering::Greater,
-                (Some((key, _)), Some(r)) => (key.0, key.1.as_str()).cmp(&(r.kind, r.name.as_str())),
+                (Some(old), Some(new)) => (old.kind, old.name.as_str()).cmp(&(new.kind, new.name.as_str())),
             };
             match order {
-                std::cmp::Ordering::Less => changes.removals.extend(before.next().map(|(key, _)| key)),
-                std::cmp::Ordering::Greater => changes.upserts.extend(after.next()),
+                std::cmp::Ordering::Less => changes
+                    .removals
+                    .extend(before.next().map(|old| (old.kind, old.name.clone()))),
+                std::cmp::Ordering::Greater => changes.upserts.extend(after.next().cloned()),
                 std::cmp::Ordering::Equal => {
-                    if let (Some((_, old)), Some(new)) = (before.next(), after.next())
+                    if let (Some(old), Some(new)) = (before.next(), after.next())
                         && old != new
                     {
-                        changes.upserts.push(new);
+                        changes.upserts.push(new.clone());
                     }
                 }
             }
         }
         changes
+    }
+
+    /// Every resource served now, sorted by kind and name, borrowed.
+    fn sorted(&self) -> Vec<&EncodedResource> {
+        let mut resources: Vec<&EncodedResource> = self.served().collect();
+        resources.sort_unstable_by(|a, b| (a.kind, a.name.as_str()).cmp(&(b.kind, b.name.as_str())));
+        resources
     }
 
     /// Takes in the virtual hosts whose fqdns are in `changed` (added, changed or
@@ -318,7 +321,7 @@ impl Translator {
             }
             old_chains.entry(fqdn.to_owned()).or_insert(None);
         }
-        self.add_hosts(&added, &mut dirty);
+        self.add_hosts(&added, Some(&mut dirty));
         // `ingress_https` holds every filter chain: reassembled only when one changed (a
         // route of a TLS host changes its `https/<fqdn>` route configuration, not its chain).
         dirty.chains = old_chains
@@ -379,8 +382,9 @@ impl Translator {
         (route_config, names::virtual_host_name(fqdn))
     }
 
-    /// Translates hosts alone and takes in their parts.
-    fn add_hosts(&mut self, hosts: &[&ServedVirtualHost], dirty: &mut Dirty) {
+    /// Translates hosts alone and takes in their parts, noting in `dirty` what must be
+    /// reassembled (`None` when everything will be, see [`Translator::assemble_all`]).
+    fn add_hosts(&mut self, hosts: &[&ServedVirtualHost], mut dirty: Option<&mut Dirty>) {
         let mut set = ClusterSet::default();
         let mut translated = Vec::with_capacity(hosts.len());
         for vhost in hosts {
@@ -401,12 +405,16 @@ impl Translator {
             );
             match self.clusters.get_mut(&name) {
                 Some(entry) => {
-                    dirty.capture_cluster(&name, entry);
+                    if let Some(dirty) = dirty.as_deref_mut() {
+                        dirty.capture_cluster(&name, entry);
+                    }
                     entry.resource = resource;
                     entry.eds = eds;
                 }
                 None => {
-                    dirty.clusters.entry(name.clone()).or_insert(None);
+                    if let Some(dirty) = dirty.as_deref_mut() {
+                        dirty.clusters.entry(name.clone()).or_insert(None);
+                    }
                     self.clusters.insert(
                         name,
                         ClusterEntry {
@@ -424,7 +432,9 @@ impl Translator {
                 let Some(entry) = self.clusters.get_mut(cluster) else {
                     continue;
                 };
-                dirty.capture_cluster(cluster, entry);
+                if let Some(dirty) = dirty.as_deref_mut() {
+                    dirty.capture_cluster(cluster, entry);
+                }
                 entry.users += 1;
                 if entry.users == 1
                     && let Some(service_name) = &entry.eds
@@ -440,7 +450,9 @@ impl Translator {
                         });
                     assignment.readers += 1;
                     assignment.eds = eds.clone();
-                    dirty.assignments.insert(service_name.clone());
+                    if let Some(dirty) = dirty.as_deref_mut() {
+                        dirty.assignments.insert(service_name.clone());
+                    }
                 }
             }
             if let Some(secret) = &host.secret {
@@ -448,23 +460,29 @@ impl Translator {
                     users: 0,
                     resource: secret.clone(),
                 });
-                dirty.capture_secret(&secret.name, shared);
+                if let Some(dirty) = dirty.as_deref_mut() {
+                    dirty.capture_secret(&secret.name, shared);
+                }
                 shared.users += 1;
                 shared.resource = secret.clone();
             }
-            dirty.fqdns.insert(host.fqdn.clone());
-            for key in host
-                .scope
-                .iter()
-                .chain(&host.https_routes)
-                .map(|r| (r.kind, r.name.clone()))
-            {
-                dirty.hosted.entry(key).or_insert(None);
+            if let Some(dirty) = dirty.as_deref_mut() {
+                dirty.fqdns.insert(host.fqdn.clone());
+                for key in host
+                    .scope
+                    .iter()
+                    .chain(&host.https_routes)
+                    .map(|r| (r.kind, r.name.clone()))
+                {
+                    dirty.hosted.entry(key).or_insert(None);
+                }
             }
             let has_plain = host.plain.is_some();
             if let Some(plain) = host.plain {
                 let (route_config, name) = self.plain_key(&host.fqdn);
-                dirty.route_configs.insert(route_config.clone());
+                if let Some(dirty) = dirty.as_deref_mut() {
+                    dirty.route_configs.insert(route_config.clone());
+                }
                 self.route_configs.entry(route_config).or_default().insert(name, plain);
             }
             let has_chain = host.chain.is_some();
@@ -596,6 +614,48 @@ impl Translator {
             shared.users = shared.users.saturating_sub(1);
         }
         chain
+    }
+
+    /// Assembles every shared resource after [`Translator::add_hosts`] took in every host
+    /// of a new translator (what [`Translator::full`] does): what [`Translator::assemble`]
+    /// gives when everything is dirty, without noting what each resource was before.
+    fn assemble_all(&mut self, endpoints: &Endpoints) {
+        let single = matches!(self.config.http_routes, HttpRoutes::Single);
+        self.route_configs.retain(|_, hosts| !hosts.is_empty());
+        let mut assembled: Vec<((ResourceKind, String), EncodedResource)> = self
+            .route_configs
+            .iter_mut()
+            .map(|(name, hosts)| {
+                let key = (ResourceKind::RouteConfiguration, name.clone());
+                (key, plain_route_config(name, Some(hosts)))
+            })
+            .collect();
+        if single && self.route_configs.is_empty() {
+            let name = names::HTTP_ROUTE_CONFIG;
+            assembled.push((
+                (ResourceKind::RouteConfiguration, name.to_owned()),
+                plain_route_config(name, None),
+            ));
+        }
+        if !self.route_configs.is_empty() {
+            let listener = listener::http_listener(&self.config);
+            let references = listener_refs(&listener).unwrap_or_default();
+            let resource = EncodedResource::new(ResourceKind::Listener, listener.name.clone(), &listener, references);
+            assembled.push(((ResourceKind::Listener, names::HTTP_LISTENER.to_owned()), resource));
+        }
+        if !self.chains.is_empty() {
+            let listener = https_listener(&mut self.chains, &self.config);
+            assembled.push(((ResourceKind::Listener, names::HTTPS_LISTENER.to_owned()), listener));
+        }
+        self.assembled.extend(assembled);
+        self.secrets.retain(|_, shared| shared.users > 0);
+        self.clusters.retain(|_, cluster| cluster.users > 0);
+        self.assignments.retain(|_, assignment| assignment.readers > 0);
+        for (name, assignment) in &mut self.assignments {
+            let load = endpoints.load_assignment(name, &assignment.eds.service, &assignment.eds.port_name);
+            let resource = EncodedResource::new(ResourceKind::ClusterLoadAssignment, name.clone(), &load, Vec::new());
+            assignment.served = Some(resource);
+        }
     }
 
     /// Reassembles what `dirty` names and returns what changed against what was served.

@@ -249,7 +249,34 @@ fn check(spec: &Spec, edits: &[Edit], layout: HttpRoutes) -> Result<(), TestCase
         prop_assert_eq!(applied, want);
         dag = next;
     }
+    // A relist from the first world straight to the last one: a full translation over
+    // what was served changes exactly the difference, and leaves a translator that serves
+    // what the incremental one does.
+    let mut relisted = Translator::new(world.config.clone());
+    relisted.full(world.dag().virtual_hosts(), &World::inputs_from(world.items()).1);
+    let before = actual(&relisted.resources());
+    let changes = relisted.full(dag.virtual_hosts(), &endpoints_now(&spec, layout));
+    let mut applied = before;
+    for (kind, name) in &changes.removals {
+        prop_assert!(
+            applied.remove(&(*kind, name.clone())).is_some(),
+            "relist removed {} {}",
+            kind,
+            name
+        );
+    }
+    for (key, value) in actual(&changes.upserts) {
+        let previous = applied.insert(key, value.clone());
+        prop_assert_ne!(previous, Some(value), "an unchanged upsert on relist");
+    }
+    prop_assert_eq!(&applied, &actual(&translator.resources()));
+    prop_assert_eq!(actual(&relisted.resources()), applied);
     Ok(())
+}
+
+/// The endpoints of the world `spec` describes now.
+fn endpoints_now(spec: &Spec, layout: HttpRoutes) -> ingressroute_envoy::Endpoints {
+    World::inputs_from(spec.world(layout).items()).1
 }
 
 proptest! {
