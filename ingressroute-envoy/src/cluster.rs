@@ -111,6 +111,19 @@ impl<'a> ClusterSet<'a> {
     /// The clusters, sorted by name, and the EDS services they use, sorted by service name.
     pub(crate) fn into_parts(self, source: &ConfigSource) -> (Vec<cluster_v3::Cluster>, BTreeMap<String, EdsService>) {
         let mut clusters = Vec::with_capacity(self.clusters.len());
+        let eds = self.each(source, |cluster, _| clusters.push(cluster));
+        (clusters, eds)
+    }
+
+    /// Hands each cluster, in name order, to `take` with the EDS service name it reads
+    /// (`None` for an ExternalName Service), one at a time: a caller that encodes them
+    /// never holds them all (kilobytes each). Returns the EDS services they use, sorted by
+    /// service name.
+    pub(crate) fn each(
+        self,
+        source: &ConfigSource,
+        mut take: impl FnMut(cluster_v3::Cluster, Option<&str>),
+    ) -> BTreeMap<String, EdsService> {
         let mut eds = BTreeMap::new();
         for (name, cluster) in self.clusters {
             let service_name = cluster
@@ -118,18 +131,22 @@ impl<'a> ClusterSet<'a> {
                 .external_name
                 .is_none()
                 .then(|| names::service_name(&cluster.service, &cluster.port));
-            clusters.push(build(name, cluster, service_name.clone(), source));
-            if let Some(service_name) = service_name {
-                eds.insert(
-                    service_name,
-                    EdsService {
-                        service: cluster.service.meta.clone(),
-                        port_name: cluster.port.name.clone(),
-                    },
-                );
+            let built = build(name, cluster, service_name.clone(), source);
+            match service_name {
+                Some(service_name) => {
+                    take(built, Some(&service_name));
+                    eds.insert(
+                        service_name,
+                        EdsService {
+                            service: cluster.service.meta.clone(),
+                            port_name: cluster.port.name.clone(),
+                        },
+                    );
+                }
+                None => take(built, None),
             }
         }
-        (clusters, eds)
+        eds
     }
 }
 

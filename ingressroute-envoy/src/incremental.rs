@@ -48,8 +48,7 @@ use crate::endpoints::Endpoints;
 use crate::listener;
 use crate::names;
 use crate::resources::{
-    EncodedResource, Reference, ResourceKind, cluster_refs, eds_service_name, listener_refs, route_config_refs,
-    virtual_host_refs,
+    EncodedResource, Reference, ResourceKind, cluster_refs, listener_refs, route_config_refs, virtual_host_refs,
 };
 use crate::route::{self, Listener};
 use crate::translate::{sds_secret, tls_chain};
@@ -390,10 +389,9 @@ impl Translator {
         for vhost in hosts {
             translated.push(self.translate_host(vhost, &mut set));
         }
-        let (clusters, eds) = set.into_parts(&self.config.config_source);
-        for cluster in clusters {
+        let clusters = &mut self.clusters;
+        let eds = set.each(&self.config.config_source, |cluster, service_name| {
             let name = cluster.name.clone();
-            let service_name = eds_service_name(&cluster).filter(|s| eds.contains_key(*s));
             let eds = service_name.map(str::to_owned);
             // A cluster is named after what it is built from, except its Service: a
             // changed Service keeps the name, so the cluster is replaced, users kept.
@@ -403,7 +401,7 @@ impl Translator {
                 &cluster,
                 cluster_refs(&cluster).unwrap_or_default(),
             );
-            match self.clusters.get_mut(&name) {
+            match clusters.get_mut(&name) {
                 Some(entry) => {
                     if let Some(dirty) = dirty.as_deref_mut() {
                         dirty.capture_cluster(&name, entry);
@@ -415,7 +413,7 @@ impl Translator {
                     if let Some(dirty) = dirty.as_deref_mut() {
                         dirty.clusters.entry(name.clone()).or_insert(None);
                     }
-                    self.clusters.insert(
+                    clusters.insert(
                         name,
                         ClusterEntry {
                             users: 0,
@@ -425,7 +423,7 @@ impl Translator {
                     );
                 }
             }
-        }
+        });
         for host in translated {
             let clusters = clusters_of(host.plain.as_ref(), host.chain.as_ref(), host.https_routes.as_ref());
             for cluster in clusters {
