@@ -7,7 +7,7 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 
 use ingressroute_dag::{Dag, ServedVirtualHost};
-use ingressroute_envoy::{EncodedResource, HttpRoutes, ResourceKind, Resources, Translator, pack};
+use ingressroute_envoy::{Changes, EncodedResource, HttpRoutes, ResourceKind, Resources, Translator, pack};
 use proptest::prelude::*;
 use support::*;
 
@@ -233,20 +233,7 @@ fn check(spec: &Spec, edits: &[Edit], layout: HttpRoutes) -> Result<(), TestCase
         let want = expected(&world.translate());
         prop_assert_eq!(actual(&translator.resources()), want.clone(), "after {:?}", edit);
         // The changes are exactly the difference.
-        let mut applied = before;
-        for (kind, name) in &changes.removals {
-            prop_assert!(
-                applied.remove(&(*kind, name.clone())).is_some(),
-                "removed {} {}",
-                kind,
-                name
-            );
-        }
-        for (key, value) in actual(&changes.upserts) {
-            let previous = applied.insert(key, value.clone());
-            prop_assert_ne!(previous, Some(value), "an unchanged upsert");
-        }
-        prop_assert_eq!(applied, want);
+        prop_assert_eq!(applied(before, &changes)?, want);
         dag = next;
     }
     // A relist from the first world straight to the last one: a full translation over
@@ -256,22 +243,28 @@ fn check(spec: &Spec, edits: &[Edit], layout: HttpRoutes) -> Result<(), TestCase
     relisted.full(world.dag().virtual_hosts(), &World::inputs_from(world.items()).1);
     let before = actual(&relisted.resources());
     let changes = relisted.full(dag.virtual_hosts(), &endpoints_now(&spec, layout));
-    let mut applied = before;
+    let relisted_served = applied(before, &changes)?;
+    prop_assert_eq!(&relisted_served, &actual(&translator.resources()));
+    prop_assert_eq!(actual(&relisted.resources()), relisted_served);
+    Ok(())
+}
+
+/// What was served, `before`, with `changes` applied; fails when a removal removes
+/// nothing or an upsert changes nothing (the changes must be exactly the difference).
+fn applied(mut before: Served, changes: &Changes) -> Result<Served, TestCaseError> {
     for (kind, name) in &changes.removals {
         prop_assert!(
-            applied.remove(&(*kind, name.clone())).is_some(),
-            "relist removed {} {}",
+            before.remove(&(*kind, name.clone())).is_some(),
+            "removed {} {}",
             kind,
             name
         );
     }
     for (key, value) in actual(&changes.upserts) {
-        let previous = applied.insert(key, value.clone());
-        prop_assert_ne!(previous, Some(value), "an unchanged upsert on relist");
+        let previous = before.insert(key, value.clone());
+        prop_assert_ne!(previous, Some(value), "an unchanged upsert");
     }
-    prop_assert_eq!(&applied, &actual(&translator.resources()));
-    prop_assert_eq!(actual(&relisted.resources()), applied);
-    Ok(())
+    Ok(before)
 }
 
 /// The endpoints of the world `spec` describes now.
