@@ -150,8 +150,15 @@ fn target_dir(root: &Path) -> PathBuf {
 }
 
 /// The workspace root: this crate's parent directory, whatever the current directory.
+///
+/// `cargo xtask` (`cargo run`) tells the program where its manifest is; that is preferred to
+/// the directory it was compiled in, because two clones sharing one target directory (a
+/// global `CARGO_TARGET_DIR`) share one `xtask` binary too, which would otherwise act on
+/// the clone that built it.
 fn workspace_root() -> anyhow::Result<PathBuf> {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir =
+        std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest_dir
         .parent()
         .map(Path::to_path_buf)
         .context("xtask's manifest directory has no parent")
