@@ -165,6 +165,14 @@ struct Assignment {
     served: Option<EncodedResource>,
 }
 
+impl Assignment {
+    /// The ClusterLoadAssignment `name` of its Service port, from `endpoints`.
+    fn encode(&self, name: &str, endpoints: &Endpoints) -> EncodedResource {
+        let load = endpoints.load_assignment(name, &self.eds.service, &self.eds.port_name);
+        EncodedResource::new(ResourceKind::ClusterLoadAssignment, name, &load, Vec::new())
+    }
+}
+
 /// The translation of a set of virtual hosts, kept to be updated one host at a time.
 ///
 /// Every served resource is kept once, where it is made: a host's scope and `https/<fqdn>`
@@ -636,9 +644,7 @@ impl Translator {
             ));
         }
         if !self.route_configs.is_empty() {
-            let listener = listener::http_listener(&self.config);
-            let references = listener_refs(&listener).unwrap_or_default();
-            let resource = EncodedResource::new(ResourceKind::Listener, listener.name.clone(), &listener, references);
+            let resource = http_listener(&self.config);
             assembled.push(((ResourceKind::Listener, names::HTTP_LISTENER.to_owned()), resource));
         }
         if !self.chains.is_empty() {
@@ -650,9 +656,7 @@ impl Translator {
         self.clusters.retain(|_, cluster| cluster.users > 0);
         self.assignments.retain(|_, assignment| assignment.readers > 0);
         for (name, assignment) in &mut self.assignments {
-            let load = endpoints.load_assignment(name, &assignment.eds.service, &assignment.eds.port_name);
-            let resource = EncodedResource::new(ResourceKind::ClusterLoadAssignment, name.clone(), &load, Vec::new());
-            assignment.served = Some(resource);
+            assignment.served = Some(assignment.encode(name, endpoints));
         }
     }
 
@@ -690,11 +694,7 @@ impl Translator {
             }
         }
         let serves_http = self.route_configs.values().any(|hosts| !hosts.is_empty());
-        let http_listener = serves_http.then(|| {
-            let listener = listener::http_listener(&self.config);
-            let references = listener_refs(&listener).unwrap_or_default();
-            EncodedResource::new(ResourceKind::Listener, listener.name.clone(), &listener, references)
-        });
+        let http_listener = serves_http.then(|| http_listener(&self.config));
         let key = (ResourceKind::Listener, names::HTTP_LISTENER.to_owned());
         next.insert(key.clone(), Slot::assembled(self.assembled.remove(&key), http_listener));
 
@@ -734,8 +734,7 @@ impl Translator {
                 continue;
             };
             if assignment.readers > 0 {
-                let load = endpoints.load_assignment(name, &assignment.eds.service, &assignment.eds.port_name);
-                let now = EncodedResource::new(ResourceKind::ClusterLoadAssignment, name.clone(), &load, Vec::new());
+                let now = assignment.encode(name, endpoints);
                 if assignment.served.as_ref() != Some(&now) {
                     assignment.served = Some(now.clone());
                     changes.upserts.push(now);
@@ -893,6 +892,13 @@ fn plain_route_config(name: &str, hosts: Option<&mut BTreeMap<String, Part>>) ->
     );
     let references: Vec<Reference> = parts.iter().flat_map(|p| p.references.iter().cloned()).collect();
     EncodedResource::from_any(ResourceKind::RouteConfiguration, name, any, references)
+}
+
+/// The `ingress_http` listener.
+fn http_listener(config: &EnvoyConfig) -> EncodedResource {
+    let listener = listener::http_listener(config);
+    let references = listener_refs(&listener).unwrap_or_default();
+    EncodedResource::new(ResourceKind::Listener, listener.name.clone(), &listener, references)
 }
 
 /// The `ingress_https` listener from its filter chains, sorted by fqdn; the chains then
