@@ -225,23 +225,6 @@ impl RootSlot {
     }
 }
 
-/// The objects whose status a build gives again.
-#[derive(Debug)]
-enum Affected {
-    /// Every object: the first build.
-    All,
-    /// These, and those the build adds.
-    Only(BTreeSet<ObjectRef>),
-}
-
-impl Affected {
-    fn extend<'a>(&mut self, objects: impl IntoIterator<Item = &'a ObjectRef>) {
-        if let Self::Only(set) = self {
-            set.extend(objects.into_iter().cloned());
-        }
-    }
-}
-
 /// At most this many virtual hosts change in place; more are merged in one sort.
 const IN_PLACE_HOSTS: usize = 32;
 
@@ -254,13 +237,7 @@ impl IncrementalDag {
             config: config.clone(),
             ..Self::default()
         };
-        let roots: BTreeSet<ObjectRef> = objects
-            .ingress_routes
-            .iter()
-            .filter(|(_, _, stored)| stored.route.spec.virtualhost.is_some() && accepts_class(&stored.route, config))
-            .map(|(ns, name, _)| ObjectRef::new(ns, name))
-            .collect();
-        let _ = this.apply(objects, &roots, Affected::All);
+        this.first_build(objects);
         this.slots.shrink_to_fit();
         this.ids.shrink_to_fit();
         this.dependents.shrink_to_fit();
@@ -317,8 +294,7 @@ impl IncrementalDag {
         for key in &changed.secrets {
             self.dependents_of(Dependency::Secret.hash(&key.namespace, &key.name), &mut rewalk);
         }
-        let affected = Affected::Only(changed.ingress_routes.clone());
-        let (changes, walked) = self.apply(objects, &rewalk, affected);
+        let (changes, walked) = self.apply(objects, &rewalk, changed.ingress_routes.clone());
         DagUpdate {
             dag: self.dag(),
             changes,
@@ -337,19 +313,19 @@ impl IncrementalDag {
 
     /// Re-walks `rewalk` (roots, old or new), serves again what that calls for, and
     /// gives a status again to every object in `affected` and in the trees involved.
-    /// Returns what changed and the roots walked (nothing for [`Affected::All`]).
+    /// Returns what changed and the roots walked.
     fn apply(
         &mut self,
         objects: &Objects,
         rewalk: &BTreeSet<ObjectRef>,
-        mut affected: Affected,
+        mut affected: BTreeSet<ObjectRef>,
     ) -> (DagChanges, BTreeSet<ObjectRef>) {
         // The old results of the roots to re-walk go; their trees' statuses are redone.
         let mut old_hosts: BTreeSet<String> = BTreeSet::new();
         for key in rewalk {
             if let Some(slot) = self.remove_slot(key) {
-                affected.extend(slot.tree.iter().map(|e| &e.object));
-                affected.extend([&slot.key]);
+                affected.extend(slot.tree.iter().map(|e| e.object.clone()));
+                affected.insert(slot.key.clone());
                 if slot.serves {
                     old_hosts.insert(slot.fqdn);
                 }
@@ -397,7 +373,7 @@ impl IncrementalDag {
         }
         let mut hosts: BTreeMap<u32, Option<ServedVirtualHost>> = BTreeMap::new();
         for (id, run) in &mut runs {
-            affected.extend(run.tree.iter().map(|e| &e.object));
+            affected.extend(run.tree.iter().map(|e| e.object.clone()));
             let dependencies = self.slot_by_id(*id).map(|s| s.dependencies.clone()).unwrap_or_default();
             self.unregister(*id, &dependencies, &[]);
             let mut all: Vec<u64> = dependencies
@@ -424,15 +400,7 @@ impl IncrementalDag {
         let walked_ids: FxHashSet<u32> = runs.iter().map(|(id, _)| *id).collect();
         let mut now_invalid: FxHashMap<ObjectRef, bool> = FxHashMap::default();
         let mut reserve: BTreeSet<u32> = BTreeSet::new();
-        let candidates: Vec<ObjectRef> = match &affected {
-            Affected::All => objects
-                .ingress_routes
-                .iter()
-                .map(|(ns, name, _)| ObjectRef::new(ns, name))
-                .collect(),
-            Affected::Only(set) => set.iter().cloned().collect(),
-        };
-        for object in candidates {
+        for object in affected.iter().cloned() {
             if self.ids.contains_key(&object) || !self.is_member(objects, &object) {
                 continue;
             }
@@ -471,20 +439,17 @@ impl IncrementalDag {
                 if !hosts.contains_key(&id) && slot.serves {
                     old_hosts.insert(slot.fqdn.clone());
                 }
-                affected.extend(run.tree.iter().map(|e| &e.object));
+                affected.extend(run.tree.iter().map(|e| e.object.clone()));
                 slot.tree = std::mem::take(&mut run.tree).into();
             }
             hosts.insert(id, run.virtual_host.take());
         }
 
-        let walked: BTreeSet<ObjectRef> = match affected {
-            Affected::All => BTreeSet::new(),
-            Affected::Only(_) => hosts
-                .keys()
-                .filter_map(|id| self.slot_by_id(*id))
-                .map(|slot| slot.key.clone())
-                .collect(),
-        };
+        let walked: BTreeSet<ObjectRef> = hosts
+            .keys()
+            .filter_map(|id| self.slot_by_id(*id))
+            .map(|slot| slot.key.clone())
+            .collect();
         let statuses = self.restatus(objects, affected);
         let virtual_hosts = self.rehost(&old_hosts, hosts);
         let changes = DagChanges {
@@ -494,28 +459,132 @@ impl IncrementalDag {
         (changes, walked)
     }
 
-    /// Gives every object of `affected` its status again from the per-root results;
-    /// returns those whose status changed (nothing for [`Affected::All`]).
-    fn restatus(&mut self, objects: &Objects, affected: Affected) -> BTreeSet<ObjectRef> {
-        let affected = match affected {
-            Affected::All => {
-                // Every status is new, and the map is cut from the list.
-                let entries: Vec<(ObjectRef, Entry)> = objects
-                    .ingress_routes
-                    .iter()
-                    .filter(|(_, _, stored)| accepts_class(&stored.route, &self.config))
-                    .map(|(ns, name, stored)| {
-                        let object = ObjectRef::new(ns, name);
-                        let status = self.status(objects, &object);
-                        let route = Arc::clone(&stored.route);
-                        (object, Entry { status, route })
-                    })
-                    .collect();
-                self.statuses = SharedMap::from_sorted(entries);
-                return BTreeSet::new();
+    /// The first build: what [`apply`](Self::apply) does for every root of an empty
+    /// state, with nothing to compare against, so the bookkeeping is done once for all:
+    /// roots take ids in (namespace, name) order, so that a list by id is in root order,
+    /// and every status is new.
+    fn first_build(&mut self, objects: &Objects) {
+        // The roots join their fqdn conflict sets before any is walked.
+        for (namespace, name, stored) in objects.ingress_routes.iter() {
+            let Some(vhost) = &stored.route.spec.virtualhost else {
+                continue;
+            };
+            if !accepts_class(&stored.route, &self.config) {
+                continue;
             }
-            Affected::Only(affected) => affected,
+            let mut dependencies = Vec::new();
+            if self.config.allows_root_in(namespace) {
+                dependencies.push(Dependency::Fqdn.hash(&vhost.fqdn.to_ascii_lowercase(), ""));
+            }
+            let id = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
+            self.register(id, &dependencies, &[]);
+            let key = ObjectRef::new(namespace, name);
+            self.ids.insert(key.clone(), id);
+            self.slots.push(Some(RootSlot {
+                key,
+                fqdn: vhost.fqdn.clone(),
+                dependencies: dependencies.into(),
+                lookups: Box::default(),
+                tree: Box::default(),
+                findings: Box::default(),
+                rejected_reached: Box::default(),
+                serves: false,
+            }));
+        }
+
+        // Walk each alone, serving with what it found itself.
+        let mut clusters = std::mem::take(&mut self.clusters);
+        let mut runs: Vec<Option<RootRun>> = Vec::with_capacity(self.slots.len());
+        for slot in self.slots.iter().flatten() {
+            let duplicate = self.duplicate(slot);
+            runs.push(run_root(
+                objects,
+                &self.config,
+                &slot.key,
+                duplicate,
+                &|_| false,
+                &mut clusters,
+            ));
+        }
+
+        // An object some walk found invalid, or rejected, is served by no root: the roots
+        // that served it serve again (nothing was invalid before).
+        let found: FxHashSet<&ObjectRef> = runs
+            .iter()
+            .flatten()
+            .flat_map(|run| run.findings.iter().map(|(object, _, _)| object))
+            .collect();
+        let is_invalid = |object: &ObjectRef| {
+            !self.ids.contains_key(object)
+                && (found.contains(object) || objects.rejection(object).is_some())
+                && self.is_member(objects, object)
         };
+        let mut served_again: Vec<(usize, RootRun)> = Vec::new();
+        for (id, run) in runs.iter().enumerate() {
+            let Some(run) = run else { continue };
+            if !run.tree.iter().any(|e| !e.invalid && is_invalid(&e.object)) {
+                continue;
+            }
+            let Some(slot) = self.slots.get(id).and_then(Option::as_ref) else {
+                continue;
+            };
+            let duplicate = self.duplicate(slot);
+            if let Some(again) = run_root(objects, &self.config, &slot.key, duplicate, &is_invalid, &mut clusters) {
+                served_again.push((id, again));
+            }
+        }
+        drop(found);
+        self.clusters = clusters;
+        for (id, again) in served_again {
+            // What it found stays that of its first walk; what it serves is new.
+            if let Some(Some(run)) = runs.get_mut(id) {
+                run.tree = again.tree;
+                run.virtual_host = again.virtual_host;
+            }
+        }
+
+        // Each root keeps what it found and depended on.
+        let mut hosts: Vec<Arc<ServedVirtualHost>> = Vec::new();
+        for (id, run) in runs.into_iter().enumerate() {
+            let Some(run) = run else { continue };
+            let Some(slot) = self.slots.get(id).and_then(Option::as_ref) else {
+                continue;
+            };
+            let mut all: Vec<u64> = slot.dependencies.iter().copied().chain(run.dependencies).collect();
+            all.sort_unstable();
+            all.dedup();
+            self.register(u32::try_from(id).unwrap_or(u32::MAX), &all, &run.lookups);
+            if let Some(Some(slot)) = self.slots.get_mut(id) {
+                slot.dependencies = all.into();
+                slot.lookups = run.lookups.into();
+                slot.tree = run.tree.into();
+                slot.findings = run.findings.into();
+                slot.rejected_reached = run.rejected_reached.into();
+                slot.serves = run.virtual_host.is_some();
+            }
+            hosts.extend(run.virtual_host.map(Arc::new));
+        }
+        hosts.sort_unstable_by(|a, b| a.fqdn.cmp(&b.fqdn));
+        self.virtual_hosts = Arc::new(hosts);
+
+        // Every status is new, and the map is cut from the list.
+        let entries: Vec<(ObjectRef, Entry)> = objects
+            .ingress_routes
+            .iter()
+            .filter(|(_, _, stored)| accepts_class(&stored.route, &self.config))
+            .map(|(ns, name, stored)| {
+                let object = ObjectRef::new(ns, name);
+                let status = self.status(objects, &object);
+                let route = Arc::clone(&stored.route);
+                (object, Entry { status, route })
+            })
+            .collect();
+        self.statuses = SharedMap::from_sorted(entries);
+    }
+
+    /// Gives every object of `affected` its status again from the per-root results;
+    /// returns those whose status changed.
+    fn restatus(&mut self, objects: &Objects, affected: BTreeSet<ObjectRef>) -> BTreeSet<ObjectRef> {
         let mut changed = BTreeSet::new();
         for object in affected {
             let stored = objects
@@ -622,20 +691,19 @@ impl IncrementalDag {
         if !self.config.allows_root_in(&slot.key.namespace) {
             return None;
         }
-        let fqdn = slot.fqdn.to_ascii_lowercase();
-        let hash = Dependency::Fqdn.hash(&fqdn, "");
-        let mut members: Vec<String> = self
+        let hash = Dependency::Fqdn.hash(&slot.fqdn.to_ascii_lowercase(), "");
+        let members = self
             .dependents
             .get(&hash)
             .into_iter()
             .flatten()
             .filter_map(|id| self.slot_by_id(*id))
-            .filter(|other| self.config.allows_root_in(&other.key.namespace) && other.fqdn.to_ascii_lowercase() == fqdn)
-            .map(|other| other.key.to_string())
-            .collect();
-        if members.len() < 2 {
-            return None;
-        }
+            .filter(|other| {
+                self.config.allows_root_in(&other.key.namespace) && other.fqdn.eq_ignore_ascii_case(&slot.fqdn)
+            });
+        // Almost every root is alone: the description is only written for a conflict.
+        members.clone().nth(1)?;
+        let mut members: Vec<String> = members.map(|other| other.key.to_string()).collect();
         members.sort();
         Some(messages::duplicate_fqdn(&slot.fqdn, &members))
     }
