@@ -515,14 +515,17 @@ impl IncrementalDag {
             .flat_map(|run| run.findings.iter().map(|(object, _, _)| object))
             .collect();
         let is_invalid = |object: &ObjectRef| {
-            !self.ids.contains_key(object)
-                && (found.contains(object) || objects.rejection(object).is_some())
+            (found.contains(object) || objects.rejection(object).is_some())
+                && !self.ids.contains_key(object)
                 && self.is_member(objects, object)
         };
         let mut served_again: Vec<(usize, RootRun)> = Vec::new();
         for (id, run) in runs.iter().enumerate() {
             let Some(run) = run else { continue };
-            if !run.tree.iter().any(|e| !e.invalid && is_invalid(&e.object)) {
+            // Its own walk took rejected objects as invalid already: only what another
+            // walk found can make it serve again.
+            let serves_invalid = |e: &TreeEntry| !e.invalid && found.contains(&e.object) && is_invalid(&e.object);
+            if found.is_empty() || !run.tree.iter().any(serves_invalid) {
                 continue;
             }
             let Some(slot) = self.slots.get(id).and_then(Option::as_ref) else {
