@@ -1,4 +1,5 @@
-//! One build + translate + encode of one dataset, for instruction counting.
+//! One build + translate + encode of one dataset, and one first build as the pipeline
+//! makes it (`IncrementalDag::new` + `Translator::full`), for instruction counting.
 //!
 //! Wall-clock ratios on a shared 2-core machine are noisy; instruction counts are exact
 //! and repeatable:
@@ -7,7 +8,9 @@
 //! cargo bench -p ingressroute-envoy --bench translate_once --no-run
 //! bin=$(ls target/release/deps/translate_once-* | grep -v '\.d$')
 //! for f in ingressroute_dag::build::build ingressroute_envoy::translate::translate \
-//!          ingressroute_envoy::resources::Resources::encoded; do
+//!          ingressroute_envoy::resources::Resources::encoded \
+//!          ingressroute_dag::incremental::IncrementalDag::new \
+//!          ingressroute_envoy::incremental::Translator::full; do
 //!   valgrind --tool=callgrind --toggle-collect="$f" $bin L 2>&1 | grep Collected
 //! done
 //! ```
@@ -18,8 +21,8 @@ mod support;
 
 use std::time::Instant;
 
-use ingressroute_dag::{Config, build};
-use ingressroute_envoy::{EnvoyConfig, ResourceKind, translate};
+use ingressroute_dag::{Config, IncrementalDag, build};
+use ingressroute_envoy::{EnvoyConfig, ResourceKind, Translator, translate};
 use ingressroute_fixtures::{Dataset, Size};
 
 fn main() {
@@ -47,9 +50,16 @@ fn main() {
             })
             .sum();
         let encoded = start.elapsed();
+        let start = Instant::now();
+        let incremental = IncrementalDag::new(&objects, &Config::default());
+        let mut translator = Translator::new(EnvoyConfig::default());
+        let changes = translator.full(incremental.dag().virtual_hosts(), &endpoints);
+        let first = start.elapsed();
         eprintln!(
-            "{}: build {built:?}, translate {translated:?}, encode {encoded:?} ({bytes} bytes)",
-            size.name()
+            "{}: build {built:?}, translate {translated:?}, encode {encoded:?} ({bytes} bytes); \
+             first build {first:?} ({} resources)",
+            size.name(),
+            changes.upserts.len()
         );
     }
 }
