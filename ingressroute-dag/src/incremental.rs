@@ -220,6 +220,26 @@ struct RootSlot {
 }
 
 impl RootSlot {
+    /// A root before its walk: all it depends on yet is its fqdn conflict set, when its
+    /// namespace may hold roots.
+    fn unwalked(key: ObjectRef, fqdn: &str, config: &Config) -> Self {
+        let dependencies: Box<[u64]> = if config.allows_root_in(&key.namespace) {
+            Box::new([Dependency::Fqdn.hash(&fqdn.to_ascii_lowercase(), "")])
+        } else {
+            Box::default()
+        };
+        Self {
+            key,
+            fqdn: fqdn.to_owned(),
+            dependencies,
+            lookups: Box::default(),
+            tree: Box::default(),
+            findings: Box::default(),
+            rejected_reached: Box::default(),
+            serves: false,
+        }
+    }
+
     fn tree_entry(&self, object: &ObjectRef) -> Option<&TreeEntry> {
         let i = self.tree.binary_search_by(|e| e.object.cmp(object)).ok()?;
         self.tree.get(i)
@@ -350,20 +370,7 @@ impl IncrementalDag {
             if !accepts_class(&stored.route, &self.config) {
                 continue;
             }
-            let mut dependencies = Vec::new();
-            if self.config.allows_root_in(&key.namespace) {
-                dependencies.push(Dependency::Fqdn.hash(&vhost.fqdn.to_ascii_lowercase(), ""));
-            }
-            let slot = RootSlot {
-                key: key.clone(),
-                fqdn: vhost.fqdn.clone(),
-                dependencies: dependencies.into(),
-                lookups: Box::default(),
-                tree: Box::default(),
-                findings: Box::default(),
-                rejected_reached: Box::default(),
-                serves: false,
-            };
+            let slot = RootSlot::unwalked(key.clone(), &vhost.fqdn, &self.config);
             walked.push(self.insert_slot(slot));
         }
 
@@ -478,24 +485,11 @@ impl IncrementalDag {
             if !accepts_class(&stored.route, &self.config) {
                 continue;
             }
-            let mut dependencies = Vec::new();
-            if self.config.allows_root_in(namespace) {
-                dependencies.push(Dependency::Fqdn.hash(&vhost.fqdn.to_ascii_lowercase(), ""));
-            }
+            let slot = RootSlot::unwalked(ObjectRef::new(namespace, name), &vhost.fqdn, &self.config);
             let id = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
-            self.register(id, &dependencies, &[]);
-            let key = ObjectRef::new(namespace, name);
-            self.ids.insert(key.clone(), id);
-            self.slots.push(Some(RootSlot {
-                key,
-                fqdn: vhost.fqdn.clone(),
-                dependencies: dependencies.into(),
-                lookups: Box::default(),
-                tree: Box::default(),
-                findings: Box::default(),
-                rejected_reached: Box::default(),
-                serves: false,
-            }));
+            self.register(id, &slot.dependencies, &[]);
+            self.ids.insert(slot.key.clone(), id);
+            self.slots.push(Some(slot));
         }
 
         // Walk each alone, serving with what it found itself.
