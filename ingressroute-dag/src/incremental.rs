@@ -386,32 +386,14 @@ impl IncrementalDag {
             }
         }
         let mut hosts: BTreeMap<u32, Option<ServedVirtualHost>> = BTreeMap::new();
-        for (id, run) in &mut runs {
+        let walked_ids: FxHashSet<u32> = runs.iter().map(|(id, _)| *id).collect();
+        for (id, run) in runs {
             affected.extend(run.tree.iter().map(|e| e.object.clone()));
-            let dependencies = self.slot_by_id(*id).map(|s| s.dependencies.clone()).unwrap_or_default();
-            self.unregister(*id, &dependencies, &[]);
-            let mut all: Vec<u64> = dependencies
-                .iter()
-                .copied()
-                .chain(run.dependencies.iter().copied())
-                .collect();
-            all.sort_unstable();
-            all.dedup();
-            let lookups = std::mem::take(&mut run.lookups);
-            self.register(*id, &all, &lookups);
-            if let Some(Some(slot)) = self.slots.get_mut(*id as usize) {
-                slot.dependencies = all.into();
-                slot.lookups = lookups.into();
-                slot.tree = std::mem::take(&mut run.tree).into();
-                slot.findings = std::mem::take(&mut run.findings).into();
-                slot.rejected_reached = std::mem::take(&mut run.rejected_reached).into();
-            }
-            hosts.insert(*id, run.virtual_host.take());
+            hosts.insert(id, self.keep(id, run));
         }
 
         // Objects whose validity changed: roots not walked whose tree holds one serve
         // again, as do walked roots that served something another root finds invalid.
-        let walked_ids: FxHashSet<u32> = runs.iter().map(|(id, _)| *id).collect();
         let mut now_invalid: FxHashMap<ObjectRef, bool> = FxHashMap::default();
         let mut reserve: BTreeSet<u32> = BTreeSet::new();
         for object in affected.iter().cloned() {
@@ -433,7 +415,7 @@ impl IncrementalDag {
                 .copied()
                 .unwrap_or_else(|| self.was_invalid(object))
         };
-        for (id, _) in &runs {
+        for id in &walked_ids {
             let Some(slot) = self.slot_by_id(*id) else { continue };
             if slot.tree.iter().any(|e| !e.invalid && is_invalid(&e.object)) {
                 reserve.insert(*id);
@@ -551,22 +533,11 @@ impl IncrementalDag {
         let mut hosts: Vec<Arc<ServedVirtualHost>> = Vec::new();
         for (id, run) in runs.into_iter().enumerate() {
             let Some(run) = run else { continue };
-            let Some(slot) = self.slots.get(id).and_then(Option::as_ref) else {
-                continue;
-            };
-            let mut all: Vec<u64> = slot.dependencies.iter().copied().chain(run.dependencies).collect();
-            all.sort_unstable();
-            all.dedup();
-            self.register(u32::try_from(id).unwrap_or(u32::MAX), &all, &run.lookups);
+            let host = self.keep(u32::try_from(id).unwrap_or(u32::MAX), run);
             if let Some(Some(slot)) = self.slots.get_mut(id) {
-                slot.dependencies = all.into();
-                slot.lookups = run.lookups.into();
-                slot.tree = run.tree.into();
-                slot.findings = run.findings.into();
-                slot.rejected_reached = run.rejected_reached.into();
-                slot.serves = run.virtual_host.is_some();
+                slot.serves = host.is_some();
             }
-            hosts.extend(run.virtual_host.map(Arc::new));
+            hosts.extend(host.map(Arc::new));
         }
         hosts.sort_unstable_by(|a, b| a.fqdn.cmp(&b.fqdn));
         self.virtual_hosts = Arc::new(hosts);
@@ -584,6 +555,26 @@ impl IncrementalDag {
             })
             .collect();
         self.statuses = SharedMap::from_sorted(entries);
+    }
+
+    /// Keeps in the slot of root `id` what its walk found and looked up, and registers
+    /// what it depended on (the fqdn conflict set it joined before the walk, and what the
+    /// walk reached); returns the virtual host the walk serves.
+    fn keep(&mut self, id: u32, run: RootRun) -> Option<ServedVirtualHost> {
+        let before = self.slot_by_id(id).map(|s| s.dependencies.clone()).unwrap_or_default();
+        let mut all: Vec<u64> = before.iter().copied().chain(run.dependencies).collect();
+        all.sort_unstable();
+        all.dedup();
+        // Registering a root again under a hash it is registered under changes nothing.
+        self.register(id, &all, &run.lookups);
+        if let Some(Some(slot)) = self.slots.get_mut(id as usize) {
+            slot.dependencies = all.into();
+            slot.lookups = run.lookups.into();
+            slot.tree = run.tree.into();
+            slot.findings = run.findings.into();
+            slot.rejected_reached = run.rejected_reached.into();
+        }
+        run.virtual_host
     }
 
     /// Gives every object of `affected` its status again from the per-root results;
