@@ -48,7 +48,7 @@ use crate::endpoints::Endpoints;
 use crate::listener;
 use crate::names;
 use crate::resources::{
-    EncodedResource, Reference, ResourceKind, cluster_refs, listener_refs, route_config_refs, virtual_host_refs,
+    EncodedResource, Reference, ResourceKind, cluster_refs, listener_refs, route_config_refs,
 };
 use crate::route::{self, Listener};
 use crate::translate::{sds_secret, tls_chain};
@@ -524,7 +524,7 @@ impl Translator {
             https_routes: None,
             secret: None,
         };
-        if let Some(plain) = route::virtual_host(&vhost.fqdn, &vhost.routes, Listener::Http, set) {
+        if let Some((plain, clusters)) = route::encoded_virtual_host(&vhost.fqdn, &vhost.routes, Listener::Http, set) {
             if let HttpRoutes::Scoped { buckets } = config.http_routes {
                 let scope = route::host_scope(
                     &vhost.fqdn,
@@ -538,8 +538,11 @@ impl Translator {
                 ));
             }
             host.plain = Some(Part {
-                references: virtual_host_refs(&plain),
-                bytes: Bytes::from(plain.encode_to_vec()),
+                references: clusters
+                    .into_iter()
+                    .map(|name| Reference::new(ResourceKind::Cluster, name))
+                    .collect(),
+                bytes: Bytes::from(plain),
             });
         }
         if let Some(secure) = &vhost.secure {

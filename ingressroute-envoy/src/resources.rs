@@ -452,30 +452,6 @@ pub(crate) fn route_config_refs(config: &route_v3::RouteConfiguration) -> Vec<Re
     flatten(refs)
 }
 
-/// The clusters a virtual host's routes name, each once, sorted.
-pub(crate) fn virtual_host_refs(vhost: &route_v3::VirtualHost) -> Vec<Reference> {
-    use route_v3::route_action::ClusterSpecifier;
-    let mut names = BTreeSet::new();
-    for route in &vhost.routes {
-        let Some(route_v3::route::Action::Route(action)) = &route.action else {
-            continue;
-        };
-        match &action.cluster_specifier {
-            Some(ClusterSpecifier::Cluster(name)) => {
-                names.insert(name.as_str());
-            }
-            Some(ClusterSpecifier::WeightedClusters(weighted)) => {
-                names.extend(weighted.clusters.iter().map(|c| c.name.as_str()));
-            }
-            _ => {}
-        }
-    }
-    names
-        .into_iter()
-        .map(|name| Reference::new(ResourceKind::Cluster, name))
-        .collect()
-}
-
 /// The secrets and the ClusterLoadAssignment a cluster uses.
 pub(crate) fn cluster_refs(cluster: &cluster_v3::Cluster) -> Result<Vec<Reference>, Inconsistency> {
     let mut refs = Vec::new();

@@ -102,6 +102,106 @@ pub(crate) enum Listener {
     Https,
 }
 
+/// What one Envoy route says, decided once for both ways a route is produced: as a prost
+/// message ([`virtual_host`], for [`translate`](crate::translate)) and encoded directly
+/// ([`encoded_virtual_host`], for the [`Translator`](crate::Translator)), so that the two
+/// cannot disagree on anything but the encoding.
+#[derive(Debug)]
+struct RoutePlan<'a> {
+    prefix: &'a str,
+    /// `None`: redirect to HTTPS.
+    action: Option<ActionPlan<'a>>,
+}
+
+/// The route action of a route with upstreams ([behaviour §4.6](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-6) and [behaviour §4.7](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-7)).
+#[derive(Debug)]
+struct ActionPlan<'a> {
+    upstreams: Upstreams,
+    cookie_affinity: bool,
+    websocket: bool,
+    /// `Some(ZERO)`: no timeout at all.
+    timeout: Option<Duration>,
+    /// Retries and the timeout of each try.
+    retry: Option<(u32, Option<Duration>)>,
+    prefix_rewrite: &'a str,
+}
+
+/// Where a route sends requests: one cluster, or several by weight.
+#[derive(Debug)]
+enum Upstreams {
+    Single(String),
+    Weighted(Vec<(String, u32)>),
+}
+
+impl Upstreams {
+    fn names(&self) -> impl Iterator<Item = &str> {
+        let (single, weighted) = match self {
+            Upstreams::Single(name) => (Some(name.as_str()), &[][..]),
+            Upstreams::Weighted(many) => (None, many.as_slice()),
+        };
+        single.into_iter().chain(weighted.iter().map(|(name, _)| name.as_str()))
+    }
+}
+
+/// The routes of a virtual host, ordered by prefix, descending byte-wise, so a longer
+/// prefix always comes before the prefixes it extends; routes with nothing to serve (no
+/// upstream, which the DAG never produces, and no redirect) are left out.
+fn plans<'a>(routes: &'a [ServedRoute], listener: Listener, clusters: &mut ClusterSet<'a>) -> Vec<RoutePlan<'a>> {
+    let mut ordered: Vec<&ServedRoute> = routes.iter().collect();
+    ordered.sort_by(|a, b| b.prefix.as_bytes().cmp(a.prefix.as_bytes()));
+    ordered
+        .into_iter()
+        .filter_map(|route| {
+            let redirect = listener == Listener::Http && route.https_redirect;
+            if redirect {
+                return Some(RoutePlan {
+                    prefix: &route.prefix,
+                    action: None,
+                });
+            }
+            let upstreams = match route.clusters.as_slice() {
+                [] => return None,
+                [single] => Upstreams::Single(clusters.add(&single.cluster)),
+                many => Upstreams::Weighted(
+                    weighted(many, clusters)
+                        .into_iter()
+                        .map(|w| {
+                            clusters.add(w.cluster);
+                            (w.name, w.weight)
+                        })
+                        .collect(),
+                ),
+            };
+            Some(RoutePlan {
+                prefix: &route.prefix,
+                action: Some(ActionPlan {
+                    upstreams,
+                    cookie_affinity: route.has_cookie_affinity(),
+                    websocket: route.websocket,
+                    timeout: match route.timeout {
+                        Timeout::Default => None,
+                        Timeout::Infinite => Some(Duration::ZERO),
+                        Timeout::Duration(d) => Some(d),
+                    },
+                    retry: route
+                        .retry
+                        .as_deref()
+                        .map(|retry| (retry.count.max(1), retry.per_try_timeout.filter(|d| !d.is_zero()))),
+                    prefix_rewrite: route.prefix_rewrite.as_deref().unwrap_or_default(),
+                }),
+            })
+        })
+        .collect()
+}
+
+/// The domains of an fqdn's virtual host: the fqdn, with any port.
+fn domains(fqdn: &str) -> [String; 2] {
+    let mut any_port = String::with_capacity(fqdn.len() + 2);
+    any_port.push_str(fqdn);
+    any_port.push_str(":*");
+    [fqdn.to_owned(), any_port]
+}
+
 /// The virtual host of an fqdn, or `None` when it would have no route (Envoy gets no
 /// empty virtual hosts). Routes are ordered by prefix, descending byte-wise, so a longer
 /// prefix always comes before the prefixes it extends.
@@ -111,85 +211,63 @@ pub(crate) fn virtual_host<'a>(
     listener: Listener,
     clusters: &mut ClusterSet<'a>,
 ) -> Option<route_v3::VirtualHost> {
-    let mut ordered: Vec<&ServedRoute> = routes.iter().collect();
-    ordered.sort_by(|a, b| b.prefix.as_bytes().cmp(a.prefix.as_bytes()));
-    // Envoy routes are hundreds of bytes: each is built where it stays, in a list that
-    // never grows.
-    let mut routes: Vec<route_v3::Route> = Vec::with_capacity(ordered.len());
-    for r in ordered {
-        push_route(&mut routes, r, listener, clusters);
-    }
-    if routes.is_empty() {
+    let plans = plans(routes, listener, clusters);
+    if plans.is_empty() {
         return None;
     }
-    let mut any_port = String::with_capacity(fqdn.len() + 2);
-    any_port.push_str(fqdn);
-    any_port.push_str(":*");
+    // Envoy routes are hundreds of bytes: each is built where it stays, in a list that
+    // never grows.
+    let mut routes: Vec<route_v3::Route> = Vec::with_capacity(plans.len());
+    for plan in plans {
+        routes.push(route_v3::Route::default());
+        if let Some(slot) = routes.last_mut() {
+            fill_route(slot, plan);
+        }
+    }
     Some(route_v3::VirtualHost {
         name: names::virtual_host_name(fqdn),
-        domains: vec![fqdn.to_owned(), any_port],
+        domains: domains(fqdn).into(),
         routes,
         ..Default::default()
     })
 }
 
-/// Appends the Envoy route of `route` to `routes`, unless it has nothing to serve (no
-/// upstream, which the DAG never produces, and no redirect).
-fn push_route<'a>(
-    routes: &mut Vec<route_v3::Route>,
-    route: &'a ServedRoute,
-    listener: Listener,
-    clusters: &mut ClusterSet<'a>,
-) {
-    let redirect = listener == Listener::Http && route.https_redirect;
-    if !redirect && route.clusters.is_empty() {
-        return;
-    }
-    routes.push(route_v3::Route::default());
-    let Some(slot) = routes.last_mut() else { return };
+/// Fills in the Envoy route of a plan.
+fn fill_route(slot: &mut route_v3::Route, plan: RoutePlan<'_>) {
+    use route_v3::route_action::ClusterSpecifier;
+
     slot.r#match = Some(route_v3::RouteMatch {
-        path_specifier: Some(route_v3::route_match::PathSpecifier::Prefix(route.prefix.clone())),
+        path_specifier: Some(route_v3::route_match::PathSpecifier::Prefix(plan.prefix.to_owned())),
         ..Default::default()
     });
-    if redirect {
+    let Some(plan) = plan.action else {
         slot.action = Some(route_v3::route::Action::Redirect(route_v3::RedirectAction {
             scheme_rewrite_specifier: Some(route_v3::redirect_action::SchemeRewriteSpecifier::HttpsRedirect(true)),
             ..Default::default()
         }));
         return;
-    }
-    if let route_v3::route::Action::Route(action) = slot
+    };
+    let route_v3::route::Action::Route(action) = slot
         .action
         .insert(route_v3::route::Action::Route(route_v3::RouteAction::default()))
-    {
-        route_action(action, route, clusters);
-    }
-}
-
-/// Fills in the route action of a route with upstreams ([behaviour §4.6](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-6) and [behaviour §4.7](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-7)).
-fn route_action<'a>(action: &mut route_v3::RouteAction, route: &'a ServedRoute, clusters: &mut ClusterSet<'a>) {
-    use route_v3::route_action::ClusterSpecifier;
-
-    action.cluster_specifier = match route.clusters.as_slice() {
-        [] => None,
-        [single] => Some(ClusterSpecifier::Cluster(clusters.add(&single.cluster))),
-        many => Some(ClusterSpecifier::WeightedClusters(route_v3::WeightedCluster {
-            clusters: weighted(many, clusters)
+    else {
+        return;
+    };
+    action.cluster_specifier = Some(match plan.upstreams {
+        Upstreams::Single(name) => ClusterSpecifier::Cluster(name),
+        Upstreams::Weighted(many) => ClusterSpecifier::WeightedClusters(route_v3::WeightedCluster {
+            clusters: many
                 .into_iter()
-                .map(|w| {
-                    clusters.add(w.cluster);
-                    route_v3::weighted_cluster::ClusterWeight {
-                        name: w.name,
-                        weight: proto::u32_value(w.weight),
-                        ..Default::default()
-                    }
+                .map(|(name, weight)| route_v3::weighted_cluster::ClusterWeight {
+                    name,
+                    weight: proto::u32_value(weight),
+                    ..Default::default()
                 })
                 .collect(),
             ..Default::default()
-        })),
-    };
-
-    if route.has_cookie_affinity() {
+        }),
+    });
+    if plan.cookie_affinity {
         action.hash_policy = vec![route_v3::route_action::HashPolicy {
             policy_specifier: Some(route_v3::route_action::hash_policy::PolicySpecifier::Cookie(
                 route_v3::route_action::hash_policy::Cookie {
@@ -202,28 +280,190 @@ fn route_action<'a>(action: &mut route_v3::RouteAction, route: &'a ServedRoute, 
             ..Default::default()
         }];
     }
-
-    if route.websocket {
+    if plan.websocket {
         action.upgrade_configs = vec![route_v3::route_action::UpgradeConfig {
-            upgrade_type: "websocket".to_owned(),
+            upgrade_type: WEBSOCKET.to_owned(),
             ..Default::default()
         }];
     }
-
-    action.timeout = match route.timeout {
-        Timeout::Default => None,
-        Timeout::Infinite => Some(proto::duration(Duration::ZERO)),
-        Timeout::Duration(d) => Some(proto::duration(d)),
-    };
-
-    action.retry_policy = route.retry.as_deref().map(|retry| route_v3::RetryPolicy {
-        retry_on: "5xx".to_owned(),
-        num_retries: proto::u32_value(retry.count.max(1)),
-        per_try_timeout: retry.per_try_timeout.filter(|d| !d.is_zero()).map(proto::duration),
+    action.timeout = plan.timeout.map(proto::duration);
+    action.retry_policy = plan.retry.map(|(count, per_try_timeout)| route_v3::RetryPolicy {
+        retry_on: RETRY_ON.to_owned(),
+        num_retries: proto::u32_value(count),
+        per_try_timeout: per_try_timeout.map(proto::duration),
         ..Default::default()
     });
+    plan.prefix_rewrite.clone_into(&mut action.prefix_rewrite);
+}
 
-    if let Some(rewrite) = &route.prefix_rewrite {
-        action.prefix_rewrite.clone_from(rewrite);
+/// The upgrade type of websocket routes.
+const WEBSOCKET: &str = "websocket";
+/// What routes with retries retry on.
+const RETRY_ON: &str = "5xx";
+
+/// The encoding of what [`virtual_host`] gives (byte for byte what prost makes of it), and
+/// the clusters it names, sorted, each once; `None` as for [`virtual_host`].
+///
+/// A translation of ten thousand virtual hosts spends most of its time building prost
+/// messages, measuring them (prost measures a nested message once per level above it)
+/// and dropping them; written directly, each field is written once, and a nested
+/// message's length is filled in after it (see [`wire`]).
+pub(crate) fn encoded_virtual_host<'a>(
+    fqdn: &str,
+    routes: &'a [ServedRoute],
+    listener: Listener,
+    clusters: &mut ClusterSet<'a>,
+) -> Option<(Vec<u8>, Vec<String>)> {
+    let plans = plans(routes, listener, clusters);
+    if plans.is_empty() {
+        return None;
+    }
+    let mut names: Vec<&str> = plans
+        .iter()
+        .filter_map(|p| p.action.as_ref())
+        .flat_map(|a| a.upstreams.names())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let names = names.into_iter().map(str::to_owned).collect();
+
+    let mut buf = Vec::with_capacity(64 + plans.len() * 160);
+    // VirtualHost: name = 1, domains = 2, routes = 3.
+    wire::string(1, &names::virtual_host_name(fqdn), &mut buf);
+    for domain in domains(fqdn) {
+        wire::oneof_string(2, &domain, &mut buf);
+    }
+    for plan in &plans {
+        wire::message(3, &mut buf, |buf| encode_route(plan, buf));
+    }
+    Some((buf, names))
+}
+
+/// A route's encoding, field by field in tag order as prost writes it.
+fn encode_route(plan: &RoutePlan<'_>, buf: &mut Vec<u8>) {
+    // Route: match = 1, route = 2, redirect = 3. RouteMatch: prefix = 1.
+    wire::message(1, buf, |buf| wire::oneof_string(1, plan.prefix, buf));
+    let Some(action) = &plan.action else {
+        // RedirectAction: https_redirect = 4.
+        wire::message(3, buf, |buf| wire::bool(4, true, buf));
+        return;
+    };
+    wire::message(2, buf, |buf| {
+        // RouteAction: cluster = 1, weighted_clusters = 3, prefix_rewrite = 5, timeout = 8,
+        // retry_policy = 9, hash_policy = 15, upgrade_configs = 25.
+        match &action.upstreams {
+            Upstreams::Single(name) => wire::oneof_string(1, name, buf),
+            Upstreams::Weighted(many) => wire::message(3, buf, |buf| {
+                for (name, weight) in many {
+                    // ClusterWeight: name = 1, weight = 2 (UInt32Value: value = 1).
+                    wire::message(1, buf, |buf| {
+                        wire::string(1, name, buf);
+                        wire::message(2, buf, |buf| wire::uint32(1, *weight, buf));
+                    });
+                }
+            }),
+        }
+        wire::string(5, action.prefix_rewrite, buf);
+        if let Some(timeout) = action.timeout {
+            wire::message(8, buf, |buf| wire::duration(timeout, buf));
+        }
+        if let Some((count, per_try_timeout)) = action.retry {
+            // RetryPolicy: retry_on = 1, num_retries = 2, per_try_timeout = 3.
+            wire::message(9, buf, |buf| {
+                wire::string(1, RETRY_ON, buf);
+                wire::message(2, buf, |buf| wire::uint32(1, count, buf));
+                if let Some(timeout) = per_try_timeout {
+                    wire::message(3, buf, |buf| wire::duration(timeout, buf));
+                }
+            });
+        }
+        if action.cookie_affinity {
+            // HashPolicy: cookie = 2. Cookie: name = 1, ttl = 2, path = 3.
+            wire::message(15, buf, |buf| {
+                wire::message(2, buf, |buf| {
+                    wire::string(1, SESSION_AFFINITY_COOKIE, buf);
+                    wire::message(2, buf, |buf| wire::duration(Duration::ZERO, buf));
+                    wire::string(3, "/", buf);
+                });
+            });
+        }
+        if action.websocket {
+            // UpgradeConfig: upgrade_type = 1.
+            wire::message(25, buf, |buf| wire::string(1, WEBSOCKET, buf));
+        }
+    });
+}
+
+/// Protobuf fields written directly, as prost writes them: singular scalars and strings
+/// only when not their default, members of a oneof and elements of a repeated field
+/// always. Our own rather than prost's `encoding` functions because those take owned
+/// values and need a nested message's length before its content is written.
+mod wire {
+    use std::time::Duration;
+
+    use prost::encoding::{WireType, encode_key, encode_varint};
+
+    /// A string field that is not in a oneof: left out when empty.
+    pub(super) fn string(tag: u32, value: &str, buf: &mut Vec<u8>) {
+        if !value.is_empty() {
+            oneof_string(tag, value, buf);
+        }
+    }
+
+    /// A string that is always written: a oneof member or an element of a repeated field.
+    pub(super) fn oneof_string(tag: u32, value: &str, buf: &mut Vec<u8>) {
+        encode_key(tag, WireType::LengthDelimited, buf);
+        encode_varint(value.len() as u64, buf);
+        buf.extend_from_slice(value.as_bytes());
+    }
+
+    /// A bool in a oneof.
+    pub(super) fn bool(tag: u32, value: bool, buf: &mut Vec<u8>) {
+        encode_key(tag, WireType::Varint, buf);
+        encode_varint(u64::from(value), buf);
+    }
+
+    /// A `uint32` field: left out when 0.
+    pub(super) fn uint32(tag: u32, value: u32, buf: &mut Vec<u8>) {
+        if value != 0 {
+            encode_key(tag, WireType::Varint, buf);
+            encode_varint(u64::from(value), buf);
+        }
+    }
+
+    /// The fields of a `google.protobuf.Duration` (as [`proto::duration`](super::proto::duration)
+    /// makes it): seconds = 1, nanos = 2.
+    pub(super) fn duration(value: Duration, buf: &mut Vec<u8>) {
+        let d = super::proto::duration(value);
+        if d.seconds != 0 {
+            encode_key(1, WireType::Varint, buf);
+            encode_varint(d.seconds as u64, buf);
+        }
+        if d.nanos != 0 {
+            encode_key(2, WireType::Varint, buf);
+            encode_varint(d.nanos as u64, buf);
+        }
+    }
+
+    /// A message field (always written, even when empty): its key, its length, then what
+    /// `body` writes. The length takes one byte until the body is written; a body of 128
+    /// bytes or more moves over for the longer varint.
+    pub(super) fn message(tag: u32, buf: &mut Vec<u8>, body: impl FnOnce(&mut Vec<u8>)) {
+        encode_key(tag, WireType::LengthDelimited, buf);
+        let at = buf.len();
+        buf.push(0);
+        body(buf);
+        let len = buf.len() - at - 1;
+        if let Ok(short) = u8::try_from(len)
+            && short < 0x80
+        {
+            if let Some(slot) = buf.get_mut(at) {
+                *slot = short;
+            }
+            return;
+        }
+        let mut varint = Vec::with_capacity(10);
+        encode_varint(len as u64, &mut varint);
+        buf.splice(at..=at, varint);
     }
 }

@@ -15,8 +15,8 @@ use support::*;
 #[derive(Debug, Clone)]
 struct Root {
     fqdn: usize,
-    /// Routes: (prefix, service, weight).
-    routes: Vec<(usize, usize, i64)>,
+    /// Routes: (prefix, service, weight, options), options a set of [`ROUTE_OPTIONS`] bits.
+    routes: Vec<(usize, usize, i64, u8)>,
     /// TLS: none, terminated with the certificate, or passed through with a TCP proxy.
     tls: u8,
     tcpproxy: Option<usize>,
@@ -35,11 +35,18 @@ const FQDNS: [&str; 6] = [
 ];
 const PREFIXES: [&str; 4] = ["/", "/api", "/api/v2", "/static"];
 const SERVICES: [&str; 3] = ["kuard", "api", "ext"];
+/// How many options a route may have besides its upstream, one bit each: websockets, a prefix
+/// rewrite, a timeout, no timeout at all, retries, retries with a per-try timeout, cookie
+/// session affinity.
+const ROUTE_OPTIONS: u8 = 7;
 
 fn root() -> impl Strategy<Value = Root> {
     (
         0..FQDNS.len(),
-        prop::collection::vec((0..PREFIXES.len(), 0..SERVICES.len(), 0i64..3), 0..4),
+        prop::collection::vec(
+            (0..PREFIXES.len(), 0..SERVICES.len(), 0i64..3, any::<u8>().prop_map(|o| o & ((1 << ROUTE_OPTIONS) - 1))),
+            0..4,
+        ),
         0u8..3,
         prop::option::of(0..SERVICES.len()),
         any::<bool>(),
@@ -133,10 +140,29 @@ impl Spec {
             if let Some(service) = root.tcpproxy {
                 world = world.tcpproxy(svc(SERVICES[service], 80));
             }
-            for (prefix, service, weight) in &root.routes {
-                world = world.route(PREFIXES[*prefix], svc(SERVICES[*service], 80).weight(*weight));
+            for (prefix, service, weight, options) in &root.routes {
+                let option = |bit: u8| options & (1 << bit) != 0;
+                let mut upstream = svc(SERVICES[*service], 80).weight(*weight);
+                if option(6) {
+                    upstream = upstream.strategy("Cookie");
+                }
+                world = world.route(PREFIXES[*prefix], upstream);
                 if root.permit_insecure {
                     world = world.permit_insecure();
+                }
+                if option(0) {
+                    world = world.websockets();
+                }
+                if option(1) {
+                    world = world.prefix_rewrite("/v1");
+                }
+                if option(3) {
+                    world = world.timeout("infinity");
+                } else if option(2) {
+                    world = world.timeout("1m30.5s");
+                }
+                if option(4) || option(5) {
+                    world = world.retry(Some(i64::from(*options % 4)), option(5).then_some("150ms"));
                 }
             }
             if root.delegates {
@@ -289,6 +315,17 @@ proptest! {
         edits in prop::collection::vec(edit(), 1..12),
     ) {
         check(&spec, &edits, HttpRoutes::Single)?;
+    }
+}
+
+/// Every golden case and bundled example: a full translation gives what `translate` does.
+#[test]
+fn a_full_translation_of_every_golden_case_is_translate_encoded() {
+    for case in support::cases::all() {
+        let (_, endpoints) = World::inputs_from(case.world.items());
+        let mut translator = Translator::new(case.world.config.clone());
+        let changes = translator.full(case.world.dag().virtual_hosts(), &endpoints);
+        assert_eq!(actual(&changes.upserts), expected(&case.resources()), "{}", case.name);
     }
 }
 
