@@ -41,6 +41,7 @@ use ingressroute_dag::{ServedVirtualHost, TlsMode};
 use prost::Message;
 use prost::Name;
 use prost::encoding::{self, WireType};
+use rustc_hash::FxHashMap;
 
 use crate::cluster::{ClusterSet, EdsService};
 use crate::config::{EnvoyConfig, HttpRoutes};
@@ -51,7 +52,7 @@ use crate::resources::{
     EncodedResource, Reference, ResourceKind, cluster_refs, listener_refs, route_config_refs,
 };
 use crate::route::{self, Listener};
-use crate::translate::{sds_secret, tls_chain};
+use crate::translate::{SecretNames, sds_secret, tls_chain};
 
 /// What one update changed: the resources to add or replace, and those to remove.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -140,6 +141,15 @@ struct Translated {
     secret: Option<EncodedResource>,
 }
 
+/// The Secrets of the hosts of one [`Translator::add_hosts`]: their names and their
+/// encodings, each made once (a Secret often serves several hosts; its name alone hashes
+/// its certificate chain).
+#[derive(Debug, Default)]
+struct HostSecrets<'a> {
+    names: SecretNames<'a>,
+    encoded: FxHashMap<String, EncodedResource>,
+}
+
 /// A resource several virtual hosts may use, with how many use it.
 #[derive(Debug, Clone)]
 struct Shared {
@@ -193,15 +203,19 @@ impl Assignment {
 #[derive(Debug)]
 pub struct Translator {
     config: EnvoyConfig,
-    hosts: BTreeMap<String, Host>,
+    /// Hosts by fqdn. Hash maps where nothing depends on the order (what is served is
+    /// sorted when listed): a first build of ten thousand hosts inserts into each map
+    /// once per host, and string keys with long common prefixes make every B-tree
+    /// comparison a `memcmp`.
+    hosts: FxHashMap<String, Host>,
     /// Plain-HTTP route configurations (route buckets, or `ingress_http`): their virtual
     /// hosts' parts by virtual host name.
     route_configs: BTreeMap<String, BTreeMap<String, Part>>,
     /// `ingress_https` filter chains by fqdn.
     chains: BTreeMap<String, Part>,
-    clusters: BTreeMap<String, ClusterEntry>,
-    assignments: BTreeMap<String, Assignment>,
-    secrets: BTreeMap<String, Shared>,
+    clusters: FxHashMap<String, ClusterEntry>,
+    assignments: FxHashMap<String, Assignment>,
+    secrets: FxHashMap<String, Shared>,
     /// The assembled resources: plain-HTTP route configurations and the listeners.
     assembled: BTreeMap<(ResourceKind, String), EncodedResource>,
 }
@@ -212,12 +226,12 @@ impl Translator {
     pub fn new(config: EnvoyConfig) -> Self {
         Self {
             config,
-            hosts: BTreeMap::new(),
+            hosts: FxHashMap::default(),
             route_configs: BTreeMap::new(),
             chains: BTreeMap::new(),
-            clusters: BTreeMap::new(),
-            assignments: BTreeMap::new(),
-            secrets: BTreeMap::new(),
+            clusters: FxHashMap::default(),
+            assignments: FxHashMap::default(),
+            secrets: FxHashMap::default(),
             assembled: BTreeMap::new(),
         }
     }
@@ -393,10 +407,13 @@ impl Translator {
     /// reassembled (`None` when everything will be, see [`Translator::assemble_all`]).
     fn add_hosts(&mut self, hosts: &[&ServedVirtualHost], mut dirty: Option<&mut Dirty>) {
         let mut set = ClusterSet::default();
+        let mut secrets = HostSecrets::default();
         let mut translated = Vec::with_capacity(hosts.len());
         for vhost in hosts {
-            translated.push(self.translate_host(vhost, &mut set));
+            translated.push(self.translate_host(vhost, &mut set, &mut secrets));
         }
+        drop(secrets);
+        self.hosts.reserve(hosts.len());
         let clusters = &mut self.clusters;
         let eds = set.each(&self.config.config_source, |cluster, service_name| {
             let name = cluster.name.clone();
@@ -514,7 +531,12 @@ impl Translator {
     }
 
     /// Translates one host alone.
-    fn translate_host<'a>(&self, vhost: &'a ServedVirtualHost, set: &mut ClusterSet<'a>) -> Translated {
+    fn translate_host<'a>(
+        &self,
+        vhost: &'a ServedVirtualHost,
+        set: &mut ClusterSet<'a>,
+        secrets: &mut HostSecrets<'a>,
+    ) -> Translated {
         let config = &self.config;
         let mut host = Translated {
             fqdn: vhost.fqdn.clone(),
@@ -547,17 +569,15 @@ impl Translator {
         }
         if let Some(secure) = &vhost.secure {
             let mut https_configs = Vec::new();
-            if let Some(chain) = tls_chain(vhost, secure, set, &mut https_configs) {
+            if let Some(chain) = tls_chain(vhost, secure, set, &mut secrets.names, &mut https_configs) {
                 if let (TlsMode::Terminate { secret, .. }, Some((name, _))) = (&secure.tls, &chain.terminate)
                     && let Some(pair) = secret.tls.as_ref()
                 {
-                    let secret = sds_secret(name.clone(), pair);
-                    host.secret = Some(EncodedResource::new(
-                        ResourceKind::Secret,
-                        name.clone(),
-                        &secret,
-                        Vec::new(),
-                    ));
+                    let resource = secrets.encoded.entry(name.clone()).or_insert_with(|| {
+                        let secret = sds_secret(name.clone(), pair);
+                        EncodedResource::new(ResourceKind::Secret, name.clone(), &secret, Vec::new())
+                    });
+                    host.secret = Some(resource.clone());
                 }
                 let references = chain_refs(&chain);
                 let bytes = listener::filter_chain(chain, config).encode_to_vec();

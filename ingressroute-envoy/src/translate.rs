@@ -1,12 +1,14 @@
 //! The translation of a whole DAG into one consistent set of Envoy resources.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use envoy_types::pb::envoy::config::core::v3 as core_v3;
 use envoy_types::pb::envoy::config::route::v3 as route_v3;
 use envoy_types::pb::envoy::extensions::filters::network::tcp_proxy::v3 as tcp_proxy_v3;
 use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3 as tls_v3;
-use ingressroute_dag::{Dag, SecureVirtualHost, ServedTcpProxy, ServedVirtualHost, TlsKeyPair, TlsMode};
+use ingressroute_dag::{Dag, Secret, SecureVirtualHost, ServedTcpProxy, ServedVirtualHost, TlsKeyPair, TlsMode};
+use rustc_hash::FxHashMap;
 
 use crate::cluster::ClusterSet;
 use crate::config::{EnvoyConfig, HttpRoutes};
@@ -48,6 +50,7 @@ use crate::route::{self, Listener};
 pub fn translate(dag: &Dag, endpoints: &Endpoints, config: &EnvoyConfig) -> Resources {
     let mut clusters = ClusterSet::default();
     let mut secrets: BTreeMap<String, tls_v3::Secret> = BTreeMap::new();
+    let mut secret_names = SecretNames::default();
 
     let mut vhosts: Vec<&ServedVirtualHost> = dag.virtual_hosts().iter().map(AsRef::as_ref).collect();
     vhosts.sort_by(|a, b| a.fqdn.cmp(&b.fqdn));
@@ -121,7 +124,7 @@ pub fn translate(dag: &Dag, endpoints: &Endpoints, config: &EnvoyConfig) -> Reso
     // TLS, one filter chain per virtual host.
     for vhost in &vhosts {
         let Some(secure) = &vhost.secure else { continue };
-        let Some(chain) = tls_chain(vhost, secure, &mut clusters, &mut route_configs) else {
+        let Some(chain) = tls_chain(vhost, secure, &mut clusters, &mut secret_names, &mut route_configs) else {
             continue;
         };
         if let (TlsMode::Terminate { secret, .. }, Some((name, _))) = (&secure.tls, &chain.terminate)
@@ -170,13 +173,14 @@ pub(crate) fn tls_chain<'a>(
     vhost: &'a ServedVirtualHost,
     secure: &'a SecureVirtualHost,
     clusters: &mut ClusterSet<'a>,
+    secret_names: &mut SecretNames<'a>,
     route_configs: &mut Vec<route_v3::RouteConfiguration>,
 ) -> Option<TlsChain> {
     let terminate = match &secure.tls {
         TlsMode::Terminate {
             secret,
             minimum_protocol_version,
-        } => Some((names::secret_name(secret)?, *minimum_protocol_version)),
+        } => Some((secret_names.name(secret)?, *minimum_protocol_version)),
         TlsMode::Passthrough => None,
     };
     let action = match (&secure.tcp_proxy, &terminate) {
@@ -195,6 +199,25 @@ pub(crate) fn tls_chain<'a>(
         terminate,
         action,
     })
+}
+
+/// The SDS names of the Secrets a translation uses, each computed once: a name hashes the
+/// certificate chain, and a Secret often serves several virtual hosts. Secrets are told
+/// apart by identity (every virtual host of one build shares the Secret's `Arc`).
+#[derive(Debug, Default)]
+pub(crate) struct SecretNames<'a> {
+    names: FxHashMap<*const Secret, (&'a Secret, Option<String>)>,
+}
+
+impl<'a> SecretNames<'a> {
+    /// The name of `secret`'s SDS secret, `None` when it has no key pair.
+    pub(crate) fn name(&mut self, secret: &'a Arc<Secret>) -> Option<String> {
+        self.names
+            .entry(Arc::as_ptr(secret))
+            .or_insert_with(|| (secret, names::secret_name(secret)))
+            .1
+            .clone()
+    }
 }
 
 /// Where a TCP proxy sends connections ([behaviour §4.4](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-4) with decision [D9](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d9)): weights as for HTTP
