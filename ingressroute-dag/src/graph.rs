@@ -53,12 +53,35 @@ impl DelegationGraph {
     /// The strongly connected components that hold a cycle (more than one vertex, or a
     /// vertex delegating to itself).
     pub(crate) fn cyclic_components(&self) -> impl Iterator<Item = Vec<NodeIndex>> + '_ {
-        kosaraju_scc(&self.graph)
+        let components = if self.may_hold_a_cycle() {
+            kosaraju_scc(&self.graph)
+        } else {
+            Vec::new()
+        };
+        components
             .into_iter()
             .filter(|scc| match scc.as_slice() {
                 [single] => self.graph.contains_edge(*single, *single),
                 _ => true,
             })
+    }
+
+    /// Whether some vertex both delegates and is delegated to, as every vertex on a cycle
+    /// is. Most graphs a build walks hold one root and the few objects it delegates to,
+    /// with no such vertex: they need no search for components.
+    fn may_hold_a_cycle(&self) -> bool {
+        const DELEGATES: u8 = 1;
+        const DELEGATED_TO: u8 = 2;
+        let mut seen = vec![0u8; self.graph.node_count()];
+        for edge in self.graph.raw_edges() {
+            if let Some(from) = seen.get_mut(edge.source().index()) {
+                *from |= DELEGATES;
+            }
+            if let Some(to) = seen.get_mut(edge.target().index()) {
+                *to |= DELEGATED_TO;
+            }
+        }
+        seen.contains(&(DELEGATES | DELEGATED_TO))
     }
 
     /// Every vertex, in namespace-then-name order.
