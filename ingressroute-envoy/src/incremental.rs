@@ -28,8 +28,11 @@
 //! [`translate`](crate::translate) after every step of random edit sequences). The
 //! elements' bytes are then slices of the assembled resource, and every served resource
 //! is kept once, where it is made, with no second index of what is served: at dataset L
-//! (10,000 virtual hosts) the translator holds about 38 MiB, 16 of them the encoded
-//! resources the snapshot shares (`cargo bench -p ingressroute-pipeline --bench heap`).
+//! (10,000 virtual hosts) the translator holds about 36 MiB, the encoded resources the
+//! snapshot shares among them (`cargo bench -p ingressroute-pipeline --bench heap`). A
+//! plain-HTTP virtual host is encoded directly, without prost messages
+//! ([`route::encoded_virtual_host`]), and virtual hosts that use one Secret share its
+//! encoding.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
