@@ -58,12 +58,10 @@ impl DelegationGraph {
         } else {
             Vec::new()
         };
-        components
-            .into_iter()
-            .filter(|scc| match scc.as_slice() {
-                [single] => self.graph.contains_edge(*single, *single),
-                _ => true,
-            })
+        components.into_iter().filter(|scc| match scc.as_slice() {
+            [single] => self.graph.contains_edge(*single, *single),
+            _ => true,
+        })
     }
 
     /// Whether some vertex both delegates and is delegated to, as every vertex on a cycle

@@ -51,9 +51,7 @@ use crate::config::{EnvoyConfig, HttpRoutes};
 use crate::endpoints::Endpoints;
 use crate::listener;
 use crate::names;
-use crate::resources::{
-    EncodedResource, Reference, ResourceKind, cluster_refs, listener_refs, route_config_refs,
-};
+use crate::resources::{EncodedResource, Reference, ResourceKind, cluster_refs, listener_refs, route_config_refs};
 use crate::route::{self, Listener};
 use crate::translate::{SecretNames, sds_secret, tls_chain};
 

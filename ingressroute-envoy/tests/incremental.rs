@@ -44,7 +44,12 @@ fn root() -> impl Strategy<Value = Root> {
     (
         0..FQDNS.len(),
         prop::collection::vec(
-            (0..PREFIXES.len(), 0..SERVICES.len(), 0i64..3, any::<u8>().prop_map(|o| o & ((1 << ROUTE_OPTIONS) - 1))),
+            (
+                0..PREFIXES.len(),
+                0..SERVICES.len(),
+                0i64..3,
+                any::<u8>().prop_map(|o| o & ((1 << ROUTE_OPTIONS) - 1)),
+            ),
             0..4,
         ),
         0u8..3,
