@@ -144,11 +144,12 @@ struct Translated {
 
 /// The Secrets of the hosts of one [`Translator::add_hosts`]: their names and their
 /// encodings, each made once (a Secret often serves several hosts; its name alone hashes
-/// its certificate chain).
+/// its certificate chain). By identity, as [`SecretNames`]: two Secrets of one name are
+/// never taken for one another.
 #[derive(Debug, Default)]
 struct HostSecrets<'a> {
     names: SecretNames<'a>,
-    encoded: FxHashMap<String, EncodedResource>,
+    encoded: FxHashMap<*const ingressroute_dag::Secret, EncodedResource>,
 }
 
 /// A resource several virtual hosts may use, with how many use it.
@@ -413,7 +414,6 @@ impl Translator {
         for vhost in hosts {
             translated.push(self.translate_host(vhost, &mut set, &mut secrets));
         }
-        drop(secrets);
         self.hosts.reserve(hosts.len());
         let clusters = &mut self.clusters;
         let eds = set.each(&self.config.config_source, |cluster, service_name| {
@@ -574,7 +574,7 @@ impl Translator {
                 if let (TlsMode::Terminate { secret, .. }, Some((name, _))) = (&secure.tls, &chain.terminate)
                     && let Some(pair) = secret.tls.as_ref()
                 {
-                    let resource = secrets.encoded.entry(name.clone()).or_insert_with(|| {
+                    let resource = secrets.encoded.entry(Arc::as_ptr(secret)).or_insert_with(|| {
                         let secret = sds_secret(name.clone(), pair);
                         EncodedResource::new(ResourceKind::Secret, name.clone(), &secret, Vec::new())
                     });
