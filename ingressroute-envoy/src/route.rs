@@ -304,7 +304,7 @@ const RETRY_ON: &str = "5xx";
 /// The encoding of what [`virtual_host`] gives (byte for byte what prost makes of it), and
 /// the clusters it names, sorted, each once; `None` as for [`virtual_host`].
 ///
-/// A translation of ten thousand virtual hosts spends most of its time building prost
+/// A translation of ten thousand virtual hosts spent much of its time building prost
 /// messages, measuring them (prost measures a nested message once per level above it)
 /// and dropping them; written directly, each field is written once, and a nested
 /// message's length is filled in after it (see [`wire`]).
