@@ -194,12 +194,11 @@ fn plans<'a>(routes: &'a [ServedRoute], listener: Listener, clusters: &mut Clust
         .collect()
 }
 
-/// The domains of an fqdn's virtual host: the fqdn, with any port.
-fn domains(fqdn: &str) -> [String; 2] {
-    let mut any_port = String::with_capacity(fqdn.len() + 2);
-    any_port.push_str(fqdn);
-    any_port.push_str(":*");
-    [fqdn.to_owned(), any_port]
+/// The domains of an fqdn's virtual host, each as the fqdn and a suffix: the fqdn, and
+/// the fqdn with any port. In two parts so that the encoding writes them without making
+/// the strings.
+fn domains(fqdn: &str) -> [[&str; 2]; 2] {
+    [[fqdn, ""], [fqdn, ":*"]]
 }
 
 /// The virtual host of an fqdn, or `None` when it would have no route (Envoy gets no
@@ -226,7 +225,7 @@ pub(crate) fn virtual_host<'a>(
     }
     Some(route_v3::VirtualHost {
         name: names::virtual_host_name(fqdn),
-        domains: domains(fqdn).into(),
+        domains: domains(fqdn).iter().map(|parts| parts.concat()).collect(),
         routes,
         ..Default::default()
     })
@@ -330,8 +329,8 @@ pub(crate) fn encoded_virtual_host<'a>(
     let mut buf = Vec::with_capacity(64 + plans.len() * 160);
     // VirtualHost: name = 1, domains = 2, routes = 3.
     wire::string(1, &names::virtual_host_name(fqdn), &mut buf);
-    for domain in domains(fqdn) {
-        wire::oneof_string(2, &domain, &mut buf);
+    for parts in domains(fqdn) {
+        wire::oneof_string_of(2, &parts, &mut buf);
     }
     for plan in &plans {
         wire::message(3, &mut buf, |buf| encode_route(plan, buf));
@@ -412,9 +411,16 @@ mod wire {
 
     /// A string that is always written: a oneof member or an element of a repeated field.
     pub(super) fn oneof_string(tag: u32, value: &str, buf: &mut Vec<u8>) {
+        oneof_string_of(tag, &[value], buf);
+    }
+
+    /// As [`oneof_string`], of the string that `parts` make one after the other.
+    pub(super) fn oneof_string_of(tag: u32, parts: &[&str], buf: &mut Vec<u8>) {
         encode_key(tag, WireType::LengthDelimited, buf);
-        encode_varint(value.len() as u64, buf);
-        buf.extend_from_slice(value.as_bytes());
+        encode_varint(parts.iter().map(|p| p.len() as u64).sum(), buf);
+        for part in parts {
+            buf.extend_from_slice(part.as_bytes());
+        }
     }
 
     /// A bool in a oneof.

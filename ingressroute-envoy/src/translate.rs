@@ -206,6 +206,8 @@ pub(crate) fn tls_chain<'a>(
 /// apart by identity (every virtual host of one build shares the Secret's `Arc`).
 #[derive(Debug, Default)]
 pub(crate) struct SecretNames<'a> {
+    /// By address, with the Secret borrowed: its address cannot be reused by another
+    /// while the map lives.
     names: FxHashMap<*const Secret, (&'a Secret, Option<String>)>,
 }
 
