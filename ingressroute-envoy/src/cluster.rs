@@ -13,12 +13,14 @@ use envoy_types::pb::envoy::r#type::v3 as type_v3;
 use ingressroute_dag::{
     Cluster, LoadBalancer, ObjectRef, ServedHealthCheck, ServedUpstreamValidation, UpstreamProtocol,
 };
-use prost::Name;
+use prost::{Message, Name};
 use rustc_hash::FxHashMap;
 
 use crate::config::ConfigSource;
 use crate::names;
 use crate::proto;
+use crate::resources::{Reference, ResourceKind, cluster_refs};
+use crate::wire;
 
 /// The `typed_extension_protocol_options` key of upstream HTTP protocol options.
 pub const HTTP_PROTOCOL_OPTIONS: &str = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
@@ -124,6 +126,29 @@ impl<'a> ClusterSet<'a> {
         source: &ConfigSource,
         mut take: impl FnMut(cluster_v3::Cluster, Option<&str>),
     ) -> BTreeMap<String, EdsService> {
+        self.visit(|name, cluster, service_name| {
+            take(
+                build(name, cluster, service_name.map(str::to_owned), source),
+                service_name,
+            );
+        })
+    }
+
+    /// As [`each`](Self::each), handing each cluster encoded instead (the packed `Any`
+    /// that [`pack`](crate::pack) makes of it, with its references), written without
+    /// building the message ([`encode`]).
+    pub(crate) fn each_encoded(
+        self,
+        source: &ConfigSource,
+        mut take: impl FnMut(EncodedCluster, Option<&str>),
+    ) -> BTreeMap<String, EdsService> {
+        let eds_config = proto::config_source(source).encode_to_vec();
+        self.visit(|name, cluster, service_name| take(encode(name, cluster, service_name, &eds_config), service_name))
+    }
+
+    /// Hands each cluster's name, upstream and EDS service name to `take`, in name order;
+    /// returns the EDS services they use.
+    fn visit(self, mut take: impl FnMut(String, &Cluster, Option<&str>)) -> BTreeMap<String, EdsService> {
         let mut eds = BTreeMap::new();
         for (name, cluster) in self.clusters {
             let service_name = cluster
@@ -131,23 +156,27 @@ impl<'a> ClusterSet<'a> {
                 .external_name
                 .is_none()
                 .then(|| names::service_name(&cluster.service, &cluster.port));
-            let built = build(name, cluster, service_name.clone(), source);
-            match service_name {
-                Some(service_name) => {
-                    take(built, Some(&service_name));
-                    eds.insert(
-                        service_name,
-                        EdsService {
-                            service: cluster.service.meta.clone(),
-                            port_name: cluster.port.name.clone(),
-                        },
-                    );
-                }
-                None => take(built, None),
+            take(name, cluster, service_name.as_deref());
+            if let Some(service_name) = service_name {
+                eds.insert(
+                    service_name,
+                    EdsService {
+                        service: cluster.service.meta.clone(),
+                        port_name: cluster.port.name.clone(),
+                    },
+                );
             }
         }
         eds
     }
+}
+
+/// A cluster written directly: its name, its packed `Any` and the resources it names.
+#[derive(Debug)]
+pub(crate) struct EncodedCluster {
+    pub(crate) name: String,
+    pub(crate) any: Vec<u8>,
+    pub(crate) references: Vec<Reference>,
 }
 
 fn lb_policy(lb: LoadBalancer) -> cluster_v3::cluster::LbPolicy {
@@ -162,7 +191,7 @@ fn lb_policy(lb: LoadBalancer) -> cluster_v3::cluster::LbPolicy {
 /// Builds the Envoy cluster `name` of an upstream; `service_name` is the EDS service name
 /// of its Service port, `None` for an ExternalName Service.
 fn build(name: String, cluster: &Cluster, service_name: Option<String>, source: &ConfigSource) -> cluster_v3::Cluster {
-    use cluster_v3::cluster::{ClusterDiscoveryType, DiscoveryType, DnsLookupFamily};
+    use cluster_v3::cluster::{ClusterDiscoveryType, DiscoveryType};
 
     let service = &cluster.service;
     let port = &cluster.port;
@@ -175,34 +204,11 @@ fn build(name: String, cluster: &Cluster, service_name: Option<String>, source: 
             ..Default::default()
         }),
         lb_policy: lb_policy(cluster.load_balancer()).into(),
-        ..Default::default()
+        ..extras(cluster)
     };
-
     match (&service.external_name, service_name) {
-        (Some(host), _) => {
+        (Some(_), _) => {
             result.cluster_discovery_type = Some(ClusterDiscoveryType::Type(DiscoveryType::StrictDns.into()));
-            // Names like `localhost` (allowed for local development) resolve to IPv4
-            // first, where the default AUTO would try IPv6 first.
-            result.dns_lookup_family = DnsLookupFamily::V4Preferred.into();
-            let port_value = u32::try_from(port.port).unwrap_or(0);
-            // An IPv6 literal may be written in brackets; Envoy wants the bare address.
-            let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-            result.load_assignment = Some(endpoint_v3::ClusterLoadAssignment {
-                cluster_name: names::external_name_load_assignment_name(service, port),
-                endpoints: vec![endpoint_v3::LocalityLbEndpoints {
-                    lb_endpoints: vec![endpoint_v3::LbEndpoint {
-                        host_identifier: Some(endpoint_v3::lb_endpoint::HostIdentifier::Endpoint(
-                            endpoint_v3::Endpoint {
-                                address: Some(proto::socket_address(host, port_value, false)),
-                                ..Default::default()
-                            },
-                        )),
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            });
         }
         (None, service_name) => {
             result.cluster_discovery_type = Some(ClusterDiscoveryType::Type(DiscoveryType::Eds.into()));
@@ -211,6 +217,54 @@ fn build(name: String, cluster: &Cluster, service_name: Option<String>, source: 
                 service_name: service_name.unwrap_or_else(|| names::service_name(service, port)),
             });
         }
+    }
+    result
+}
+
+/// Whether an upstream's cluster has any of the fields [`extras`] sets (most have none).
+fn has_extras(cluster: &Cluster) -> bool {
+    cluster.health_check.is_some()
+        || cluster.service.circuit_breakers.is_set()
+        || cluster.service.external_name.is_some()
+        || matches!(
+            cluster.port.protocol,
+            Some(UpstreamProtocol::Tls | UpstreamProtocol::H2 | UpstreamProtocol::H2c)
+        )
+}
+
+/// The fields of an upstream's cluster that only some clusters have, alone in a
+/// `Cluster`: the ExternalName address (DNS lookup family and inline load assignment),
+/// health checks, circuit breakers, upstream TLS and HTTP/2. Empty unless
+/// [`has_extras`].
+fn extras(cluster: &Cluster) -> cluster_v3::Cluster {
+    use cluster_v3::cluster::DnsLookupFamily;
+
+    let service = &cluster.service;
+    let port = &cluster.port;
+    let mut result = cluster_v3::Cluster::default();
+    if let Some(host) = &service.external_name {
+        // Names like `localhost` (allowed for local development) resolve to IPv4
+        // first, where the default AUTO would try IPv6 first.
+        result.dns_lookup_family = DnsLookupFamily::V4Preferred.into();
+        let port_value = u32::try_from(port.port).unwrap_or(0);
+        // An IPv6 literal may be written in brackets; Envoy wants the bare address.
+        let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+        result.load_assignment = Some(endpoint_v3::ClusterLoadAssignment {
+            cluster_name: names::external_name_load_assignment_name(service, port),
+            endpoints: vec![endpoint_v3::LocalityLbEndpoints {
+                lb_endpoints: vec![endpoint_v3::LbEndpoint {
+                    host_identifier: Some(endpoint_v3::lb_endpoint::HostIdentifier::Endpoint(
+                        endpoint_v3::Endpoint {
+                            address: Some(proto::socket_address(host, port_value, false)),
+                            ..Default::default()
+                        },
+                    )),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
     }
 
     if let Some(hc) = &cluster.health_check {
@@ -247,6 +301,66 @@ fn build(name: String, cluster: &Cluster, service_name: Option<String>, source: 
         _ => {}
     }
     result
+}
+
+/// The `type_url` of a packed `Cluster`.
+const CLUSTER_TYPE_URL: &str = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
+
+/// The cluster [`build`] makes, packed as [`pack`](crate::pack) packs it, written
+/// directly: the fields every cluster has are written here, the [`extras`] of the few
+/// upstreams that have them by prost, each in its place in tag order. `eds_config` is the
+/// encoded EDS config source.
+fn encode(name: String, cluster: &Cluster, service_name: Option<&str>, eds_config: &[u8]) -> EncodedCluster {
+    use cluster_v3::cluster::DiscoveryType;
+
+    let mut references = Vec::new();
+    // Cluster tags up to 24 (health checks 8, circuit breakers 10, DNS lookup family 17,
+    // transport socket 24), then 32 and above (ignore_health_on_host_removal 32, load
+    // assignment 33, typed_extension_protocol_options 36): around the common ones, 27 and 28.
+    let extras = has_extras(cluster).then(|| {
+        let mut early = extras(cluster);
+        let late = cluster_v3::Cluster {
+            ignore_health_on_host_removal: std::mem::take(&mut early.ignore_health_on_host_removal),
+            load_assignment: early.load_assignment.take(),
+            typed_extension_protocol_options: std::mem::take(&mut early.typed_extension_protocol_options),
+            ..Default::default()
+        };
+        references = cluster_refs(&early).unwrap_or_default();
+        (early, late)
+    });
+    let alt_stat_name = names::alt_stat_name(&cluster.service, &cluster.port);
+    let any = wire::any(CLUSTER_TYPE_URL, 160 + name.len() * 3, |buf| {
+        wire::string(1, &name, buf);
+        match service_name {
+            Some(service_name) => {
+                // type = 2 (a oneof), eds_cluster_config = 3 (eds_config = 1, service_name = 2).
+                wire::oneof_enumeration(2, DiscoveryType::Eds.into(), buf);
+                wire::message(3, buf, |buf| {
+                    wire::encoded_message(1, eds_config, buf);
+                    wire::string(2, service_name, buf);
+                });
+            }
+            None => wire::oneof_enumeration(2, DiscoveryType::StrictDns.into(), buf),
+        }
+        // connect_timeout = 4, lb_policy = 6.
+        wire::message(4, buf, |buf| {
+            wire::duration(std::time::Duration::from_millis(CONNECT_TIMEOUT_MILLIS), buf);
+        });
+        wire::enumeration(6, lb_policy(cluster.load_balancer()).into(), buf);
+        if let Some((early, _)) = &extras {
+            wire::prost_fields(early, buf);
+        }
+        // common_lb_config = 27 (healthy_panic_threshold = 1: a Percent of 0, empty).
+        wire::message(27, buf, |buf| wire::message(1, buf, |_| {}));
+        wire::string(28, &alt_stat_name, buf);
+        if let Some((_, late)) = &extras {
+            wire::prost_fields(late, buf);
+        }
+    });
+    if let Some(service_name) = service_name {
+        references.push(Reference::new(ResourceKind::ClusterLoadAssignment, service_name));
+    }
+    EncodedCluster { name, any, references }
 }
 
 /// An active HTTP health check with the defaults of decision [D7](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d7) for every zero.
@@ -343,4 +457,14 @@ fn set_http2(cluster: &mut cluster_v3::Cluster) {
     cluster
         .typed_extension_protocol_options
         .insert(HTTP_PROTOCOL_OPTIONS.to_owned(), proto::any(&options));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cluster_type_url_is_prosts() {
+        assert_eq!(CLUSTER_TYPE_URL, cluster_v3::Cluster::type_url());
+    }
 }

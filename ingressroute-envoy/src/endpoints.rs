@@ -19,6 +19,8 @@ use envoy_types::pb::envoy::config::endpoint::v3 as endpoint_v3;
 use ingressroute_dag::ObjectRef;
 use k8s_openapi::api::core::v1 as core_v1;
 
+use crate::wire;
+
 /// One ready endpoint: an IP address and a port.
 ///
 /// Ordered by the address **as a string**, then by port, which is the order Envoy gets
@@ -300,6 +302,47 @@ impl Endpoints {
     }
 }
 
+/// The `type_url` of a packed `ClusterLoadAssignment`.
+const LOAD_ASSIGNMENT_TYPE_URL: &str = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
+
+impl Endpoints {
+    /// [`load_assignment`](Self::load_assignment) packed as [`pack`](crate::pack) packs it,
+    /// written directly (every Service of a first build has one: writing ten thousand
+    /// without building them as messages first is what this is for).
+    pub(crate) fn encoded_load_assignment(&self, cluster_name: &str, service: &ObjectRef, port_name: &str) -> Vec<u8> {
+        let mut endpoints = self.get(service).into_iter().flat_map(|s| s.port(port_name)).peekable();
+        let capacity = cluster_name.len() + 8;
+        wire::any(LOAD_ASSIGNMENT_TYPE_URL, capacity, |buf| {
+            // ClusterLoadAssignment: cluster_name = 1, endpoints = 2 (LocalityLbEndpoints:
+            // lb_endpoints = 2).
+            wire::string(1, cluster_name, buf);
+            if endpoints.peek().is_some() {
+                wire::message(2, buf, |buf| {
+                    for endpoint in endpoints {
+                        wire::message(2, buf, |buf| endpoint.encode_lb_endpoint(buf));
+                    }
+                });
+            }
+        })
+    }
+}
+
+impl Endpoint {
+    /// The fields of [`to_lb_endpoint`](Self::to_lb_endpoint)'s encoding: LbEndpoint
+    /// endpoint = 1 (a oneof), Endpoint address = 1, Address socket_address = 1 (a oneof),
+    /// SocketAddress protocol = 1 (TCP, the default), address = 2, port_value = 3 (a oneof).
+    fn encode_lb_endpoint(&self, buf: &mut Vec<u8>) {
+        wire::message(1, buf, |buf| {
+            wire::message(1, buf, |buf| {
+                wire::message(1, buf, |buf| {
+                    wire::string(2, &self.address, buf);
+                    wire::oneof_uint32(3, u32::from(self.port), buf);
+                });
+            });
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use k8s_openapi::api::core::v1::{EndpointAddress, EndpointPort, EndpointSubset};
@@ -451,6 +494,40 @@ mod tests {
             assert_eq!(cla.cluster_name, unknown);
             assert!(cla.endpoints.is_empty());
         }
+    }
+
+    #[test]
+    fn a_load_assignment_written_directly_is_what_prost_encodes() {
+        let mut ready = ServiceEndpoints::new();
+        ready.add("http", Endpoint::parse("10.0.0.2", 80).unwrap());
+        ready.add("http", Endpoint::parse("10.0.0.1", 65535).unwrap());
+        ready.add("", Endpoint::parse("fd00::1", 1).unwrap());
+        for i in 0..20 {
+            // Enough endpoints for a locality of more than 127 bytes (a longer length).
+            ready.add("many", Endpoint::parse(&format!("10.1.0.{i}"), 8080).unwrap());
+        }
+        let mut index = Endpoints::new();
+        let key = ObjectRef::new("default", "kuard");
+        index.insert_service(key.clone(), ready);
+        let cases = [
+            ("default/kuard/http", &key, "http"),
+            ("default/kuard", &key, ""),
+            ("default/kuard/many", &key, "many"),
+            ("default/kuard/missing", &key, "missing"),
+            ("default/other", &ObjectRef::new("default", "other"), ""),
+            ("", &ObjectRef::new("default", "other"), ""),
+        ];
+        for (name, service, port) in cases {
+            assert_eq!(
+                index.encoded_load_assignment(name, service, port),
+                crate::pack(&index.load_assignment(name, service, port)).to_vec(),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            LOAD_ASSIGNMENT_TYPE_URL,
+            <endpoint_v3::ClusterLoadAssignment as prost::Name>::type_url()
+        );
     }
 
     #[test]

@@ -51,7 +51,7 @@ use crate::config::{EnvoyConfig, HttpRoutes};
 use crate::endpoints::Endpoints;
 use crate::listener;
 use crate::names;
-use crate::resources::{EncodedResource, Reference, ResourceKind, cluster_refs, listener_refs, route_config_refs};
+use crate::resources::{EncodedResource, Reference, ResourceKind, listener_refs, route_config_refs};
 use crate::route::{self, Listener};
 use crate::translate::{SecretNames, sds_secret, tls_chain};
 
@@ -180,8 +180,8 @@ struct Assignment {
 impl Assignment {
     /// The ClusterLoadAssignment `name` of its Service port, from `endpoints`.
     fn encode(&self, name: &str, endpoints: &Endpoints) -> EncodedResource {
-        let load = endpoints.load_assignment(name, &self.eds.service, &self.eds.port_name);
-        EncodedResource::new(ResourceKind::ClusterLoadAssignment, name, &load, Vec::new())
+        let any = endpoints.encoded_load_assignment(name, &self.eds.service, &self.eds.port_name);
+        EncodedResource::from_any(ResourceKind::ClusterLoadAssignment, name, Bytes::from(any), Vec::new())
     }
 }
 
@@ -416,16 +416,16 @@ impl Translator {
         }
         self.hosts.reserve(hosts.len());
         let clusters = &mut self.clusters;
-        let eds = set.each(&self.config.config_source, |cluster, service_name| {
-            let name = cluster.name.clone();
+        let eds = set.each_encoded(&self.config.config_source, |cluster, service_name| {
+            let name = cluster.name;
             let eds = service_name.map(str::to_owned);
             // A cluster is named after what it is built from, except its Service: a
             // changed Service keeps the name, so the cluster is replaced, users kept.
-            let resource = EncodedResource::new(
+            let resource = EncodedResource::from_any(
                 ResourceKind::Cluster,
                 name.clone(),
-                &cluster,
-                cluster_refs(&cluster).unwrap_or_default(),
+                Bytes::from(cluster.any),
+                cluster.references,
             );
             match clusters.get_mut(&name) {
                 Some(entry) => {

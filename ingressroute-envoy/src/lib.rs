@@ -35,6 +35,7 @@ mod resources;
 mod route;
 mod sources;
 mod translate;
+mod wire;
 
 /// The Envoy API types of [`Resources`] and the bootstrap.
 pub use envoy_types;

@@ -9,6 +9,7 @@ use ingressroute_dag::{Cluster, ServedRoute, Timeout, WeightedCluster};
 use crate::cluster::ClusterSet;
 use crate::names;
 use crate::proto;
+use crate::wire;
 
 /// The header every route configuration adds to requests: when Envoy received them.
 pub const REQUEST_START_HEADER: &str = "x-request-start";
@@ -344,7 +345,7 @@ fn encode_route(plan: &RoutePlan<'_>, buf: &mut Vec<u8>) {
     wire::message(1, buf, |buf| wire::oneof_string(1, plan.prefix, buf));
     let Some(action) = &plan.action else {
         // RedirectAction: https_redirect = 4.
-        wire::message(3, buf, |buf| wire::bool(4, true, buf));
+        wire::message(3, buf, |buf| wire::oneof_bool(4, true, buf));
         return;
     };
     wire::message(2, buf, |buf| {
@@ -391,85 +392,4 @@ fn encode_route(plan: &RoutePlan<'_>, buf: &mut Vec<u8>) {
             wire::message(25, buf, |buf| wire::string(1, WEBSOCKET, buf));
         }
     });
-}
-
-/// Protobuf fields written directly, as prost writes them: singular scalars and strings
-/// only when not their default, members of a oneof and elements of a repeated field
-/// always. Our own rather than prost's `encoding` functions because those take owned
-/// values and need a nested message's length before its content is written.
-mod wire {
-    use std::time::Duration;
-
-    use prost::encoding::{WireType, encode_key, encode_varint};
-
-    /// A string field that is not in a oneof: left out when empty.
-    pub(super) fn string(tag: u32, value: &str, buf: &mut Vec<u8>) {
-        if !value.is_empty() {
-            oneof_string(tag, value, buf);
-        }
-    }
-
-    /// A string that is always written: a oneof member or an element of a repeated field.
-    pub(super) fn oneof_string(tag: u32, value: &str, buf: &mut Vec<u8>) {
-        oneof_string_of(tag, &[value], buf);
-    }
-
-    /// As [`oneof_string`], of the string that `parts` make one after the other.
-    pub(super) fn oneof_string_of(tag: u32, parts: &[&str], buf: &mut Vec<u8>) {
-        encode_key(tag, WireType::LengthDelimited, buf);
-        encode_varint(parts.iter().map(|p| p.len() as u64).sum(), buf);
-        for part in parts {
-            buf.extend_from_slice(part.as_bytes());
-        }
-    }
-
-    /// A bool in a oneof.
-    pub(super) fn bool(tag: u32, value: bool, buf: &mut Vec<u8>) {
-        encode_key(tag, WireType::Varint, buf);
-        encode_varint(u64::from(value), buf);
-    }
-
-    /// A `uint32` field: left out when 0.
-    pub(super) fn uint32(tag: u32, value: u32, buf: &mut Vec<u8>) {
-        if value != 0 {
-            encode_key(tag, WireType::Varint, buf);
-            encode_varint(u64::from(value), buf);
-        }
-    }
-
-    /// The fields of a `google.protobuf.Duration` (as [`proto::duration`](super::proto::duration)
-    /// makes it): seconds = 1, nanos = 2.
-    pub(super) fn duration(value: Duration, buf: &mut Vec<u8>) {
-        let d = super::proto::duration(value);
-        if d.seconds != 0 {
-            encode_key(1, WireType::Varint, buf);
-            encode_varint(d.seconds as u64, buf);
-        }
-        if d.nanos != 0 {
-            encode_key(2, WireType::Varint, buf);
-            encode_varint(d.nanos as u64, buf);
-        }
-    }
-
-    /// A message field (always written, even when empty): its key, its length, then what
-    /// `body` writes. The length takes one byte until the body is written; a body of 128
-    /// bytes or more moves over for the longer varint.
-    pub(super) fn message(tag: u32, buf: &mut Vec<u8>, body: impl FnOnce(&mut Vec<u8>)) {
-        encode_key(tag, WireType::LengthDelimited, buf);
-        let at = buf.len();
-        buf.push(0);
-        body(buf);
-        let len = buf.len() - at - 1;
-        if let Ok(short) = u8::try_from(len)
-            && short < 0x80
-        {
-            if let Some(slot) = buf.get_mut(at) {
-                *slot = short;
-            }
-            return;
-        }
-        let mut varint = Vec::with_capacity(10);
-        encode_varint(len as u64, &mut varint);
-        buf.splice(at..=at, varint);
-    }
 }
