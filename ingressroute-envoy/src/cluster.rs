@@ -126,30 +126,43 @@ impl<'a> ClusterSet<'a> {
         source: &ConfigSource,
         mut take: impl FnMut(cluster_v3::Cluster, Option<&str>),
     ) -> BTreeMap<String, EdsService> {
-        self.visit(|name, cluster, service_name| {
-            take(
-                build(name, cluster, service_name.map(str::to_owned), source),
-                service_name,
-            );
-        })
+        let mut eds = BTreeMap::new();
+        self.visit(
+            |name, cluster, service_name| {
+                take(
+                    build(name, cluster, service_name.map(str::to_owned), source),
+                    service_name,
+                );
+            },
+            |name, service| {
+                eds.insert(name, service);
+            },
+        );
+        eds
     }
 
     /// As [`each`](Self::each), handing each cluster encoded instead (the packed `Any`
     /// that [`pack`](crate::pack) makes of it, with its references), written without
-    /// building the message ([`encode`]).
+    /// building the message ([`encode`]); the EDS services come unsorted.
     pub(crate) fn each_encoded(
         self,
         source: &ConfigSource,
         mut take: impl FnMut(EncodedCluster, Option<&str>),
-    ) -> BTreeMap<String, EdsService> {
+    ) -> FxHashMap<String, EdsService> {
         let eds_config = proto::config_source(source).encode_to_vec();
-        self.visit(|name, cluster, service_name| take(encode(name, cluster, service_name, &eds_config), service_name))
+        let mut eds = FxHashMap::default();
+        self.visit(
+            |name, cluster, service_name| take(encode(name, cluster, service_name, &eds_config), service_name),
+            |name, service| {
+                eds.insert(name, service);
+            },
+        );
+        eds
     }
 
-    /// Hands each cluster's name, upstream and EDS service name to `take`, in name order;
-    /// returns the EDS services they use.
-    fn visit(self, mut take: impl FnMut(String, &Cluster, Option<&str>)) -> BTreeMap<String, EdsService> {
-        let mut eds = BTreeMap::new();
+    /// Hands each cluster's name, upstream and EDS service name to `take`, in name order,
+    /// and each EDS service it reads to `read`.
+    fn visit(self, mut take: impl FnMut(String, &Cluster, Option<&str>), mut read: impl FnMut(String, EdsService)) {
         for (name, cluster) in self.clusters {
             let service_name = cluster
                 .service
@@ -158,7 +171,7 @@ impl<'a> ClusterSet<'a> {
                 .then(|| names::service_name(&cluster.service, &cluster.port));
             take(name, cluster, service_name.as_deref());
             if let Some(service_name) = service_name {
-                eds.insert(
+                read(
                     service_name,
                     EdsService {
                         service: cluster.service.meta.clone(),
@@ -167,7 +180,6 @@ impl<'a> ClusterSet<'a> {
                 );
             }
         }
-        eds
     }
 }
 

@@ -59,9 +59,9 @@ use crate::translate::{SecretNames, sds_secret, tls_chain};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Changes {
-    /// New or changed resources.
+    /// New or changed resources, in no particular order.
     pub upserts: Vec<EncodedResource>,
-    /// Resources that no longer exist, by kind and name.
+    /// Resources that no longer exist, by kind and name, in no particular order.
     pub removals: Vec<(ResourceKind, String)>,
 }
 
@@ -287,6 +287,13 @@ impl Translator {
         let hosts: Vec<&ServedVirtualHost> = virtual_hosts.into_iter().map(AsRef::as_ref).collect();
         self.add_hosts(&hosts, None);
         self.assemble_all(endpoints);
+        if old.is_empty() {
+            // A first build: everything is new, and nothing needs comparing (or sorting).
+            return Changes {
+                upserts: self.served().cloned().collect(),
+                removals: Vec::new(),
+            };
+        }
         let mut changes = Changes::default();
         let mut after = self.sorted().into_iter().peekable();
         let mut before = old.sorted().into_iter().peekable();
@@ -464,16 +471,24 @@ impl Translator {
                     && let Some(service_name) = &entry.eds
                     && let Some(eds) = eds.get(service_name)
                 {
-                    let assignment = self
-                        .assignments
-                        .entry(service_name.clone())
-                        .or_insert_with(|| Assignment {
-                            readers: 0,
-                            eds: eds.clone(),
-                            served: None,
-                        });
-                    assignment.readers += 1;
-                    assignment.eds = eds.clone();
+                    match self.assignments.get_mut(service_name) {
+                        Some(assignment) => {
+                            assignment.readers += 1;
+                            if assignment.eds != *eds {
+                                assignment.eds = eds.clone();
+                            }
+                        }
+                        None => {
+                            self.assignments.insert(
+                                service_name.clone(),
+                                Assignment {
+                                    readers: 1,
+                                    eds: eds.clone(),
+                                    served: None,
+                                },
+                            );
+                        }
+                    }
                     if let Some(dirty) = dirty.as_deref_mut() {
                         dirty.assignments.insert(service_name.clone());
                     }
@@ -830,15 +845,19 @@ fn clusters_of<'a>(
     plain: Option<&'a Part>,
     chain: Option<&'a Part>,
     https_routes: Option<&'a EncodedResource>,
-) -> BTreeSet<&'a str> {
-    plain
+) -> Vec<&'a str> {
+    // A few names per host: a sorted list, not a set.
+    let mut names: Vec<&str> = plain
         .into_iter()
         .chain(chain)
         .flat_map(|part| part.references.iter())
         .chain(https_routes.into_iter().flat_map(|r| r.references.iter()))
         .filter(|r| r.kind == ResourceKind::Cluster)
         .map(|r| r.name.as_str())
-        .collect()
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
 }
 
 /// What an update must reassemble, with what was served before of what a host or a
