@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 use rustc_hash::{FxHashMap, FxHashSet};
 use smallvec::SmallVec;
 
-use crate::build::{Dependency, Finding, PlainClusters, RootRun, TreeEntry, accepts_class, run_root};
+use crate::build::{Dependency, Finding, PlainClusters, RootRun, TreeEntry, accepts_class, run_root, run_root_entry};
 use crate::dag::{Entry, Lookups};
 use crate::shared_map::SharedMap;
 use crate::status::{CurrentStatus, Reason, Status, messages};
@@ -461,6 +461,7 @@ impl IncrementalDag {
     /// and every status is new.
     fn first_build(&mut self, objects: &Objects) {
         // The roots join their fqdn conflict sets before any is walked.
+        let mut entries = Vec::new();
         for (namespace, name, stored) in objects.ingress_routes.iter() {
             let Some(vhost) = &stored.route.spec.virtualhost else {
                 continue;
@@ -468,6 +469,7 @@ impl IncrementalDag {
             if !accepts_class(&stored.route, &self.config) {
                 continue;
             }
+            entries.push((namespace, name, stored));
             let slot = RootSlot::unwalked(ObjectRef::new(namespace, name), &vhost.fqdn, &self.config);
             let id = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
             self.register(id, &slot.dependencies, &[]);
@@ -478,12 +480,12 @@ impl IncrementalDag {
         // Walk each alone, serving with what it found itself.
         let mut clusters = std::mem::take(&mut self.clusters);
         let mut runs: Vec<Option<RootRun>> = Vec::with_capacity(self.slots.len());
-        for slot in self.slots.iter().flatten() {
+        for (slot, entry) in self.slots.iter().flatten().zip(entries) {
             let duplicate = self.duplicate(slot);
-            runs.push(run_root(
+            runs.push(run_root_entry(
                 objects,
                 &self.config,
-                &slot.key,
+                entry,
                 duplicate,
                 &|_| false,
                 &mut clusters,
@@ -542,14 +544,23 @@ impl IncrementalDag {
         hosts.sort_unstable_by(|a, b| a.fqdn.cmp(&b.fqdn));
         self.virtual_hosts = Arc::new(hosts);
 
-        // Every status is new, and the map is cut from the list.
+        // Every status is new, and the map is cut from the list. The roots' slots were
+        // made above in the objects' order, so a root's slot is the next one, and an
+        // object that is not the next slot's has none: no lookups.
+        let mut slots = self.slots.iter().flatten().peekable();
         let entries: Vec<(ObjectRef, Entry)> = objects
             .ingress_routes
             .iter()
             .filter(|(_, _, stored)| accepts_class(&stored.route, &self.config))
             .map(|(ns, name, stored)| {
                 let object = ObjectRef::new(ns, name);
-                let status = self.status(objects, &object);
+                let status = match slots.next_if(|slot| slot.key == object) {
+                    Some(slot) => Self::root_status(objects, slot),
+                    None => {
+                        debug_assert!(self.slot(&object).is_none(), "{object}: slots out of order");
+                        self.combined_status(objects, &object)
+                    }
+                };
                 let route = Arc::clone(&stored.route);
                 (object, Entry { status, route })
             })

@@ -1,12 +1,13 @@
 //! The input of a build: every object the DAG may look at, keyed by namespace and name.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
 use ingressroute_api::{IngressRoute, TLSCertificateDelegation};
 use k8s_openapi::api::core::v1 as core_v1;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use rustc_hash::FxHashMap;
 
 use crate::{K8sService, Secret, SecretError};
 
@@ -110,12 +111,16 @@ impl<T> Index<T> {
 
 /// A namespace-then-name index for lookups only: hashed, so a lookup costs one hash per
 /// level whatever the size. Iterate with [`HashIndex::sorted`] where order matters.
+///
+/// With the Fx hash, as the incremental build's other indexes by object name: every
+/// route of a build looks up its Services here, and names are short strings, for which
+/// the default SipHash costs several times more.
 #[derive(Debug, Clone)]
-pub(crate) struct HashIndex<T>(HashMap<String, HashMap<String, T>>);
+pub(crate) struct HashIndex<T>(FxHashMap<String, FxHashMap<String, T>>);
 
 impl<T> Default for HashIndex<T> {
     fn default() -> Self {
-        Self(HashMap::new())
+        Self(FxHashMap::default())
     }
 }
 
@@ -152,7 +157,7 @@ impl<T> HashIndex<T> {
     }
 
     fn len(&self) -> usize {
-        self.0.values().map(HashMap::len).sum()
+        self.0.values().map(FxHashMap::len).sum()
     }
 }
 

@@ -61,7 +61,7 @@ use crate::status::Reason;
 use crate::{Config, Dag, K8sService, ObjectRef, Objects, ServedVirtualHost, Status};
 
 pub(crate) use self::convert::PlainClusters;
-pub(crate) use self::root::{Dependency, RootRun, TreeEntry, run_root};
+pub(crate) use self::root::{Dependency, RootRun, TreeEntry, run_root, run_root_entry};
 
 use self::graph::CycleMembership;
 use self::walk::{Path, Visit};

@@ -107,7 +107,20 @@ pub(crate) fn run_root(
     invalid: &dyn Fn(&ObjectRef) -> bool,
     clusters: &mut PlainClusters,
 ) -> Option<RootRun> {
-    let (root_ns, root_name, stored) = objects.ingress_routes.get_entry(&root.namespace, &root.name)?;
+    let entry = objects.ingress_routes.get_entry(&root.namespace, &root.name)?;
+    run_root_entry(objects, config, entry, duplicate, invalid, clusters)
+}
+
+/// [`run_root`] of the root whose entry in `objects` (namespace, name, object) the caller
+/// has at hand already.
+pub(crate) fn run_root_entry(
+    objects: &Objects,
+    config: &Config,
+    (root_ns, root_name, stored): (&str, &str, &StoredIngressRoute),
+    duplicate: Option<String>,
+    invalid: &dyn Fn(&ObjectRef) -> bool,
+    clusters: &mut PlainClusters,
+) -> Option<RootRun> {
     let vhost = stored.route.spec.virtualhost.as_ref()?;
     if !accepts_class(&stored.route, config) {
         return None;
