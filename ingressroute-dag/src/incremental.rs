@@ -532,15 +532,25 @@ impl IncrementalDag {
         }
 
         // Each root keeps what it found and depended on.
+        // The lookups of every root are counted at once: the counts are a sorted map,
+        // which is built far faster from a sorted list than by one insertion per lookup.
         let mut hosts: Vec<Arc<ServedVirtualHost>> = Vec::new();
+        let mut lookups: Vec<u64> = Vec::new();
         for (id, run) in runs.into_iter().enumerate() {
             let Some(run) = run else { continue };
-            let host = self.keep(u32::try_from(id).unwrap_or(u32::MAX), run);
+            let host = self.keep_counting(u32::try_from(id).unwrap_or(u32::MAX), run, Some(&mut lookups));
             if let Some(Some(slot)) = self.slots.get_mut(id) {
                 slot.serves = host.is_some();
             }
             hosts.extend(host.map(Arc::new));
         }
+        lookups.sort_unstable();
+        debug_assert!(self.lookups.is_empty(), "a first build counts lookups from none");
+        self.lookups = SharedMap::from_sorted(
+            lookups
+                .chunk_by(|a, b| a == b)
+                .filter_map(|same| Some((*same.first()?, u32::try_from(same.len()).unwrap_or(u32::MAX)))),
+        );
         hosts.sort_unstable_by(|a, b| a.fqdn.cmp(&b.fqdn));
         self.virtual_hosts = Arc::new(hosts);
 
@@ -572,12 +582,25 @@ impl IncrementalDag {
     /// what it depended on (the fqdn conflict set it joined before the walk, and what the
     /// walk reached); returns the virtual host the walk serves.
     fn keep(&mut self, id: u32, run: RootRun) -> Option<ServedVirtualHost> {
+        self.keep_counting(id, run, None)
+    }
+
+    /// [`keep`](Self::keep), leaving the counts of the lookups to the caller when it
+    /// passes `lookups` (a first build counts every root's at once): the root's lookups
+    /// are added to it instead.
+    fn keep_counting(&mut self, id: u32, run: RootRun, lookups: Option<&mut Vec<u64>>) -> Option<ServedVirtualHost> {
         let before = self.slot_by_id(id).map(|s| s.dependencies.clone()).unwrap_or_default();
         let mut all: Vec<u64> = before.iter().copied().chain(run.dependencies).collect();
         all.sort_unstable();
         all.dedup();
         // Registering a root again under a hash it is registered under changes nothing.
-        self.register(id, &all, &run.lookups);
+        match lookups {
+            Some(lookups) => {
+                self.register_dependents(id, &all, &run.lookups);
+                lookups.extend_from_slice(&run.lookups);
+            }
+            None => self.register(id, &all, &run.lookups),
+        }
         if let Some(Some(slot)) = self.slots.get_mut(id as usize) {
             slot.dependencies = all.into();
             slot.lookups = run.lookups.into();
@@ -829,18 +852,24 @@ impl IncrementalDag {
     }
 
     fn register(&mut self, id: u32, dependencies: &[u64], lookups: &[u64]) {
-        for hash in dependencies.iter().chain(lookups) {
-            let roots = self.dependents.entry(*hash).or_default();
-            if !roots.contains(&id) {
-                roots.push(id);
-            }
-        }
+        self.register_dependents(id, dependencies, lookups);
         for hash in lookups {
             match self.lookups.get_mut(hash) {
                 Some(count) => *count += 1,
                 None => {
                     self.lookups.insert(*hash, 1);
                 }
+            }
+        }
+    }
+
+    /// The part of [`register`](Self::register) that notes root `id` as a dependent of
+    /// each hash; the lookups are not counted.
+    fn register_dependents(&mut self, id: u32, dependencies: &[u64], lookups: &[u64]) {
+        for hash in dependencies.iter().chain(lookups) {
+            let roots = self.dependents.entry(*hash).or_default();
+            if !roots.contains(&id) {
+                roots.push(id);
             }
         }
     }

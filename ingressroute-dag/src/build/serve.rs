@@ -23,7 +23,9 @@ impl Builder<'_> {
         // moved out (each visit belongs to one root, so nothing needs it afterwards).
         let mut winners: Vec<(usize, usize)> = Vec::new();
         {
-            let mut prefixes: FxHashSet<&str> = FxHashSet::default();
+            // Sized for the root's own items: most roots serve about that many routes.
+            let items = self.visits.get(root_visit).map_or(0, |v| v.items.len());
+            let mut prefixes: FxHashSet<&str> = FxHashSet::with_capacity_and_hasher(items, Default::default());
             let mut expanded: FxHashSet<usize> = FxHashSet::default();
             let mut stack = Vec::new();
             if is_reached(root_visit)
