@@ -40,7 +40,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use envoy_types::pb::envoy::config::listener::v3 as listener_v3;
 use envoy_types::pb::envoy::config::route::v3 as route_v3;
-use ingressroute_dag::{ServedVirtualHost, TlsMode};
+use ingressroute_dag::{ServedRoute, ServedVirtualHost, TlsMode};
 use prost::Message;
 use prost::Name;
 use prost::encoding::{self, WireType};
@@ -51,9 +51,9 @@ use crate::config::{EnvoyConfig, HttpRoutes};
 use crate::endpoints::Endpoints;
 use crate::listener;
 use crate::names;
-use crate::resources::{EncodedResource, Reference, ResourceKind, listener_refs, route_config_refs};
+use crate::resources::{EncodedResource, Reference, ResourceKind, listener_refs};
 use crate::route::{self, Listener};
-use crate::translate::{SecretNames, sds_secret, tls_chain};
+use crate::translate::{HttpsRouteConfigs, SecretNames, sds_secret, tls_chain};
 
 /// What one update changed: the resources to add or replace, and those to remove.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -140,6 +140,29 @@ struct Translated {
     chain: Option<Part>,
     https_routes: Option<EncodedResource>,
     secret: Option<EncodedResource>,
+}
+
+/// A host's `https/<fqdn>` route configuration, encoded directly.
+struct EncodedHttpsRoutes(Option<EncodedResource>);
+
+impl<'a> HttpsRouteConfigs<'a> for EncodedHttpsRoutes {
+    fn add(&mut self, name: &str, fqdn: &str, routes: &'a [ServedRoute], clusters: &mut ClusterSet<'a>) -> bool {
+        let Some((any, names)) = route::encoded_route_configuration(name, fqdn, routes, Listener::Https, clusters)
+        else {
+            return false;
+        };
+        let references: Vec<Reference> = names
+            .into_iter()
+            .map(|name| Reference::new(ResourceKind::Cluster, name))
+            .collect();
+        self.0 = Some(EncodedResource::from_any(
+            ResourceKind::RouteConfiguration,
+            name,
+            Bytes::from(any),
+            references,
+        ));
+        true
+    }
 }
 
 /// The Secrets of the hosts of one [`Translator::add_hosts`]: their names and their
@@ -289,8 +312,16 @@ impl Translator {
         self.assemble_all(endpoints);
         if old.is_empty() {
             // A first build: everything is new, and nothing needs comparing (or sorting).
+            // At most this many (a host serves a scope or an https route configuration).
+            let capacity = self.assembled.len()
+                + 2 * self.hosts.len()
+                + self.clusters.len()
+                + self.assignments.len()
+                + self.secrets.len();
+            let mut upserts = Vec::with_capacity(capacity);
+            upserts.extend(self.served().cloned());
             return Changes {
-                upserts: self.served().cloned().collect(),
+                upserts,
                 removals: Vec::new(),
             };
         }
@@ -584,7 +615,7 @@ impl Translator {
             });
         }
         if let Some(secure) = &vhost.secure {
-            let mut https_configs = Vec::new();
+            let mut https_configs = EncodedHttpsRoutes(None);
             if let Some(chain) = tls_chain(vhost, secure, set, &mut secrets.names, &mut https_configs) {
                 if let (TlsMode::Terminate { secret, .. }, Some((name, _))) = (&secure.tls, &chain.terminate)
                     && let Some(pair) = secret.tls.as_ref()
@@ -602,15 +633,7 @@ impl Translator {
                     references,
                 });
             }
-            if let Some(config) = https_configs.pop() {
-                let references = route_config_refs(&config);
-                host.https_routes = Some(EncodedResource::new(
-                    ResourceKind::RouteConfiguration,
-                    config.name.clone(),
-                    &config,
-                    references,
-                ));
-            }
+            host.https_routes = https_configs.0;
         }
         host
     }

@@ -63,18 +63,49 @@ pub(crate) fn route_configuration(
     route_v3::RouteConfiguration {
         name: name.to_owned(),
         virtual_hosts,
-        request_headers_to_add: vec![core_v3::HeaderValueOption {
-            header: Some(core_v3::HeaderValue {
-                key: REQUEST_START_HEADER.to_owned(),
-                value: REQUEST_START_VALUE.to_owned(),
-                ..Default::default()
-            }),
-            // Contour's `append: true`; the deprecated `append` is left unset.
-            append_action: core_v3::header_value_option::HeaderAppendAction::AppendIfExistsOrAdd.into(),
-            ..Default::default()
-        }],
+        request_headers_to_add: vec![request_start_header()],
         ..Default::default()
     }
+}
+
+/// The `x-request-start` header every route configuration adds.
+fn request_start_header() -> core_v3::HeaderValueOption {
+    core_v3::HeaderValueOption {
+        header: Some(core_v3::HeaderValue {
+            key: REQUEST_START_HEADER.to_owned(),
+            value: REQUEST_START_VALUE.to_owned(),
+            ..Default::default()
+        }),
+        // Contour's `append: true`; the deprecated `append` is left unset.
+        append_action: core_v3::header_value_option::HeaderAppendAction::AppendIfExistsOrAdd.into(),
+        ..Default::default()
+    }
+}
+
+/// The `type_url` of a packed `RouteConfiguration`.
+const ROUTE_CONFIGURATION_TYPE_URL: &str = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+
+/// The [`route_configuration`] of the one virtual host of `fqdn`, packed as
+/// [`pack`](crate::pack) packs it and written directly, with the names of the clusters
+/// it uses (sorted, without repeats); `None` when it would have no route.
+pub(crate) fn encoded_route_configuration<'a>(
+    name: &str,
+    fqdn: &str,
+    routes: &'a [ServedRoute],
+    listener: Listener,
+    clusters: &mut ClusterSet<'a>,
+) -> Option<(Vec<u8>, Vec<String>)> {
+    static REQUEST_START: std::sync::LazyLock<Vec<u8>> =
+        std::sync::LazyLock::new(|| prost::Message::encode_to_vec(&request_start_header()));
+    let (vhost, names) = encoded_virtual_host(fqdn, routes, listener, clusters)?;
+    let capacity = name.len() + vhost.len() + REQUEST_START.len() + 16;
+    let any = wire::any(ROUTE_CONFIGURATION_TYPE_URL, capacity, |buf| {
+        // RouteConfiguration: name = 1, virtual_hosts = 2, request_headers_to_add = 6.
+        wire::string(1, name, buf);
+        wire::encoded_message(2, &vhost, buf);
+        wire::encoded_message(6, &REQUEST_START, buf);
+    });
+    Some((any, names))
 }
 
 /// The Scoped RDS scope of a plain-HTTP virtual host: requests whose host (without port)
@@ -392,4 +423,16 @@ fn encode_route(plan: &RoutePlan<'_>, buf: &mut Vec<u8>) {
             wire::message(25, buf, |buf| wire::string(1, WEBSOCKET, buf));
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Name;
+
+    use super::*;
+
+    #[test]
+    fn the_route_configuration_type_url_is_prosts() {
+        assert_eq!(ROUTE_CONFIGURATION_TYPE_URL, route_v3::RouteConfiguration::type_url());
+    }
 }

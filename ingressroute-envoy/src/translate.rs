@@ -7,7 +7,9 @@ use envoy_types::pb::envoy::config::core::v3 as core_v3;
 use envoy_types::pb::envoy::config::route::v3 as route_v3;
 use envoy_types::pb::envoy::extensions::filters::network::tcp_proxy::v3 as tcp_proxy_v3;
 use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3 as tls_v3;
-use ingressroute_dag::{Dag, Secret, SecureVirtualHost, ServedTcpProxy, ServedVirtualHost, TlsKeyPair, TlsMode};
+use ingressroute_dag::{
+    Dag, Secret, SecureVirtualHost, ServedRoute, ServedTcpProxy, ServedVirtualHost, TlsKeyPair, TlsMode,
+};
 use rustc_hash::FxHashMap;
 
 use crate::cluster::ClusterSet;
@@ -167,6 +169,25 @@ pub fn translate(dag: &Dag, endpoints: &Endpoints, config: &EnvoyConfig) -> Reso
     }
 }
 
+/// Where [`tls_chain`] puts the `https/<fqdn>` route configuration of a terminated
+/// virtual host: prost messages for [`translate`], an encoding for the
+/// [`Translator`](crate::Translator).
+pub(crate) trait HttpsRouteConfigs<'a> {
+    /// Adds the route configuration `name` of `routes`, the HTTPS routes of `fqdn`;
+    /// `false` (adding nothing) when no route would serve anything.
+    fn add(&mut self, name: &str, fqdn: &str, routes: &'a [ServedRoute], clusters: &mut ClusterSet<'a>) -> bool;
+}
+
+impl<'a> HttpsRouteConfigs<'a> for Vec<route_v3::RouteConfiguration> {
+    fn add(&mut self, name: &str, fqdn: &str, routes: &'a [ServedRoute], clusters: &mut ClusterSet<'a>) -> bool {
+        let Some(vhost) = route::virtual_host(fqdn, routes, Listener::Https, clusters) else {
+            return false;
+        };
+        self.push(route::route_configuration(name, vec![vhost]));
+        true
+    }
+}
+
 /// The filter chain of a TLS virtual host, or `None` when it would serve nothing (the DAG
 /// never produces such a host). Adds the route configuration of an HTTP chain.
 pub(crate) fn tls_chain<'a>(
@@ -174,7 +195,7 @@ pub(crate) fn tls_chain<'a>(
     secure: &'a SecureVirtualHost,
     clusters: &mut ClusterSet<'a>,
     secret_names: &mut SecretNames<'a>,
-    route_configs: &mut Vec<route_v3::RouteConfiguration>,
+    route_configs: &mut impl HttpsRouteConfigs<'a>,
 ) -> Option<TlsChain> {
     let terminate = match &secure.tls {
         TlsMode::Terminate {
@@ -187,8 +208,9 @@ pub(crate) fn tls_chain<'a>(
         (Some(proxy), _) => ChainAction::Tcp(tcp_proxy_clusters(proxy, clusters)?),
         (None, Some(_)) => {
             let name = names::https_route_config_name(&vhost.fqdn);
-            let vhost = route::virtual_host(&vhost.fqdn, vhost.https_routes(), Listener::Https, clusters)?;
-            route_configs.push(route::route_configuration(&name, vec![vhost]));
+            if !route_configs.add(&name, &vhost.fqdn, vhost.https_routes(), clusters) {
+                return None;
+            }
             ChainAction::Http { route_config: name }
         }
         // Passthrough needs a TCP proxy.
