@@ -14,6 +14,11 @@
 //!   valgrind --tool=callgrind --toggle-collect="$f" $bin L 2>&1 | grep Collected
 //! done
 //! ```
+//!
+//! `<bin> L --paired 21` instead times a first build and an encoding of its result one
+//! after the other, 21 times, and prints the median of the per-round ratios: on a noisy
+//! machine a pair measured back to back shares its conditions, where two criterion
+//! benchmarks run a minute apart do not.
 
 #![allow(missing_docs, clippy::print_stderr, clippy::unwrap_used)]
 
@@ -26,13 +31,23 @@ use ingressroute_envoy::{EnvoyConfig, ResourceKind, Translator, translate};
 use ingressroute_fixtures::{Dataset, Size};
 
 fn main() {
-    let sizes: Vec<Size> = std::env::args()
-        .skip(1)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let sizes: Vec<Size> = args
+        .iter()
         .filter_map(|a| Size::ALL.into_iter().find(|s| s.name() == a))
         .collect();
+    let paired: Option<usize> = args
+        .iter()
+        .position(|a| a == "--paired")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok());
     for size in if sizes.is_empty() { Size::ALL.to_vec() } else { sizes } {
         let data = Dataset::generate(size);
         let (objects, endpoints) = support::load(&data);
+        if let Some(rounds) = paired {
+            paired_rounds(size, rounds, &objects, &endpoints);
+            continue;
+        }
         let start = Instant::now();
         let dag = build(&objects, &Config::default());
         let built = start.elapsed();
@@ -62,4 +77,49 @@ fn main() {
             changes.upserts.len()
         );
     }
+}
+
+/// `rounds` rounds of one first build (`IncrementalDag::new` + `Translator::full`) and one
+/// encoding of every resource of `translate` (as the `translate` bench's `encode`), each
+/// dropped outside its timing; prints the medians and the median of the ratios.
+fn paired_rounds(
+    size: Size,
+    rounds: usize,
+    objects: &ingressroute_dag::Objects,
+    endpoints: &ingressroute_envoy::Endpoints,
+) {
+    let resources = translate(&build(objects, &Config::default()), endpoints, &EnvoyConfig::default());
+    let mut firsts = Vec::new();
+    let mut encodes = Vec::new();
+    let mut ratios = Vec::new();
+    for _ in 0..rounds {
+        let start = Instant::now();
+        let incremental = IncrementalDag::new(objects, &Config::default());
+        let mut translator = Translator::new(EnvoyConfig::default());
+        let changes = translator.full(incremental.dag().virtual_hosts(), endpoints);
+        let first = start.elapsed().as_secs_f64() * 1e3;
+        drop((changes, translator, incremental));
+        let start = Instant::now();
+        let encoded = ResourceKind::ALL.map(|kind| resources.encoded(kind));
+        let encode = start.elapsed().as_secs_f64() * 1e3;
+        drop(encoded);
+        firsts.push(first);
+        encodes.push(encode);
+        ratios.push(first / encode);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let (lo, hi) = (
+        ratios.iter().copied().fold(f64::INFINITY, f64::min),
+        ratios.iter().copied().fold(0.0, f64::max),
+    );
+    eprintln!(
+        "{}: {rounds} pairs: first build median {:.1} ms, encode median {:.1} ms; ratio median {:.2} (min {lo:.2}, max {hi:.2})",
+        size.name(),
+        median(&mut firsts),
+        median(&mut encodes),
+        median(&mut ratios),
+    );
 }

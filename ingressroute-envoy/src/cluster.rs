@@ -341,7 +341,9 @@ fn encode(name: String, cluster: &Cluster, service_name: Option<&str>, eds_confi
         (early, late)
     });
     let alt_stat_name = names::alt_stat_name(&cluster.service, &cluster.port);
-    let any = wire::any(CLUSTER_TYPE_URL, 160 + name.len() * 3, |buf| {
+    // What every cluster writes (about 40 bytes) and its names.
+    let capacity = 40 + name.len() + eds_config.len() + 2 * service_name.map_or(alt_stat_name.len(), str::len);
+    let any = wire::any(CLUSTER_TYPE_URL, capacity, |buf| {
         wire::string(1, &name, buf);
         match service_name {
             Some(service_name) => {

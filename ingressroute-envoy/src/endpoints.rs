@@ -310,8 +310,11 @@ impl Endpoints {
     /// written directly (every Service of a first build has one: writing ten thousand
     /// without building them as messages first is what this is for).
     pub(crate) fn encoded_load_assignment(&self, cluster_name: &str, service: &ObjectRef, port_name: &str) -> Vec<u8> {
-        let mut endpoints = self.get(service).into_iter().flat_map(|s| s.port(port_name)).peekable();
-        let capacity = cluster_name.len() + 8;
+        let service = self.get(service);
+        // An endpoint takes about 30 bytes (an IPv4 address).
+        let count = service.map_or(0, |s| s.port(port_name).count());
+        let capacity = cluster_name.len() + 8 + 30 * count;
+        let mut endpoints = service.into_iter().flat_map(|s| s.port(port_name)).peekable();
         wire::any(LOAD_ASSIGNMENT_TYPE_URL, capacity, |buf| {
             // ClusterLoadAssignment: cluster_name = 1, endpoints = 2 (LocalityLbEndpoints:
             // lb_endpoints = 2).

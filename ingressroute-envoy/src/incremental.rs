@@ -595,15 +595,13 @@ impl Translator {
         };
         if let Some((plain, clusters)) = route::encoded_virtual_host(&vhost.fqdn, &vhost.routes, Listener::Http, set) {
             if let HttpRoutes::Scoped { buckets } = config.http_routes {
-                let scope = route::host_scope(
-                    &vhost.fqdn,
-                    names::http_route_bucket_name(names::http_route_bucket(&vhost.fqdn, buckets)),
-                );
-                host.scope = Some(EncodedResource::new(
+                let bucket = names::http_route_bucket_name(names::http_route_bucket(&vhost.fqdn, buckets));
+                let (name, any) = route::encoded_host_scope(&vhost.fqdn, &bucket);
+                host.scope = Some(EncodedResource::from_any(
                     ResourceKind::ScopedRouteConfiguration,
-                    scope.name.clone(),
-                    &scope,
-                    crate::resources::scope_refs(&scope),
+                    name,
+                    Bytes::from(any),
+                    vec![Reference::new(ResourceKind::RouteConfiguration, bucket)],
                 ));
             }
             host.plain = Some(Part {

@@ -125,6 +125,28 @@ pub(crate) fn host_scope(fqdn: &str, route_configuration_name: String) -> route_
     }
 }
 
+/// The `type_url` of a packed `ScopedRouteConfiguration`.
+const SCOPE_TYPE_URL: &str = "type.googleapis.com/envoy.config.route.v3.ScopedRouteConfiguration";
+
+/// The [`host_scope`] of `fqdn`, packed as [`pack`](crate::pack) packs it and written
+/// directly, with its name.
+pub(crate) fn encoded_host_scope(fqdn: &str, route_configuration_name: &str) -> (String, Vec<u8>) {
+    let name = names::http_scope_name(fqdn);
+    // The key is the name's lowercased fqdn.
+    let key = name.get(names::HTTP_ROUTE_CONFIG.len() + 1..).unwrap_or_default();
+    let capacity = name.len() + key.len() + route_configuration_name.len() + 12;
+    let any = wire::any(SCOPE_TYPE_URL, capacity, |buf| {
+        // ScopedRouteConfiguration: name = 1, route_configuration_name = 2, key = 3
+        // (Key: fragments = 1; Fragment: string_key = 1, a oneof).
+        wire::string(1, &name, buf);
+        wire::string(2, route_configuration_name, buf);
+        wire::message(3, buf, |buf| {
+            wire::message(1, buf, |buf| wire::oneof_string(1, key, buf));
+        });
+    });
+    (name, any)
+}
+
 /// Which listener a virtual host is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Listener {
@@ -434,5 +456,16 @@ mod tests {
     #[test]
     fn the_route_configuration_type_url_is_prosts() {
         assert_eq!(ROUTE_CONFIGURATION_TYPE_URL, route_v3::RouteConfiguration::type_url());
+        assert_eq!(SCOPE_TYPE_URL, route_v3::ScopedRouteConfiguration::type_url());
+    }
+
+    #[test]
+    fn a_scope_written_directly_is_what_prost_encodes() {
+        for fqdn in ["example.com", "Mixed.Case.Example.COM", "", "a"] {
+            let (name, any) = encoded_host_scope(fqdn, "ingress_http/7");
+            let scope = host_scope(fqdn, "ingress_http/7".to_owned());
+            assert_eq!(name, scope.name);
+            assert_eq!(any, crate::pack(&scope).to_vec(), "{fqdn}");
+        }
     }
 }

@@ -119,7 +119,9 @@ pub(crate) fn prost_fields(message: &impl Message, buf: &mut Vec<u8>) {
 
 /// A `google.protobuf.Any { type_url = 1, value = 2 }` of the message of type `type_url`
 /// that `body` writes, as [`pack`](crate::pack) gives it: the value is left out when
-/// empty.
+/// empty. `capacity` is a guess at the value's length; the result holds no spare
+/// capacity (it is kept as a served resource, whose bytes are counted against the
+/// controller's memory).
 pub(crate) fn any(type_url: &str, capacity: usize, body: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     let mut buf = Vec::with_capacity(type_url.len() + capacity + 8);
     string(1, type_url, &mut buf);
@@ -129,5 +131,6 @@ pub(crate) fn any(type_url: &str, capacity: usize, body: impl FnOnce(&mut Vec<u8
     if buf.len() == start + 2 {
         buf.truncate(start);
     }
+    buf.shrink_to_fit();
     buf
 }
