@@ -135,7 +135,8 @@ impl Host {
 /// One virtual host translated alone, before its parts are taken in.
 struct Translated {
     fqdn: String,
-    plain: Option<Part>,
+    /// The plain-HTTP part, with where it is kept (see [`Translator::plain_key`]).
+    plain: Option<((String, String), Part)>,
     scope: Option<EncodedResource>,
     chain: Option<Part>,
     https_routes: Option<EncodedResource>,
@@ -489,7 +490,8 @@ impl Translator {
             }
         });
         for host in translated {
-            let clusters = clusters_of(host.plain.as_ref(), host.chain.as_ref(), host.https_routes.as_ref());
+            let plain = host.plain.as_ref().map(|(_, part)| part);
+            let clusters = clusters_of(plain, host.chain.as_ref(), host.https_routes.as_ref());
             for cluster in clusters {
                 let Some(entry) = self.clusters.get_mut(cluster) else {
                     continue;
@@ -548,8 +550,7 @@ impl Translator {
                 }
             }
             let has_plain = host.plain.is_some();
-            if let Some(plain) = host.plain {
-                let (route_config, name) = self.plain_key(&host.fqdn);
+            if let Some(((route_config, name), plain)) = host.plain {
                 if let Some(dirty) = dirty.as_deref_mut() {
                     dirty.route_configs.insert(route_config.clone());
                 }
@@ -593,24 +594,27 @@ impl Translator {
             https_routes: None,
             secret: None,
         };
-        if let Some((plain, clusters)) = route::encoded_virtual_host(&vhost.fqdn, &vhost.routes, Listener::Http, set) {
-            if let HttpRoutes::Scoped { buckets } = config.http_routes {
-                let bucket = names::http_route_bucket_name(names::http_route_bucket(&vhost.fqdn, buckets));
-                let (name, any) = route::encoded_host_scope(&vhost.fqdn, &bucket);
+        let (route_config, name) = self.plain_key(&vhost.fqdn);
+        if let Some((plain, clusters)) =
+            route::encoded_virtual_host(&name, &vhost.fqdn, &vhost.routes, Listener::Http, set)
+        {
+            if let HttpRoutes::Scoped { .. } = config.http_routes {
+                let (scope, any) = route::encoded_host_scope(&vhost.fqdn, &route_config);
                 host.scope = Some(EncodedResource::from_any(
                     ResourceKind::ScopedRouteConfiguration,
-                    name,
+                    scope,
                     Bytes::from(any),
-                    vec![Reference::new(ResourceKind::RouteConfiguration, bucket)],
+                    vec![Reference::new(ResourceKind::RouteConfiguration, route_config.clone())],
                 ));
             }
-            host.plain = Some(Part {
+            let part = Part {
                 references: clusters
                     .into_iter()
                     .map(|name| Reference::new(ResourceKind::Cluster, name))
                     .collect(),
                 bytes: Bytes::from(plain),
-            });
+            };
+            host.plain = Some(((route_config, name), part));
         }
         if let Some(secure) = &vhost.secure {
             let mut https_configs = EncodedHttpsRoutes(None);

@@ -97,7 +97,7 @@ pub(crate) fn encoded_route_configuration<'a>(
 ) -> Option<(Vec<u8>, Vec<String>)> {
     static REQUEST_START: std::sync::LazyLock<Vec<u8>> =
         std::sync::LazyLock::new(|| prost::Message::encode_to_vec(&request_start_header()));
-    let (vhost, names) = encoded_virtual_host(fqdn, routes, listener, clusters)?;
+    let (vhost, names) = encoded_virtual_host(&names::virtual_host_name(fqdn), fqdn, routes, listener, clusters)?;
     let capacity = name.len() + vhost.len() + REQUEST_START.len() + 16;
     let any = wire::any(ROUTE_CONFIGURATION_TYPE_URL, capacity, |buf| {
         // RouteConfiguration: name = 1, virtual_hosts = 2, request_headers_to_add = 6.
@@ -355,13 +355,15 @@ const WEBSOCKET: &str = "websocket";
 const RETRY_ON: &str = "5xx";
 
 /// The encoding of what [`virtual_host`] gives (byte for byte what prost makes of it), and
-/// the clusters it names, sorted, each once; `None` as for [`virtual_host`].
+/// the clusters it names, sorted, each once; `None` as for [`virtual_host`]. `name` is
+/// the virtual host's name, [`names::virtual_host_name`] of `fqdn` (the caller has it).
 ///
 /// A translation of ten thousand virtual hosts spent much of its time building prost
 /// messages, measuring them (prost measures a nested message once per level above it)
 /// and dropping them; written directly, each field is written once, and a nested
 /// message's length is filled in after it (see [`wire`]).
 pub(crate) fn encoded_virtual_host<'a>(
+    name: &str,
     fqdn: &str,
     routes: &'a [ServedRoute],
     listener: Listener,
@@ -382,7 +384,7 @@ pub(crate) fn encoded_virtual_host<'a>(
 
     let mut buf = Vec::with_capacity(64 + plans.len() * 160);
     // VirtualHost: name = 1, domains = 2, routes = 3.
-    wire::string(1, &names::virtual_host_name(fqdn), &mut buf);
+    wire::string(1, name, &mut buf);
     for parts in domains(fqdn) {
         wire::oneof_string_of(2, &parts, &mut buf);
     }
