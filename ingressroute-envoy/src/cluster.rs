@@ -1,6 +1,7 @@
 //! CDS: one Envoy cluster per distinct upstream ([behaviour §4.9](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-9) with decisions [D3](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d3) and [D7](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d7)).
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use envoy_types::pb::envoy::config::cluster::v3 as cluster_v3;
@@ -79,35 +80,57 @@ impl<'a> ClusterKey<'a> {
 pub(crate) struct ClusterSet<'a> {
     /// The upstream each cluster name is built from (the first one added of that name).
     clusters: BTreeMap<String, &'a Cluster>,
-    /// Names already computed, and whether the cluster was added: a name hashes its
-    /// inputs (SHA-1), and most upstreams are used by many routes.
-    names: FxHashMap<ClusterKey<'a>, (String, bool)>,
+    /// Each distinct upstream's name, and whether its cluster was added: a name hashes
+    /// its inputs (SHA-1), and most upstreams are used by many routes. Shared, as every
+    /// route that uses the upstream names it.
+    entries: Vec<(Rc<str>, bool)>,
+    /// The entry of what a name is computed from.
+    by_key: FxHashMap<ClusterKey<'a>, usize>,
+    /// The entry of an upstream by its address: the routes of a build share one
+    /// `Cluster` per plain upstream (see `ingressroute_dag`'s model), so most lookups
+    /// take this, cheaper, way.
+    by_address: FxHashMap<*const Cluster, usize>,
 }
 
 impl<'a> ClusterSet<'a> {
     /// The name of an upstream's cluster, without adding the cluster.
-    pub(crate) fn name(&mut self, cluster: &'a Cluster) -> String {
-        self.entry(cluster).0.clone()
+    pub(crate) fn name(&mut self, cluster: &'a Cluster) -> Rc<str> {
+        let index = self.entry(cluster);
+        self.entries
+            .get(index)
+            .map(|(name, _)| Rc::clone(name))
+            .unwrap_or_else(|| Rc::from(""))
     }
 
-    fn entry(&mut self, cluster: &'a Cluster) -> &mut (String, bool) {
-        self.names
-            .entry(ClusterKey::of(cluster))
-            .or_insert_with(|| (names::cluster_name(cluster), false))
+    /// The index in `entries` of an upstream's entry, made if new.
+    fn entry(&mut self, cluster: &'a Cluster) -> usize {
+        let address: *const Cluster = cluster;
+        if let Some(index) = self.by_address.get(&address) {
+            return *index;
+        }
+        let entries = &mut self.entries;
+        let index = *self.by_key.entry(ClusterKey::of(cluster)).or_insert_with(|| {
+            entries.push((Rc::from(names::cluster_name(cluster)), false));
+            entries.len() - 1
+        });
+        self.by_address.insert(address, index);
+        index
     }
 
     /// Adds the cluster of an upstream, unless one of that name is there already (the
     /// name hashes everything the cluster is built from); returns its name.
-    pub(crate) fn add(&mut self, cluster: &'a Cluster) -> String {
-        let (name, added) = self.entry(cluster);
-        let name = name.clone();
+    pub(crate) fn add(&mut self, cluster: &'a Cluster) -> Rc<str> {
+        let index = self.entry(cluster);
+        let Some((name, added)) = self.entries.get_mut(index) else {
+            return Rc::from("");
+        };
         if !*added {
             *added = true;
-            if !self.clusters.contains_key(&name) {
-                self.clusters.insert(name.clone(), cluster);
+            if !self.clusters.contains_key(&**name) {
+                self.clusters.insert(name.to_string(), cluster);
             }
         }
-        name
+        Rc::clone(name)
     }
 
     /// The clusters, sorted by name, and the EDS services they use, sorted by service name.

@@ -1,5 +1,6 @@
 //! RDS: route configurations, virtual hosts and routes ([behaviour §4.5](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-5) to [behaviour §4.8](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-8), decision [D17](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d17)).
 
+use std::rc::Rc;
 use std::time::Duration;
 
 use envoy_types::pb::envoy::config::core::v3 as core_v3;
@@ -21,7 +22,7 @@ pub const SESSION_AFFINITY_COOKIE: &str = "X-Contour-Session-Affinity";
 /// One upstream of a weighted split, with its cluster name and effective weight.
 #[derive(Debug)]
 pub(crate) struct Weighted<'a> {
-    pub(crate) name: String,
+    pub(crate) name: Rc<str>,
     pub(crate) weight: u32,
     pub(crate) cluster: &'a Cluster,
 }
@@ -183,17 +184,17 @@ struct ActionPlan<'a> {
 /// Where a route sends requests: one cluster, or several by weight.
 #[derive(Debug)]
 enum Upstreams {
-    Single(String),
-    Weighted(Vec<(String, u32)>),
+    Single(Rc<str>),
+    Weighted(Vec<(Rc<str>, u32)>),
 }
 
 impl Upstreams {
     fn names(&self) -> impl Iterator<Item = &str> {
         let (single, weighted) = match self {
-            Upstreams::Single(name) => (Some(name.as_str()), &[][..]),
+            Upstreams::Single(name) => (Some(&**name), &[][..]),
             Upstreams::Weighted(many) => (None, many.as_slice()),
         };
-        single.into_iter().chain(weighted.iter().map(|(name, _)| name.as_str()))
+        single.into_iter().chain(weighted.iter().map(|(name, _)| &**name))
     }
 }
 
@@ -307,12 +308,12 @@ fn fill_route(slot: &mut route_v3::Route, plan: RoutePlan<'_>) {
         return;
     };
     action.cluster_specifier = Some(match plan.upstreams {
-        Upstreams::Single(name) => ClusterSpecifier::Cluster(name),
+        Upstreams::Single(name) => ClusterSpecifier::Cluster(name.to_string()),
         Upstreams::Weighted(many) => ClusterSpecifier::WeightedClusters(route_v3::WeightedCluster {
             clusters: many
                 .into_iter()
                 .map(|(name, weight)| route_v3::weighted_cluster::ClusterWeight {
-                    name,
+                    name: name.to_string(),
                     weight: proto::u32_value(weight),
                     ..Default::default()
                 })

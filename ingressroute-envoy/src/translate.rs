@@ -259,12 +259,12 @@ fn tcp_proxy_clusters<'a>(
         .collect();
     match entries.as_slice() {
         [] => None,
-        [single] => Some(ClusterSpecifier::Cluster(clusters.add(single.cluster))),
+        [single] => Some(ClusterSpecifier::Cluster(clusters.add(single.cluster).to_string())),
         many => Some(ClusterSpecifier::WeightedClusters(WeightedCluster {
             clusters: many
                 .iter()
                 .map(|w| ClusterWeight {
-                    name: clusters.add(w.cluster),
+                    name: clusters.add(w.cluster).to_string(),
                     weight: w.weight,
                     ..Default::default()
                 })
