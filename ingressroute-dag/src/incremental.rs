@@ -460,13 +460,21 @@ impl IncrementalDag {
     /// roots take ids in (namespace, name) order, so that a list by id is in root order,
     /// and every status is new.
     fn first_build(&mut self, objects: &Objects) {
+        // Which objects are of the served class, asked once each (the statuses below
+        // go through the objects in the same order).
+        let accepted: Vec<bool> = objects
+            .ingress_routes
+            .iter()
+            .map(|(_, _, stored)| accepts_class(&stored.route, &self.config))
+            .collect();
+
         // The roots join their fqdn conflict sets before any is walked.
         let mut entries = Vec::new();
-        for (namespace, name, stored) in objects.ingress_routes.iter() {
+        for ((namespace, name, stored), accepted) in objects.ingress_routes.iter().zip(&accepted) {
             let Some(vhost) = &stored.route.spec.virtualhost else {
                 continue;
             };
-            if !accepts_class(&stored.route, &self.config) {
+            if !accepted {
                 continue;
             }
             entries.push((namespace, name, stored));
@@ -561,8 +569,9 @@ impl IncrementalDag {
         let entries: Vec<(ObjectRef, Entry)> = objects
             .ingress_routes
             .iter()
-            .filter(|(_, _, stored)| accepts_class(&stored.route, &self.config))
-            .map(|(ns, name, stored)| {
+            .zip(&accepted)
+            .filter(|(_, accepted)| **accepted)
+            .map(|((ns, name, stored), _)| {
                 let object = ObjectRef::new(ns, name);
                 let status = match slots.next_if(|slot| slot.key == object) {
                     Some(slot) => Self::root_status(objects, slot),

@@ -108,11 +108,14 @@ pub(crate) fn run_root(
     clusters: &mut PlainClusters,
 ) -> Option<RootRun> {
     let entry = objects.ingress_routes.get_entry(&root.namespace, &root.name)?;
+    if !accepts_class(&entry.2.route, config) {
+        return None;
+    }
     run_root_entry(objects, config, entry, duplicate, invalid, clusters)
 }
 
 /// [`run_root`] of the root whose entry in `objects` (namespace, name, object) the caller
-/// has at hand already.
+/// has at hand already, and knows to be of the served class.
 pub(crate) fn run_root_entry(
     objects: &Objects,
     config: &Config,
@@ -122,9 +125,6 @@ pub(crate) fn run_root_entry(
     clusters: &mut PlainClusters,
 ) -> Option<RootRun> {
     let vhost = stored.route.spec.virtualhost.as_ref()?;
-    if !accepts_class(&stored.route, config) {
-        return None;
-    }
 
     // The closure: every object of the class the root's delegations lead to, not going
     // through other roots (the walk stops at them with an error).
