@@ -29,10 +29,13 @@
 //! elements' bytes are then slices of the assembled resource, and every served resource
 //! is kept once, where it is made, with no second index of what is served: at dataset L
 //! (10,000 virtual hosts) the translator holds about 36 MiB, the encoded resources the
-//! snapshot shares among them (`cargo bench -p ingressroute-pipeline --bench heap`). A
-//! plain-HTTP virtual host is encoded directly, without prost messages
-//! ([`route::encoded_virtual_host`]), and virtual hosts that use one Secret share its
-//! encoding.
+//! snapshot shares among them (`cargo bench -p ingressroute-pipeline --bench heap`).
+//! What every host or upstream has is encoded directly, without prost messages (see
+//! [`wire`](crate::wire)): a plain-HTTP virtual host ([`route::encoded_virtual_host`]), its
+//! scope, a TLS host's `https/<fqdn>` route configuration, clusters (their rare parts, such
+//! as health checks or upstream TLS, by prost in their place) and load assignments; the
+//! TLS filter chains, secrets and listeners are still prost messages. Virtual hosts that
+//! use one Secret share its encoding.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
