@@ -352,6 +352,10 @@ fn encode(name: String, cluster: &Cluster, service_name: Option<&str>, eds_confi
     // Cluster tags up to 24 (health checks 8, circuit breakers 10, DNS lookup family 17,
     // transport socket 24), then 32 and above (ignore_health_on_host_removal 32, load
     // assignment 33, typed_extension_protocol_options 36): around the common ones, 27 and 28.
+    debug_assert!(
+        has_extras(cluster) || extras(cluster) == cluster_v3::Cluster::default(),
+        "has_extras misses a field extras sets"
+    );
     let extras = has_extras(cluster).then(|| {
         let mut early = extras(cluster);
         let late = cluster_v3::Cluster {

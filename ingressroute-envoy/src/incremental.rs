@@ -155,18 +155,22 @@ impl<'a> HttpsRouteConfigs<'a> for EncodedHttpsRoutes {
         else {
             return false;
         };
-        let references: Vec<Reference> = names
-            .into_iter()
-            .map(|name| Reference::new(ResourceKind::Cluster, name))
-            .collect();
         self.0 = Some(EncodedResource::from_any(
             ResourceKind::RouteConfiguration,
             name,
             Bytes::from(any),
-            references,
+            cluster_references(names),
         ));
         true
     }
+}
+
+/// References to the clusters `names`.
+fn cluster_references(names: Vec<String>) -> Vec<Reference> {
+    names
+        .into_iter()
+        .map(|name| Reference::new(ResourceKind::Cluster, name))
+        .collect()
 }
 
 /// The Secrets of the hosts of one [`Translator::add_hosts`]: their names and their
@@ -611,10 +615,7 @@ impl Translator {
                 ));
             }
             let part = Part {
-                references: clusters
-                    .into_iter()
-                    .map(|name| Reference::new(ResourceKind::Cluster, name))
-                    .collect(),
+                references: cluster_references(clusters),
                 bytes: Bytes::from(plain),
             };
             host.plain = Some(((route_config, name), part));
