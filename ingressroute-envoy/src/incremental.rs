@@ -601,9 +601,11 @@ impl Translator {
             https_routes: None,
             secret: None,
         };
-        let (route_config, name) = self.plain_key(&vhost.fqdn);
-        if let Some((plain, clusters)) =
-            route::encoded_virtual_host(&name, &vhost.fqdn, &vhost.routes, Listener::Http, set)
+        // A host without routes (a TCP proxy) has no plain part: its key is not made.
+        let key = (!vhost.routes.is_empty()).then(|| self.plain_key(&vhost.fqdn));
+        if let Some((route_config, name)) = key
+            && let Some((plain, clusters)) =
+                route::encoded_virtual_host(&name, &vhost.fqdn, &vhost.routes, Listener::Http, set)
         {
             if let HttpRoutes::Scoped { .. } = config.http_routes {
                 let (scope, any) = route::encoded_host_scope(&vhost.fqdn, &route_config);
