@@ -225,7 +225,7 @@ impl RootSlot {
     /// namespace may hold roots.
     fn unwalked(key: ObjectRef, fqdn: &str, config: &Config) -> Self {
         let dependencies: Box<[u64]> = if config.allows_root_in(&key.namespace) {
-            Box::new([Dependency::Fqdn.hash(&fqdn.to_ascii_lowercase(), "")])
+            Box::new([Dependency::fqdn(fqdn)])
         } else {
             Box::default()
         };
@@ -300,16 +300,14 @@ impl IncrementalDag {
             self.dependents_of(Dependency::IngressRoute.hash(&key.namespace, &key.name), &mut rewalk);
             if let Some(slot) = self.slot(key) {
                 rewalk.insert(key.clone());
-                let fqdn = slot.fqdn.to_ascii_lowercase();
-                self.dependents_of(Dependency::Fqdn.hash(&fqdn, ""), &mut rewalk);
+                self.dependents_of(Dependency::fqdn(&slot.fqdn), &mut rewalk);
             }
             if let Some(stored) = objects.ingress_routes.get(key)
                 && accepts_class(&stored.route, &self.config)
                 && let Some(vhost) = &stored.route.spec.virtualhost
             {
                 rewalk.insert(key.clone());
-                let fqdn = vhost.fqdn.to_ascii_lowercase();
-                self.dependents_of(Dependency::Fqdn.hash(&fqdn, ""), &mut rewalk);
+                self.dependents_of(Dependency::fqdn(&vhost.fqdn), &mut rewalk);
             }
         }
         for key in &changed.delegations {
@@ -566,24 +564,26 @@ impl IncrementalDag {
         // made above in the objects' order, so a root's slot is the next one, and an
         // object that is not the next slot's has none: no lookups.
         let mut slots = self.slots.iter().flatten().peekable();
-        let entries: Vec<(ObjectRef, Entry)> = objects
-            .ingress_routes
-            .iter()
-            .zip(&accepted)
-            .filter(|(_, accepted)| **accepted)
-            .map(|((ns, name, stored), _)| {
-                let object = ObjectRef::new(ns, name);
-                let status = match slots.next_if(|slot| slot.key == object) {
-                    Some(slot) => Self::root_status(objects, slot),
-                    None => {
-                        debug_assert!(self.slot(&object).is_none(), "{object}: slots out of order");
-                        self.combined_status(objects, &object)
-                    }
-                };
-                let route = Arc::clone(&stored.route);
-                (object, Entry { status, route })
-            })
-            .collect();
+        let mut entries: Vec<(ObjectRef, Entry)> = Vec::with_capacity(accepted.iter().filter(|a| **a).count());
+        entries.extend(
+            objects
+                .ingress_routes
+                .iter()
+                .zip(&accepted)
+                .filter(|(_, accepted)| **accepted)
+                .map(|((ns, name, stored), _)| {
+                    let object = ObjectRef::new(ns, name);
+                    let status = match slots.next_if(|slot| slot.key == object) {
+                        Some(slot) => Self::root_status(objects, slot),
+                        None => {
+                            debug_assert!(self.slot(&object).is_none(), "{object}: slots out of order");
+                            self.combined_status(objects, &object)
+                        }
+                    };
+                    let route = Arc::clone(&stored.route);
+                    (object, Entry { status, route })
+                }),
+        );
         self.statuses = SharedMap::from_sorted(entries);
     }
 
@@ -598,8 +598,10 @@ impl IncrementalDag {
     /// passes `lookups` (a first build counts every root's at once): the root's lookups
     /// are added to it instead.
     fn keep_counting(&mut self, id: u32, run: RootRun, lookups: Option<&mut Vec<u64>>) -> Option<ServedVirtualHost> {
-        let before = self.slot_by_id(id).map(|s| s.dependencies.clone()).unwrap_or_default();
-        let mut all: Vec<u64> = before.iter().copied().chain(run.dependencies).collect();
+        let mut all = run.dependencies;
+        if let Some(slot) = self.slot_by_id(id) {
+            all.extend_from_slice(&slot.dependencies);
+        }
         all.sort_unstable();
         all.dedup();
         // Registering a root again under a hash it is registered under changes nothing.
@@ -694,9 +696,9 @@ impl IncrementalDag {
     }
 
     /// The roots whose last walk visited `object`, in root order.
-    fn visitors(&self, object: &ObjectRef) -> Vec<&RootSlot> {
+    fn visitors(&self, object: &ObjectRef) -> SmallVec<[&RootSlot; 4]> {
         let hash = Dependency::IngressRoute.hash(&object.namespace, &object.name);
-        let mut visitors: Vec<&RootSlot> = self
+        let mut visitors: SmallVec<[&RootSlot; 4]> = self
             .dependents
             .get(&hash)
             .into_iter()
@@ -729,7 +731,7 @@ impl IncrementalDag {
         if !self.config.allows_root_in(&slot.key.namespace) {
             return None;
         }
-        let hash = Dependency::Fqdn.hash(&slot.fqdn.to_ascii_lowercase(), "");
+        let hash = Dependency::fqdn(&slot.fqdn);
         let members = self
             .dependents
             .get(&hash)

@@ -16,7 +16,7 @@
 //! ```
 //!
 //! `<bin> L --paired 21` instead times a first build and an encoding of its result one
-//! after the other, 21 times, and prints the median of the per-round ratios: on a noisy
+//! after the other, 21 times, and prints the median of the per-round ratios (and of the `IncrementalDag::new` part): on a noisy
 //! machine a pair measured back to back shares its conditions, where two criterion
 //! benchmarks run a minute apart do not.
 
@@ -83,10 +83,20 @@ fn first_build(
     objects: &ingressroute_dag::Objects,
     endpoints: &ingressroute_envoy::Endpoints,
 ) -> (IncrementalDag, Translator, ingressroute_envoy::Changes) {
+    timed_first_build(objects, endpoints).0
+}
+
+/// [`first_build`], with the time its `IncrementalDag::new` took, in milliseconds.
+fn timed_first_build(
+    objects: &ingressroute_dag::Objects,
+    endpoints: &ingressroute_envoy::Endpoints,
+) -> ((IncrementalDag, Translator, ingressroute_envoy::Changes), f64) {
+    let start = Instant::now();
     let incremental = IncrementalDag::new(objects, &Config::default());
+    let dag = start.elapsed().as_secs_f64() * 1e3;
     let mut translator = Translator::new(EnvoyConfig::default());
     let changes = translator.full(incremental.dag().virtual_hosts(), endpoints);
-    (incremental, translator, changes)
+    ((incremental, translator, changes), dag)
 }
 
 /// `rounds` rounds of one first build (`IncrementalDag::new` + `Translator::full`) and one
@@ -100,13 +110,15 @@ fn paired_rounds(
 ) {
     let resources = translate(&build(objects, &Config::default()), endpoints, &EnvoyConfig::default());
     let mut firsts = Vec::new();
+    let mut dags = Vec::new();
     let mut encodes = Vec::new();
     let mut ratios = Vec::new();
     for _ in 0..rounds {
         let start = Instant::now();
-        let built = first_build(objects, endpoints);
+        let (built, dag) = timed_first_build(objects, endpoints);
         let first = start.elapsed().as_secs_f64() * 1e3;
         drop(built);
+        dags.push(dag);
         let start = Instant::now();
         let encoded = ResourceKind::ALL.map(|kind| resources.encoded(kind));
         let encode = start.elapsed().as_secs_f64() * 1e3;
@@ -124,9 +136,11 @@ fn paired_rounds(
         ratios.iter().copied().fold(0.0, f64::max),
     );
     eprintln!(
-        "{}: {rounds} pairs: first build median {:.1} ms, encode median {:.1} ms; ratio median {:.2} (min {lo:.2}, max {hi:.2})",
+        "{}: {rounds} pairs: first build median {:.1} ms (IncrementalDag::new {:.1} ms), encode median {:.1} ms; \
+         ratio median {:.2} (min {lo:.2}, max {hi:.2})",
         size.name(),
         median(&mut firsts),
+        median(&mut dags),
         median(&mut encodes),
         median(&mut ratios),
     );

@@ -60,6 +60,25 @@ impl Dependency {
         name.hash(&mut hasher);
         hasher.finish()
     }
+
+    /// The [`Fqdn`](Self::Fqdn) dependency of the roots sharing `fqdn`: its hash with the
+    /// fqdn lowercased, without allocating for fqdns of up to 253 bytes (every valid one):
+    /// a first build asks this twice of every root.
+    pub(crate) fn fqdn(fqdn: &str) -> u64 {
+        let mut buf = [0u8; 253];
+        match buf.get_mut(..fqdn.len()) {
+            Some(lower) => {
+                lower.copy_from_slice(fqdn.as_bytes());
+                lower.make_ascii_lowercase();
+                // Lowercasing ASCII bytes keeps UTF-8 valid.
+                match std::str::from_utf8(lower) {
+                    Ok(lower) => Self::Fqdn.hash(lower, ""),
+                    Err(_) => Self::Fqdn.hash(&fqdn.to_ascii_lowercase(), ""),
+                }
+            }
+            None => Self::Fqdn.hash(&fqdn.to_ascii_lowercase(), ""),
+        }
+    }
 }
 
 /// A non-root IngressRoute a root's walk visited.
@@ -276,4 +295,22 @@ pub(crate) fn run_root_entry(
         lookups,
         virtual_host,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Dependency;
+
+    #[test]
+    fn an_fqdn_dependency_is_the_hash_of_the_lowercased_fqdn() {
+        let long = format!("{}.Example.COM", "A".repeat(300));
+        for fqdn in ["", "web.example.com", "Web.Example.COM", "ünïcode.Example", long.as_str()] {
+            assert_eq!(
+                Dependency::fqdn(fqdn),
+                Dependency::Fqdn.hash(&fqdn.to_ascii_lowercase(), ""),
+                "{fqdn}"
+            );
+        }
+        assert_eq!(Dependency::fqdn("WEB.example.com"), Dependency::fqdn("web.EXAMPLE.com"));
+    }
 }
