@@ -814,7 +814,7 @@ fn profile(dir: &Path, rounds: Option<usize>) -> (Vec<KindSize>, Option<Profile>
                 largest: encoded
                     .iter()
                     .max_by_key(|r| r.any.len())
-                    .map(|r| (r.name.clone(), r.any.len())),
+                    .map(|r| (r.name.to_string(), r.any.len())),
             }
         })
         .collect();

@@ -1,7 +1,6 @@
 //! CDS: one Envoy cluster per distinct upstream ([behaviour §4.9](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-9) with decisions [D3](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d3) and [D7](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d7)).
 
 use std::collections::BTreeMap;
-use std::rc::Rc;
 use std::sync::Arc;
 
 use envoy_types::pb::envoy::config::cluster::v3 as cluster_v3;
@@ -12,7 +11,7 @@ use envoy_types::pb::envoy::extensions::upstreams::http::v3 as upstream_http_v3;
 use envoy_types::pb::envoy::r#type::matcher::v3 as matcher_v3;
 use envoy_types::pb::envoy::r#type::v3 as type_v3;
 use ingressroute_dag::{
-    Cluster, LoadBalancer, ObjectRef, ServedHealthCheck, ServedUpstreamValidation, UpstreamProtocol,
+    Cluster, K8sService, LoadBalancer, ObjectRef, ServedHealthCheck, ServedUpstreamValidation, UpstreamProtocol,
 };
 use prost::{Message, Name};
 use rustc_hash::FxHashMap;
@@ -38,11 +37,25 @@ const HEALTH_CHECK_HEALTHY_THRESHOLD: u32 = 2;
 /// The longest SNI Envoy accepts.
 const MAX_SNI_BYTES: usize = 255;
 
-/// The Service port whose endpoints an EDS cluster uses.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The Service port whose endpoints an EDS cluster uses: the Service shared with the
+/// DAG (a translation makes one per cluster, and an incremental one keeps it).
+#[derive(Debug, Clone)]
 pub(crate) struct EdsService {
-    pub(crate) service: ObjectRef,
+    pub(crate) service: Arc<K8sService>,
     pub(crate) port_name: String,
+}
+
+impl EdsService {
+    /// The Service's reference, which its endpoints are stored under.
+    pub(crate) fn service(&self) -> &ObjectRef {
+        &self.service.meta
+    }
+
+    /// Whether both are the same copy of the same port (a Service inserted again makes
+    /// a new copy, which replaces the kept one).
+    pub(crate) fn is(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.service, &other.service) && self.port_name == other.port_name
+    }
 }
 
 /// What a cluster's name is computed from, compared cheaply: the Service by identity
@@ -79,11 +92,11 @@ impl<'a> ClusterKey<'a> {
 #[derive(Debug, Default)]
 pub(crate) struct ClusterSet<'a> {
     /// The upstream each cluster name is built from (the first one added of that name).
-    clusters: BTreeMap<String, &'a Cluster>,
+    clusters: BTreeMap<Arc<str>, &'a Cluster>,
     /// Each distinct upstream's name, and whether its cluster was added: a name hashes
     /// its inputs (SHA-1), and most upstreams are used by many routes. Shared, as every
-    /// route that uses the upstream names it.
-    entries: Vec<(Rc<str>, bool)>,
+    /// route that uses the upstream names it, and with the resources that name it.
+    entries: Vec<(Arc<str>, bool)>,
     /// The entry of what a name is computed from.
     by_key: FxHashMap<ClusterKey<'a>, usize>,
     /// The entry of an upstream by its address: the routes of a build share one
@@ -94,12 +107,12 @@ pub(crate) struct ClusterSet<'a> {
 
 impl<'a> ClusterSet<'a> {
     /// The name of an upstream's cluster, without adding the cluster.
-    pub(crate) fn name(&mut self, cluster: &'a Cluster) -> Rc<str> {
+    pub(crate) fn name(&mut self, cluster: &'a Cluster) -> Arc<str> {
         let index = self.entry(cluster);
         self.entries
             .get(index)
-            .map(|(name, _)| Rc::clone(name))
-            .unwrap_or_else(|| Rc::from(""))
+            .map(|(name, _)| Arc::clone(name))
+            .unwrap_or_else(|| Arc::from(""))
     }
 
     /// The index in `entries` of an upstream's entry, made if new.
@@ -110,7 +123,7 @@ impl<'a> ClusterSet<'a> {
         }
         let entries = &mut self.entries;
         let index = *self.by_key.entry(ClusterKey::of(cluster)).or_insert_with(|| {
-            entries.push((Rc::from(names::cluster_name(cluster)), false));
+            entries.push((Arc::from(names::cluster_name(cluster)), false));
             entries.len() - 1
         });
         self.by_address.insert(address, index);
@@ -119,18 +132,18 @@ impl<'a> ClusterSet<'a> {
 
     /// Adds the cluster of an upstream, unless one of that name is there already (the
     /// name hashes everything the cluster is built from); returns its name.
-    pub(crate) fn add(&mut self, cluster: &'a Cluster) -> Rc<str> {
+    pub(crate) fn add(&mut self, cluster: &'a Cluster) -> Arc<str> {
         let index = self.entry(cluster);
         let Some((name, added)) = self.entries.get_mut(index) else {
-            return Rc::from("");
+            return Arc::from("");
         };
         if !*added {
             *added = true;
             if !self.clusters.contains_key(&**name) {
-                self.clusters.insert(name.to_string(), cluster);
+                self.clusters.insert(Arc::clone(name), cluster);
             }
         }
-        Rc::clone(name)
+        Arc::clone(name)
     }
 
     /// The clusters, sorted by name, and the EDS services they use, sorted by service name.
@@ -153,12 +166,12 @@ impl<'a> ClusterSet<'a> {
         self.visit(
             |name, cluster, service_name| {
                 take(
-                    build(name, cluster, service_name.map(str::to_owned), source),
-                    service_name,
+                    build(name.to_string(), cluster, service_name.map(|s| s.to_string()), source),
+                    service_name.map(|s| &**s),
                 );
             },
             |name, service| {
-                eds.insert(name, service);
+                eds.insert(name.to_string(), service);
             },
         );
         eds
@@ -170,8 +183,8 @@ impl<'a> ClusterSet<'a> {
     pub(crate) fn each_encoded(
         self,
         source: &ConfigSource,
-        mut take: impl FnMut(EncodedCluster, Option<&str>),
-    ) -> FxHashMap<String, EdsService> {
+        mut take: impl FnMut(EncodedCluster, Option<&Arc<str>>),
+    ) -> FxHashMap<Arc<str>, EdsService> {
         let eds_config = proto::config_source(source).encode_to_vec();
         let mut eds = FxHashMap::default();
         self.visit(
@@ -184,20 +197,25 @@ impl<'a> ClusterSet<'a> {
     }
 
     /// Hands each cluster's name, upstream and EDS service name to `take`, in name order,
-    /// and each EDS service it reads to `read`.
-    fn visit(self, mut take: impl FnMut(String, &Cluster, Option<&str>), mut read: impl FnMut(String, EdsService)) {
+    /// and each EDS service it reads to `read`. Names are shared: the cluster's with the
+    /// routes that name it, the EDS service name with the cluster's reference to it.
+    fn visit(
+        self,
+        mut take: impl FnMut(Arc<str>, &Cluster, Option<&Arc<str>>),
+        mut read: impl FnMut(Arc<str>, EdsService),
+    ) {
         for (name, cluster) in self.clusters {
-            let service_name = cluster
+            let service_name: Option<Arc<str>> = cluster
                 .service
                 .external_name
                 .is_none()
-                .then(|| names::service_name(&cluster.service, &cluster.port));
-            take(name, cluster, service_name.as_deref());
+                .then(|| Arc::from(names::service_name(&cluster.service, &cluster.port)));
+            take(name, cluster, service_name.as_ref());
             if let Some(service_name) = service_name {
                 read(
                     service_name,
                     EdsService {
-                        service: cluster.service.meta.clone(),
+                        service: Arc::clone(&cluster.service),
                         port_name: cluster.port.name.clone(),
                     },
                 );
@@ -209,7 +227,7 @@ impl<'a> ClusterSet<'a> {
 /// A cluster written directly: its name, its packed `Any` and the resources it names.
 #[derive(Debug)]
 pub(crate) struct EncodedCluster {
-    pub(crate) name: String,
+    pub(crate) name: Arc<str>,
     pub(crate) any: Vec<u8>,
     pub(crate) references: Vec<Reference>,
 }
@@ -345,7 +363,7 @@ const CLUSTER_TYPE_URL: &str = "type.googleapis.com/envoy.config.cluster.v3.Clus
 /// directly: the fields every cluster has are written here, the [`extras`] of the few
 /// upstreams that have them by prost, each in its place in tag order. `eds_config` is the
 /// encoded EDS config source.
-fn encode(name: String, cluster: &Cluster, service_name: Option<&str>, eds_config: &[u8]) -> EncodedCluster {
+fn encode(name: Arc<str>, cluster: &Cluster, service_name: Option<&Arc<str>>, eds_config: &[u8]) -> EncodedCluster {
     use cluster_v3::cluster::DiscoveryType;
 
     let mut references = Vec::new();
@@ -369,7 +387,7 @@ fn encode(name: String, cluster: &Cluster, service_name: Option<&str>, eds_confi
     });
     let alt_stat_name = names::alt_stat_name(&cluster.service, &cluster.port);
     // What every cluster writes (about 40 bytes) and its names.
-    let capacity = 40 + name.len() + eds_config.len() + 2 * service_name.map_or(alt_stat_name.len(), str::len);
+    let capacity = 40 + name.len() + eds_config.len() + 2 * service_name.map_or(alt_stat_name.len(), |s| s.len());
     let any = wire::any(CLUSTER_TYPE_URL, capacity, |buf| {
         wire::string(1, &name, buf);
         match service_name {
@@ -399,7 +417,10 @@ fn encode(name: String, cluster: &Cluster, service_name: Option<&str>, eds_confi
         }
     });
     if let Some(service_name) = service_name {
-        references.push(Reference::new(ResourceKind::ClusterLoadAssignment, service_name));
+        references.push(Reference::new(
+            ResourceKind::ClusterLoadAssignment,
+            Arc::clone(service_name),
+        ));
     }
     EncodedCluster { name, any, references }
 }

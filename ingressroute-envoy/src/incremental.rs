@@ -79,14 +79,13 @@ impl Changes {
     /// replaces an earlier one.
     pub fn extend(&mut self, later: Changes) {
         for resource in later.upserts {
-            let key = (resource.kind, resource.name.as_str());
+            let key = (resource.kind, &*resource.name);
             self.removals.retain(|(kind, name)| (*kind, name.as_str()) != key);
-            self.upserts.retain(|r| (r.kind, r.name.as_str()) != key);
+            self.upserts.retain(|r| (r.kind, &*r.name) != key);
             self.upserts.push(resource);
         }
         for (kind, name) in later.removals {
-            self.upserts
-                .retain(|r| (r.kind, r.name.as_str()) != (kind, name.as_str()));
+            self.upserts.retain(|r| (r.kind, &*r.name) != (kind, name.as_str()));
             self.removals.push((kind, name));
         }
     }
@@ -166,7 +165,7 @@ impl<'a> HttpsRouteConfigs<'a> for EncodedHttpsRoutes {
 }
 
 /// References to the clusters `names`.
-fn cluster_references(names: Vec<String>) -> Vec<Reference> {
+fn cluster_references(names: Vec<Arc<str>>) -> Vec<Reference> {
     names
         .into_iter()
         .map(|name| Reference::new(ResourceKind::Cluster, name))
@@ -197,7 +196,7 @@ struct Shared {
 struct ClusterEntry {
     users: usize,
     resource: EncodedResource,
-    eds: Option<String>,
+    eds: Option<Arc<str>>,
 }
 
 /// A ClusterLoadAssignment: how many clusters in use read it, and what is served of it.
@@ -210,8 +209,8 @@ struct Assignment {
 
 impl Assignment {
     /// The ClusterLoadAssignment `name` of its Service port, from `endpoints`.
-    fn encode(&self, name: &str, endpoints: &Endpoints) -> EncodedResource {
-        let any = endpoints.encoded_load_assignment(name, &self.eds.service, &self.eds.port_name);
+    fn encode(&self, name: Arc<str>, endpoints: &Endpoints) -> EncodedResource {
+        let any = endpoints.encoded_load_assignment(&name, self.eds.service(), &self.eds.port_name);
         EncodedResource::from_any(ResourceKind::ClusterLoadAssignment, name, Bytes::from(any), Vec::new())
     }
 }
@@ -246,9 +245,10 @@ pub struct Translator {
     route_configs: BTreeMap<String, BTreeMap<String, Part>>,
     /// `ingress_https` filter chains by fqdn.
     chains: BTreeMap<String, Part>,
-    clusters: FxHashMap<String, ClusterEntry>,
-    assignments: FxHashMap<String, Assignment>,
-    secrets: FxHashMap<String, Shared>,
+    /// By name, the key shared with the resource's name (and the references to it).
+    clusters: FxHashMap<Arc<str>, ClusterEntry>,
+    assignments: FxHashMap<Arc<str>, Assignment>,
+    secrets: FxHashMap<Arc<str>, Shared>,
     /// The assembled resources: plain-HTTP route configurations and the listeners.
     assembled: BTreeMap<(ResourceKind, String), EncodedResource>,
 }
@@ -341,12 +341,12 @@ impl Translator {
                 (None, None) => break,
                 (Some(_), None) => std::cmp::Ordering::Less,
                 (None, Some(_)) => std::cmp::Ordering::Greater,
-                (Some(old), Some(new)) => (old.kind, old.name.as_str()).cmp(&(new.kind, new.name.as_str())),
+                (Some(old), Some(new)) => (old.kind, &*old.name).cmp(&(new.kind, &*new.name)),
             };
             match order {
                 std::cmp::Ordering::Less => changes
                     .removals
-                    .extend(before.next().map(|old| (old.kind, old.name.clone()))),
+                    .extend(before.next().map(|old| (old.kind, old.name.to_string()))),
                 std::cmp::Ordering::Greater => changes.upserts.extend(after.next().cloned()),
                 std::cmp::Ordering::Equal => {
                     if let (Some(old), Some(new)) = (before.next(), after.next())
@@ -363,7 +363,7 @@ impl Translator {
     /// Every resource served now, sorted by kind and name, borrowed.
     fn sorted(&self) -> Vec<&EncodedResource> {
         let mut resources: Vec<&EncodedResource> = self.served().collect();
-        resources.sort_unstable_by(|a, b| (a.kind, a.name.as_str()).cmp(&(b.kind, b.name.as_str())));
+        resources.sort_unstable_by(|a, b| (a.kind, &*a.name).cmp(&(b.kind, &*b.name)));
         resources
     }
 
@@ -422,7 +422,7 @@ impl Translator {
     pub fn reads_endpoints_of(&self, service: &ingressroute_dag::ObjectRef) -> bool {
         self.assignments
             .values()
-            .any(|a| a.readers > 0 && a.eds.service == *service)
+            .any(|a| a.readers > 0 && a.eds.service() == service)
     }
 
     /// The new assignments of every EDS service name of these Services, for a change of
@@ -435,8 +435,8 @@ impl Translator {
         let names: Vec<String> = self
             .assignments
             .iter()
-            .filter(|(_, a)| services.contains(&a.eds.service))
-            .map(|(name, _)| name.clone())
+            .filter(|(_, a)| services.contains(a.eds.service()))
+            .map(|(name, _)| name.to_string())
             .collect();
         self.update_endpoints(names.iter().map(String::as_str), endpoints)
     }
@@ -464,16 +464,16 @@ impl Translator {
         let clusters = &mut self.clusters;
         let eds = set.each_encoded(&self.config.config_source, |cluster, service_name| {
             let name = cluster.name;
-            let eds = service_name.map(str::to_owned);
+            let eds = service_name.cloned();
             // A cluster is named after what it is built from, except its Service: a
             // changed Service keeps the name, so the cluster is replaced, users kept.
             let resource = EncodedResource::from_any(
                 ResourceKind::Cluster,
-                name.clone(),
+                Arc::clone(&name),
                 Bytes::from(cluster.any),
                 cluster.references,
             );
-            match clusters.get_mut(&name) {
+            match clusters.get_mut(&*name) {
                 Some(entry) => {
                     if let Some(dirty) = dirty.as_deref_mut() {
                         dirty.capture_cluster(&name, entry);
@@ -483,7 +483,7 @@ impl Translator {
                 }
                 None => {
                     if let Some(dirty) = dirty.as_deref_mut() {
-                        dirty.clusters.entry(name.clone()).or_insert(None);
+                        dirty.clusters.entry(name.to_string()).or_insert(None);
                     }
                     clusters.insert(
                         name,
@@ -509,18 +509,18 @@ impl Translator {
                 entry.users += 1;
                 if entry.users == 1
                     && let Some(service_name) = &entry.eds
-                    && let Some(eds) = eds.get(service_name)
+                    && let Some(eds) = eds.get(&**service_name)
                 {
-                    match self.assignments.get_mut(service_name) {
+                    match self.assignments.get_mut(&**service_name) {
                         Some(assignment) => {
                             assignment.readers += 1;
-                            if assignment.eds != *eds {
+                            if !assignment.eds.is(eds) {
                                 assignment.eds = eds.clone();
                             }
                         }
                         None => {
                             self.assignments.insert(
-                                service_name.clone(),
+                                Arc::clone(service_name),
                                 Assignment {
                                     readers: 1,
                                     eds: eds.clone(),
@@ -530,7 +530,7 @@ impl Translator {
                         }
                     }
                     if let Some(dirty) = dirty.as_deref_mut() {
-                        dirty.assignments.insert(service_name.clone());
+                        dirty.assignments.insert(service_name.to_string());
                     }
                 }
             }
@@ -551,7 +551,7 @@ impl Translator {
                     .scope
                     .iter()
                     .chain(&host.https_routes)
-                    .map(|r| (r.kind, r.name.clone()))
+                    .map(|r| (r.kind, r.name.to_string()))
                 {
                     dirty.hosted.entry(key).or_insert(None);
                 }
@@ -653,7 +653,7 @@ impl Translator {
         for resource in host.scope.iter().chain(host.https_routes()) {
             dirty
                 .hosted
-                .entry((resource.kind, resource.name.clone()))
+                .entry((resource.kind, resource.name.to_string()))
                 .or_insert_with(|| Some(resource.clone()));
         }
         let plain = if host.plain {
@@ -677,14 +677,14 @@ impl Translator {
             entry.users = entry.users.saturating_sub(1);
             if entry.users == 0
                 && let Some(service_name) = &entry.eds
-                && let Some(assignment) = self.assignments.get_mut(service_name)
+                && let Some(assignment) = self.assignments.get_mut(&**service_name)
             {
                 assignment.readers = assignment.readers.saturating_sub(1);
-                dirty.assignments.insert(service_name.clone());
+                dirty.assignments.insert(service_name.to_string());
             }
         }
         if let Some(secret) = host.secret()
-            && let Some(shared) = self.secrets.get_mut(&secret.name)
+            && let Some(shared) = self.secrets.get_mut(&*secret.name)
         {
             dirty.capture_secret(&secret.name, shared);
             shared.users = shared.users.saturating_sub(1);
@@ -726,7 +726,7 @@ impl Translator {
         self.clusters.retain(|_, cluster| cluster.users > 0);
         self.assignments.retain(|_, assignment| assignment.readers > 0);
         for (name, assignment) in &mut self.assignments {
-            assignment.served = Some(assignment.encode(name, endpoints));
+            assignment.served = Some(assignment.encode(Arc::clone(name), endpoints));
         }
     }
 
@@ -758,7 +758,7 @@ impl Translator {
                 continue;
             };
             for resource in host.scope.iter().chain(host.https_routes()) {
-                if let Some(slot) = next.get_mut(&(resource.kind, resource.name.clone())) {
+                if let Some(slot) = next.get_mut(&(resource.kind, resource.name.to_string())) {
                     slot.now = Some(resource.clone());
                 }
             }
@@ -772,11 +772,11 @@ impl Translator {
         for (name, before) in std::mem::take(&mut dirty.secrets) {
             let now = self
                 .secrets
-                .get(&name)
+                .get(name.as_str())
                 .filter(|s| s.users > 0)
                 .map(|s| s.resource.clone());
             if now.is_none() {
-                self.secrets.remove(&name);
+                self.secrets.remove(name.as_str());
             }
             next.insert((ResourceKind::Secret, name), Slot::held(before, now));
         }
@@ -790,21 +790,21 @@ impl Translator {
         for (name, before) in std::mem::take(&mut dirty.clusters) {
             let now = self
                 .clusters
-                .get(&name)
+                .get(name.as_str())
                 .filter(|c| c.users > 0)
                 .map(|c| c.resource.clone());
             if now.is_none() {
-                self.clusters.remove(&name);
+                self.clusters.remove(name.as_str());
             }
             next.insert((ResourceKind::Cluster, name), Slot::held(before, now));
         }
         let mut changes = Changes::default();
         for name in &dirty.assignments {
-            let Some(assignment) = self.assignments.get_mut(name) else {
+            let Some(assignment) = self.assignments.get_mut(name.as_str()) else {
                 continue;
             };
             if assignment.readers > 0 {
-                let now = assignment.encode(name, endpoints);
+                let now = assignment.encode(Arc::from(name.as_str()), endpoints);
                 if assignment.served.as_ref() != Some(&now) {
                     assignment.served = Some(now.clone());
                     changes.upserts.push(now);
@@ -815,7 +815,7 @@ impl Translator {
                         .removals
                         .push((ResourceKind::ClusterLoadAssignment, name.clone()));
                 }
-                self.assignments.remove(name);
+                self.assignments.remove(name.as_str());
             }
         }
 
@@ -884,7 +884,7 @@ fn clusters_of<'a>(
         .flat_map(|part| part.references.iter())
         .chain(https_routes.into_iter().flat_map(|r| r.references.iter()))
         .filter(|r| r.kind == ResourceKind::Cluster)
-        .map(|r| r.name.as_str())
+        .map(|r| &*r.name)
         .collect();
     names.sort_unstable();
     names.dedup();

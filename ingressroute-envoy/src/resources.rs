@@ -168,14 +168,14 @@ pub enum Inconsistency {
 pub struct Reference {
     /// The kind of the resource named.
     pub kind: ResourceKind,
-    /// Its name.
-    pub name: String,
+    /// Its name (shared: the resources that name it and the one named share one copy).
+    pub name: std::sync::Arc<str>,
 }
 
 impl Reference {
     /// The resource `name` of `kind`.
     #[must_use]
-    pub fn new(kind: ResourceKind, name: impl Into<String>) -> Self {
+    pub fn new(kind: ResourceKind, name: impl Into<std::sync::Arc<str>>) -> Self {
         Self {
             kind,
             name: name.into(),
@@ -194,8 +194,9 @@ impl Reference {
 pub struct EncodedResource {
     /// The kind.
     pub kind: ResourceKind,
-    /// The name (a cluster load assignment's `cluster_name`).
-    pub name: String,
+    /// The name (a cluster load assignment's `cluster_name`), shared with the references
+    /// to it where the translation can.
+    pub name: std::sync::Arc<str>,
     /// The encoded `google.protobuf.Any`: [`pack`] of the message.
     pub any: bytes::Bytes,
     /// The names the resource uses (shared: copies of a resource are cheap).
@@ -207,7 +208,7 @@ impl EncodedResource {
     #[must_use]
     pub fn new<M: Message + Name>(
         kind: ResourceKind,
-        name: impl Into<String>,
+        name: impl Into<std::sync::Arc<str>>,
         message: &M,
         references: impl Into<std::sync::Arc<[Reference]>>,
     ) -> Self {
@@ -224,7 +225,7 @@ impl EncodedResource {
     #[must_use]
     pub fn from_any(
         kind: ResourceKind,
-        name: impl Into<String>,
+        name: impl Into<std::sync::Arc<str>>,
         any: bytes::Bytes,
         references: impl Into<std::sync::Arc<[Reference]>>,
     ) -> Self {

@@ -1,6 +1,6 @@
 //! RDS: route configurations, virtual hosts and routes ([behaviour §4.5](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-5) to [behaviour §4.8](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/behaviour.md#s4-8), decision [D17](https://github.com/ingressroute-rs/ingressroute-rs/blob/main/docs/decisions.md#d17)).
 
-use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use envoy_types::pb::envoy::config::core::v3 as core_v3;
@@ -22,7 +22,7 @@ pub const SESSION_AFFINITY_COOKIE: &str = "X-Contour-Session-Affinity";
 /// One upstream of a weighted split, with its cluster name and effective weight.
 #[derive(Debug)]
 pub(crate) struct Weighted<'a> {
-    pub(crate) name: Rc<str>,
+    pub(crate) name: Arc<str>,
     pub(crate) weight: u32,
     pub(crate) cluster: &'a Cluster,
 }
@@ -95,7 +95,7 @@ pub(crate) fn encoded_route_configuration<'a>(
     routes: &'a [ServedRoute],
     listener: Listener,
     clusters: &mut ClusterSet<'a>,
-) -> Option<(Vec<u8>, Vec<String>)> {
+) -> Option<(Vec<u8>, Vec<Arc<str>>)> {
     static REQUEST_START: std::sync::LazyLock<Vec<u8>> =
         std::sync::LazyLock::new(|| prost::Message::encode_to_vec(&request_start_header()));
     let (vhost, names) = encoded_virtual_host(&names::virtual_host_name(fqdn), fqdn, routes, listener, clusters)?;
@@ -184,17 +184,17 @@ struct ActionPlan<'a> {
 /// Where a route sends requests: one cluster, or several by weight.
 #[derive(Debug)]
 enum Upstreams {
-    Single(Rc<str>),
-    Weighted(Vec<(Rc<str>, u32)>),
+    Single(Arc<str>),
+    Weighted(Vec<(Arc<str>, u32)>),
 }
 
 impl Upstreams {
-    fn names(&self) -> impl Iterator<Item = &str> {
+    fn names(&self) -> impl Iterator<Item = &Arc<str>> {
         let (single, weighted) = match self {
-            Upstreams::Single(name) => (Some(&**name), &[][..]),
+            Upstreams::Single(name) => (Some(name), &[][..]),
             Upstreams::Weighted(many) => (None, many.as_slice()),
         };
-        single.into_iter().chain(weighted.iter().map(|(name, _)| &**name))
+        single.into_iter().chain(weighted.iter().map(|(name, _)| name))
     }
 }
 
@@ -369,19 +369,19 @@ pub(crate) fn encoded_virtual_host<'a>(
     routes: &'a [ServedRoute],
     listener: Listener,
     clusters: &mut ClusterSet<'a>,
-) -> Option<(Vec<u8>, Vec<String>)> {
+) -> Option<(Vec<u8>, Vec<Arc<str>>)> {
     let plans = plans(routes, listener, clusters);
     if plans.is_empty() {
         return None;
     }
-    let mut names: Vec<&str> = plans
+    let mut names: Vec<&Arc<str>> = plans
         .iter()
         .filter_map(|p| p.action.as_ref())
         .flat_map(|a| a.upstreams.names())
         .collect();
     names.sort_unstable();
     names.dedup();
-    let names = names.into_iter().map(str::to_owned).collect();
+    let names = names.into_iter().map(Arc::clone).collect();
 
     let mut buf = Vec::with_capacity(64 + plans.len() * 160);
     // VirtualHost: name = 1, domains = 2, routes = 3.

@@ -156,7 +156,7 @@ pub fn translate(dag: &Dag, endpoints: &Endpoints, config: &EnvoyConfig) -> Reso
     let (clusters, eds) = clusters.into_parts(&config.config_source);
     let endpoints = eds
         .iter()
-        .map(|(name, eds)| endpoints.load_assignment(name, &eds.service, &eds.port_name))
+        .map(|(name, eds)| endpoints.load_assignment(name, eds.service(), &eds.port_name))
         .collect();
 
     Resources {

@@ -290,7 +290,7 @@ fn references_name_every_route_configuration_cluster_secret_and_assignment_used(
     // Everything used exists, and everything but listeners and clusters is used.
     for reference in &used {
         assert!(
-            resources.names(reference.kind).contains(&reference.name.as_str()),
+            resources.names(reference.kind).contains(&&*reference.name),
             "{reference:?}"
         );
     }

@@ -207,7 +207,7 @@ fn expected(resources: &Resources) -> Served {
         let references = resources.references(kind).unwrap();
         for ((name, any), (_, refs)) in resources.encoded(kind).into_iter().zip(references) {
             use prost::Message as _;
-            let refs = refs.into_iter().map(|r| (r.kind, r.name)).collect();
+            let refs = refs.into_iter().map(|r| (r.kind, r.name.to_string())).collect();
             all.insert((kind, name), (any.encode_to_vec(), refs));
         }
     }
@@ -218,8 +218,8 @@ fn actual(resources: &[EncodedResource]) -> Served {
     resources
         .iter()
         .map(|r| {
-            let refs = r.references.iter().map(|r| (r.kind, r.name.clone())).collect();
-            ((r.kind, r.name.clone()), (r.any.to_vec(), refs))
+            let refs = r.references.iter().map(|r| (r.kind, r.name.to_string())).collect();
+            ((r.kind, r.name.to_string()), (r.any.to_vec(), refs))
         })
         .collect()
 }
@@ -359,7 +359,7 @@ fn a_full_translation_serves_what_translate_gives_and_drops_what_is_gone() {
     let served = again
         .upserts
         .iter()
-        .find(|r| r.kind == ResourceKind::Listener && r.name == listener.name)
+        .find(|r| r.kind == ResourceKind::Listener && *r.name == *listener.name)
         .unwrap();
     assert_eq!(served.any, pack(listener));
 }
@@ -389,11 +389,7 @@ fn an_endpoints_change_updates_only_the_assignments_of_that_service() {
     let changes = translator.update_endpoints_of(&BTreeSet::from([api]), &endpoints);
     assert!(changes.removals.is_empty());
     assert_eq!(
-        changes
-            .upserts
-            .iter()
-            .map(|r| (r.kind, r.name.as_str()))
-            .collect::<Vec<_>>(),
+        changes.upserts.iter().map(|r| (r.kind, &*r.name)).collect::<Vec<_>>(),
         [(ResourceKind::ClusterLoadAssignment, "default/api/http")]
     );
     assert_eq!(actual(&translator.resources()), expected(&second.translate()));

@@ -151,7 +151,7 @@ fn served(pipeline: &Pipeline) -> Served {
     pipeline
         .resources()
         .into_iter()
-        .map(|r| ((r.kind, r.name), r.any.to_vec()))
+        .map(|r| ((r.kind, r.name.to_string()), r.any.to_vec()))
         .collect()
 }
 
@@ -171,7 +171,7 @@ fn check(steps: &[Step], layout: HttpRoutes) -> Result<(), TestCaseError> {
             prop_assert!(last.remove(&(*kind, name.clone())).is_some());
         }
         for resource in &rebuild.resources.upserts {
-            last.insert((resource.kind, resource.name.clone()), resource.any.to_vec());
+            last.insert((resource.kind, resource.name.to_string()), resource.any.to_vec());
         }
         let (want, statuses) = from_scratch(pipeline);
         prop_assert_eq!(&served(pipeline), &want);
@@ -205,7 +205,7 @@ fn check(steps: &[Step], layout: HttpRoutes) -> Result<(), TestCaseError> {
             let changes = pipeline.update_endpoints(&effect.endpoints);
             for resource in &changes.upserts {
                 prop_assert_eq!(resource.kind, ResourceKind::ClusterLoadAssignment);
-                last.insert((resource.kind, resource.name.clone()), resource.any.to_vec());
+                last.insert((resource.kind, resource.name.to_string()), resource.any.to_vec());
             }
         }
     }

@@ -236,7 +236,7 @@ impl Entry {
 
     /// The entry of an encoded resource, sharing its bytes.
     fn encoded(resource: EncodedResource) -> Self {
-        Self::new(Arc::from(resource.name), resource.any, resource.references)
+        Self::new(resource.name, resource.any, resource.references)
     }
 
     /// The empty `ClusterLoadAssignment` sent for an EDS name that does not exist, so that
@@ -356,10 +356,7 @@ impl<'a> Changes<'a> {
                 _ => (new.next(), 1),
             };
             if let Some(reference) = reference {
-                *self
-                    .references
-                    .entry((reference.kind, reference.name.as_str()))
-                    .or_default() += delta;
+                *self.references.entry((reference.kind, &*reference.name)).or_default() += delta;
             }
         }
     }
@@ -524,12 +521,12 @@ fn first_missing(kinds: &PerKind<Arc<KindSnapshot>>) -> Option<Inconsistency> {
         for referrer_kind in REFERRER_ORDER {
             for (referrer, entry) in &kinds.get(referrer_kind).entries {
                 for reference in entry.references.iter().filter(|r| r.kind == target) {
-                    if !kinds.get(target).entries.contains_key(reference.name.as_str()) {
+                    if !kinds.get(target).entries.contains_key(&*reference.name) {
                         return Some(Inconsistency::Missing {
                             referrer_kind,
                             referrer: referrer.to_string(),
                             kind: target,
-                            name: reference.name.clone(),
+                            name: reference.name.to_string(),
                         });
                     }
                 }
@@ -550,8 +547,7 @@ fn tally(kinds: &PerKind<Arc<KindSnapshot>>) -> Result<PerKind<Referrers>, Incon
     for kind in ResourceKind::ALL {
         for (referrer, entry) in &kinds.get(kind).entries {
             for reference in entry.references.iter() {
-                used.get_mut(reference.kind)
-                    .push((reference.name.as_str(), kind, referrer));
+                used.get_mut(reference.kind).push((&*reference.name, kind, referrer));
             }
         }
     }

@@ -289,8 +289,7 @@ impl Watch {
             if reference.kind != ResourceKind::ClusterLoadAssignment || !self.covers(&reference.name) {
                 continue;
             }
-            let (Some(held), Some(entry)) = (self.known.get(reference.name.as_str()), snapshot.get(&reference.name))
-            else {
+            let (Some(held), Some(entry)) = (self.known.get(&*reference.name), snapshot.get(&reference.name)) else {
                 continue;
             };
             if held.version == entry.version && sending.insert(Arc::clone(&entry.name)) {

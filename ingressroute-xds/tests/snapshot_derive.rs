@@ -194,7 +194,7 @@ fn a_snapshot_of_encoded_resources_equals_one_built_from_scratch_and_shares_thei
         encoded.reverse();
         let bytes: Vec<(ResourceKind, String, bytes::Bytes)> = encoded
             .iter()
-            .map(|r| (r.kind, r.name.clone(), r.any.clone()))
+            .map(|r| (r.kind, r.name.to_string(), r.any.clone()))
             .collect();
         let snapshot = Snapshot::from_encoded(encoded).unwrap();
         assert_same(&snapshot, &Snapshot::new(&resources).unwrap());
@@ -220,7 +220,7 @@ fn the_same_name_twice_is_refused_from_encoded_resources() {
     encoded.push(twice.clone());
     let error = Snapshot::from_encoded(encoded).unwrap_err();
     assert!(
-        matches!(&error, Error::Inconsistent(Inconsistency::Duplicate { kind: ResourceKind::Cluster, name }) if *name == twice.name),
+        matches!(&error, Error::Inconsistent(Inconsistency::Duplicate { kind: ResourceKind::Cluster, name }) if **name == *twice.name),
         "{error:?}"
     );
 }

@@ -304,7 +304,13 @@ mod tests {
     #[test]
     fn an_fqdn_dependency_is_the_hash_of_the_lowercased_fqdn() {
         let long = format!("{}.Example.COM", "A".repeat(300));
-        for fqdn in ["", "web.example.com", "Web.Example.COM", "ünïcode.Example", long.as_str()] {
+        for fqdn in [
+            "",
+            "web.example.com",
+            "Web.Example.COM",
+            "ünïcode.Example",
+            long.as_str(),
+        ] {
             assert_eq!(
                 Dependency::fqdn(fqdn),
                 Dependency::Fqdn.hash(&fqdn.to_ascii_lowercase(), ""),
