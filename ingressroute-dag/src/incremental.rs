@@ -186,7 +186,7 @@ pub struct IncrementalDag {
     /// Every root of the served class, by id; `None` for free ids.
     slots: Vec<Option<RootSlot>>,
     free: Vec<u32>,
-    ids: FxHashMap<ObjectRef, u32>,
+    ids: FxHashMap<Arc<ObjectRef>, u32>,
     /// The roots depending on each [`Dependency`] hash.
     dependents: FxHashMap<u64, SmallVec<[u32; 2]>>,
     /// The Services and Secrets looked up, with how many roots did.
@@ -202,7 +202,8 @@ pub struct IncrementalDag {
 /// What is kept of one root between builds.
 #[derive(Debug, Clone)]
 struct RootSlot {
-    key: ObjectRef,
+    /// Its stored reference, shared.
+    key: Arc<ObjectRef>,
     /// Its fqdn as written.
     fqdn: String,
     /// Dependency hashes (IngressRoutes, delegation namespaces, its fqdn conflict set),
@@ -223,7 +224,7 @@ struct RootSlot {
 impl RootSlot {
     /// A root before its walk: all it depends on yet is its fqdn conflict set, when its
     /// namespace may hold roots.
-    fn unwalked(key: ObjectRef, fqdn: &str, config: &Config) -> Self {
+    fn unwalked(key: Arc<ObjectRef>, fqdn: &str, config: &Config) -> Self {
         let dependencies: Box<[u64]> = if config.allows_root_in(&key.namespace) {
             Box::new([Dependency::fqdn(fqdn)])
         } else {
@@ -242,7 +243,7 @@ impl RootSlot {
     }
 
     fn tree_entry(&self, object: &ObjectRef) -> Option<&TreeEntry> {
-        let i = self.tree.binary_search_by(|e| e.object.cmp(object)).ok()?;
+        let i = self.tree.binary_search_by(|e| (*e.object).cmp(object)).ok()?;
         self.tree.get(i)
     }
 
@@ -331,7 +332,7 @@ impl IncrementalDag {
     fn dependents_of(&self, hash: u64, roots: &mut BTreeSet<ObjectRef>) {
         for id in self.dependents.get(&hash).into_iter().flatten() {
             if let Some(slot) = self.slot_by_id(*id) {
-                roots.insert(slot.key.clone());
+                roots.insert(ObjectRef::clone(&slot.key));
             }
         }
     }
@@ -349,8 +350,8 @@ impl IncrementalDag {
         let mut old_hosts: BTreeSet<String> = BTreeSet::new();
         for key in rewalk {
             if let Some(slot) = self.remove_slot(key) {
-                affected.extend(slot.tree.iter().map(|e| e.object.clone()));
-                affected.insert(slot.key.clone());
+                affected.extend(slot.tree.iter().map(|e| ObjectRef::clone(&e.object)));
+                affected.insert(ObjectRef::clone(&slot.key));
                 if slot.serves {
                     old_hosts.insert(slot.fqdn);
                 }
@@ -369,7 +370,7 @@ impl IncrementalDag {
             if !accepts_class(&stored.route, &self.config) {
                 continue;
             }
-            let slot = RootSlot::unwalked(key.clone(), &vhost.fqdn, &self.config);
+            let slot = RootSlot::unwalked(Arc::clone(&stored.key), &vhost.fqdn, &self.config);
             walked.push(self.insert_slot(slot));
         }
 
@@ -386,7 +387,7 @@ impl IncrementalDag {
         let mut hosts: BTreeMap<u32, Option<ServedVirtualHost>> = BTreeMap::new();
         let walked_ids: FxHashSet<u32> = runs.iter().map(|(id, _)| *id).collect();
         for (id, run) in runs {
-            affected.extend(run.tree.iter().map(|e| e.object.clone()));
+            affected.extend(run.tree.iter().map(|e| ObjectRef::clone(&e.object)));
             hosts.insert(id, self.keep(id, run));
         }
 
@@ -433,7 +434,7 @@ impl IncrementalDag {
                 if !hosts.contains_key(&id) && slot.serves {
                     old_hosts.insert(slot.fqdn.clone());
                 }
-                affected.extend(run.tree.iter().map(|e| e.object.clone()));
+                affected.extend(run.tree.iter().map(|e| ObjectRef::clone(&e.object)));
                 slot.tree = std::mem::take(&mut run.tree).into();
             }
             hosts.insert(id, run.virtual_host.take());
@@ -442,7 +443,7 @@ impl IncrementalDag {
         let walked: BTreeSet<ObjectRef> = hosts
             .keys()
             .filter_map(|id| self.slot_by_id(*id))
-            .map(|slot| slot.key.clone())
+            .map(|slot| ObjectRef::clone(&slot.key))
             .collect();
         let statuses = self.restatus(objects, affected);
         let virtual_hosts = self.rehost(&old_hosts, hosts);
@@ -476,10 +477,10 @@ impl IncrementalDag {
                 continue;
             }
             entries.push((namespace, name, stored));
-            let slot = RootSlot::unwalked(ObjectRef::new(namespace, name), &vhost.fqdn, &self.config);
+            let slot = RootSlot::unwalked(Arc::clone(&stored.key), &vhost.fqdn, &self.config);
             let id = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
             self.register(id, &slot.dependencies, &[]);
-            self.ids.insert(slot.key.clone(), id);
+            self.ids.insert(Arc::clone(&slot.key), id);
             self.slots.push(Some(slot));
         }
 
@@ -515,7 +516,7 @@ impl IncrementalDag {
             let Some(run) = run else { continue };
             // Its own walk took rejected objects as invalid already: only what another
             // walk found can make it serve again.
-            let serves_invalid = |e: &TreeEntry| !e.invalid && found.contains(&e.object) && is_invalid(&e.object);
+            let serves_invalid = |e: &TreeEntry| !e.invalid && found.contains(&*e.object) && is_invalid(&e.object);
             if found.is_empty() || !run.tree.iter().any(serves_invalid) {
                 continue;
             }
@@ -571,9 +572,10 @@ impl IncrementalDag {
                 .iter()
                 .zip(&accepted)
                 .filter(|(_, accepted)| **accepted)
-                .map(|((ns, name, stored), _)| {
-                    let object = ObjectRef::new(ns, name);
-                    let status = match slots.next_if(|slot| slot.key == object) {
+                .map(|((_, _, stored), _)| {
+                    let object = ObjectRef::clone(&stored.key);
+                    // The slot's key is the stored one: compared by address first.
+                    let status = match slots.next_if(|slot| slot.key == stored.key) {
                         Some(slot) => Self::root_status(objects, slot),
                         None => {
                             debug_assert!(self.slot(&object).is_none(), "{object}: slots out of order");
@@ -833,7 +835,7 @@ impl IncrementalDag {
 
     /// Stores a root with its dependencies.
     fn insert_slot(&mut self, slot: RootSlot) -> u32 {
-        let key = slot.key.clone();
+        let key = Arc::clone(&slot.key);
         let dependencies = slot.dependencies.clone();
         let lookups = slot.lookups.clone();
         let id = match self.free.pop() {

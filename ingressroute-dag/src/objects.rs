@@ -23,6 +23,12 @@ pub struct ObjectRef {
     pub name: String,
 }
 
+impl AsRef<ObjectRef> for ObjectRef {
+    fn as_ref(&self) -> &ObjectRef {
+        self
+    }
+}
+
 impl ObjectRef {
     /// The namespace objects without one live in, as `kubectl` assumes.
     pub const DEFAULT_NAMESPACE: &'static str = "default";
@@ -165,6 +171,9 @@ impl<T> HashIndex<T> {
 /// inserted as rejected.
 #[derive(Debug, Clone)]
 pub(crate) struct StoredIngressRoute {
+    /// Its reference, made once: every build's walk shares it (as the source of the
+    /// routes it serves) instead of making its own.
+    pub(crate) key: Arc<ObjectRef>,
     pub(crate) route: Arc<IngressRoute>,
     /// The description given to [`Objects::insert_rejected_ingress_route`].
     pub(crate) rejection: Option<String>,
@@ -229,8 +238,12 @@ impl Objects {
 
     fn insert_stored(&mut self, route: Arc<IngressRoute>, rejection: Option<String>) -> ObjectRef {
         let key = ObjectRef::from_meta(&route.metadata);
-        self.ingress_routes
-            .insert(&key, StoredIngressRoute { route, rejection });
+        let stored = StoredIngressRoute {
+            key: Arc::new(key.clone()),
+            route,
+            rejection,
+        };
+        self.ingress_routes.insert(&key, stored);
         key
     }
 

@@ -73,17 +73,17 @@ use self::walk::{Path, Visit};
 /// whatever order the objects were inserted in. It never panics on any input.
 #[must_use]
 pub fn build(objects: &Objects, config: &Config) -> Dag {
-    let mut routes: Vec<(ObjectRef, &IngressRoute)> = Vec::new();
+    let mut routes: Vec<RouteEntry<'_>> = Vec::new();
     let mut shared: Vec<&Arc<IngressRoute>> = Vec::new();
     let mut rejections: FxHashMap<usize, &str> = FxHashMap::default();
-    for (ns, name, stored) in objects.ingress_routes.iter() {
+    for (_, _, stored) in objects.ingress_routes.iter() {
         if !accepts_class(&stored.route, config) {
             continue;
         }
         if let Some(description) = &stored.rejection {
             rejections.insert(routes.len(), description);
         }
-        routes.push((ObjectRef::new(ns, name), stored.route.as_ref()));
+        routes.push((&stored.key, stored.route.as_ref()));
         shared.push(&stored.route);
     }
     let graph = DelegationGraph::new(&routes);
@@ -127,6 +127,9 @@ impl Finding {
 
 type Check<T> = Result<T, Finding>;
 
+/// An IngressRoute of a build: its stored reference and the object.
+type RouteEntry<'a> = (&'a Arc<ObjectRef>, &'a IngressRoute);
+
 /// One build in progress: the inputs, the graph, and what the passes found so far.
 /// Each file of this module adds the methods of one responsibility.
 struct Builder<'a> {
@@ -134,7 +137,7 @@ struct Builder<'a> {
     config: &'a Config,
     /// IngressRoutes of the served class, sorted by (namespace, name); index = vertex.
     /// A shared slice, so that reading an object never borrows the builder.
-    routes: &'a [(ObjectRef, &'a IngressRoute)],
+    routes: &'a [RouteEntry<'a>],
     /// The delegations to follow: the walk resolves none itself.
     graph: &'a DelegationGraph,
     /// Where a delegation can close a cycle, so that only those are checked against the
@@ -157,9 +160,6 @@ struct Builder<'a> {
     found_services: FxHashMap<usize, &'a K8sService>,
     /// The upstreams without health check or validation that routes share.
     plain_clusters: PlainClusters,
-    /// The reference every served route of an object shares, by vertex: made when the
-    /// object's first route is served, so that a route holds a pointer, not two strings.
-    sources: Vec<Option<Arc<ObjectRef>>>,
     referenced_secrets: References,
     /// The namespaces whose TLSCertificateDelegations were consulted.
     consulted_delegations: Vec<String>,
@@ -169,7 +169,7 @@ impl<'a> Builder<'a> {
     fn new(
         objects: &'a Objects,
         config: &'a Config,
-        routes: &'a [(ObjectRef, &'a IngressRoute)],
+        routes: &'a [RouteEntry<'a>],
         graph: &'a DelegationGraph,
         rejections: FxHashMap<usize, &'a str>,
         plain_clusters: PlainClusters,
@@ -188,7 +188,6 @@ impl<'a> Builder<'a> {
             referenced_services: References::default(),
             found_services: FxHashMap::default(),
             plain_clusters,
-            sources: vec![None; routes.len()],
             referenced_secrets: References::default(),
             consulted_delegations: Vec::new(),
         }
@@ -258,14 +257,8 @@ impl<'a> Builder<'a> {
     }
 
     /// The reference of an object that its served routes share.
-    fn source(&mut self, node: usize) -> Option<Arc<ObjectRef>> {
-        let routes = self.routes;
-        let slot = self.sources.get_mut(node)?;
-        let source = match slot {
-            Some(source) => source,
-            None => slot.insert(Arc::new(routes.get(node)?.0.clone())),
-        };
-        Some(Arc::clone(source))
+    fn source(&self, node: usize) -> Option<Arc<ObjectRef>> {
+        self.routes.get(node).map(|(key, _)| Arc::clone(key))
     }
 
     /// `namespace/name` of an object.

@@ -19,6 +19,7 @@
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 
@@ -84,8 +85,8 @@ impl Dependency {
 /// A non-root IngressRoute a root's walk visited.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TreeEntry {
-    /// The IngressRoute.
-    pub(crate) object: ObjectRef,
+    /// The IngressRoute (its stored reference, shared).
+    pub(crate) object: Arc<ObjectRef>,
     /// A valid chain from the root reaches it (the root is valid and nothing invalid
     /// lies between them): served from this root.
     pub(crate) reached: bool,
@@ -182,9 +183,9 @@ pub(crate) fn run_root_entry(
         }
     }
     found.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-    let routes: Vec<(ObjectRef, &IngressRoute)> = found
+    let routes: Vec<(&Arc<ObjectRef>, &IngressRoute)> = found
         .iter()
-        .map(|(ns, name, object)| (ObjectRef::new(*ns, *name), object.route.as_ref()))
+        .map(|(_, _, object)| (&object.key, object.route.as_ref()))
         .collect();
     let rejections: FxHashMap<usize, &str> = found
         .iter()
@@ -194,7 +195,7 @@ pub(crate) fn run_root_entry(
     let node = found
         .iter()
         .position(|(ns, name, _)| (*ns, *name) == (root_ns, root_name))?;
-    let key = &routes.get(node)?.0;
+    let key = routes.get(node)?.0;
 
     // The walk, as the full build's.
     let graph = DelegationGraph::new(&routes);
@@ -213,13 +214,13 @@ pub(crate) fn run_root_entry(
         .zip(&routes)
         .filter_map(|(finding, (key, _))| {
             let (finding, vhost) = finding.as_ref()?;
-            Some((key.clone(), finding.clone(), vhost.clone()))
+            Some((ObjectRef::clone(key), finding.clone(), vhost.clone()))
         })
         .collect();
     let mut rejected_reached: Vec<ObjectRef> = builder
         .rejected_reached_from
         .keys()
-        .filter_map(|n| routes.get(*n).map(|(key, _)| key.clone()))
+        .filter_map(|n| routes.get(*n).map(|(key, _)| ObjectRef::clone(key)))
         .collect();
     rejected_reached.sort_unstable();
     let mut visited = vec![false; routes.len()];
@@ -253,7 +254,7 @@ pub(crate) fn run_root_entry(
         .enumerate()
         .filter(|(n, _)| *n != node && visited.get(*n).copied().unwrap_or(false))
         .map(|(n, (object, _))| TreeEntry {
-            object: object.clone(),
+            object: Arc::clone(object),
             reached: reach.get(n).is_some_and(Option::is_some),
             invalid: invalid_nodes.get(n).copied().unwrap_or(false),
         })

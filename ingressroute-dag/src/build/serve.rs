@@ -5,6 +5,7 @@ use rustc_hash::FxHashSet;
 
 use super::Builder;
 use super::walk::{Item, RootWalk, TcpStep};
+use crate::ObjectRef;
 use crate::model::{SecureVirtualHost, ServedRoute, ServedTcpProxy, ServedVirtualHost, TlsMode};
 
 impl Builder<'_> {
@@ -85,7 +86,7 @@ impl Builder<'_> {
                         .visits
                         .get(visit)
                         .and_then(|v| self.routes.get(v.node))
-                        .map(|(k, _)| k.clone());
+                        .map(|(k, _)| ObjectRef::clone(k));
                     source.map(|source| ServedTcpProxy { clusters, source })
                 }
                 _ => None,
@@ -109,7 +110,7 @@ impl Builder<'_> {
         if routes.is_empty() && secure.is_none() {
             return None;
         }
-        let root = self.routes.get(walk.node).map(|(k, _)| k.clone())?;
+        let root = self.routes.get(walk.node).map(|(k, _)| ObjectRef::clone(k))?;
         Some(ServedVirtualHost {
             fqdn: walk.fqdn,
             root,

@@ -79,7 +79,7 @@ impl<'a> Builder<'a> {
                     None => Status::orphaned(),
                 },
             };
-            statuses.push((key.clone(), status));
+            statuses.push((ObjectRef::clone(key), status));
         }
         statuses
     }
