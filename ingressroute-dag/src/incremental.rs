@@ -467,8 +467,10 @@ impl IncrementalDag {
             .map(|(_, _, stored)| accepts_class(&stored.route, &self.config))
             .collect();
 
-        // The roots join their fqdn conflict sets before any is walked.
+        // The roots join their fqdn conflict sets before any is walked. Almost every root
+        // is alone in its set: only the sets joined twice are looked at again.
         let mut entries = Vec::new();
+        let mut shared_fqdns: FxHashSet<u64> = FxHashSet::default();
         for ((namespace, name, stored), accepted) in objects.ingress_routes.iter().zip(&accepted) {
             let Some(vhost) = &stored.route.spec.virtualhost else {
                 continue;
@@ -480,6 +482,11 @@ impl IncrementalDag {
             let slot = RootSlot::unwalked(Arc::clone(&stored.key), &vhost.fqdn, &self.config);
             let id = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
             self.register(id, &slot.dependencies, &[]);
+            if let Some(hash) = slot.dependencies.first()
+                && self.dependents.get(hash).is_some_and(|roots| roots.len() > 1)
+            {
+                shared_fqdns.insert(*hash);
+            }
             self.ids.insert(Arc::clone(&slot.key), id);
             self.slots.push(Some(slot));
         }
@@ -488,7 +495,11 @@ impl IncrementalDag {
         let mut clusters = std::mem::take(&mut self.clusters);
         let mut runs: Vec<Option<RootRun>> = Vec::with_capacity(self.slots.len());
         for (slot, entry) in self.slots.iter().flatten().zip(entries) {
-            let duplicate = self.duplicate(slot);
+            let shared = slot
+                .dependencies
+                .first()
+                .is_some_and(|hash| shared_fqdns.contains(hash));
+            let duplicate = if shared { self.duplicate(slot) } else { None };
             runs.push(run_root_entry(
                 objects,
                 &self.config,
@@ -576,10 +587,10 @@ impl IncrementalDag {
                     let object = ObjectRef::clone(&stored.key);
                     // The slot's key is the stored one: compared by address first.
                     let status = match slots.next_if(|slot| slot.key == stored.key) {
-                        Some(slot) => Self::root_status(objects, slot),
+                        Some(slot) => Self::root_status(slot, stored.rejection.as_deref()),
                         None => {
                             debug_assert!(self.slot(&object).is_none(), "{object}: slots out of order");
-                            self.combined_status(objects, &object)
+                            self.combined_status(&object, stored.rejection.as_deref())
                         }
                     };
                     let route = Arc::clone(&stored.route);
@@ -639,7 +650,7 @@ impl IncrementalDag {
                 }
                 continue;
             };
-            let status = self.status(objects, &object);
+            let status = self.status(&object, stored.rejection.as_deref());
             match self.statuses.get(&object) {
                 Some(entry) if entry.status == status && Arc::ptr_eq(&entry.route, &stored.route) => {}
                 old => {
@@ -654,20 +665,22 @@ impl IncrementalDag {
         changed
     }
 
-    /// The status of an IngressRoute of the served class.
-    fn status(&self, objects: &Objects, object: &ObjectRef) -> Status {
+    /// The status of an IngressRoute of the served class, inserted as rejected with
+    /// `rejection` if it was.
+    fn status(&self, object: &ObjectRef, rejection: Option<&str>) -> Status {
         match self.slot(object) {
-            Some(slot) => Self::root_status(objects, slot),
-            None => self.combined_status(objects, object),
+            Some(slot) => Self::root_status(slot, rejection),
+            None => self.combined_status(object, rejection),
         }
     }
 
-    /// A root's status: its own walk's finding, its rejection, or valid.
-    fn root_status(objects: &Objects, slot: &RootSlot) -> Status {
+    /// A root's status: its own walk's finding, its rejection (see [`status`](Self::status)),
+    /// or valid.
+    fn root_status(slot: &RootSlot, rejection: Option<&str>) -> Status {
         if let Some((finding, vhost)) = slot.finding(&slot.key) {
             return Status::invalid(finding.reason, finding.description.clone(), vhost.clone());
         }
-        if let Some(description) = objects.rejection(&slot.key) {
+        if let Some(description) = rejection {
             return Status::invalid(Reason::Rejected, description.to_owned(), Some(slot.fqdn.clone()));
         }
         Status::valid(Some(slot.fqdn.clone()))
@@ -676,12 +689,12 @@ impl IncrementalDag {
     /// A non-root's status, from every root whose walk visited it, in root order: the
     /// first finding; else its rejection (with the fqdn of the first root that reached
     /// it); else valid from the first root a valid chain reaches it from; else orphaned.
-    fn combined_status(&self, objects: &Objects, object: &ObjectRef) -> Status {
+    fn combined_status(&self, object: &ObjectRef, rejection: Option<&str>) -> Status {
         let visitors = self.visitors(object);
         if let Some((finding, vhost)) = visitors.iter().find_map(|slot| slot.finding(object)) {
             return Status::invalid(finding.reason, finding.description.clone(), vhost.clone());
         }
-        if let Some(description) = objects.rejection(object) {
+        if let Some(description) = rejection {
             let vhost = visitors
                 .iter()
                 .find(|slot| slot.rejected_reached.binary_search(object).is_ok())
