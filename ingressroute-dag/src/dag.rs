@@ -114,11 +114,11 @@ impl Dag {
     #[must_use]
     pub fn graph(&self) -> &DelegationGraph {
         self.graph.get_or_init(|| {
-            let routes: Vec<(ObjectRef, &IngressRoute)> = self
+            let routes: Vec<(&Arc<ObjectRef>, &IngressRoute)> = self
                 .statuses
                 .entries
                 .iter()
-                .map(|(key, entry)| (key.clone(), entry.route.as_ref()))
+                .map(|(key, entry)| (key, entry.route.as_ref()))
                 .collect();
             DelegationGraph::new(&routes)
         })
@@ -175,7 +175,8 @@ pub(crate) struct Entry {
 /// while the previous one is still in use.
 #[derive(Clone, Default)]
 pub struct StatusMap {
-    pub(crate) entries: SharedMap<ObjectRef, Entry>,
+    /// By each IngressRoute's stored reference, shared.
+    pub(crate) entries: SharedMap<Arc<ObjectRef>, Entry>,
 }
 
 impl StatusMap {
@@ -211,7 +212,7 @@ impl StatusMap {
 
     /// Every IngressRoute with a status, by namespace then name.
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &ObjectRef> + ExactSizeIterator {
-        self.entries.iter().map(|(key, _)| key)
+        self.entries.iter().map(|(key, _)| &**key)
     }
 
     /// Every status, by namespace then name of its IngressRoute.
@@ -245,7 +246,7 @@ impl<'a> IntoIterator for &'a StatusMap {
 
 /// The iterator of [`StatusMap::iter`].
 #[derive(Clone)]
-pub struct StatusIter<'a>(shared_map::Iter<'a, ObjectRef, Entry>);
+pub struct StatusIter<'a>(shared_map::Iter<'a, Arc<ObjectRef>, Entry>);
 
 impl fmt::Debug for StatusIter<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -257,7 +258,7 @@ impl<'a> Iterator for StatusIter<'a> {
     type Item = (&'a ObjectRef, &'a Status);
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.0.next().map(|(key, entry)| (key, &entry.status))
+        self.0.next().map(|(key, entry)| (&**key, &entry.status))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -267,7 +268,7 @@ impl<'a> Iterator for StatusIter<'a> {
 
 impl DoubleEndedIterator for StatusIter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.0.next_back().map(|(key, entry)| (key, &entry.status))
+        self.0.next_back().map(|(key, entry)| (&**key, &entry.status))
     }
 }
 

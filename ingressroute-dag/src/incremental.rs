@@ -191,7 +191,7 @@ pub struct IncrementalDag {
     dependents: FxHashMap<u64, SmallVec<[u32; 2]>>,
     /// The Services and Secrets looked up, with how many roots did.
     lookups: SharedMap<u64, u32>,
-    statuses: SharedMap<ObjectRef, Entry>,
+    statuses: SharedMap<Arc<ObjectRef>, Entry>,
     /// Sorted by fqdn; shared with the last [`Dag`] (copied on the next change).
     virtual_hosts: Arc<Vec<Arc<ServedVirtualHost>>>,
     /// The upstreams without health check or validation, shared by the routes of every
@@ -576,7 +576,7 @@ impl IncrementalDag {
         // made above in the objects' order, so a root's slot is the next one, and an
         // object that is not the next slot's has none: no lookups.
         let mut slots = self.slots.iter().flatten().peekable();
-        let mut entries: Vec<(ObjectRef, Entry)> = Vec::with_capacity(accepted.iter().filter(|a| **a).count());
+        let mut entries: Vec<(Arc<ObjectRef>, Entry)> = Vec::with_capacity(accepted.iter().filter(|a| **a).count());
         entries.extend(
             objects
                 .ingress_routes
@@ -584,7 +584,7 @@ impl IncrementalDag {
                 .zip(&accepted)
                 .filter(|(_, accepted)| **accepted)
                 .map(|((_, _, stored), _)| {
-                    let object = ObjectRef::clone(&stored.key);
+                    let object = Arc::clone(&stored.key);
                     // The slot's key is the stored one: compared by address first.
                     let status = match slots.next_if(|slot| slot.key == stored.key) {
                         Some(slot) => Self::root_status(slot, stored.rejection.as_deref()),
@@ -658,7 +658,7 @@ impl IncrementalDag {
                         changed.insert(object.clone());
                     }
                     let route = Arc::clone(&stored.route);
-                    self.statuses.insert(object, Entry { status, route });
+                    self.statuses.insert(Arc::clone(&stored.key), Entry { status, route });
                 }
             }
         }

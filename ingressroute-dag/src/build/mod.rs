@@ -107,7 +107,7 @@ pub fn build(objects: &Objects, config: &Config) -> Dag {
 struct Run {
     virtual_hosts: Vec<Arc<ServedVirtualHost>>,
     /// In (namespace, name) order: one per IngressRoute of the build.
-    statuses: Vec<(ObjectRef, Status)>,
+    statuses: Vec<(Arc<ObjectRef>, Status)>,
     referenced_services: References,
     referenced_secrets: References,
 }

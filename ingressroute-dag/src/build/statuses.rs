@@ -2,6 +2,8 @@
 //! finding get their rejection, and every IngressRoute of the build gets exactly one
 //! status.
 
+use std::sync::Arc;
+
 use super::walk::RootWalk;
 use super::{Builder, Finding};
 use crate::ObjectRef;
@@ -66,7 +68,7 @@ impl<'a> Builder<'a> {
 
     /// The status of every IngressRoute of the build, from the findings and what valid
     /// chains reach.
-    pub(super) fn statuses(&mut self, mut served_from: Vec<Option<String>>) -> Vec<(ObjectRef, Status)> {
+    pub(super) fn statuses(&mut self, mut served_from: Vec<Option<String>>) -> Vec<(Arc<ObjectRef>, Status)> {
         // Objects are in (namespace, name) order already.
         let mut statuses = Vec::with_capacity(self.routes.len());
         for (node, ((key, route), finding)) in self.routes.iter().zip(std::mem::take(&mut self.findings)).enumerate() {
@@ -79,7 +81,7 @@ impl<'a> Builder<'a> {
                     None => Status::orphaned(),
                 },
             };
-            statuses.push((ObjectRef::clone(key), status));
+            statuses.push((Arc::clone(key), status));
         }
         statuses
     }

@@ -170,6 +170,9 @@ impl<'a> Builder<'a> {
             return None;
         }
         let visit = self.new_visit(node);
+        if let Some(root) = self.visits.get_mut(visit) {
+            root.items.reserve_exact(steps.len());
+        }
 
         let tcp_chain = match tcp {
             Some(step) => self.walk_tcp(visit, node, step, path, &fqdn),
@@ -264,6 +267,9 @@ impl<'a> Builder<'a> {
                             match self.route_steps(target, prefix, path, https_routes) {
                                 Ok(_) if self.is_rejected(target) => self.note_rejected_reached(target, fqdn),
                                 Ok(steps) => {
+                                    if let Some(child) = self.visits.get_mut(visit) {
+                                        child.items.reserve_exact(steps.len());
+                                    }
                                     path.push(target);
                                     stack.push(Frame {
                                         visit,
@@ -368,7 +374,7 @@ impl<'a> Builder<'a> {
         path: &Path,
         https: bool,
     ) -> Check<Vec<Step<'a>>> {
-        let mut steps = Vec::new();
+        let mut steps = Vec::with_capacity(route.spec.routes.len());
         for (i, r) in route.spec.routes.iter().enumerate() {
             let m = r.match_.as_str();
             if m.chars().any(char::is_control) {
