@@ -385,9 +385,13 @@ fn encode(name: Arc<str>, cluster: &Cluster, service_name: Option<&Arc<str>>, ed
         references = cluster_refs(&early).unwrap_or_default();
         (early, late)
     });
-    let alt_stat_name = names::alt_stat_name(&cluster.service, &cluster.port);
+    // The alt_stat_name, `namespace_service_port` (names::alt_stat_name), in parts.
+    let mut port = itoa::Buffer::new();
+    let meta = &cluster.service.meta;
+    let alt_stat_name: [&str; 5] = [&meta.namespace, "_", &meta.name, "_", port.format(cluster.port.port)];
+    let alt_stat_name_len: usize = alt_stat_name.iter().map(|part| part.len()).sum();
     // What every cluster writes (about 40 bytes) and its names.
-    let capacity = 40 + name.len() + eds_config.len() + 2 * service_name.map_or(alt_stat_name.len(), |s| s.len());
+    let capacity = 40 + name.len() + eds_config.len() + 2 * service_name.map_or(alt_stat_name_len, |s| s.len());
     let any = wire::any(CLUSTER_TYPE_URL, capacity, |buf| {
         wire::string(1, &name, buf);
         match service_name {
@@ -411,7 +415,8 @@ fn encode(name: Arc<str>, cluster: &Cluster, service_name: Option<&Arc<str>>, ed
         }
         // common_lb_config = 27 (healthy_panic_threshold = 1: a Percent of 0, empty).
         wire::message(27, buf, |buf| wire::message(1, buf, |_| {}));
-        wire::string(28, &alt_stat_name, buf);
+        // alt_stat_name = 28, never empty.
+        wire::oneof_string_of(28, &alt_stat_name, buf);
         if let Some((_, late)) = &extras {
             wire::prost_fields(late, buf);
         }

@@ -12,12 +12,12 @@
 //!    the controller with ServiceEndpoints::add) ──────┘        → sorted ip:port set)
 //! ```
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use envoy_types::pb::envoy::config::endpoint::v3 as endpoint_v3;
 use ingressroute_dag::ObjectRef;
 use k8s_openapi::api::core::v1 as core_v1;
+use rustc_hash::FxHashMap;
 
 use crate::wire;
 
@@ -195,7 +195,9 @@ impl ServiceEndpoints {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Endpoints {
-    services: BTreeMap<ObjectRef, ServiceEndpoints>,
+    /// Hashed: a translation looks up the endpoints of every cluster's Service, and a
+    /// sorted map compares names at every level.
+    services: FxHashMap<ObjectRef, ServiceEndpoints>,
 }
 
 impl Endpoints {
@@ -234,7 +236,9 @@ impl Endpoints {
 
     /// The Services with stored endpoints, by namespace then name.
     pub fn iter(&self) -> impl Iterator<Item = (&ObjectRef, &ServiceEndpoints)> {
-        self.services.iter()
+        let mut services: Vec<(&ObjectRef, &ServiceEndpoints)> = self.services.iter().collect();
+        services.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        services.into_iter()
     }
 
     /// How many Services have stored endpoints.

@@ -138,7 +138,7 @@ impl Host {
 struct Translated {
     fqdn: String,
     /// The plain-HTTP part, with where it is kept (see [`Translator::plain_key`]).
-    plain: Option<((String, String), Part)>,
+    plain: Option<((Arc<str>, String), Part)>,
     scope: Option<EncodedResource>,
     chain: Option<Part>,
     https_routes: Option<EncodedResource>,
@@ -242,7 +242,10 @@ pub struct Translator {
     hosts: FxHashMap<String, Host>,
     /// Plain-HTTP route configurations (route buckets, or `ingress_http`): their virtual
     /// hosts' parts by virtual host name.
-    route_configs: BTreeMap<String, BTreeMap<String, Part>>,
+    route_configs: BTreeMap<Arc<str>, BTreeMap<String, Part>>,
+    /// The names of the plain-HTTP route configurations a host may be kept in (every
+    /// route bucket, or `ingress_http`), made once: every host names its own.
+    route_config_names: Vec<Arc<str>>,
     /// `ingress_https` filter chains by fqdn.
     chains: BTreeMap<String, Part>,
     /// By name, the key shared with the resource's name (and the references to it).
@@ -257,10 +260,17 @@ impl Translator {
     /// A translator with nothing translated yet.
     #[must_use]
     pub fn new(config: EnvoyConfig) -> Self {
+        let route_config_names = match config.http_routes {
+            HttpRoutes::Single => vec![Arc::from(names::HTTP_ROUTE_CONFIG)],
+            HttpRoutes::Scoped { buckets } => (0..buckets.max(1))
+                .map(|bucket| Arc::from(names::http_route_bucket_name(bucket)))
+                .collect(),
+        };
         Self {
             config,
             hosts: FxHashMap::default(),
             route_configs: BTreeMap::new(),
+            route_config_names,
             chains: BTreeMap::new(),
             clusters: FxHashMap::default(),
             assignments: FxHashMap::default(),
@@ -443,10 +453,14 @@ impl Translator {
 
     /// Where the plain-HTTP part of the host `fqdn` is kept: its route configuration and
     /// its virtual host's name (the order inside that configuration).
-    fn plain_key(&self, fqdn: &str) -> (String, String) {
-        let route_config = match self.config.http_routes {
-            HttpRoutes::Single => names::HTTP_ROUTE_CONFIG.to_owned(),
-            HttpRoutes::Scoped { buckets } => names::http_route_bucket_name(names::http_route_bucket(fqdn, buckets)),
+    fn plain_key(&self, fqdn: &str) -> (Arc<str>, String) {
+        let index = match self.config.http_routes {
+            HttpRoutes::Single => 0,
+            HttpRoutes::Scoped { buckets } => usize::from(names::http_route_bucket(fqdn, buckets)),
+        };
+        let route_config = match self.route_config_names.get(index) {
+            Some(name) => Arc::clone(name),
+            None => Arc::from(names::HTTP_ROUTE_CONFIG),
         };
         (route_config, names::virtual_host_name(fqdn))
     }
@@ -559,7 +573,7 @@ impl Translator {
             let has_plain = host.plain.is_some();
             if let Some(((route_config, name), plain)) = host.plain {
                 if let Some(dirty) = dirty.as_deref_mut() {
-                    dirty.route_configs.insert(route_config.clone());
+                    dirty.route_configs.insert(route_config.to_string());
                 }
                 self.route_configs.entry(route_config).or_default().insert(name, plain);
             }
@@ -658,8 +672,8 @@ impl Translator {
         }
         let plain = if host.plain {
             let (route_config, name) = self.plain_key(fqdn);
-            let part = self.route_configs.get_mut(&route_config).and_then(|c| c.remove(&name));
-            dirty.route_configs.insert(route_config);
+            let part = self.route_configs.get_mut(&*route_config).and_then(|c| c.remove(&name));
+            dirty.route_configs.insert(route_config.to_string());
             part
         } else {
             None
@@ -702,15 +716,15 @@ impl Translator {
             .route_configs
             .iter_mut()
             .map(|(name, hosts)| {
-                let key = (ResourceKind::RouteConfiguration, name.clone());
-                (key, plain_route_config(name, Some(hosts)))
+                let key = (ResourceKind::RouteConfiguration, name.to_string());
+                (key, plain_route_config(Arc::clone(name), Some(hosts)))
             })
             .collect();
         if single && self.route_configs.is_empty() {
             let name = names::HTTP_ROUTE_CONFIG;
             assembled.push((
                 (ResourceKind::RouteConfiguration, name.to_owned()),
-                plain_route_config(name, None),
+                plain_route_config(Arc::from(name), None),
             ));
         }
         if !self.route_configs.is_empty() {
@@ -742,11 +756,11 @@ impl Translator {
         }
         for name in &dirty.route_configs {
             let key = (ResourceKind::RouteConfiguration, name.clone());
-            let hosts = self.route_configs.get_mut(name).filter(|h| !h.is_empty());
+            let hosts = self.route_configs.get_mut(name.as_str()).filter(|h| !h.is_empty());
             let has_hosts = hosts.is_some();
-            let resource = (has_hosts || single).then(|| plain_route_config(name, hosts));
+            let resource = (has_hosts || single).then(|| plain_route_config(Arc::from(name.as_str()), hosts));
             if !has_hosts {
-                self.route_configs.remove(name);
+                self.route_configs.remove(name.as_str());
             }
             next.insert(key.clone(), Slot::assembled(self.assembled.remove(&key), resource));
         }
@@ -953,9 +967,9 @@ fn chain_refs(chain: &listener::TlsChain) -> Vec<Reference> {
 
 /// A plain-HTTP route configuration from its hosts' parts, sorted by name; the parts then
 /// point into its bytes.
-fn plain_route_config(name: &str, hosts: Option<&mut BTreeMap<String, Part>>) -> EncodedResource {
-    let empty = route::route_configuration(name, Vec::new());
-    let with_one = route::route_configuration(name, vec![route_v3::VirtualHost::default()]);
+fn plain_route_config(name: Arc<str>, hosts: Option<&mut BTreeMap<String, Part>>) -> EncodedResource {
+    let empty = route::route_configuration(&name, Vec::new());
+    let with_one = route::route_configuration(&name, vec![route_v3::VirtualHost::default()]);
     let mut parts: Vec<&mut Part> = hosts.map(|h| h.values_mut().collect()).unwrap_or_default();
     let any = splice(
         &route_v3::RouteConfiguration::type_url(),

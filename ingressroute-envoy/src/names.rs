@@ -145,7 +145,7 @@ pub fn cluster_name(cluster: &Cluster) -> String {
         &[
             &service.namespace,
             &service.name,
-            &cluster.port.port.to_string(),
+            itoa::Buffer::new().format(cluster.port.port),
             &short_sha1(buf.as_bytes()),
         ],
     )
