@@ -471,6 +471,9 @@ impl IncrementalDag {
         // is alone in its set: only the sets joined twice are looked at again.
         let mut entries = Vec::new();
         let mut shared_fqdns: FxHashSet<u64> = FxHashSet::default();
+        // Roughly what the roots will depend on: fqdns, the objects they delegate to, the
+        // Services and Secrets they look up (one table now, instead of one per doubling).
+        self.dependents.reserve(2 * accepted.len());
         for ((namespace, name, stored), accepted) in objects.ingress_routes.iter().zip(&accepted) {
             let Some(vhost) = &stored.route.spec.virtualhost else {
                 continue;

@@ -146,6 +146,11 @@ impl<'a> ClusterSet<'a> {
         Arc::clone(name)
     }
 
+    /// How many clusters were added.
+    pub(crate) fn len(&self) -> usize {
+        self.clusters.len()
+    }
+
     /// The clusters, sorted by name, and the EDS services they use, sorted by service name.
     pub(crate) fn into_parts(self, source: &ConfigSource) -> (Vec<cluster_v3::Cluster>, BTreeMap<String, EdsService>) {
         let mut clusters = Vec::with_capacity(self.clusters.len());

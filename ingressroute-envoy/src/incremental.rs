@@ -475,6 +475,9 @@ impl Translator {
             translated.push(self.translate_host(vhost, &mut set, &mut secrets));
         }
         self.hosts.reserve(hosts.len());
+        // Most of them new, on a first build.
+        self.clusters.reserve(set.len());
+        self.assignments.reserve(set.len());
         let clusters = &mut self.clusters;
         let eds = set.each_encoded(&self.config.config_source, |cluster, service_name| {
             let name = cluster.name;
@@ -900,8 +903,14 @@ fn clusters_of<'a>(
         .filter(|r| r.kind == ResourceKind::Cluster)
         .map(|r| &*r.name)
         .collect();
-    names.sort_unstable();
-    names.dedup();
+    if chain.is_none() && https_routes.is_none() {
+        // A plain-HTTP part alone (most hosts) names its clusters sorted, each once
+        // (`route::encoded_virtual_host`).
+        debug_assert!(names.is_sorted_by(|a, b| a < b), "unsorted cluster references");
+    } else {
+        names.sort_unstable();
+        names.dedup();
+    }
     names
 }
 
