@@ -23,12 +23,6 @@ pub struct ObjectRef {
     pub name: String,
 }
 
-impl AsRef<ObjectRef> for ObjectRef {
-    fn as_ref(&self) -> &ObjectRef {
-        self
-    }
-}
-
 impl ObjectRef {
     /// The namespace objects without one live in, as `kubectl` assumes.
     pub const DEFAULT_NAMESPACE: &'static str = "default";

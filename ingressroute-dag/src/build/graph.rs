@@ -2,6 +2,8 @@
 //! their targets here, once, and the walk asks the graph for the edges it follows and for
 //! the cycles they may close.
 
+use std::sync::Arc;
+
 use ingressroute_api::{Delegate, IngressRoute};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
@@ -14,11 +16,11 @@ impl DelegationGraph {
     /// The graph of these IngressRoutes, which must be sorted by namespace then name (the
     /// index of each is its vertex). This is the only place delegations are resolved:
     /// the walk follows the edges.
-    pub(crate) fn new<K: AsRef<ObjectRef>>(routes: &[(K, &IngressRoute)]) -> Self {
+    pub(crate) fn new(routes: &[(&Arc<ObjectRef>, &IngressRoute)]) -> Self {
         let index: FxHashMap<(&str, &str), usize> = routes
             .iter()
             .enumerate()
-            .map(|(i, (key, _))| ((key.as_ref().namespace.as_str(), key.as_ref().name.as_str()), i))
+            .map(|(i, (key, _))| ((key.namespace.as_str(), key.name.as_str()), i))
             .collect();
         let target = |namespace: &str, delegate: &Delegate| {
             let ns = delegate
@@ -31,14 +33,14 @@ impl DelegationGraph {
         let mut graph = DiGraph::with_capacity(routes.len(), routes.len());
         for (key, route) in routes {
             graph.add_node(Vertex {
-                object: key.as_ref().clone(),
+                object: ObjectRef::clone(key),
                 root: route.spec.virtualhost.is_some(),
             });
         }
         for (node, (key, route)) in routes.iter().enumerate() {
             let node = NodeIndex::new(node);
             for (i, r) in route.spec.routes.iter().enumerate() {
-                if let Some(target) = r.delegate.as_deref().and_then(|d| target(&key.as_ref().namespace, d)) {
+                if let Some(target) = r.delegate.as_deref().and_then(|d| target(&key.namespace, d)) {
                     let delegation = Delegation::Route {
                         route: i,
                         prefix: r.match_.clone(),
@@ -47,7 +49,7 @@ impl DelegationGraph {
                 }
             }
             let tcp_delegate = route.spec.tcpproxy.as_ref().and_then(|t| t.delegate.as_ref());
-            if let Some(target) = tcp_delegate.and_then(|d| target(&key.as_ref().namespace, d)) {
+            if let Some(target) = tcp_delegate.and_then(|d| target(&key.namespace, d)) {
                 graph.add_edge(node, target, Delegation::TcpProxy);
             }
         }
