@@ -458,13 +458,19 @@ impl Translator {
     /// Where the plain-HTTP part of the host `fqdn` is kept: its route configuration and
     /// its virtual host's name (the order inside that configuration).
     fn plain_key(&self, fqdn: &str) -> (Arc<str>, String) {
-        let index = match self.config.http_routes {
-            HttpRoutes::Single => 0,
-            HttpRoutes::Scoped { buckets } => usize::from(names::http_route_bucket(fqdn, buckets)),
-        };
-        let route_config = match self.route_config_names.get(index) {
-            Some(name) => Arc::clone(name),
-            None => Arc::from(names::HTTP_ROUTE_CONFIG),
+        // `new` made the name of every route configuration a host can be kept in.
+        let route_config = match self.config.http_routes {
+            HttpRoutes::Single => match self.route_config_names.first() {
+                Some(made) => Arc::clone(made),
+                None => Arc::from(names::HTTP_ROUTE_CONFIG),
+            },
+            HttpRoutes::Scoped { buckets } => {
+                let bucket = names::http_route_bucket(fqdn, buckets);
+                match self.route_config_names.get(usize::from(bucket)) {
+                    Some(made) => Arc::clone(made),
+                    None => Arc::from(names::http_route_bucket_name(bucket)),
+                }
+            }
         };
         (route_config, names::virtual_host_name(fqdn))
     }
