@@ -16,9 +16,10 @@
 //! ```
 //!
 //! `<bin> L --paired 21` instead times a first build and an encoding of its result one
-//! after the other, 21 times, and prints the median of the per-round ratios (and of the `IncrementalDag::new` part): on a noisy
-//! machine a pair measured back to back shares its conditions, where two criterion
-//! benchmarks run a minute apart do not.
+//! after the other, 21 times, and prints the medians (the first build's with its
+//! `IncrementalDag::new` part) and the median of the per-round ratios: on a noisy machine
+//! a pair measured back to back shares its conditions, where two criterion benchmarks
+//! run a minute apart do not.
 
 #![allow(missing_docs, clippy::print_stderr, clippy::unwrap_used)]
 
