@@ -169,14 +169,15 @@ impl<'a> ClusterSet<'a> {
     ) -> BTreeMap<String, EdsService> {
         let mut eds = BTreeMap::new();
         self.visit(
+            |service_name| service_name,
             |name, cluster, service_name| {
                 take(
-                    build(name.to_string(), cluster, service_name.map(|s| s.to_string()), source),
-                    service_name.map(|s| &**s),
+                    build(name.to_string(), cluster, service_name.cloned(), source),
+                    service_name.map(String::as_str),
                 );
             },
             |name, service| {
-                eds.insert(name.to_string(), service);
+                eds.insert(name, service);
             },
         );
         eds
@@ -193,6 +194,7 @@ impl<'a> ClusterSet<'a> {
         let eds_config = proto::config_source(source).encode_to_vec();
         let mut eds = FxHashMap::default();
         self.visit(
+            Arc::from,
             |name, cluster, service_name| take(encode(name, cluster, service_name, &eds_config), service_name),
             |name, service| {
                 eds.insert(name, service);
@@ -202,19 +204,22 @@ impl<'a> ClusterSet<'a> {
     }
 
     /// Hands each cluster's name, upstream and EDS service name to `take`, in name order,
-    /// and each EDS service it reads to `read`. Names are shared: the cluster's with the
-    /// routes that name it, the EDS service name with the cluster's reference to it.
-    fn visit(
+    /// and each EDS service it reads to `read`, the EDS service name made once, as
+    /// `service_name` turns it (a `String` for prost messages; an `Arc<str>` the encoded
+    /// cluster's reference shares). The cluster's name is shared with the routes that name
+    /// it.
+    fn visit<N>(
         self,
-        mut take: impl FnMut(Arc<str>, &Cluster, Option<&Arc<str>>),
-        mut read: impl FnMut(Arc<str>, EdsService),
+        service_name: impl Fn(String) -> N,
+        mut take: impl FnMut(Arc<str>, &Cluster, Option<&N>),
+        mut read: impl FnMut(N, EdsService),
     ) {
         for (name, cluster) in self.clusters {
-            let service_name: Option<Arc<str>> = cluster
+            let service_name: Option<N> = cluster
                 .service
                 .external_name
                 .is_none()
-                .then(|| Arc::from(names::service_name(&cluster.service, &cluster.port)));
+                .then(|| service_name(names::service_name(&cluster.service, &cluster.port)));
             take(name, cluster, service_name.as_ref());
             if let Some(service_name) = service_name {
                 read(
