@@ -40,6 +40,7 @@ pub(crate) fn run(
     install_envoy: impl FnOnce() -> anyhow::Result<std::path::PathBuf>,
 ) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    disk(root);
     step(root, "format", &cargo, &["fmt", "--all", "--", "--check"], &[])?;
     step(
         root,
@@ -130,6 +131,40 @@ pub(crate) fn embed(root: &Path, envoy: &Path) -> anyhow::Result<()> {
         &[&["test"], &manifest[..]].concat(),
         &[("CARGO_TARGET_DIR", &target), ("ENVOY_BIN", &envoy), ("CI", "true")],
     )
+}
+
+/// What a run from an empty target directory writes there, measured on a fresh clone
+/// (debug builds with line tables, `examples/embed`'s own target, packaging).
+const COLD_RUN_BYTES: u64 = 12 << 30;
+
+/// Says how much disk is free where the target directory is, and warns when a cold run
+/// would not fit: a full disk otherwise shows only as a compiler's `No space left on
+/// device` minutes into the build. A warning, not a failure: a warm target directory needs
+/// far less.
+fn disk(root: &Path) {
+    let target = crate::target_dir(root);
+    // The target directory may not exist yet: its nearest existing ancestor is on the
+    // file system it will be made on.
+    let probe = target.ancestors().find(|dir| dir.exists()).unwrap_or(root);
+    match nix::sys::statvfs::statvfs(probe) {
+        Ok(stats) => {
+            let free = stats.blocks_available().saturating_mul(stats.fragment_size());
+            let gib = |bytes: u64| bytes as f64 / f64::from(1u32 << 30);
+            println!("==> disk: {:.1} GiB free for {}", gib(free), target.display());
+            if free < COLD_RUN_BYTES {
+                println!(
+                    "warning: a run from an empty target directory writes about {:.0} GiB there; \
+                     with {:.1} GiB free the build may fail with \"No space left on device\"",
+                    gib(COLD_RUN_BYTES),
+                    gib(free)
+                );
+            }
+        }
+        Err(error) => println!(
+            "warning: cannot tell the free disk space at {}: {error}",
+            probe.display()
+        ),
+    }
 }
 
 /// Makes `cargo package` verify against this run's packages. Packaging several crates of
