@@ -395,10 +395,8 @@ fn encode(name: Arc<str>, cluster: &Cluster, service_name: Option<&Arc<str>>, ed
         references = cluster_refs(&early).unwrap_or_default();
         (early, late)
     });
-    // The alt_stat_name, `namespace_service_port` (names::alt_stat_name), in parts.
     let mut port = itoa::Buffer::new();
-    let meta = &cluster.service.meta;
-    let alt_stat_name: [&str; 5] = [&meta.namespace, "_", &meta.name, "_", port.format(cluster.port.port)];
+    let alt_stat_name = names::alt_stat_name_parts(&cluster.service, &cluster.port, &mut port);
     let alt_stat_name_len: usize = alt_stat_name.iter().map(|part| part.len()).sum();
     // What every cluster writes (about 40 bytes) and its names.
     let capacity = 40 + name.len() + eds_config.len() + 2 * service_name.map_or(alt_stat_name_len, |s| s.len());

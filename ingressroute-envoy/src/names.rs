@@ -155,7 +155,23 @@ pub fn cluster_name(cluster: &Cluster) -> String {
 /// readable when the name is hashed.
 #[must_use]
 pub fn alt_stat_name(service: &K8sService, port: &ServicePort) -> String {
-    format!("{}_{}_{}", service.meta.namespace, service.meta.name, port.port)
+    alt_stat_name_parts(service, port, &mut itoa::Buffer::new()).concat()
+}
+
+/// [`alt_stat_name`] in the parts it is made of, for an encoder that writes them one after
+/// the other; `number` holds the port's digits.
+pub(crate) fn alt_stat_name_parts<'a>(
+    service: &'a K8sService,
+    port: &ServicePort,
+    number: &'a mut itoa::Buffer,
+) -> [&'a str; 5] {
+    [
+        &service.meta.namespace,
+        "_",
+        &service.meta.name,
+        "_",
+        number.format(port.port),
+    ]
 }
 
 /// The EDS service name of a Service port, which is also the name of its
