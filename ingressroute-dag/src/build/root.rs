@@ -67,18 +67,15 @@ impl Dependency {
     /// a first build asks this twice of every root.
     pub(crate) fn fqdn(fqdn: &str) -> u64 {
         let mut buf = [0u8; 253];
-        match buf.get_mut(..fqdn.len()) {
-            Some(lower) => {
-                lower.copy_from_slice(fqdn.as_bytes());
-                lower.make_ascii_lowercase();
-                // Lowercasing ASCII bytes keeps UTF-8 valid.
-                match std::str::from_utf8(lower) {
-                    Ok(lower) => Self::Fqdn.hash(lower, ""),
-                    Err(_) => Self::Fqdn.hash(&fqdn.to_ascii_lowercase(), ""),
-                }
+        if let Some(lower) = buf.get_mut(..fqdn.len()) {
+            lower.copy_from_slice(fqdn.as_bytes());
+            lower.make_ascii_lowercase();
+            // Lowercasing ASCII bytes keeps UTF-8 valid: only a longer fqdn goes on.
+            if let Ok(lower) = std::str::from_utf8(lower) {
+                return Self::Fqdn.hash(lower, "");
             }
-            None => Self::Fqdn.hash(&fqdn.to_ascii_lowercase(), ""),
         }
+        Self::Fqdn.hash(&fqdn.to_ascii_lowercase(), "")
     }
 }
 
